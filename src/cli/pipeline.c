@@ -1,0 +1,120 @@
+/*
+ * pipeline.c - shared input options and the reading pipeline.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+const char cli_input_help[] =
+    "Input options:\n"
+    "  FILE...                 log files, plain, gzip or zstd (detected from content);\n"
+    "                          '-' or no FILE reads standard input.  Rotated sets\n"
+    "                          (mail.log.2.gz mail.log.1 mail.log) are read oldest first.\n"
+    "  --format postfix        the log format (only 'postfix' and 'auto' for now)\n"
+    "  --year YYYY             year of the first line for classic syslog stamps, which\n"
+    "                          carry none (default: inferred from the file's mtime;\n"
+    "                          Dec -> Jan rolls over)\n"
+    "  --routes FILE           map routes to sending IP and HELO: lines\n"
+    "                          'ROUTE SENDING_IP [HELO]' ('#' comments; ROUTE is the\n"
+    "                          syslog name/transport as logged, e.g. postfix-out/smtp,\n"
+    "                          or just postfix-out, or * for the default)\n"
+    "  --rules FILE            reply rules (default: the rules.tsv shipped with the\n"
+    "                          program; $MAILTRIAGE_RULES overrides)\n"
+    "  --template-header NAME  header whose header_checks INFO line carries the\n"
+    "                          template id (default X-Template-Id)\n"
+    "  --show-recipients       print recipients' local parts (default: redacted)\n"
+    "  --progress, --no-progress  progress on stderr (default: when stderr is a terminal)\n";
+
+int cli_input_option(cli_input *in, int opt, const char *arg)
+{
+    switch (opt) {
+    case 1001: {
+        char *end;
+        long y = strtol(arg, &end, 10);
+        if (*end || y < 1970 || y > 2200) {
+            fprintf(stderr, "mailtriage: --year wants a year such as 2026, not '%s'\n", arg);
+            return -1;
+        }
+        in->year = (int)y;
+        return 1;
+    }
+    case 1002:
+        in->routes_path = arg;
+        return 1;
+    case 1003:
+        in->rules_path = arg;
+        return 1;
+    case 1004:
+        in->template_header = arg;
+        return 1;
+    case 1005:
+        in->show_recipients = 1;
+        return 1;
+    case 1006:
+        in->progress = 1;
+        return 1;
+    case 1007:
+        in->progress = 0;
+        return 1;
+    case 1008:
+        if (strcmp(arg, "postfix") != 0 && strcmp(arg, "auto") != 0) {
+            fprintf(stderr, "mailtriage: --format '%s' is not supported yet (postfix, auto)\n", arg);
+            return -1;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, void *arg,
+                   mt_scan_stats *scan, mt_join_stats *join, char *rules_path, size_t rules_len)
+{
+    mt_buf err;
+    mt_buf_init(&err);
+    if (in->rules_path)
+        snprintf(rules_path, rules_len, "%s", in->rules_path);
+    else if (!mt_rules_default_path(argv0, rules_path, rules_len)) {
+        fprintf(stderr, "mailtriage: cannot find the rules file (looked next to the program and in "
+                        "the install path); name it with --rules FILE\n");
+        return EXIT_INPUT;
+    }
+    mt_rules *rules = mt_rules_load(rules_path, &err);
+    if (rules == NULL) {
+        fprintf(stderr, "mailtriage: %s\n", err.data);
+        mt_buf_free(&err);
+        return EXIT_INPUT;
+    }
+    mt_routes *routes = NULL;
+    if (in->routes_path) {
+        routes = mt_routes_load(in->routes_path, &err);
+        if (routes == NULL) {
+            fprintf(stderr, "mailtriage: %s\n", err.data);
+            mt_buf_free(&err);
+            mt_rules_free(rules);
+            return EXIT_INPUT;
+        }
+    }
+    mt_classifier *cls = mt_classifier_new(rules);
+    mt_join *j = mt_join_new(cls, routes, in->template_header, fn, arg);
+    mt_scan_opts so = {.year = in->year,
+                       .progress = in->progress >= 0 ? in->progress : isatty(2)};
+    static const char *const stdin_only[] = {"-"};
+    const char *const *files = in->nfiles ? in->files : stdin_only;
+    int nfiles = in->nfiles ? in->nfiles : 1;
+    int rc = mt_scan_files(files, nfiles, &so, j, scan, &err);
+    mt_join_finish(j);
+    *join = *mt_join_get_stats(j);
+    if (rc < 0)
+        fprintf(stderr, "mailtriage: %s\n", err.data);
+    mt_join_free(j);
+    mt_classifier_free(cls);
+    mt_routes_free(routes);
+    mt_rules_free(rules);
+    mt_buf_free(&err);
+    return rc < 0 ? EXIT_INPUT : EXIT_OK;
+}

@@ -1,0 +1,101 @@
+/*
+ * analysis.h - aggregate attempt records into the figures of a diagnosis
+ * (SPEC §5): totals, per provider and recipient domain, per SMTP stage,
+ * per sender cohort (route / sending IP / envelope domain / provider),
+ * and the commonest replies.  Memory grows with the number of cohorts and
+ * distinct replies (bounded), never with the number of attempts.
+ *
+ * The result is plain read-only data owned by the mt_diag; the report
+ * writers (report_json.c, report_text.c) render it.
+ */
+#ifndef MT_ANALYSIS_H
+#define MT_ANALYSIS_H
+
+#include <stdint.h>
+
+#include "record.h"
+
+typedef struct mt_counts {
+    uint64_t attempts, accepted, deferred, bounced, expired;
+    /* recipients, counted on their last attempt in the input */
+    uint64_t recipients, delivered, rcpt_bounced, rcpt_expired, pending;
+} mt_counts;
+
+typedef struct mt_reply_stat {
+    char *text;    /* normalised: ids and local parts masked */
+    char *example; /* one real reply, as logged (local part redacted) */
+    mt_stage stage;
+    mt_category category;
+    int code;
+    char enhanced[16];
+    const char *meaning; /* from the rules; owned by the rules */
+    unsigned flags;
+    uint64_t count;
+    int64_t first, last;
+} mt_reply_stat;
+
+typedef struct mt_domain_stat {
+    char *domain;
+    mt_counts c;
+} mt_domain_stat;
+
+typedef struct mt_provider_stat {
+    const char *name;
+    mt_counts c;
+    mt_domain_stat **domains; /* sorted by attempts, descending */
+    int ndomains;
+    mt_reply_stat **replies; /* sorted by count, descending */
+    int nreplies;
+    uint64_t replies_dropped; /* failures beyond the distinct-reply cap */
+    uint64_t deferred_by_stage[MT_STAGE_COUNT];
+    uint64_t failed_by_category[MT_CAT_COUNT];
+} mt_provider_stat;
+
+typedef struct mt_stage_stat {
+    mt_stage stage;
+    mt_counts c;
+    uint64_t failed_by_category[MT_CAT_COUNT];
+} mt_stage_stat;
+
+typedef struct mt_sender_stat {
+    const char *route, *sending_ip, *helo_name, *mail_from_domain, *provider;
+    mt_counts c;
+    int64_t first, last, first_failure, last_failure;
+    const char *pattern; /* none | intermittent | persistent */
+    const char *band;    /* low | warning | critical */
+    int ndomains;        /* distinct recipient domains of the provider */
+} mt_sender_stat;
+
+typedef struct mt_diag_result {
+    mt_counts totals;
+    uint64_t messages;
+    int64_t first, last; /* time span of the attempts */
+    mt_provider_stat **providers; /* sorted by attempts, descending */
+    int nproviders;
+    mt_stage_stat stages[MT_STAGE_COUNT];
+    mt_sender_stat **senders; /* sorted by failures, descending */
+    int nsenders;
+} mt_diag_result;
+
+typedef struct mt_diag mt_diag;
+
+/* mt_diag_new - an empty aggregation.  show_recipients: keep local parts
+ * in example replies (otherwise they are masked). */
+mt_diag *mt_diag_new(int show_recipients);
+void mt_diag_free(mt_diag *d);
+
+/* mt_diag_add - count one attempt (an mt_attempt_fn). */
+void mt_diag_add(const mt_attempt *a, void *diag);
+
+/* mt_diag_finish - sort, band and return the result, owned by d. */
+const mt_diag_result *mt_diag_finish(mt_diag *d);
+
+/* mt_reply_normalise - mask what varies between otherwise equal replies
+ * (addresses' local parts, queue ids, long numbers) so they group. */
+void mt_reply_normalise(const char *s, mt_buf *out);
+
+/* mt_redact_address - "alice@163.com" -> "…@163.com" style masking of
+ * every local part in s, written to out. */
+void mt_redact_text(const char *s, mt_buf *out);
+
+#endif

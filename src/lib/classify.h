@@ -1,0 +1,33 @@
+/*
+ * classify.h - complete an attempt record: provider from the recipient
+ * domain and MX host, category and rule meaning from the reply (SPEC §4).
+ * Stage, code and enhanced status come from the readers, which know the
+ * dialogue their log describes.
+ *
+ * A classifier caches its answers (bounded) so that the regexes run once
+ * per distinct reply text, not once per line.  One classifier per thread.
+ */
+#ifndef MT_CLASSIFY_H
+#define MT_CLASSIFY_H
+
+#include "record.h"
+#include "rules.h"
+
+typedef struct mt_classifier mt_classifier;
+
+/* mt_classifier_new - a classifier over rules, which the caller keeps
+ * alive for the classifier's lifetime. */
+mt_classifier *mt_classifier_new(const mt_rules *rules);
+void mt_classifier_free(mt_classifier *c);
+
+/* mt_classify - set a->provider, a->category, a->rule_meaning and
+ * a->rule_flags.  Reads recipient_domain, mx_host, reply_text, status.
+ * Returned strings are owned by the rules or the classifier and outlive
+ * the record's callback. */
+void mt_classify(mt_classifier *c, mt_attempt *a);
+
+/* mt_classify_reply - classify a bare reply for a provider (used by
+ * tests and `mailtriage classify`).  Returns the rule index or -1. */
+int mt_classify_reply(mt_classifier *c, const char *provider, const char *reply, mt_rule_hit *hit);
+
+#endif

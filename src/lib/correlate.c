@@ -1,0 +1,458 @@
+/*
+ * correlate.c - messages keyed by "host queue_id", in a chained hash
+ * table; each message keeps its strings in one arena buffer and its
+ * pending attempts in an array, both reused after the message is done.
+ *
+ * Why host and not instance: a master.cf service with its own syslog_name
+ * ("postfix-out/smtp") shares the queue of the qmgr and cleanup that log
+ * as "postfix/…", so the instance name would split one message in two.
+ * Short queue ids are reused only after "removed", which ends a message.
+ */
+#include "correlate.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define NONE UINT32_MAX
+
+typedef struct rcpt {
+    uint32_t addr, domain; /* arena offsets */
+    int attempts;
+    mt_status last;
+} rcpt;
+
+typedef struct pend {
+    int64_t time;
+    int32_t usec;
+    uint64_t line;
+    const char *file;
+    uint32_t rcpt;
+    uint32_t route, mx_host, mx_ip, reply;
+    double delay;
+    int code;
+    int retry;
+    mt_stage stage;
+    mt_status status;
+    char enhanced[16];
+} pend;
+
+typedef struct msg {
+    struct msg *next;
+    uint64_t hash;
+    char key[80];
+    size_t keylen;
+    mt_buf arena;
+    mt_buf atypes; /* comma-separated attachment types */
+    uint32_t queue_id, from_domain, message_id, template_id, header_from;
+    int64_t size;
+    int expired;
+    int saw_content_type;
+    rcpt *rc;
+    uint32_t nrc, caprc;
+    pend *pd;
+    uint32_t npd, cappd;
+} msg;
+
+struct mt_join {
+    mt_classifier *cls;
+    const mt_routes *routes;
+    char template_header[128];
+    mt_attempt_fn fn;
+    void *arg;
+    msg **tab;
+    size_t nbuckets, count;
+    msg *free_list;
+    uint64_t serial;
+    mt_join_stats stats;
+};
+
+mt_join *mt_join_new(mt_classifier *cls, const mt_routes *routes, const char *template_header,
+                     mt_attempt_fn fn, void *arg)
+{
+    mt_join *j = mt_xcalloc(1, sizeof *j);
+    j->cls = cls;
+    j->routes = routes;
+    snprintf(j->template_header, sizeof j->template_header, "%s",
+             template_header ? template_header : "X-Template-Id");
+    j->fn = fn;
+    j->arg = arg;
+    j->nbuckets = 1024;
+    j->tab = mt_xcalloc(j->nbuckets, sizeof *j->tab);
+    return j;
+}
+
+static uint32_t put(msg *m, const char *p, size_t n)
+{
+    uint32_t off = (uint32_t)m->arena.len;
+    mt_buf_append(&m->arena, p, n);
+    mt_buf_putc(&m->arena, '\0');
+    return off;
+}
+
+static uint32_t put_lower(msg *m, const char *p, size_t n)
+{
+    uint32_t off = put(m, p, n);
+    mt_lower_ascii(m->arena.data + off, n);
+    return off;
+}
+
+static const char *str(const msg *m, uint32_t off)
+{
+    return off == NONE ? NULL : m->arena.data + off;
+}
+
+static void make_key(mt_slice host, mt_slice qid, char *key, size_t *len)
+{
+    size_t hn = host.len > 40 ? 40 : host.len;
+    size_t qn = qid.len > 30 ? 30 : qid.len;
+    memcpy(key, host.p, hn);
+    key[hn] = ' ';
+    memcpy(key + hn + 1, qid.p, qn);
+    *len = hn + 1 + qn;
+}
+
+static msg *lookup(mt_join *j, const char *key, size_t keylen, uint64_t h, msg ***link)
+{
+    msg **pp = &j->tab[h & (j->nbuckets - 1)];
+    for (; *pp; pp = &(*pp)->next) {
+        msg *m = *pp;
+        if (m->hash == h && m->keylen == keylen && memcmp(m->key, key, keylen) == 0) {
+            if (link)
+                *link = pp;
+            return m;
+        }
+    }
+    if (link)
+        *link = pp;
+    return NULL;
+}
+
+static void grow_table(mt_join *j)
+{
+    size_t nb = j->nbuckets * 2;
+    msg **tab = mt_xcalloc(nb, sizeof *tab);
+    for (size_t i = 0; i < j->nbuckets; i++) {
+        msg *m = j->tab[i];
+        while (m) {
+            msg *next = m->next;
+            m->next = tab[m->hash & (nb - 1)];
+            tab[m->hash & (nb - 1)] = m;
+            m = next;
+        }
+    }
+    free(j->tab);
+    j->tab = tab;
+    j->nbuckets = nb;
+}
+
+static msg *create(mt_join *j, const char *key, size_t keylen, uint64_t h, mt_slice qid)
+{
+    msg *m = j->free_list;
+    if (m) {
+        j->free_list = m->next;
+        mt_buf_reset(&m->arena);
+        mt_buf_reset(&m->atypes);
+    } else {
+        m = mt_xcalloc(1, sizeof *m);
+        mt_buf_init(&m->arena);
+        mt_buf_init(&m->atypes);
+    }
+    memcpy(m->key, key, keylen);
+    m->keylen = keylen;
+    m->hash = h;
+    m->from_domain = m->message_id = m->template_id = m->header_from = NONE;
+    m->size = -1;
+    m->expired = 0;
+    m->saw_content_type = 0;
+    m->nrc = 0;
+    m->npd = 0;
+    m->queue_id = put(m, qid.p, qid.len);
+    if (j->count + 1 > j->nbuckets)
+        grow_table(j);
+    msg **slot = &j->tab[h & (j->nbuckets - 1)];
+    m->next = *slot;
+    *slot = m;
+    j->count++;
+    if (j->count > j->stats.in_flight_peak)
+        j->stats.in_flight_peak = j->count;
+    return m;
+}
+
+/* emit - hand out the message's attempts, then recycle it. */
+static void emit(mt_join *j, msg *m)
+{
+    if (m->npd)
+        j->stats.messages++;
+    uint64_t serial = ++j->serial;
+    for (uint32_t i = 0; i < m->npd; i++) {
+        const pend *p = &m->pd[i];
+        const rcpt *r = &m->rc[p->rcpt];
+        mt_attempt a;
+        memset(&a, 0, sizeof a);
+        a.time = p->time;
+        a.time_usec = p->usec;
+        a.source_file = p->file;
+        a.source_line = p->line;
+        a.queue_id = str(m, m->queue_id);
+        a.message_id = str(m, m->message_id);
+        a.route = str(m, p->route);
+        if (a.route)
+            mt_routes_find(j->routes, a.route, strlen(a.route), &a.sending_ip, &a.helo_name);
+        a.mail_from_domain = str(m, m->from_domain);
+        a.header_from_domain = str(m, m->header_from);
+        a.recipient = str(m, r->addr);
+        a.recipient_domain = str(m, r->domain);
+        a.mx_host = str(m, p->mx_host);
+        a.mx_ip = str(m, p->mx_ip);
+        a.reply_text = str(m, p->reply);
+        a.message_template_id = str(m, m->template_id);
+        a.attachment_types = m->atypes.len ? m->atypes.data : m->saw_content_type ? "none" : NULL;
+        a.message_size = m->size;
+        a.delay_seconds = p->delay;
+        a.retry_count = p->retry;
+        a.reply_code = p->code;
+        memcpy(a.enhanced, p->enhanced, sizeof a.enhanced);
+        a.stage = p->stage;
+        a.status = p->status;
+        switch (r->last) {
+        case MT_STATUS_SENT:
+            a.final_status = MT_FINAL_DELIVERED;
+            break;
+        case MT_STATUS_BOUNCED:
+            a.final_status = MT_FINAL_BOUNCED;
+            break;
+        case MT_STATUS_EXPIRED:
+            a.final_status = MT_FINAL_EXPIRED;
+            break;
+        default:
+            a.final_status = m->expired ? MT_FINAL_EXPIRED : MT_FINAL_DEFERRED;
+        }
+        a.message_serial = serial;
+        a.rcpt_index = p->rcpt;
+        a.last_for_rcpt = p->retry + 1 == r->attempts;
+        mt_classify(j->cls, &a);
+        j->fn(&a, j->arg);
+    }
+}
+
+static void drop(mt_join *j, msg **link)
+{
+    msg *m = *link;
+    *link = m->next;
+    j->count--;
+    m->next = j->free_list;
+    j->free_list = m;
+}
+
+static rcpt *find_rcpt(msg *m, mt_slice addr, uint32_t *idx)
+{
+    for (uint32_t i = 0; i < m->nrc; i++) {
+        const char *a = m->arena.data + m->rc[i].addr;
+        if (strlen(a) == addr.len && memcmp(a, addr.p, addr.len) == 0) {
+            *idx = i;
+            return &m->rc[i];
+        }
+    }
+    if (m->nrc == m->caprc) {
+        m->caprc = m->caprc ? m->caprc * 2 : 4;
+        m->rc = mt_xrealloc(m->rc, m->caprc * sizeof *m->rc);
+    }
+    rcpt *r = &m->rc[m->nrc];
+    r->addr = put(m, addr.p, addr.len);
+    mt_slice d = mt_domain_of(addr.p, addr.len);
+    r->domain = d.len ? put_lower(m, d.p, d.len) : NONE;
+    r->attempts = 0;
+    r->last = MT_STATUS_DEFERRED;
+    *idx = m->nrc++;
+    return r;
+}
+
+static void add_attempt(msg *m, const mt_pf_line *l, const char *file, uint64_t lineno)
+{
+    uint32_t ri;
+    rcpt *r = find_rcpt(m, l->to, &ri);
+    if (m->npd == m->cappd) {
+        m->cappd = m->cappd ? m->cappd * 2 : 4;
+        m->pd = mt_xrealloc(m->pd, m->cappd * sizeof *m->pd);
+    }
+    pend *p = &m->pd[m->npd++];
+    p->time = l->time;
+    p->usec = l->usec;
+    p->line = lineno;
+    p->file = file;
+    p->rcpt = ri;
+    p->route = put(m, l->program.p, l->program.len);
+    p->mx_host = l->mx_host.len ? put_lower(m, l->mx_host.p, l->mx_host.len) : NONE;
+    p->mx_ip = l->mx_ip.len ? put(m, l->mx_ip.p, l->mx_ip.len) : NONE;
+    p->reply = l->reply.len ? put(m, l->reply.p, l->reply.len) : NONE;
+    p->delay = l->delay;
+    p->code = l->reply_code;
+    p->retry = r->attempts++;
+    p->stage = l->stage;
+    p->status = l->status;
+    memcpy(p->enhanced, l->enhanced, sizeof p->enhanced);
+    r->last = l->status;
+}
+
+/* header_from_domain - the domain of the first address in a From value. */
+static void set_header_from(msg *m, mt_slice v)
+{
+    const char *lt = memchr(v.p, '<', v.len);
+    const char *p = v.p;
+    size_t n = v.len;
+    if (lt) {
+        const char *gt = memchr(lt, '>', v.len - (size_t)(lt - v.p));
+        if (gt) {
+            p = lt + 1;
+            n = (size_t)(gt - lt - 1);
+        }
+    }
+    mt_slice d = mt_domain_of(p, n);
+    while (d.len && (d.p[d.len - 1] == ' ' || d.p[d.len - 1] == '>' || d.p[d.len - 1] == ')'))
+        d.len--;
+    if (d.len)
+        m->header_from = put_lower(m, d.p, d.len);
+}
+
+static void add_content_type(msg *m, mt_slice v)
+{
+    m->saw_content_type = 1;
+    size_t n = 0;
+    while (n < v.len && v.p[n] != ';' && v.p[n] != ' ')
+        n++;
+    char t[96];
+    if (n == 0 || n >= sizeof t)
+        return;
+    memcpy(t, v.p, n);
+    t[n] = '\0';
+    mt_lower_ascii(t, n);
+    if (strncmp(t, "multipart/", 10) == 0 || strcmp(t, "text/plain") == 0 ||
+        strcmp(t, "text/html") == 0)
+        return;
+    /* dedupe in the comma list */
+    const char *s = m->atypes.data;
+    while (s && *s) {
+        const char *c = strchr(s, ',');
+        size_t l = c ? (size_t)(c - s) : strlen(s);
+        if (l == n && memcmp(s, t, n) == 0)
+            return;
+        s = c ? c + 1 : NULL;
+    }
+    if (m->atypes.len)
+        mt_buf_putc(&m->atypes, ',');
+    mt_buf_append(&m->atypes, t, n);
+}
+
+void mt_join_line(mt_join *j, const mt_pf_line *l, const char *file, uint64_t lineno)
+{
+    if (l->queue_id.len == 0)
+        return;
+    char key[80];
+    size_t keylen;
+    make_key(l->host, l->queue_id, key, &keylen);
+    uint64_t h = mt_hash(key, keylen);
+    msg **link;
+    msg *m = lookup(j, key, keylen, h, &link);
+    switch (l->kind) {
+    case MT_PF_DELIVERY:
+        if (m == NULL)
+            m = create(j, key, keylen, h, l->queue_id);
+        add_attempt(m, l, file, lineno);
+        break;
+    case MT_PF_QMGR_FROM:
+        if (m == NULL)
+            m = create(j, key, keylen, h, l->queue_id);
+        if (m->from_domain == NONE) {
+            mt_slice d = mt_domain_of(l->from.p, l->from.len);
+            m->from_domain = put_lower(m, d.p, d.len);
+        }
+        if (l->size >= 0)
+            m->size = l->size;
+        break;
+    case MT_PF_QMGR_EXPIRED:
+        if (m)
+            m->expired = 1;
+        break;
+    case MT_PF_MESSAGE_ID:
+    case MT_PF_CLIENT:
+        /* a new message under a queue id we still hold: its "removed"
+         * line is missing (log gap); close the old one first */
+        if (m && m->npd) {
+            j->stats.reused_ids++;
+            emit(j, m);
+            drop(j, link);
+            m = NULL;
+        }
+        if (m == NULL)
+            m = create(j, key, keylen, h, l->queue_id);
+        if (l->kind == MT_PF_MESSAGE_ID)
+            m->message_id = put(m, l->message_id.p, l->message_id.len);
+        break;
+    case MT_PF_HEADER:
+        if (m == NULL)
+            m = create(j, key, keylen, h, l->queue_id);
+        if (l->header_name.len == strlen(j->template_header) &&
+            strncasecmp(l->header_name.p, j->template_header, l->header_name.len) == 0) {
+            if (m->template_id == NONE)
+                m->template_id = put(m, l->header_value.p, l->header_value.len);
+        } else if (l->header_name.len == 4 && strncasecmp(l->header_name.p, "From", 4) == 0) {
+            if (m->header_from == NONE)
+                set_header_from(m, l->header_value);
+        } else if (l->header_name.len == 12 && strncasecmp(l->header_name.p, "Content-Type", 12) == 0) {
+            add_content_type(m, l->header_value);
+        }
+        break;
+    case MT_PF_REMOVED:
+        if (m) {
+            emit(j, m);
+            drop(j, link);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void mt_join_finish(mt_join *j)
+{
+    /* emit in creation order is not tracked; emit bucket by bucket */
+    for (size_t i = 0; i < j->nbuckets; i++) {
+        while (j->tab[i]) {
+            emit(j, j->tab[i]);
+            drop(j, &j->tab[i]);
+        }
+    }
+}
+
+const mt_join_stats *mt_join_get_stats(const mt_join *j)
+{
+    return &j->stats;
+}
+
+void mt_join_free(mt_join *j)
+{
+    if (j == NULL)
+        return;
+    for (size_t i = 0; i < j->nbuckets; i++) {
+        msg *m = j->tab[i];
+        while (m) {
+            msg *n = m->next;
+            m->next = j->free_list;
+            j->free_list = m;
+            m = n;
+        }
+    }
+    msg *m = j->free_list;
+    while (m) {
+        msg *n = m->next;
+        mt_buf_free(&m->arena);
+        mt_buf_free(&m->atypes);
+        free(m->rc);
+        free(m->pd);
+        free(m);
+        m = n;
+    }
+    free(j->tab);
+    free(j);
+}

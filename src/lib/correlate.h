@@ -1,0 +1,47 @@
+/*
+ * correlate.h - join a Postfix log's lines by queue id into messages and
+ * recipients, and turn each delivery line into an attempt record with its
+ * retry count, delay and the recipient's final queue status.
+ *
+ * A message's attempts are held until the message leaves the queue
+ * ("removed") or the input ends, because the final status of a recipient
+ * is known only then.  Memory is therefore bounded by the messages in
+ * flight, not by the size of the log.  Message structures are recycled.
+ */
+#ifndef MT_CORRELATE_H
+#define MT_CORRELATE_H
+
+#include "classify.h"
+#include "reader_postfix.h"
+#include "record.h"
+#include "routes.h"
+
+typedef void (*mt_attempt_fn)(const mt_attempt *a, void *arg);
+
+typedef struct mt_join mt_join;
+
+typedef struct mt_join_stats {
+    uint64_t messages;        /* messages with at least one attempt */
+    uint64_t in_flight_peak;  /* most messages held at once */
+    uint64_t reused_ids;      /* queue ids reused without a "removed" line */
+} mt_join_stats;
+
+/* mt_join_new - a joiner that classifies each attempt with cls and hands
+ * it to fn(arg).  template_header names the header whose header_checks
+ * INFO line carries the template id (NULL: "X-Template-Id").  routes may
+ * be NULL.  All pointers must outlive the joiner. */
+mt_join *mt_join_new(mt_classifier *cls, const mt_routes *routes, const char *template_header,
+                     mt_attempt_fn fn, void *arg);
+
+/* mt_join_line - feed one parsed line.  file must stay valid until
+ * mt_join_finish (records point at it). */
+void mt_join_line(mt_join *j, const mt_pf_line *l, const char *file, uint64_t lineno);
+
+/* mt_join_finish - emit every message still held; their recipients that
+ * never got a final answer are "deferred" (still queued). */
+void mt_join_finish(mt_join *j);
+
+const mt_join_stats *mt_join_get_stats(const mt_join *j);
+void mt_join_free(mt_join *j);
+
+#endif

@@ -1,0 +1,51 @@
+/*
+ * input.h - read log files line by line: plain, gzip or zstd (detected
+ * from the first bytes, not the name), or standard input ("-").
+ *
+ * Lines are handed out as pointers into the reader's own buffer, valid
+ * until the next call: no allocation per line.  Line ends LF or CRLF;
+ * a final line without LF is still a line.  A line longer than
+ * MT_INPUT_MAX_LINE is cut there and counted (mt_input_long_lines).
+ */
+#ifndef MT_INPUT_H
+#define MT_INPUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define MT_INPUT_MAX_LINE (1u << 20)
+
+typedef struct mt_input mt_input;
+
+/* mt_input_open - open path ("-" for stdin).  NULL with a message in err
+ * when it cannot be opened or its compression cannot be read. */
+mt_input *mt_input_open(const char *path, mt_buf *err);
+
+/* mt_input_line - the next line (without its end) and its length, or NULL
+ * at the end of input or on error (see mt_input_error). */
+const char *mt_input_line(mt_input *in, size_t *len);
+
+/* mt_input_error - NULL, or a message for a read/decompression error. A
+ * truncated gzip/zstd stream is an error, reported, not a silent end. */
+const char *mt_input_error(const mt_input *in);
+
+const char *mt_input_name(const mt_input *in);
+uint64_t mt_input_lineno(const mt_input *in);   /* number of the last line */
+uint64_t mt_input_bytes(const mt_input *in);    /* bytes of log text so far */
+uint64_t mt_input_raw_bytes(const mt_input *in); /* bytes read from the file */
+uint64_t mt_input_size(const mt_input *in);     /* file size, 0 if unknown */
+int64_t mt_input_mtime(const mt_input *in);     /* 0 if unknown */
+uint64_t mt_input_long_lines(const mt_input *in);
+const char *mt_input_compression(const mt_input *in); /* "none", "gzip", "zstd" */
+
+void mt_input_close(mt_input *in);
+
+/* mt_input_order - sort paths of one or more rotated sets oldest first:
+ * "mail.log.2.gz", "mail.log.1", "mail.log"; date-suffixed rotations
+ * ("mail.log-20261120") sort by date before the live file.  Paths of
+ * different logs keep their relative order. */
+void mt_input_order(const char **paths, int n);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * output_events.c - NDJSON and CSV records.
+ */
+#include "output_events.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "util.h"
+
+#define FLUSH_AT (1u << 20)
+
+struct mt_events_out {
+    FILE *fp;
+    mt_events_format fmt;
+    int show_recipients;
+    uint64_t salt;
+    int failed;
+    mt_buf buf;
+};
+
+static void flush(mt_events_out *o)
+{
+    if (o->buf.len && fwrite(o->buf.data, 1, o->buf.len, o->fp) != o->buf.len)
+        o->failed = 1;
+    mt_buf_reset(&o->buf);
+}
+
+mt_events_out *mt_events_out_new(FILE *fp, mt_events_format fmt, int show_recipients)
+{
+    mt_events_out *o = mt_xcalloc(1, sizeof *o);
+    o->fp = fp;
+    o->fmt = fmt;
+    o->show_recipients = show_recipients;
+    if (getrandom(&o->salt, sizeof o->salt, 0) != (ssize_t)sizeof o->salt)
+        o->salt = (uint64_t)(uintptr_t)o ^ 0x9e3779b97f4a7c15ULL;
+    mt_buf_init(&o->buf);
+    mt_buf_reserve(&o->buf, FLUSH_AT + 65536);
+    if (fmt == MT_EVENTS_CSV) {
+        for (int i = 0; i < mt_record_nfields; i++) {
+            if (i)
+                mt_buf_putc(&o->buf, ',');
+            mt_buf_puts(&o->buf, mt_record_fields[i]);
+        }
+        mt_buf_putc(&o->buf, '\n');
+    }
+    return o;
+}
+
+void mt_recipient_redact(const char *addr, uint64_t salt, char *out, size_t outlen)
+{
+    const char *at = strrchr(addr, '@');
+    size_t ln = at ? (size_t)(at - addr) : strlen(addr);
+    uint64_t h = mt_hash(addr, ln) ^ salt;
+    h = mt_hash(&h, sizeof h);
+    snprintf(out, outlen, "x-%08x@%s", (unsigned)(h & 0xffffffffu), at ? at + 1 : "");
+}
+
+/* one field, by kind */
+static void put_str(mt_events_out *o, int i, const char *s)
+{
+    mt_buf *b = &o->buf;
+    if (o->fmt == MT_EVENTS_CSV) {
+        if (i)
+            mt_buf_putc(b, ',');
+        if (s)
+            mt_buf_put_csv_field(b, s, strlen(s));
+        return;
+    }
+    mt_buf_puts(b, i ? ",\"" : "{\"");
+    mt_buf_puts(b, mt_record_fields[i]);
+    mt_buf_puts(b, "\":");
+    if (s)
+        mt_buf_put_json_str(b, s, strlen(s));
+    else
+        mt_buf_puts(b, "null");
+}
+
+static void put_num(mt_events_out *o, int i, const char *num)
+{
+    mt_buf *b = &o->buf;
+    if (o->fmt == MT_EVENTS_CSV) {
+        if (i)
+            mt_buf_putc(b, ',');
+        if (num)
+            mt_buf_puts(b, num);
+        return;
+    }
+    mt_buf_puts(b, i ? ",\"" : "{\"");
+    mt_buf_puts(b, mt_record_fields[i]);
+    mt_buf_puts(b, "\":");
+    mt_buf_puts(b, num ? num : "null");
+}
+
+static void fmt_u64(char *out, uint64_t v)
+{
+    char tmp[24];
+    int n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (int i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
+void mt_events_write(const mt_attempt *a, void *arg)
+{
+    mt_events_out *o = arg;
+    char ts[40], src[4200], rcpt[600], code[8], size[24], retry[16], delay[32];
+    mt_time_format(a->time, a->time_usec, ts);
+    char line[24];
+    fmt_u64(line, a->source_line);
+    snprintf(src, sizeof src, "%s:%s", a->source_file ? a->source_file : "", line);
+    const char *recipient = a->recipient;
+    if (recipient && !o->show_recipients) {
+        mt_recipient_redact(recipient, o->salt, rcpt, sizeof rcpt);
+        recipient = rcpt;
+    }
+    int f = 0;
+    put_str(o, f++, ts);
+    put_str(o, f++, src);
+    put_str(o, f++, a->queue_id);
+    put_str(o, f++, a->message_id);
+    put_str(o, f++, a->route);
+    put_str(o, f++, a->sending_ip);
+    put_str(o, f++, a->helo_name);
+    put_str(o, f++, a->mail_from_domain);
+    put_str(o, f++, a->header_from_domain);
+    put_str(o, f++, recipient);
+    put_str(o, f++, a->recipient_domain);
+    put_str(o, f++, a->provider);
+    put_str(o, f++, a->mx_host);
+    put_str(o, f++, a->mx_ip);
+    put_str(o, f++, mt_stage_name(a->stage));
+    if (a->reply_code)
+        snprintf(code, sizeof code, "%d", a->reply_code);
+    put_num(o, f++, a->reply_code ? code : NULL);
+    put_str(o, f++, a->enhanced[0] ? a->enhanced : NULL);
+    put_str(o, f++, a->reply_text);
+    put_str(o, f++, mt_category_name(a->category));
+    put_str(o, f++, a->message_template_id);
+    if (a->message_size >= 0)
+        fmt_u64(size, (uint64_t)a->message_size);
+    put_num(o, f++, a->message_size >= 0 ? size : NULL);
+    put_str(o, f++, a->attachment_types);
+    fmt_u64(retry, (uint64_t)a->retry_count);
+    put_num(o, f++, retry);
+    if (a->delay_seconds >= 0) {
+        snprintf(delay, sizeof delay, "%.2f", a->delay_seconds);
+        size_t dl = strlen(delay);
+        while (dl > 1 && delay[dl - 1] == '0')
+            delay[--dl] = '\0';
+        if (delay[dl - 1] == '.')
+            delay[dl - 1] = '\0';
+    }
+    put_num(o, f++, a->delay_seconds >= 0 ? delay : NULL);
+    put_str(o, f++, mt_final_name(a->final_status));
+    mt_buf_puts(&o->buf, o->fmt == MT_EVENTS_CSV ? "\n" : "}\n");
+    if (o->buf.len >= FLUSH_AT)
+        flush(o);
+}
+
+int mt_events_out_close(mt_events_out *o)
+{
+    flush(o);
+    if (fflush(o->fp) != 0)
+        o->failed = 1;
+    int rc = o->failed ? -1 : 0;
+    mt_buf_free(&o->buf);
+    free(o);
+    return rc;
+}

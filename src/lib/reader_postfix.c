@@ -1,0 +1,588 @@
+/*
+ * reader_postfix.c - one Postfix log line into its parts.
+ *
+ * Line shape:  STAMP HOST SYSLOGNAME/DAEMON[PID]: [QUEUEID: ]PAYLOAD
+ * SYSLOGNAME is "postfix" or whatever syslog_name an instance or a
+ * master.cf service sets ("postfix-out", "postfix/submission"); DAEMON
+ * is the last path component.  Only known Postfix daemons are parsed;
+ * other programs' lines are reported as foreign and counted by the caller.
+ */
+#include "reader_postfix.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Postfix daemons whose lines we recognise.  Lines of other "x/y"
+ * programs are foreign: never guessed at. */
+static const char *const daemons[] = {
+    "smtp",     "lmtp",      "error",   "retry",    "discard",  "qmgr",      "cleanup",
+    "pickup",   "smtpd",     "bounce",  "postscreen", "local",  "virtual",   "pipe",
+    "anvil",    "scache",    "tlsmgr",  "master",   "postdrop", "sendmail",  "postsuper",
+    "trivial-rewrite", "dnsblog", "tlsproxy", "postlogd", "showq", "flush", "verify",
+    "proxymap", "spawn",     "oqmgr",   "nqmgr",    "postfix-script", "postqueue", "postmap",
+    "postlog",  "qmqpd",     "lmtpd",   "cleanup-dkim", "policy-spf", NULL,
+};
+
+static int is_daemon(const char *p, size_t n)
+{
+    for (int i = 0; daemons[i]; i++)
+        if (strlen(daemons[i]) == n && memcmp(daemons[i], p, n) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *find(const char *hay, size_t n, const char *needle)
+{
+    return memmem(hay, n, needle, strlen(needle));
+}
+
+static int starts(const char *p, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    return n >= k && memcmp(p, prefix, k) == 0;
+}
+
+/* is_queue_id - short ids are upper-case hex; long ids mix digits and
+ * lower-case letters.  Words such as "warning" or "NOQUEUE" are neither. */
+static int is_queue_id(const char *p, size_t n)
+{
+    if (n < 5 || n > 24)
+        return 0;
+    int hex = 1, digit = 0, lower = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c >= '0' && c <= '9') {
+            digit = 1;
+        } else if (c >= 'A' && c <= 'F') {
+            ;
+        } else if (c >= 'a' && c <= 'z') {
+            lower = 1;
+            hex = 0;
+        } else if (c >= 'A' && c <= 'Z') {
+            hex = 0;
+        } else {
+            return 0;
+        }
+    }
+    return hex || (digit && lower);
+}
+
+int mt_reply_code_enhanced(const char *s, size_t n, char enh[16])
+{
+    enh[0] = '\0';
+    if (n < 3 || s[0] < '2' || s[0] > '5' || s[1] < '0' || s[1] > '9' || s[2] < '0' ||
+        s[2] > '9' || (n > 3 && s[3] != ' ' && s[3] != '-'))
+        return 0;
+    int code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+    size_t k = 4;
+    if (n > k && (s[k] == '2' || s[k] == '4' || s[k] == '5') && n > k + 1 && s[k + 1] == '.') {
+        size_t e = k + 2, d1 = 0, d2 = 0;
+        while (e < n && s[e] >= '0' && s[e] <= '9' && d1 < 3) {
+            e++;
+            d1++;
+        }
+        if (d1 && e < n && s[e] == '.') {
+            e++;
+            while (e < n && s[e] >= '0' && s[e] <= '9' && d2 < 3) {
+                e++;
+                d2++;
+            }
+            if (d2 && (e == n || s[e] == ' ' || s[e] == ',' || s[e] == ';') && e - k < 16) {
+                memcpy(enh, s + k, e - k);
+                enh[e - k] = '\0';
+            }
+        }
+    }
+    return code;
+}
+
+mt_stage mt_stage_from_command(const char *s, size_t n)
+{
+    /* order matters: "end of DATA" before "DATA" */
+    static const struct {
+        const char *word;
+        mt_stage stage;
+    } map[] = {
+        {"end of DATA", MT_STAGE_DATA_END},
+        {"end of data", MT_STAGE_DATA_END},
+        {"message body", MT_STAGE_DATA_END},
+        {"BDAT", MT_STAGE_DATA_END},
+        {"RCPT", MT_STAGE_RCPT},
+        {"MAIL", MT_STAGE_MAIL},
+        {"DATA", MT_STAGE_DATA},
+        {"STARTTLS", MT_STAGE_STARTTLS},
+        {"TLS", MT_STAGE_STARTTLS},
+        {"EHLO", MT_STAGE_HELO},
+        {"HELO", MT_STAGE_HELO},
+        {"LHLO", MT_STAGE_HELO},
+        {"XFORWARD", MT_STAGE_HELO},
+        {"AUTH", MT_STAGE_HELO},
+        {"greeting", MT_STAGE_GREETING},
+        {"QUIT", MT_STAGE_QUIT},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (find(s, n, map[i].word))
+            return map[i].stage;
+    return MT_STAGE_UNKNOWN;
+}
+
+/* host_ip - parse "HOST[IP]" at p; sets host and ip, returns the length
+ * consumed or 0. */
+static size_t host_ip(const char *p, size_t n, mt_slice *host, mt_slice *ip)
+{
+    const char *lb = memchr(p, '[', n);
+    if (lb == NULL || lb == p)
+        return 0;
+    for (const char *q = p; q < lb; q++)
+        if (*q == ' ' || *q == ',')
+            return 0;
+    const char *rb = memchr(lb, ']', n - (size_t)(lb - p));
+    if (rb == NULL)
+        return 0;
+    *host = (mt_slice){p, (size_t)(lb - p)};
+    *ip = (mt_slice){lb + 1, (size_t)(rb - lb - 1)};
+    return (size_t)(rb - p) + 1;
+}
+
+static void set_reply(mt_pf_line *o, const char *p, size_t n)
+{
+    while (n && (p[n - 1] == ' '))
+        n--;
+    o->reply = (mt_slice){p, n};
+    char enh[16];
+    o->reply_code = mt_reply_code_enhanced(p, n, enh);
+    if (enh[0])
+        memcpy(o->enhanced, enh, sizeof enh);
+}
+
+void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
+{
+    const char *p = reason.p;
+    size_t n = reason.len;
+    o->reply = reason;
+    o->reply_code = 0;
+    o->stage = MT_STAGE_UNKNOWN;
+    if (n == 0)
+        return;
+
+    /* "delivery temporarily suspended: <the earlier reason>" */
+    if (starts(p, n, "delivery temporarily suspended: ")) {
+        size_t k = strlen("delivery temporarily suspended: ");
+        mt_pf_parse_reason((mt_slice){p + k, n - k}, o);
+        o->reply = reason;
+        return;
+    }
+    if (starts(p, n, "host ")) {
+        mt_slice h, ip;
+        size_t k = 5;
+        size_t used = host_ip(p + k, n - k, &h, &ip);
+        if (used) {
+            o->mx_host = h;
+            o->mx_ip = ip;
+            k += used;
+            if (starts(p + k, n - k, " said: ")) {
+                k += 7;
+                const char *irt = NULL;
+                /* the last "(in reply to" names the command */
+                for (const char *q = p + k; (q = find(q, n - (size_t)(q - p), " (in reply to "));
+                     q++)
+                    irt = q;
+                size_t end = irt ? (size_t)(irt - p) : n;
+                set_reply(o, p + k, end - k);
+                if (irt)
+                    o->stage = mt_stage_from_command(irt, n - (size_t)(irt - p));
+                return;
+            }
+            if (starts(p + k, n - k, " refused to talk to me: ")) {
+                k += strlen(" refused to talk to me: ");
+                set_reply(o, p + k, n - k);
+                o->stage = MT_STAGE_GREETING;
+                return;
+            }
+        }
+        return;
+    }
+    if (starts(p, n, "lost connection with ") || starts(p, n, "conversation with ")) {
+        size_t k = p[0] == 'l' ? strlen("lost connection with ") : strlen("conversation with ");
+        mt_slice h, ip;
+        size_t used = host_ip(p + k, n - k, &h, &ip);
+        if (used) {
+            o->mx_host = h;
+            o->mx_ip = ip;
+        }
+        const char *w = find(p, n, " while ");
+        if (w) {
+            const char *c = w + 7;
+            size_t cn = n - (size_t)(c - p);
+            if (starts(c, cn, "receiving the initial server greeting"))
+                o->stage = MT_STAGE_GREETING;
+            else if (starts(c, cn, "performing the EHLO") || starts(c, cn, "performing the HELO") ||
+                     starts(c, cn, "performing the LHLO"))
+                o->stage = MT_STAGE_HELO;
+            else
+                o->stage = mt_stage_from_command(c, cn);
+        }
+        return;
+    }
+    if (starts(p, n, "connect to ")) {
+        size_t k = strlen("connect to ");
+        mt_slice h, ip;
+        if (host_ip(p + k, n - k, &h, &ip)) {
+            o->mx_host = h;
+            o->mx_ip = ip;
+        }
+        o->stage = MT_STAGE_CONNECT;
+        return;
+    }
+    if (starts(p, n, "Host or domain name not found") || starts(p, n, "Name service error") ||
+        find(p, n, "Network is unreachable") || find(p, n, "No route to host")) {
+        o->stage = MT_STAGE_CONNECT;
+        return;
+    }
+    if (find(p, n, "TLS is required") || find(p, n, "Cannot start TLS") ||
+        find(p, n, "TLS handshake") || find(p, n, "certificate verification failed") ||
+        find(p, n, "Server certificate not")) {
+        mt_slice h, ip;
+        const char *hp = find(p, n, "host ");
+        if (hp) {
+            size_t k = (size_t)(hp - p) + 5;
+            if (host_ip(p + k, n - k, &h, &ip)) {
+                o->mx_host = h;
+                o->mx_ip = ip;
+            }
+        }
+        o->stage = MT_STAGE_STARTTLS;
+        return;
+    }
+    /* a bare reply, as in status=sent (250 2.0.0 Ok: queued as X) */
+    char enh[16];
+    if (mt_reply_code_enhanced(p, n, enh)) {
+        set_reply(o, p, n);
+        if (o->reply_code >= 200 && o->reply_code < 300)
+            o->stage = MT_STAGE_DATA_END;
+    }
+}
+
+static double parse_double(const char *p, size_t n)
+{
+    char tmp[32];
+    if (n == 0 || n >= sizeof tmp)
+        return -1;
+    memcpy(tmp, p, n);
+    tmp[n] = '\0';
+    char *end;
+    double v = strtod(tmp, &end);
+    if (end == tmp || v < 0)
+        return -1;
+    return v;
+}
+
+static int64_t parse_int(const char *p, size_t n)
+{
+    int64_t v = 0;
+    if (n == 0 || n > 18)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* angle - at p (which starts with '<'), the address up to the '>' that is
+ * followed by ',' or the end; returns bytes consumed, or 0. */
+static size_t angle(const char *p, size_t n, mt_slice *out)
+{
+    if (n == 0 || p[0] != '<')
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if (p[i] == '>' && (i + 1 == n || p[i + 1] == ',' || p[i + 1] == ' ')) {
+            *out = (mt_slice){p + 1, i - 1};
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+static mt_status status_of(const char *p, size_t n, int *ok)
+{
+    *ok = 1;
+    if (n == 4 && memcmp(p, "sent", 4) == 0)
+        return MT_STATUS_SENT;
+    if (n == 8 && memcmp(p, "deferred", 8) == 0)
+        return MT_STATUS_DEFERRED;
+    if (n == 7 && memcmp(p, "bounced", 7) == 0)
+        return MT_STATUS_BOUNCED;
+    if (n == 13 && memcmp(p, "undeliverable", 13) == 0)
+        return MT_STATUS_BOUNCED;
+    if (n == 7 && memcmp(p, "expired", 7) == 0)
+        return MT_STATUS_EXPIRED;
+    if (n == 11 && memcmp(p, "deliverable", 11) == 0)
+        return MT_STATUS_SENT;
+    *ok = 0;
+    return MT_STATUS_DEFERRED;
+}
+
+static mt_pf_kind malformed(mt_pf_line *o, const char *why)
+{
+    o->why = why;
+    return o->kind = MT_PF_MALFORMED;
+}
+
+static mt_pf_kind parse_delivery(const char *p, size_t n, mt_pf_line *o)
+{
+    size_t k = 3; /* "to=" */
+    size_t used = angle(p + k, n - k, &o->to);
+    if (!used)
+        return malformed(o, "delivery line: bad to=<address>");
+    k += used;
+    int have_status = 0;
+    while (k < n) {
+        if (!starts(p + k, n - k, ", "))
+            return malformed(o, "delivery line: expected ', '");
+        k += 2;
+        const char *f = p + k;
+        size_t fn = n - k;
+        if (starts(f, fn, "orig_to=")) {
+            used = angle(f + 8, fn - 8, &o->orig_to);
+            if (!used)
+                return malformed(o, "delivery line: bad orig_to=");
+            k += 8 + used;
+            continue;
+        }
+        if (starts(f, fn, "status=")) {
+            const char *w = f + 7;
+            size_t wn = 0;
+            while (7 + wn < fn && w[wn] != ' ' && w[wn] != ',')
+                wn++;
+            int ok;
+            o->status = status_of(w, wn, &ok);
+            if (!ok)
+                return malformed(o, "delivery line: unknown status= word");
+            have_status = 1;
+            const char *r = w + wn;
+            size_t rn = fn - 7 - wn;
+            if (rn >= 2 && r[0] == ' ' && r[1] == '(') {
+                size_t end = rn;
+                while (end > 2 && r[end - 1] != ')')
+                    end--;
+                if (r[end - 1] == ')' && end > 2)
+                    o->reason = (mt_slice){r + 2, end - 3};
+                else
+                    o->reason = (mt_slice){r + 2, rn - 2}; /* truncated line */
+            }
+            break;
+        }
+        const char *comma = find(f, fn, ", ");
+        size_t vlen = comma ? (size_t)(comma - f) : fn;
+        const char *eq = memchr(f, '=', vlen);
+        if (eq == NULL)
+            return malformed(o, "delivery line: field without '='");
+        size_t kl = (size_t)(eq - f);
+        mt_slice v = {eq + 1, vlen - kl - 1};
+        if (kl == 5 && memcmp(f, "relay", 5) == 0)
+            o->relay = v;
+        else if (kl == 5 && memcmp(f, "delay", 5) == 0)
+            o->delay = parse_double(v.p, v.len);
+        else if (kl == 3 && memcmp(f, "dsn", 3) == 0)
+            o->dsn = v;
+        else if (kl == 3 && memcmp(f, "tls", 3) == 0)
+            o->tls = v;
+        /* delays=, conn_use=, and fields of later versions: ignored */
+        k += vlen;
+    }
+    if (!have_status)
+        return malformed(o, "delivery line: no status=");
+    /* relay=host[ip]:port gives the MX when the reason does not */
+    mt_pf_parse_reason(o->reason, o);
+    if (o->mx_host.len == 0 && o->relay.len && !mt_slice_eq_cstr(o->relay, "none")) {
+        mt_slice h, ip;
+        if (host_ip(o->relay.p, o->relay.len, &h, &ip)) {
+            o->mx_host = h;
+            o->mx_ip = ip;
+        } else {
+            o->mx_host = o->relay; /* "local", "dovecot", a socket path */
+        }
+    }
+    if (o->enhanced[0] == '\0' && o->dsn.len > 0 && o->dsn.len < sizeof o->enhanced) {
+        memcpy(o->enhanced, o->dsn.p, o->dsn.len);
+        o->enhanced[o->dsn.len] = '\0';
+    }
+    if (o->status == MT_STATUS_SENT && o->stage == MT_STAGE_UNKNOWN &&
+        (mt_slice_eq_cstr(o->daemon, "smtp") || mt_slice_eq_cstr(o->daemon, "lmtp")))
+        o->stage = MT_STAGE_DATA_END;
+    return o->kind = MT_PF_DELIVERY;
+}
+
+static mt_pf_kind parse_qmgr_from(const char *p, size_t n, mt_pf_line *o)
+{
+    size_t k = 5; /* "from=" */
+    size_t used = angle(p + k, n - k, &o->from);
+    if (!used) {
+        /* "from=<a@b>>" appears in the wild; take up to the last '>' before ',' */
+        const char *c = find(p + k, n - k, ", ");
+        if (c == NULL || p[k] != '<')
+            return malformed(o, "qmgr line: bad from=<address>");
+        o->from = (mt_slice){p + k + 1, (size_t)(c - (p + k + 1))};
+        while (o->from.len && o->from.p[o->from.len - 1] == '>')
+            o->from.len--;
+        used = (size_t)(c - (p + k));
+    }
+    k += used;
+    const char *rest = p + k;
+    size_t rn = n - k;
+    if (find(rest, rn, "status=expired")) {
+        return o->kind = MT_PF_QMGR_EXPIRED;
+    }
+    const char *s = find(rest, rn, "size=");
+    if (s) {
+        size_t sl = 0;
+        const char *v = s + 5;
+        while (v + sl < p + n && v[sl] >= '0' && v[sl] <= '9')
+            sl++;
+        o->size = parse_int(v, sl);
+    }
+    const char *r = find(rest, rn, "nrcpt=");
+    if (r) {
+        size_t rl = 0;
+        const char *v = r + 6;
+        while (v + rl < p + n && v[rl] >= '0' && v[rl] <= '9')
+            rl++;
+        o->nrcpt = (int)parse_int(v, rl);
+    }
+    if (s == NULL)
+        return o->kind = MT_PF_IGNORED; /* e.g. "status=…" variants we do not use */
+    return o->kind = MT_PF_QMGR_FROM;
+}
+
+/* parse_header - "info: header NAME: VALUE from CLIENT; from=<…> to=<…> …" */
+static mt_pf_kind parse_header(const char *p, size_t n, mt_pf_line *o)
+{
+    const char *h = find(p, n, ": header ");
+    if (h == NULL || h - p > 16)
+        return o->kind = MT_PF_IGNORED; /* "info: body …" and others */
+    const char *name = h + 9;
+    const char *end = p + n;
+    const char *colon = memchr(name, ':', (size_t)(end - name));
+    if (colon == NULL)
+        return malformed(o, "header_checks line: no header name");
+    o->header_name = (mt_slice){name, (size_t)(colon - name)};
+    const char *v = colon + 1;
+    while (v < end && *v == ' ')
+        v++;
+    /* the value ends at " from CLIENT; from=<": find the last "; from=<" */
+    const char *semi = NULL;
+    for (const char *q = v; (q = find(q, (size_t)(end - q), "; from=<")); q++)
+        semi = q;
+    const char *vend = end;
+    if (semi) {
+        const char *fr = NULL;
+        for (const char *q = v; (q = find(q, (size_t)(semi - q), " from ")); q++)
+            fr = q;
+        vend = fr ? fr : semi;
+    }
+    o->header_value = (mt_slice){v, (size_t)(vend - v)};
+    return o->kind = MT_PF_HEADER;
+}
+
+mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o)
+{
+    memset(o, 0, sizeof *o);
+    o->delay = -1;
+    o->size = -1;
+    o->nrcpt = -1;
+    size_t k = mt_time_parse(line, n, yc, &o->time, &o->usec);
+    if (k == 0)
+        return malformed(o, "no timestamp");
+    if (k >= n || line[k] != ' ')
+        return malformed(o, "nothing after the timestamp");
+    k++;
+    /* host */
+    const char *hs = line + k;
+    const char *sp = memchr(hs, ' ', n - k);
+    if (sp == NULL || sp == hs)
+        return malformed(o, "no host name");
+    o->host = (mt_slice){hs, (size_t)(sp - hs)};
+    k = (size_t)(sp - line) + 1;
+    /* program[pid]: */
+    const char *ps = line + k;
+    size_t pn = 0;
+    while (k + pn < n && ps[pn] != '[' && ps[pn] != ':' && ps[pn] != ' ')
+        pn++;
+    if (pn == 0 || k + pn >= n)
+        return malformed(o, "no program name");
+    o->program = (mt_slice){ps, pn};
+    const char *slash = NULL;
+    for (size_t i = pn; i > 0; i--)
+        if (ps[i - 1] == '/') {
+            slash = ps + i - 1;
+            break;
+        }
+    if (slash == NULL)
+        return o->kind = MT_PF_FOREIGN;
+    o->daemon = (mt_slice){slash + 1, (size_t)(ps + pn - slash - 1)};
+    if (!is_daemon(o->daemon.p, o->daemon.len))
+        return o->kind = MT_PF_FOREIGN;
+    k += pn;
+    if (line[k] == '[') {
+        size_t j = k + 1;
+        while (j < n && line[j] >= '0' && line[j] <= '9')
+            j++;
+        if (j == k + 1 || j >= n || line[j] != ']')
+            return malformed(o, "bad [pid]");
+        k = j + 1;
+    }
+    if (k + 1 >= n || line[k] != ':' || line[k + 1] != ' ')
+        return malformed(o, "no ': ' after the program name");
+    k += 2;
+    const char *p = line + k;
+    size_t rn = n - k;
+    /* queue id */
+    const char *c = memchr(p, ':', rn < 26 ? rn : 26);
+    if (c == NULL || (size_t)(c - p) + 1 >= rn || c[1] != ' ' ||
+        !is_queue_id(p, (size_t)(c - p)))
+        return o->kind = MT_PF_IGNORED; /* connect/disconnect, NOQUEUE, warnings, … */
+    o->queue_id = (mt_slice){p, (size_t)(c - p)};
+    p = c + 2;
+    rn = n - (size_t)(p - line);
+    if (starts(p, rn, "to=<"))
+        return parse_delivery(p, rn, o);
+    mt_slice d = o->daemon;
+    if (mt_slice_eq_cstr(d, "qmgr") || mt_slice_eq_cstr(d, "oqmgr") || mt_slice_eq_cstr(d, "nqmgr")) {
+        if (rn == 7 && memcmp(p, "removed", 7) == 0)
+            return o->kind = MT_PF_REMOVED;
+        if (starts(p, rn, "from=<"))
+            return parse_qmgr_from(p, rn, o);
+        return o->kind = MT_PF_IGNORED;
+    }
+    if (mt_slice_eq_cstr(d, "cleanup")) {
+        if (starts(p, rn, "message-id=")) {
+            const char *v = p + 11;
+            size_t vn = rn - 11;
+            if (vn >= 2 && v[0] == '<' && v[vn - 1] == '>')
+                o->message_id = (mt_slice){v + 1, vn - 2};
+            else
+                o->message_id = (mt_slice){v, vn};
+            return o->kind = MT_PF_MESSAGE_ID;
+        }
+        return parse_header(p, rn, o);
+    }
+    if (mt_slice_eq_cstr(d, "bounce")) {
+        const char *nt = find(p, rn, "notification: ");
+        if (nt) {
+            const char *q = nt + 14;
+            size_t qn = rn - (size_t)(q - p);
+            if (is_queue_id(q, qn)) {
+                o->new_queue_id = (mt_slice){q, qn};
+                return o->kind = MT_PF_BOUNCE_NOTICE;
+            }
+        }
+        return o->kind = MT_PF_IGNORED;
+    }
+    if (mt_slice_eq_cstr(d, "smtpd") && starts(p, rn, "client="))
+        return o->kind = MT_PF_CLIENT;
+    if (mt_slice_eq_cstr(d, "pickup") && find(p, rn, "from=<"))
+        return o->kind = MT_PF_CLIENT;
+    return o->kind = MT_PF_IGNORED;
+}

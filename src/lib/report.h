@@ -1,0 +1,34 @@
+/*
+ * report.h - render a diagnosis: the SPEC §5 JSON contract and the
+ * readable terminal report.  Both read only the mt_diag_result and the
+ * input statistics; neither computes a figure of its own.
+ */
+#ifndef MT_REPORT_H
+#define MT_REPORT_H
+
+#include <stdio.h>
+
+#include "analysis.h"
+#include "correlate.h"
+#include "scan.h"
+
+typedef struct mt_report_ctx {
+    const char *const *files;
+    int nfiles;
+    const char *format; /* "postfix" */
+    const mt_scan_stats *scan;
+    const mt_join_stats *join;
+    const mt_diag_result *diag;
+    const char *rules_path;
+    int color;
+    int top;            /* replies shown per provider */
+} mt_report_ctx;
+
+/* mt_report_json - the diagnosis as one JSON document on fp.
+ * Returns -1 when writing fails. */
+int mt_report_json(const mt_report_ctx *ctx, FILE *fp);
+
+/* mt_report_text - the terminal report on fp. */
+int mt_report_text(const mt_report_ctx *ctx, FILE *fp);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * report_text.c - the readable report: what is failing where, in a
+ * postmaster's words, then the supporting tables.
+ */
+#include "report.h"
+
+#include <string.h>
+
+static const char *c_bold(const mt_report_ctx *x)
+{
+    return x->color ? "\033[1m" : "";
+}
+static const char *c_red(const mt_report_ctx *x)
+{
+    return x->color ? "\033[31m" : "";
+}
+static const char *c_yel(const mt_report_ctx *x)
+{
+    return x->color ? "\033[33m" : "";
+}
+static const char *c_off(const mt_report_ctx *x)
+{
+    return x->color ? "\033[0m" : "";
+}
+
+/* grouped - 1234567 -> "1,234,567" */
+static const char *grouped(uint64_t v, char *buf)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+    int o = 0;
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static double pct(uint64_t a, uint64_t b)
+{
+    return b ? 100.0 * (double)a / (double)b : 0.0;
+}
+
+static void when(int64_t t, char *out)
+{
+    if (t == 0) {
+        strcpy(out, "-");
+        return;
+    }
+    char b[40];
+    mt_time_format(t, 0, b);
+    /* "2026-11-20T21:35:51Z" -> "2026-11-20 21:35" */
+    snprintf(out, 20, "%.10s %.5s", b, b + 11);
+}
+
+int mt_report_text(const mt_report_ctx *x, FILE *fp)
+{
+    const mt_diag_result *d = x->diag;
+    const mt_counts *t = &d->totals;
+    char a[32], b[32], c[32], e[32], w1[24], w2[24];
+
+    when(d->first, w1);
+    when(d->last, w2);
+    fprintf(fp, "%smailtriage diagnose%s: %d file%s, %s lines (%.1f MB), %s format, attempts %s to %s UTC\n\n",
+            c_bold(x), c_off(x), x->nfiles, x->nfiles == 1 ? "" : "s", grouped(x->scan->lines, a),
+            (double)x->scan->bytes / 1e6, x->format, w1, w2);
+
+    fprintf(fp, "%sTotals%s\n", c_bold(x), c_off(x));
+    fprintf(fp, "  %s messages, %s recipients, %s delivery attempts\n", grouped(d->messages, a),
+            grouped(t->recipients, b), grouped(t->attempts, c));
+    fprintf(fp, "  recipients: %s delivered, %s bounced, %s expired, %s still queued\n",
+            grouped(t->delivered, a), grouped(t->rcpt_bounced, b), grouped(t->rcpt_expired, c),
+            grouped(t->pending, e));
+    fprintf(fp, "  attempts: %s accepted, %s deferred (%.1f%%), %s refused\n\n", grouped(t->accepted, a),
+            grouped(t->deferred, b), pct(t->deferred, t->attempts), grouped(t->bounced, c));
+
+    fprintf(fp, "%sWhat is failing where%s (per provider: accepted vs attempted, then the commonest replies)\n",
+            c_bold(x), c_off(x));
+    int shown = 0;
+    for (int i = 0; i < d->nproviders; i++) {
+        const mt_provider_stat *p = d->providers[i];
+        uint64_t fails = p->c.deferred + p->c.bounced + p->c.expired;
+        const char *col = fails == 0 ? "" : pct(fails, p->c.attempts) >= 20 ? c_red(x) : c_yel(x);
+        fprintf(fp, "\n  %s%-10s%s attempted %s, accepted %s (%.1f%%), deferred %s, refused %s\n",
+                col, p->name, c_off(x), grouped(p->c.attempts, a), grouped(p->c.accepted, b),
+                pct(p->c.accepted, p->c.attempts), grouped(p->c.deferred, c), grouped(p->c.bounced, e));
+        fprintf(fp, "             domains:");
+        for (int k = 0; k < p->ndomains && k < 6; k++) {
+            const mt_domain_stat *ds = p->domains[k];
+            fprintf(fp, "%s %s %s/%s", k ? "," : "", ds->domain, grouped(ds->c.accepted, a),
+                    grouped(ds->c.attempts, b));
+        }
+        if (p->ndomains > 6)
+            fprintf(fp, ", and %d more", p->ndomains - 6);
+        fprintf(fp, "\n");
+        if (fails == 0)
+            continue;
+        shown++;
+        fprintf(fp, "             deferrals by stage:");
+        int first = 1;
+        for (int s = 0; s < MT_STAGE_COUNT; s++)
+            if (p->deferred_by_stage[s]) {
+                fprintf(fp, "%s %s %s", first ? "" : ",", mt_stage_name((mt_stage)s),
+                        grouped(p->deferred_by_stage[s], a));
+                first = 0;
+            }
+        fprintf(fp, "%s\n", first ? " none" : "");
+        for (int k = 0; k < p->nreplies && k < x->top; k++) {
+            const mt_reply_stat *r = p->replies[k];
+            fprintf(fp, "      %8s  %-8s %-17s %.110s\n", grouped(r->count, a), mt_stage_name(r->stage),
+                    mt_category_name(r->category), r->example);
+            if (r->flags & MT_RULE_GENERIC_FRONTEND)
+                fprintf(fp, "                %sgeneric front-end text: the receiver's real reason is hidden "
+                            "behind it; stage, timing and cohort must decide%s\n",
+                        c_yel(x), c_off(x));
+            else if (r->meaning)
+                fprintf(fp, "                %.120s\n", r->meaning);
+        }
+        if (p->nreplies > x->top)
+            fprintf(fp, "                (%d more distinct replies)\n", p->nreplies - x->top);
+    }
+    if (shown == 0)
+        fprintf(fp, "\n  No deferrals or refusals in the input.\n");
+
+    fprintf(fp, "\n%sStages%s (the SMTP step each reply answered)\n", c_bold(x), c_off(x));
+    fprintf(fp, "  %-10s %12s %12s %12s %12s\n", "stage", "attempts", "accepted", "deferred", "refused");
+    for (int s = 0; s < MT_STAGE_COUNT; s++) {
+        const mt_stage_stat *st = &d->stages[s];
+        if (st->c.attempts == 0)
+            continue;
+        fprintf(fp, "  %-10s %12s %12s %12s %12s\n", mt_stage_name(st->stage), grouped(st->c.attempts, a),
+                grouped(st->c.accepted, b), grouped(st->c.deferred, c), grouped(st->c.bounced, e));
+    }
+
+    fprintf(fp, "\n%sSenders%s (route, sending IP, envelope domain -> provider; most failures first)\n",
+            c_bold(x), c_off(x));
+    int ns = 0;
+    for (int i = 0; i < d->nsenders && ns < 15; i++) {
+        const mt_sender_stat *s = d->senders[i];
+        if (s->c.deferred + s->c.bounced + s->c.expired == 0 && ns >= 5)
+            break;
+        ns++;
+        const char *col = strcmp(s->band, "critical") == 0 ? c_red(x)
+                          : strcmp(s->band, "warning") == 0 ? c_yel(x)
+                                                             : "";
+        fprintf(fp, "  %s%-8s%s %-22.22s %-15s %-22.22s -> %-10s %s attempts, %.1f%% deferred, %s\n", col,
+                s->band, c_off(x), s->route ? s->route : "-", s->sending_ip ? s->sending_ip : "(ip unknown)",
+                !s->mail_from_domain ? "(sender unknown)" : *s->mail_from_domain ? s->mail_from_domain : "<>",
+                s->provider ? s->provider : "-", grouped(s->c.attempts, a), pct(s->c.deferred, s->c.attempts),
+                s->pattern);
+    }
+    if (d->nsenders > ns)
+        fprintf(fp, "  (%d more cohorts; --json lists all)\n", d->nsenders - ns);
+
+    fprintf(fp, "\n%sInput%s: %s lines read; %s of other programs skipped; %s unparsed",
+            c_bold(x), c_off(x), grouped(x->scan->lines, a), grouped(x->scan->foreign, b),
+            grouped(x->scan->malformed, c));
+    if (x->scan->long_lines)
+        fprintf(fp, "; %s over-long lines cut", grouped(x->scan->long_lines, e));
+    fprintf(fp, "\n");
+    for (int i = 0; i < x->scan->nreasons; i++) {
+        const mt_scan_reason *r = &x->scan->reasons[i];
+        fprintf(fp, "  %s x %s (first at %s)\n", grouped(r->count, a), r->why, r->where);
+    }
+    if (d->totals.attempts && !d->senders[0]->sending_ip)
+        fprintf(fp, "\nNote: Postfix logs do not name the sending IP or HELO; map routes to them with --routes FILE.\n");
+    fprintf(fp, "Not checked from logs alone: SPF, DKIM, DMARC, reverse DNS, blocklists.\n");
+    return ferror(fp) ? -1 : 0;
+}

@@ -1,0 +1,258 @@
+/*
+ * util.c - checked allocation, byte buffers, hashing.
+ */
+#include "util.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void die_oom(size_t n)
+{
+    fprintf(stderr, "mailtriage: out of memory (asked for %zu bytes)\n", n);
+    exit(1);
+}
+
+void *mt_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (p == NULL)
+        die_oom(n);
+    return p;
+}
+
+void *mt_xcalloc(size_t nmemb, size_t size)
+{
+    void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+    if (p == NULL)
+        die_oom(nmemb * size);
+    return p;
+}
+
+void *mt_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL)
+        die_oom(n);
+    return q;
+}
+
+char *mt_xstrdup(const char *s)
+{
+    return mt_xstrndup(s, strlen(s));
+}
+
+char *mt_xstrndup(const char *s, size_t n)
+{
+    char *d = mt_xmalloc(n + 1);
+    memcpy(d, s, n);
+    d[n] = '\0';
+    return d;
+}
+
+int mt_slice_eq_cstr(mt_slice s, const char *c)
+{
+    size_t n = strlen(c);
+    return s.len == n && (n == 0 || memcmp(s.p, c, n) == 0);
+}
+
+void mt_buf_init(mt_buf *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void mt_buf_free(mt_buf *b)
+{
+    free(b->data);
+    mt_buf_init(b);
+}
+
+void mt_buf_reset(mt_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void mt_buf_reserve(mt_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    b->data = mt_xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void mt_buf_append(mt_buf *b, const void *p, size_t n)
+{
+    mt_buf_reserve(b, n);
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void mt_buf_puts(mt_buf *b, const char *s)
+{
+    mt_buf_append(b, s, strlen(s));
+}
+
+void mt_buf_putc(mt_buf *b, char c)
+{
+    mt_buf_reserve(b, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
+
+void mt_buf_printf(mt_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    mt_buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* utf8_len - length of the valid UTF-8 sequence at s (at most n bytes),
+ * or 0 when the bytes there are not valid UTF-8. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    unsigned cp = c & (0x3f >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+void mt_buf_put_json_str(mt_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    mt_buf_reserve(b, n + 2);
+    mt_buf_putc(b, '"');
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        /* copy runs of plain printable ASCII in one go */
+        while (run < n && u[run] >= 0x20 && u[run] < 0x80 && u[run] != '"' && u[run] != '\\')
+            run++;
+        if (run > i) {
+            mt_buf_append(b, s + i, run - i);
+            i = run;
+            continue;
+        }
+        unsigned c = u[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            mt_buf_append(b, e, 2);
+            i++;
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            if (c == '\n')
+                mt_buf_append(b, "\\n", 2);
+            else if (c == '\t')
+                mt_buf_append(b, "\\t", 2);
+            else if (c == '\r')
+                mt_buf_append(b, "\\r", 2);
+            else
+                mt_buf_append(b, e, 6);
+            i++;
+        } else {
+            size_t l = utf8_len(u + i, n - i);
+            if (l == 0) {
+                mt_buf_append(b, "\xef\xbf\xbd", 3);
+                i++;
+            } else {
+                mt_buf_append(b, s + i, l);
+                i += l;
+            }
+        }
+    }
+    mt_buf_putc(b, '"');
+}
+
+void mt_buf_put_csv_field(mt_buf *b, const char *s, size_t n)
+{
+    int quote = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') {
+            quote = 1;
+            break;
+        }
+    }
+    if (!quote) {
+        mt_buf_append(b, s, n);
+        return;
+    }
+    mt_buf_putc(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            mt_buf_putc(b, '"');
+        mt_buf_putc(b, s[i]);
+    }
+    mt_buf_putc(b, '"');
+}
+
+uint64_t mt_hash(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 0x100000001b3ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+void mt_lower_ascii(char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            s[i] = (char)(s[i] + 32);
+}
+
+mt_slice mt_domain_of(const char *addr, size_t n)
+{
+    for (size_t i = n; i > 0; i--) {
+        if (addr[i - 1] == '@')
+            return (mt_slice){addr + i, n - i};
+    }
+    return (mt_slice){addr + n, 0};
+}

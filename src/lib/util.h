@@ -1,0 +1,67 @@
+/*
+ * util.h - the tiny utility library: checked allocation, growable byte
+ * buffers, string slices and hashing.  Everything else in libmailtriage
+ * builds on these; none of it knows about mail.
+ */
+#ifndef MT_UTIL_H
+#define MT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* mt_xmalloc, mt_xcalloc, mt_xrealloc, mt_xstrdup - allocate or die.
+ * On exhaustion they print one line to stderr and exit(1): a diagnosis
+ * tool that runs out of memory has nothing useful left to say. */
+void *mt_xmalloc(size_t n);
+void *mt_xcalloc(size_t nmemb, size_t size);
+void *mt_xrealloc(void *p, size_t n);
+char *mt_xstrdup(const char *s);
+char *mt_xstrndup(const char *s, size_t n);
+
+/* A byte slice into memory owned by someone else.  Never NUL-terminated. */
+typedef struct mt_slice {
+    const char *p;
+    size_t len;
+} mt_slice;
+
+#define MT_SLICE_NULL ((mt_slice){NULL, 0})
+
+/* mt_slice_eq_cstr - true when the slice spells exactly the C string. */
+int mt_slice_eq_cstr(mt_slice s, const char *c);
+
+/* A growable byte buffer.  The owner calls mt_buf_free.  data is kept
+ * NUL-terminated after every append so it can be used as a C string. */
+typedef struct mt_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} mt_buf;
+
+void mt_buf_init(mt_buf *b);
+void mt_buf_free(mt_buf *b);
+void mt_buf_reset(mt_buf *b);
+void mt_buf_reserve(mt_buf *b, size_t extra);
+void mt_buf_append(mt_buf *b, const void *p, size_t n);
+void mt_buf_puts(mt_buf *b, const char *s);
+void mt_buf_putc(mt_buf *b, char c);
+void mt_buf_printf(mt_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* mt_buf_put_json_str - append s[0..n) as a JSON string literal, quotes
+ * included; invalid UTF-8 bytes become U+FFFD so the output always parses. */
+void mt_buf_put_json_str(mt_buf *b, const char *s, size_t n);
+/* mt_buf_put_csv_field - append s[0..n) as one RFC 4180 CSV field. */
+void mt_buf_put_csv_field(mt_buf *b, const char *s, size_t n);
+
+/* mt_hash - 64-bit FNV-1a with a final mix; fast enough for keys of a few
+ * dozen bytes, which is all we hash (queue ids, domains, reply texts). */
+uint64_t mt_hash(const void *p, size_t n);
+
+/* mt_lower_ascii - lowercase ASCII letters of s[0..n) in place. */
+void mt_lower_ascii(char *s, size_t n);
+
+/* mt_domain_of - the part after the last '@' of an address, or an empty
+ * slice when there is none. */
+mt_slice mt_domain_of(const char *addr, size_t n);
+
+#endif
