@@ -12,7 +12,7 @@
 #include "../lib/scan.h"
 
 /* Exit statuses (SPEC §2). */
-#define EXIT_OK 0
+#define EXIT_OK    0
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2
 
@@ -32,20 +32,22 @@ typedef struct cli_input {
 int cli_input_option(cli_input *in, int opt, const char *arg);
 
 /* The shared options for getopt_long tables, and their help text. */
-#define CLI_INPUT_OPTIONS                                                                      \
-    {"year", required_argument, NULL, 1001}, {"routes", required_argument, NULL, 1002},        \
-        {"rules", required_argument, NULL, 1003},                                              \
-        {"template-header", required_argument, NULL, 1004},                                    \
-        {"show-recipients", no_argument, NULL, 1005}, {"progress", no_argument, NULL, 1006},   \
-        {"no-progress", no_argument, NULL, 1007}, {"format", required_argument, NULL, 1008}
+#define CLI_INPUT_OPTIONS                                                                                    \
+    {"year", required_argument, NULL, 1001}, {"routes", required_argument, NULL, 1002},                      \
+        {"rules", required_argument, NULL, 1003}, {"template-header", required_argument, NULL, 1004},        \
+        {"show-recipients", no_argument, NULL, 1005}, {"progress", no_argument, NULL, 1006},                 \
+        {"no-progress", no_argument, NULL, 1007},                                                            \
+    {                                                                                                        \
+        "format", required_argument, NULL, 1008                                                              \
+    }
 
 extern const char cli_input_help[];
 
 /* cli_run_inputs - load rules and routes, read every input into fn(arg).
  * On failure prints the error and returns EXIT_INPUT; EXIT_OK otherwise.
  * scan, join stats and the rules path are handed back for reports. */
-int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, void *arg,
-                   mt_scan_stats *scan, mt_join_stats *join, char *rules_path, size_t rules_len);
+int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, void *arg, mt_scan_stats *scan,
+                   mt_join_stats *join, char *rules_path, size_t rules_len);
 
 int cmd_events(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);

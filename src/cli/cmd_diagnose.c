@@ -107,7 +107,9 @@ int cmd_diagnose(int argc, char **argv)
         .diag = mt_diag_finish(d),
         .rules_path = rules,
         .color = color,
-        .top = top >= 0 ? top : json ? 10 : 5,
+        .top = top >= 0 ? top
+               : json   ? 10
+                        : 5,
     };
     int wr = json ? mt_report_json(&ctx, stdout) : mt_report_text(&ctx, stdout);
     if (fflush(stdout) != 0)

@@ -9,24 +9,23 @@
 #include "../lib/output_events.h"
 #include "cli.h"
 
-static const char usage[] =
-    "usage: mailtriage events [--csv|--ndjson] [options] [FILE...]\n"
-    "\n"
-    "Print one record per delivery attempt per recipient (SPEC section 3 fields):\n"
-    "timestamp, source, queue_id, message_id, route, sending_ip, helo_name,\n"
-    "mail_from_domain, header_from_domain, recipient, recipient_domain, provider,\n"
-    "mx_host, mx_ip, smtp_stage, smtp_reply_code, enhanced_status, smtp_reply_text,\n"
-    "category, message_template_id, message_size_bytes, attachment_types,\n"
-    "retry_count, delay_seconds, final_queue_status.\n"
-    "\n"
-    "Records of a message are written when the message leaves the queue (or at\n"
-    "the end of the input), because only then is each recipient's final status\n"
-    "known; retry_count is 0 for a recipient's first attempt in the input.\n"
-    "\n"
-    "  --ndjson                one JSON object a line (default)\n"
-    "  --csv                   CSV with a header row of the field names\n"
-    "  -h, --help              this help\n"
-    "\n";
+static const char usage[] = "usage: mailtriage events [--csv|--ndjson] [options] [FILE...]\n"
+                            "\n"
+                            "Print one record per delivery attempt per recipient (SPEC section 3 fields):\n"
+                            "timestamp, source, queue_id, message_id, route, sending_ip, helo_name,\n"
+                            "mail_from_domain, header_from_domain, recipient, recipient_domain, provider,\n"
+                            "mx_host, mx_ip, smtp_stage, smtp_reply_code, enhanced_status, smtp_reply_text,\n"
+                            "category, message_template_id, message_size_bytes, attachment_types,\n"
+                            "retry_count, delay_seconds, final_queue_status.\n"
+                            "\n"
+                            "Records of a message are written when the message leaves the queue (or at\n"
+                            "the end of the input), because only then is each recipient's final status\n"
+                            "known; retry_count is 0 for a recipient's first attempt in the input.\n"
+                            "\n"
+                            "  --ndjson                one JSON object a line (default)\n"
+                            "  --csv                   CSV with a header row of the field names\n"
+                            "  -h, --help              this help\n"
+                            "\n";
 
 int cmd_events(int argc, char **argv)
 {
@@ -77,8 +76,9 @@ int cmd_events(int argc, char **argv)
         return EXIT_INPUT;
     }
     if (scan.malformed)
-        fprintf(stderr, "mailtriage: %llu line(s) looked like Postfix but could not be parsed; "
-                        "`mailtriage diagnose` lists the reasons\n",
+        fprintf(stderr,
+                "mailtriage: %llu line(s) looked like Postfix but could not be parsed; "
+                "`mailtriage diagnose` lists the reasons\n",
                 (unsigned long long)scan.malformed);
     return rc;
 }

@@ -71,8 +71,8 @@ int cli_input_option(cli_input *in, int opt, const char *arg)
     }
 }
 
-int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, void *arg,
-                   mt_scan_stats *scan, mt_join_stats *join, char *rules_path, size_t rules_len)
+int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, void *arg, mt_scan_stats *scan,
+                   mt_join_stats *join, char *rules_path, size_t rules_len)
 {
     mt_buf err;
     mt_buf_init(&err);
@@ -101,8 +101,7 @@ int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, voi
     }
     mt_classifier *cls = mt_classifier_new(rules);
     mt_join *j = mt_join_new(cls, routes, in->template_header, fn, arg);
-    mt_scan_opts so = {.year = in->year,
-                       .progress = in->progress >= 0 ? in->progress : isatty(2)};
+    mt_scan_opts so = {.year = in->year, .progress = in->progress >= 0 ? in->progress : isatty(2)};
     static const char *const stdin_only[] = {"-"};
     const char *const *files = in->nfiles ? in->files : stdin_only;
     int nfiles = in->nfiles ? in->nfiles : 1;

@@ -69,7 +69,7 @@ typedef struct mt_sender_stat {
 typedef struct mt_diag_result {
     mt_counts totals;
     uint64_t messages;
-    int64_t first, last; /* time span of the attempts */
+    int64_t first, last;          /* time span of the attempts */
     mt_provider_stat **providers; /* sorted by attempts, descending */
     int nproviders;
     mt_stage_stat stages[MT_STAGE_COUNT];

@@ -327,8 +327,7 @@ static void add_content_type(msg *m, mt_slice v)
     memcpy(t, v.p, n);
     t[n] = '\0';
     mt_lower_ascii(t, n);
-    if (strncmp(t, "multipart/", 10) == 0 || strcmp(t, "text/plain") == 0 ||
-        strcmp(t, "text/html") == 0)
+    if (strncmp(t, "multipart/", 10) == 0 || strcmp(t, "text/plain") == 0 || strcmp(t, "text/html") == 0)
         return;
     /* dedupe in the comma list */
     const char *s = m->atypes.data;

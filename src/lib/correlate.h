@@ -21,9 +21,9 @@ typedef void (*mt_attempt_fn)(const mt_attempt *a, void *arg);
 typedef struct mt_join mt_join;
 
 typedef struct mt_join_stats {
-    uint64_t messages;        /* messages with at least one attempt */
-    uint64_t in_flight_peak;  /* most messages held at once */
-    uint64_t reused_ids;      /* queue ids reused without a "removed" line */
+    uint64_t messages;       /* messages with at least one attempt */
+    uint64_t in_flight_peak; /* most messages held at once */
+    uint64_t reused_ids;     /* queue ids reused without a "removed" line */
 } mt_join_stats;
 
 /* mt_join_new - a joiner that classifies each attempt with cls and hands

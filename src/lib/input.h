@@ -32,11 +32,11 @@ const char *mt_input_line(mt_input *in, size_t *len);
 const char *mt_input_error(const mt_input *in);
 
 const char *mt_input_name(const mt_input *in);
-uint64_t mt_input_lineno(const mt_input *in);   /* number of the last line */
-uint64_t mt_input_bytes(const mt_input *in);    /* bytes of log text so far */
+uint64_t mt_input_lineno(const mt_input *in);    /* number of the last line */
+uint64_t mt_input_bytes(const mt_input *in);     /* bytes of log text so far */
 uint64_t mt_input_raw_bytes(const mt_input *in); /* bytes read from the file */
-uint64_t mt_input_size(const mt_input *in);     /* file size, 0 if unknown */
-int64_t mt_input_mtime(const mt_input *in);     /* 0 if unknown */
+uint64_t mt_input_size(const mt_input *in);      /* file size, 0 if unknown */
+int64_t mt_input_mtime(const mt_input *in);      /* 0 if unknown */
 uint64_t mt_input_long_lines(const mt_input *in);
 const char *mt_input_compression(const mt_input *in); /* "none", "gzip", "zstd" */
 

@@ -15,12 +15,13 @@
 /* Postfix daemons whose lines we recognise.  Lines of other "x/y"
  * programs are foreign: never guessed at. */
 static const char *const daemons[] = {
-    "smtp",     "lmtp",      "error",   "retry",    "discard",  "qmgr",      "cleanup",
-    "pickup",   "smtpd",     "bounce",  "postscreen", "local",  "virtual",   "pipe",
-    "anvil",    "scache",    "tlsmgr",  "master",   "postdrop", "sendmail",  "postsuper",
-    "trivial-rewrite", "dnsblog", "tlsproxy", "postlogd", "showq", "flush", "verify",
-    "proxymap", "spawn",     "oqmgr",   "nqmgr",    "postfix-script", "postqueue", "postmap",
-    "postlog",  "qmqpd",     "lmtpd",   "cleanup-dkim", "policy-spf", NULL,
+    "smtp",     "lmtp",     "error",          "retry",           "discard",    "qmgr",
+    "cleanup",  "pickup",   "smtpd",          "bounce",          "postscreen", "local",
+    "virtual",  "pipe",     "anvil",          "scache",          "tlsmgr",     "master",
+    "postdrop", "sendmail", "postsuper",      "trivial-rewrite", "dnsblog",    "tlsproxy",
+    "postlogd", "showq",    "flush",          "verify",          "proxymap",   "spawn",
+    "oqmgr",    "nqmgr",    "postfix-script", "postqueue",       "postmap",    "postlog",
+    "qmqpd",    "lmtpd",    "cleanup-dkim",   "policy-spf",      NULL,
 };
 
 static int is_daemon(const char *p, size_t n)
@@ -70,8 +71,8 @@ static int is_queue_id(const char *p, size_t n)
 int mt_reply_code_enhanced(const char *s, size_t n, char enh[16])
 {
     enh[0] = '\0';
-    if (n < 3 || s[0] < '2' || s[0] > '5' || s[1] < '0' || s[1] > '9' || s[2] < '0' ||
-        s[2] > '9' || (n > 3 && s[3] != ' ' && s[3] != '-'))
+    if (n < 3 || s[0] < '2' || s[0] > '5' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9' ||
+        (n > 3 && s[3] != ' ' && s[3] != '-'))
         return 0;
     int code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
     size_t k = 4;
@@ -184,8 +185,7 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
                 k += 7;
                 const char *irt = NULL;
                 /* the last "(in reply to" names the command */
-                for (const char *q = p + k; (q = find(q, n - (size_t)(q - p), " (in reply to "));
-                     q++)
+                for (const char *q = p + k; (q = find(q, n - (size_t)(q - p), " (in reply to ")); q++)
                     irt = q;
                 size_t end = irt ? (size_t)(irt - p) : n;
                 set_reply(o, p + k, end - k);
@@ -239,9 +239,8 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
         o->stage = MT_STAGE_CONNECT;
         return;
     }
-    if (find(p, n, "TLS is required") || find(p, n, "Cannot start TLS") ||
-        find(p, n, "TLS handshake") || find(p, n, "certificate verification failed") ||
-        find(p, n, "Server certificate not")) {
+    if (find(p, n, "TLS is required") || find(p, n, "Cannot start TLS") || find(p, n, "TLS handshake") ||
+        find(p, n, "certificate verification failed") || find(p, n, "Server certificate not")) {
         mt_slice h, ip;
         const char *hp = find(p, n, "host ");
         if (hp) {
@@ -540,8 +539,7 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
     size_t rn = n - k;
     /* queue id */
     const char *c = memchr(p, ':', rn < 26 ? rn : 26);
-    if (c == NULL || (size_t)(c - p) + 1 >= rn || c[1] != ' ' ||
-        !is_queue_id(p, (size_t)(c - p)))
+    if (c == NULL || (size_t)(c - p) + 1 >= rn || c[1] != ' ' || !is_queue_id(p, (size_t)(c - p)))
         return o->kind = MT_PF_IGNORED; /* connect/disconnect, NOQUEUE, warnings, … */
     o->queue_id = (mt_slice){p, (size_t)(c - p)};
     p = c + 2;

@@ -40,10 +40,10 @@ typedef struct mt_pf_line {
     mt_slice queue_id;
     /* MT_PF_DELIVERY */
     mt_slice to, orig_to, relay, dsn, tls;
-    mt_slice reason;   /* text inside status=…( ) */
-    mt_slice mx_host;  /* from the reason, else from relay= */
+    mt_slice reason;  /* text inside status=…( ) */
+    mt_slice mx_host; /* from the reason, else from relay= */
     mt_slice mx_ip;
-    mt_slice reply;    /* the remote reply, or the local reason */
+    mt_slice reply; /* the remote reply, or the local reason */
     mt_stage stage;
     mt_status status;
     double delay;      /* -1 when absent */

@@ -8,33 +8,47 @@
 #include "timeparse.h"
 
 static const char *const stage_names[MT_STAGE_COUNT] = {
-    "unknown", "connect", "greeting", "helo",     "starttls",
-    "mail",    "rcpt",    "data",     "data_end", "quit",
+    "unknown", "connect", "greeting", "helo", "starttls", "mail", "rcpt", "data", "data_end", "quit",
 };
 
 static const char *const category_names[MT_CAT_COUNT] = {
-    "none",           "greylisting",  "rate_limit",       "reputation",
-    "content",        "authentication", "dns",            "policy",
-    "receiver_internal", "mailbox_full", "user_unknown",  "mailbox_disabled",
-    "network",        "tls",          "size",             "relay_denied",
-    "expired",        "other",
+    "none",         "greylisting",  "rate_limit",
+    "reputation",   "content",      "authentication",
+    "dns",          "policy",       "receiver_internal",
+    "mailbox_full", "user_unknown", "mailbox_disabled",
+    "network",      "tls",          "size",
+    "relay_denied", "expired",      "other",
 };
 
-static const char *const status_names[MT_STATUS_COUNT] = {
-    "sent", "deferred", "bounced", "expired"};
+static const char *const status_names[MT_STATUS_COUNT] = {"sent", "deferred", "bounced", "expired"};
 
-static const char *const final_names[MT_FINAL_COUNT] = {
-    "delivered", "deferred", "bounced", "expired"};
+static const char *const final_names[MT_FINAL_COUNT] = {"delivered", "deferred", "bounced", "expired"};
 
 const char *const mt_record_fields[] = {
-    "timestamp",          "source",           "queue_id",
-    "message_id",         "route",            "sending_ip",
-    "helo_name",          "mail_from_domain", "header_from_domain",
-    "recipient",          "recipient_domain", "provider",
-    "mx_host",            "mx_ip",            "smtp_stage",
-    "smtp_reply_code",    "enhanced_status",  "smtp_reply_text",
-    "category",           "message_template_id", "message_size_bytes",
-    "attachment_types",   "retry_count",      "delay_seconds",
+    "timestamp",
+    "source",
+    "queue_id",
+    "message_id",
+    "route",
+    "sending_ip",
+    "helo_name",
+    "mail_from_domain",
+    "header_from_domain",
+    "recipient",
+    "recipient_domain",
+    "provider",
+    "mx_host",
+    "mx_ip",
+    "smtp_stage",
+    "smtp_reply_code",
+    "enhanced_status",
+    "smtp_reply_text",
+    "category",
+    "message_template_id",
+    "message_size_bytes",
+    "attachment_types",
+    "retry_count",
+    "delay_seconds",
     "final_queue_status",
 };
 const int mt_record_nfields = (int)(sizeof mt_record_fields / sizeof mt_record_fields[0]);

@@ -94,8 +94,8 @@ typedef struct mt_attempt {
     int64_t message_size;     /* -1: unknown */
     double delay_seconds;     /* -1: unknown */
     int retry_count;
-    int reply_code;        /* 0: none (local reason, no SMTP reply) */
-    char enhanced[16];     /* "4.3.2" or "" */
+    int reply_code;    /* 0: none (local reason, no SMTP reply) */
+    char enhanced[16]; /* "4.3.2" or "" */
     mt_stage stage;
     mt_category category;
     mt_status status;
@@ -109,7 +109,7 @@ typedef struct mt_attempt {
 } mt_attempt;
 
 /* Flags a reply rule may carry (rules file, FLAGS column). */
-#define MT_RULE_GENERIC_FRONTEND 0x1u    /* a front end's generic text hides the reason */
+#define MT_RULE_GENERIC_FRONTEND    0x1u /* a front end's generic text hides the reason */
 #define MT_RULE_PERMANENT_RECIPIENT 0x2u /* the address itself is invalid */
 
 /* Name tables: the exact words of SPEC §3/§4, used in every output. */

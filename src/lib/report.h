@@ -21,7 +21,7 @@ typedef struct mt_report_ctx {
     const mt_diag_result *diag;
     const char *rules_path;
     int color;
-    int top;            /* replies shown per provider */
+    int top; /* replies shown per provider */
 } mt_report_ctx;
 
 /* mt_report_json - the diagnosis as one JSON document on fp.

@@ -63,7 +63,8 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
 
     when(d->first, w1);
     when(d->last, w2);
-    fprintf(fp, "%smailtriage diagnose%s: %d file%s, %s lines (%.1f MB), %s format, attempts %s to %s UTC\n\n",
+    fprintf(fp,
+            "%smailtriage diagnose%s: %d file%s, %s lines (%.1f MB), %s format, attempts %s to %s UTC\n\n",
             c_bold(x), c_off(x), x->nfiles, x->nfiles == 1 ? "" : "s", grouped(x->scan->lines, a),
             (double)x->scan->bytes / 1e6, x->format, w1, w2);
 
@@ -76,15 +77,16 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
     fprintf(fp, "  attempts: %s accepted, %s deferred (%.1f%%), %s refused\n\n", grouped(t->accepted, a),
             grouped(t->deferred, b), pct(t->deferred, t->attempts), grouped(t->bounced, c));
 
-    fprintf(fp, "%sWhat is failing where%s (per provider: accepted vs attempted, then the commonest replies)\n",
+    fprintf(fp,
+            "%sWhat is failing where%s (per provider: accepted vs attempted, then the commonest replies)\n",
             c_bold(x), c_off(x));
     int shown = 0;
     for (int i = 0; i < d->nproviders; i++) {
         const mt_provider_stat *p = d->providers[i];
         uint64_t fails = p->c.deferred + p->c.bounced + p->c.expired;
         const char *col = fails == 0 ? "" : pct(fails, p->c.attempts) >= 20 ? c_red(x) : c_yel(x);
-        fprintf(fp, "\n  %s%-10s%s attempted %s, accepted %s (%.1f%%), deferred %s, refused %s\n",
-                col, p->name, c_off(x), grouped(p->c.attempts, a), grouped(p->c.accepted, b),
+        fprintf(fp, "\n  %s%-10s%s attempted %s, accepted %s (%.1f%%), deferred %s, refused %s\n", col,
+                p->name, c_off(x), grouped(p->c.attempts, a), grouped(p->c.accepted, b),
                 pct(p->c.accepted, p->c.attempts), grouped(p->c.deferred, c), grouped(p->c.bounced, e));
         fprintf(fp, "             domains:");
         for (int k = 0; k < p->ndomains && k < 6; k++) {
@@ -112,8 +114,9 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
             fprintf(fp, "      %8s  %-8s %-17s %.110s\n", grouped(r->count, a), mt_stage_name(r->stage),
                     mt_category_name(r->category), r->example);
             if (r->flags & MT_RULE_GENERIC_FRONTEND)
-                fprintf(fp, "                %sgeneric front-end text: the receiver's real reason is hidden "
-                            "behind it; stage, timing and cohort must decide%s\n",
+                fprintf(fp,
+                        "                %sgeneric front-end text: the receiver's real reason is hidden "
+                        "behind it; stage, timing and cohort must decide%s\n",
                         c_yel(x), c_off(x));
             else if (r->meaning)
                 fprintf(fp, "                %.120s\n", r->meaning);
@@ -142,21 +145,22 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
         if (s->c.deferred + s->c.bounced + s->c.expired == 0 && ns >= 5)
             break;
         ns++;
-        const char *col = strcmp(s->band, "critical") == 0 ? c_red(x)
+        const char *col = strcmp(s->band, "critical") == 0  ? c_red(x)
                           : strcmp(s->band, "warning") == 0 ? c_yel(x)
-                                                             : "";
+                                                            : "";
         fprintf(fp, "  %s%-8s%s %-22.22s %-15s %-22.22s -> %-10s %s attempts, %.1f%% deferred, %s\n", col,
                 s->band, c_off(x), s->route ? s->route : "-", s->sending_ip ? s->sending_ip : "(ip unknown)",
-                !s->mail_from_domain ? "(sender unknown)" : *s->mail_from_domain ? s->mail_from_domain : "<>",
+                !s->mail_from_domain   ? "(sender unknown)"
+                : *s->mail_from_domain ? s->mail_from_domain
+                                       : "<>",
                 s->provider ? s->provider : "-", grouped(s->c.attempts, a), pct(s->c.deferred, s->c.attempts),
                 s->pattern);
     }
     if (d->nsenders > ns)
         fprintf(fp, "  (%d more cohorts; --json lists all)\n", d->nsenders - ns);
 
-    fprintf(fp, "\n%sInput%s: %s lines read; %s of other programs skipped; %s unparsed",
-            c_bold(x), c_off(x), grouped(x->scan->lines, a), grouped(x->scan->foreign, b),
-            grouped(x->scan->malformed, c));
+    fprintf(fp, "\n%sInput%s: %s lines read; %s of other programs skipped; %s unparsed", c_bold(x), c_off(x),
+            grouped(x->scan->lines, a), grouped(x->scan->foreign, b), grouped(x->scan->malformed, c));
     if (x->scan->long_lines)
         fprintf(fp, "; %s over-long lines cut", grouped(x->scan->long_lines, e));
     fprintf(fp, "\n");
@@ -165,7 +169,8 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
         fprintf(fp, "  %s x %s (first at %s)\n", grouped(r->count, a), r->why, r->where);
     }
     if (d->totals.attempts && !d->senders[0]->sending_ip)
-        fprintf(fp, "\nNote: Postfix logs do not name the sending IP or HELO; map routes to them with --routes FILE.\n");
+        fprintf(fp, "\nNote: Postfix logs do not name the sending IP or HELO; map routes to them with "
+                    "--routes FILE.\n");
     fprintf(fp, "Not checked from logs alone: SPF, DKIM, DMARC, reverse DNS, blocklists.\n");
     return ferror(fp) ? -1 : 0;
 }

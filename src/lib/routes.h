@@ -20,7 +20,6 @@ void mt_routes_free(mt_routes *r);
 /* mt_routes_find - the IP and HELO for route[0..n): exact match, then the
  * route's syslog name (the part before its last '/'), then "*".  Returns 0
  * when none applies.  Strings are owned by the routes (helo may be NULL). */
-int mt_routes_find(const mt_routes *r, const char *route, size_t n, const char **ip,
-                   const char **helo);
+int mt_routes_find(const mt_routes *r, const char *route, size_t n, const char **ip, const char **helo);
 
 #endif

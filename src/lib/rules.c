@@ -62,7 +62,8 @@ static pcre2_code *compile(const char *pat, size_t n, mt_buf *err, const char *p
 {
     int ec;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, n, PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec, &off, NULL);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, n, PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
+                                   &ec, &off, NULL);
     if (re == NULL) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(ec, msg, sizeof msg);
@@ -98,7 +99,8 @@ static int load_line(mt_rules *r, char *line, const char *path, int ln, mt_buf *
     int nf = split(line, f, fl, 8);
     if (fl[0] == 8 && memcmp(f[0], "provider", 8) == 0) {
         if (nf != 4) {
-            mt_buf_printf(err, "%s:%d: a provider line has 4 tab-separated fields, this one %d", path, ln, nf);
+            mt_buf_printf(err, "%s:%d: a provider line has 4 tab-separated fields, this one %d", path, ln,
+                          nf);
             return -1;
         }
         int pi = provider_index(r, f[1], fl[1], 1);
@@ -117,13 +119,15 @@ static int load_line(mt_rules *r, char *line, const char *path, int ln, mt_buf *
         }
         if (fl[2] == 2 && memcmp(f[2], "mx", 2) == 0) {
             if (p->mx) {
-                mt_buf_printf(err, "%s:%d: provider %s has a second mx line; join them with |", path, ln, p->name);
+                mt_buf_printf(err, "%s:%d: provider %s has a second mx line; join them with |", path, ln,
+                              p->name);
                 return -1;
             }
             p->mx = compile(f[3], fl[3], err, path, ln);
             return p->mx ? 0 : -1;
         }
-        mt_buf_printf(err, "%s:%d: provider lines say 'domains' or 'mx', not '%.*s'", path, ln, (int)fl[2], f[2]);
+        mt_buf_printf(err, "%s:%d: provider lines say 'domains' or 'mx', not '%.*s'", path, ln, (int)fl[2],
+                      f[2]);
         return -1;
     }
     if (fl[0] == 5 && memcmp(f[0], "reply", 5) == 0) {
@@ -139,7 +143,8 @@ static int load_line(mt_rules *r, char *line, const char *path, int ln, mt_buf *
         } else {
             ru.provider = provider_index(r, f[1], fl[1], 0);
             if (ru.provider < 0) {
-                mt_buf_printf(err, "%s:%d: provider '%.*s' is not defined by a provider line above", path, ln, (int)fl[1], f[1]);
+                mt_buf_printf(err, "%s:%d: provider '%.*s' is not defined by a provider line above", path, ln,
+                              (int)fl[1], f[1]);
                 return -1;
             }
         }
@@ -180,7 +185,8 @@ static int load_line(mt_rules *r, char *line, const char *path, int ln, mt_buf *
         r->rules[r->nrules++] = ru;
         return 0;
     }
-    mt_buf_printf(err, "%s:%d: a line starts with 'provider' or 'reply', not '%.*s'", path, ln, (int)fl[0], f[0]);
+    mt_buf_printf(err, "%s:%d: a line starts with 'provider' or 'reply', not '%.*s'", path, ln, (int)fl[0],
+                  f[0]);
     return -1;
 }
 

@@ -40,8 +40,7 @@ int mt_rules_provider_count(const mt_rules *r);
 /* mt_rules_provider - the provider of a recipient domain (exact or parent
  * domain listed), else of the MX host (mx regexes), else "other".  The
  * returned name is owned by the rules.  Inputs need not be lower case. */
-const char *mt_rules_provider(const mt_rules *r, const char *domain, size_t dn, const char *mx,
-                              size_t mxn);
+const char *mt_rules_provider(const mt_rules *r, const char *domain, size_t dn, const char *mx, size_t mxn);
 
 /* mt_rules_provider_domains - the domains listed for a provider name, as
  * a NULL-terminated array owned by the rules (NULL if none). */

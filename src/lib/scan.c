@@ -9,8 +9,8 @@
 
 #include "input.h"
 
-static void note_skip(mt_scan_stats *st, const char *why, const char *line, size_t n,
-                      const char *file, uint64_t lineno)
+static void note_skip(mt_scan_stats *st, const char *why, const char *line, size_t n, const char *file,
+                      uint64_t lineno)
 {
     for (int i = 0; i < st->nreasons; i++) {
         if (st->reasons[i].why == why) {
@@ -44,8 +44,8 @@ static void progress(const mt_input *in, double start, double *last)
         fprintf(stderr, "\r%s: %.0f MB (%.0f MB/s)   ", mt_input_name(in), mb, rate);
 }
 
-int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_join *j,
-                  mt_scan_stats *st, mt_buf *err)
+int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_join *j, mt_scan_stats *st,
+                  mt_buf *err)
 {
     for (int f = 0; f < n; f++) {
         mt_input *in = mt_input_open(paths[f], err);
@@ -103,9 +103,8 @@ int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_
         }
         mt_input_close(in);
         if (postfix_here == 0 && first[0] != '\0') {
-            mt_buf_printf(err,
-                          "%s: no Postfix log lines found in %llu lines; the first line is:\n  %s",
-                          name, (unsigned long long)lines_here, first);
+            mt_buf_printf(err, "%s: no Postfix log lines found in %llu lines; the first line is:\n  %s", name,
+                          (unsigned long long)lines_here, first);
             return -1;
         }
     }

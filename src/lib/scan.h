@@ -14,10 +14,10 @@
 #define MT_SCAN_MAX_REASONS 32
 
 typedef struct mt_scan_reason {
-    const char *why;     /* static string from the reader */
+    const char *why; /* static string from the reader */
     uint64_t count;
-    char example[200];   /* the first line skipped for it, cut */
-    char where[160];     /* file:line of the example */
+    char example[200]; /* the first line skipped for it, cut */
+    char where[160];   /* file:line of the example */
 } mt_scan_reason;
 
 typedef struct mt_scan_stats {
@@ -35,15 +35,15 @@ typedef struct mt_scan_stats {
 } mt_scan_stats;
 
 typedef struct mt_scan_opts {
-    int year;       /* --year, 0: infer from each file's mtime */
-    int progress;   /* print progress on stderr */
+    int year;     /* --year, 0: infer from each file's mtime */
+    int progress; /* print progress on stderr */
 } mt_scan_opts;
 
 /* mt_scan_files - read paths (already in the order wanted) into j.
  * Returns 0, or -1 with a message in err when a file cannot be opened or
  * read, or holds lines but none of a known format (a silent empty report
  * would be a wrong answer).  stats is filled as far as reading got. */
-int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_join *j,
-                  mt_scan_stats *stats, mt_buf *err);
+int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_join *j, mt_scan_stats *stats,
+                  mt_buf *err);
 
 #endif

@@ -169,8 +169,8 @@ static size_t parse_rfc3339(const char *s, size_t n, int64_t *t, int32_t *usec)
     /* 2026-11-20T21:35:51[.ffffff](Z|+hh:mm|-hh:mm) */
     int y, mo, d, h, mi, sec;
     if (n < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') || !digits(s + 11, 2, &h) ||
-        s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
+        !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') || !digits(s + 11, 2, &h) || s[13] != ':' ||
+        !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
         return 0;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || !valid_hms(h, mi, sec))
         return 0;

@@ -16,10 +16,10 @@
 #include <stdint.h>
 
 typedef struct mt_yearctx {
-    int year;        /* year of the current line */
-    int last_month;  /* 1..12, 0 before the first line */
-    int64_t mtime;   /* file mtime (epoch s), 0 when unknown */
-    int fixed;       /* year given by the user */
+    int year;       /* year of the current line */
+    int last_month; /* 1..12, 0 before the first line */
+    int64_t mtime;  /* file mtime (epoch s), 0 when unknown */
+    int fixed;      /* year given by the user */
 } mt_yearctx;
 
 /* mt_yearctx_init - start inference; year > 0 fixes the first line's year,

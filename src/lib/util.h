@@ -45,8 +45,7 @@ void mt_buf_reserve(mt_buf *b, size_t extra);
 void mt_buf_append(mt_buf *b, const void *p, size_t n);
 void mt_buf_puts(mt_buf *b, const char *s);
 void mt_buf_putc(mt_buf *b, char c);
-void mt_buf_printf(mt_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void mt_buf_printf(mt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* mt_buf_put_json_str - append s[0..n) as a JSON string literal, quotes
  * included; invalid UTF-8 bytes become U+FFFD so the output always parses. */
 void mt_buf_put_json_str(mt_buf *b, const char *s, size_t n);

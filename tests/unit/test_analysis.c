@@ -1,0 +1,123 @@
+/*
+ * test_analysis.c - aggregation: totals, per-provider/domain counts,
+ * stage splits, sender bands, reply normalisation and redaction.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analysis.h"
+
+static mt_attempt mk(uint64_t serial, unsigned rcpt, int retry, int last, mt_status st, mt_final fin,
+                     const char *dom, const char *prov, int64_t t)
+{
+    mt_attempt a;
+    memset(&a, 0, sizeof a);
+    a.message_serial = serial;
+    a.rcpt_index = rcpt;
+    a.retry_count = retry;
+    a.last_for_rcpt = last;
+    a.status = st;
+    a.final_status = fin;
+    a.recipient_domain = dom;
+    a.provider = prov;
+    a.time = t;
+    a.route = "postfix-cn/smtp";
+    a.mail_from_domain = "sender.example";
+    a.stage = st == MT_STATUS_SENT ? MT_STAGE_DATA_END : MT_STAGE_DATA_END;
+    a.category = st == MT_STATUS_SENT ? MT_CAT_NONE : MT_CAT_RECEIVER_INTERNAL;
+    a.reply_text = st == MT_STATUS_SENT ? "250 ok" : "451 4.3.2 Internal server error";
+    a.reply_code = st == MT_STATUS_SENT ? 250 : 451;
+    return a;
+}
+
+static void t_counts_and_bands(void **state)
+{
+    (void)state;
+    mt_diag *d = mt_diag_new(0);
+    int64_t t0 = 1795210551;
+    /* message 1: 163.com deferred twice then delivered; qq.com delivered */
+    mt_attempt a[] = {
+        mk(1, 0, 0, 0, MT_STATUS_DEFERRED, MT_FINAL_DELIVERED, "163.com", "netease", t0),
+        mk(1, 0, 1, 0, MT_STATUS_DEFERRED, MT_FINAL_DELIVERED, "163.com", "netease", t0 + 300),
+        mk(1, 0, 2, 1, MT_STATUS_SENT, MT_FINAL_DELIVERED, "163.com", "netease", t0 + 900),
+        mk(1, 1, 0, 1, MT_STATUS_SENT, MT_FINAL_DELIVERED, "qq.com", "tencent", t0),
+        /* message 2: 126.com expired after 3 tries */
+        mk(2, 0, 0, 0, MT_STATUS_DEFERRED, MT_FINAL_EXPIRED, "126.com", "netease", t0 + 10),
+        mk(2, 0, 1, 0, MT_STATUS_DEFERRED, MT_FINAL_EXPIRED, "126.com", "netease", t0 + 4000),
+        mk(2, 0, 2, 1, MT_STATUS_DEFERRED, MT_FINAL_EXPIRED, "126.com", "netease", t0 + 8000),
+    };
+    for (size_t i = 0; i < sizeof a / sizeof a[0]; i++)
+        mt_diag_add(&a[i], d);
+    const mt_diag_result *r = mt_diag_finish(d);
+    assert_int_equal(r->messages, 2);
+    assert_int_equal(r->totals.attempts, 7);
+    assert_int_equal(r->totals.accepted, 2);
+    assert_int_equal(r->totals.deferred, 5);
+    assert_int_equal(r->totals.recipients, 3);
+    assert_int_equal(r->totals.delivered, 2);
+    assert_int_equal(r->totals.rcpt_expired, 1);
+    assert_int_equal(r->nproviders, 2);
+    const mt_provider_stat *ne = r->providers[0];
+    assert_string_equal(ne->name, "netease");
+    assert_int_equal(ne->c.attempts, 6);
+    assert_int_equal(ne->c.accepted, 1);
+    assert_int_equal(ne->ndomains, 2);
+    assert_int_equal(ne->deferred_by_stage[MT_STAGE_DATA_END], 5);
+    assert_int_equal(ne->nreplies, 1);
+    assert_int_equal(ne->replies[0]->count, 5);
+    assert_int_equal(r->stages[MT_STAGE_DATA_END].c.attempts, 7);
+    /* one cohort per provider: netease intermittent (one accepted), tencent clean */
+    assert_int_equal(r->nsenders, 2);
+    assert_string_equal(r->senders[0]->provider, "netease");
+    assert_string_equal(r->senders[0]->pattern, "intermittent");
+    assert_string_equal(r->senders[0]->band, "warning");
+    assert_string_equal(r->senders[1]->pattern, "none");
+    assert_string_equal(r->senders[1]->band, "low");
+    mt_diag_free(d);
+}
+
+static void t_persistent(void **state)
+{
+    (void)state;
+    mt_diag *d = mt_diag_new(0);
+    int64_t t0 = 1795210551;
+    for (int i = 0; i < 4; i++) {
+        mt_attempt a =
+            mk(1, 0, i, i == 3, MT_STATUS_DEFERRED, MT_FINAL_DEFERRED, "163.com", "netease", t0 + i * 1800);
+        mt_diag_add(&a, d);
+    }
+    const mt_diag_result *r = mt_diag_finish(d);
+    assert_string_equal(r->senders[0]->pattern, "persistent");
+    assert_string_equal(r->senders[0]->band, "critical");
+    assert_int_equal(r->totals.pending, 1);
+    mt_diag_free(d);
+}
+
+static void t_normalise(void **state)
+{
+    (void)state;
+    mt_buf b;
+    mt_buf_init(&b);
+    mt_reply_normalise("451 DT:SPM 163 smtp14,EsCowAA3bOuw6l5e7xwbAg--.1585812 please retry", &b);
+    assert_string_equal(b.data, "451 DT:SPM 163 smtp14,# please retry");
+    mt_reply_normalise("550 5.1.1 <alice.smith@163.com>: User not found", &b);
+    assert_string_equal(b.data, "550 5.1.1 <\xe2\x80\xa6@163.com>: User not found");
+    mt_redact_text("to alice@x.example and bob@y.example", &b);
+    assert_string_equal(b.data, "to \xe2\x80\xa6@x.example and \xe2\x80\xa6@y.example");
+    mt_buf_free(&b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_counts_and_bands),
+        cmocka_unit_test(t_persistent),
+        cmocka_unit_test(t_normalise),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

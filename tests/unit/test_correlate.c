@@ -1,0 +1,290 @@
+/*
+ * test_correlate.c - joining lines into messages: retries, final status,
+ * expiry, bounces, queue id reuse, header_checks hints, routes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "classify.h"
+#include "correlate.h"
+#include "reader_postfix.h"
+
+#define MAXREC 64
+
+typedef struct rec {
+    char qid[32], rcpt[64], route[64], from_dom[64], hfrom[64], tmpl[64], atypes[64], msgid[64], ip[32],
+        helo[64];
+    int retry;
+    mt_status status;
+    mt_final final;
+    mt_stage stage;
+    mt_category category;
+    int last;
+    int64_t size;
+    char provider[32];
+} rec;
+
+static rec recs[MAXREC];
+static int nrec;
+
+static void cp(char *dst, size_t n, const char *s)
+{
+    snprintf(dst, n, "%s", s ? s : "(null)");
+}
+
+static void on_attempt(const mt_attempt *a, void *arg)
+{
+    (void)arg;
+    assert_true(nrec < MAXREC);
+    rec *r = &recs[nrec++];
+    cp(r->qid, sizeof r->qid, a->queue_id);
+    cp(r->rcpt, sizeof r->rcpt, a->recipient);
+    cp(r->route, sizeof r->route, a->route);
+    cp(r->from_dom, sizeof r->from_dom, a->mail_from_domain);
+    cp(r->hfrom, sizeof r->hfrom, a->header_from_domain);
+    cp(r->tmpl, sizeof r->tmpl, a->message_template_id);
+    cp(r->atypes, sizeof r->atypes, a->attachment_types);
+    cp(r->msgid, sizeof r->msgid, a->message_id);
+    cp(r->ip, sizeof r->ip, a->sending_ip);
+    cp(r->helo, sizeof r->helo, a->helo_name);
+    r->retry = a->retry_count;
+    r->status = a->status;
+    r->final = a->final_status;
+    r->stage = a->stage;
+    r->category = a->category;
+    r->last = a->last_for_rcpt;
+    r->size = a->message_size;
+    cp(r->provider, sizeof r->provider, a->provider);
+}
+
+static char rules_path[] = "/tmp/mt-test-rules-XXXXXX";
+static char routes_path[] = "/tmp/mt-test-routes-XXXXXX";
+
+static void write_file(char *tmpl, const char *text)
+{
+    int fd = mkstemp(tmpl);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static void run(const char *const *lines, const char *routes_text)
+{
+    nrec = 0;
+    mt_buf err;
+    mt_buf_init(&err);
+    mt_rules *rules = mt_rules_load(rules_path, &err);
+    if (rules == NULL)
+        fail_msg("%s", err.data);
+    mt_routes *routes = NULL;
+    if (routes_text) {
+        strcpy(routes_path, "/tmp/mt-test-routes-XXXXXX");
+        write_file(routes_path, routes_text);
+        routes = mt_routes_load(routes_path, &err);
+        assert_non_null(routes);
+        unlink(routes_path);
+    }
+    mt_classifier *cls = mt_classifier_new(rules);
+    mt_join *j = mt_join_new(cls, routes, NULL, on_attempt, NULL);
+    mt_yearctx yc;
+    mt_yearctx_init(&yc, 2026, 0);
+    for (int i = 0; lines[i]; i++) {
+        mt_pf_line l;
+        mt_pf_kind k = mt_pf_parse(lines[i], strlen(lines[i]), &yc, &l);
+        if (k == MT_PF_MALFORMED)
+            fail_msg("line %d malformed (%s): %s", i, l.why, lines[i]);
+        mt_join_line(j, &l, "test.log", (uint64_t)i + 1);
+    }
+    mt_join_finish(j);
+    mt_join_free(j);
+    mt_classifier_free(cls);
+    mt_rules_free(rules);
+    mt_routes_free(routes);
+    mt_buf_free(&err);
+}
+
+#define D451                                                                                                 \
+    "status=deferred (host 163mx01.mxmail.netease.com[1.2.3.4] said: 451 4.3.2 Internal server error (in "   \
+    "reply to end of DATA command))"
+
+static void t_retries_then_delivered(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "Nov 20 10:00:00 mx postfix/cleanup[1]: AB12CD34EF: message-id=<m1@sender.example>",
+        "Nov 20 10:00:00 mx postfix/cleanup[1]: AB12CD34EF: info: header X-Template-Id: tpl-9 from local; "
+        "from=<b@sender.example> to=<a@163.com>",
+        "Nov 20 10:00:00 mx postfix/cleanup[1]: AB12CD34EF: info: header From: \"Shop\" <News@Brand.Example> "
+        "from local; from=<b@sender.example> to=<a@163.com>",
+        "Nov 20 10:00:00 mx postfix/cleanup[1]: AB12CD34EF: info: header Content-Type: application/pdf; "
+        "name=\"a.pdf\" from local; from=<b@sender.example> to=<a@163.com>",
+        "Nov 20 10:00:00 mx postfix/qmgr[2]: AB12CD34EF: from=<b@Sender.Example>, size=74000, nrcpt=2 (queue "
+        "active)",
+        "Nov 20 10:00:03 mx postfix-cn/smtp[3]: AB12CD34EF: to=<a@163.com>, "
+        "relay=163mx01.mxmail.netease.com[1.2.3.4]:25, delay=3, delays=0/0/1/2, dsn=4.3.2, " D451,
+        "Nov 20 10:00:03 mx postfix-cn/smtp[3]: AB12CD34EF: to=<c@qq.com>, relay=mx3.qq.com[5.6.7.8]:25, "
+        "delay=3, delays=0/0/1/2, dsn=2.0.0, status=sent (250 OK)",
+        "Nov 20 10:05:00 mx postfix/qmgr[2]: AB12CD34EF: from=<b@sender.example>, size=74000, nrcpt=2 (queue "
+        "active)",
+        "Nov 20 10:05:03 mx postfix-cn/smtp[3]: AB12CD34EF: to=<a@163.com>, "
+        "relay=163mx01.mxmail.netease.com[1.2.3.4]:25, delay=303, delays=300/0/1/2, dsn=4.3.2, " D451,
+        "Nov 20 10:15:03 mx postfix-cn/smtp[3]: AB12CD34EF: to=<a@163.com>, "
+        "relay=163mx01.mxmail.netease.com[1.2.3.4]:25, delay=903, delays=900/0/1/2, dsn=2.0.0, status=sent "
+        "(250 Mail OK queued as x)",
+        "Nov 20 10:15:03 mx postfix/qmgr[2]: AB12CD34EF: removed",
+        NULL,
+    };
+    run(lines, "postfix-cn 203.0.113.5 mail.sender.example\n");
+    assert_int_equal(nrec, 4);
+    /* a@163.com: 0, 1 deferred, 2 sent; c@qq.com: 0 sent */
+    int a = 0, c = 0;
+    for (int i = 0; i < nrec; i++) {
+        rec *r = &recs[i];
+        assert_string_equal(r->qid, "AB12CD34EF");
+        assert_string_equal(r->msgid, "m1@sender.example");
+        assert_string_equal(r->from_dom, "sender.example");
+        assert_string_equal(r->hfrom, "brand.example");
+        assert_string_equal(r->tmpl, "tpl-9");
+        assert_string_equal(r->atypes, "application/pdf");
+        assert_string_equal(r->route, "postfix-cn/smtp");
+        assert_string_equal(r->ip, "203.0.113.5");
+        assert_string_equal(r->helo, "mail.sender.example");
+        assert_int_equal(r->size, 74000);
+        assert_int_equal(r->final, MT_FINAL_DELIVERED);
+        if (strcmp(r->rcpt, "a@163.com") == 0) {
+            assert_int_equal(r->retry, a);
+            assert_string_equal(r->provider, "netease");
+            assert_int_equal(r->status, a < 2 ? MT_STATUS_DEFERRED : MT_STATUS_SENT);
+            assert_int_equal(r->category, a < 2 ? MT_CAT_RECEIVER_INTERNAL : MT_CAT_NONE);
+            assert_int_equal(r->stage, MT_STAGE_DATA_END);
+            assert_int_equal(r->last, a == 2);
+            a++;
+        } else {
+            assert_string_equal(r->rcpt, "c@qq.com");
+            assert_string_equal(r->provider, "tencent");
+            assert_int_equal(r->retry, 0);
+            assert_true(r->last);
+            c++;
+        }
+    }
+    assert_int_equal(a, 3);
+    assert_int_equal(c, 1);
+}
+
+static void t_expired_bounced_pending(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        /* expires */
+        "Nov 20 10:00:00 mx postfix/qmgr[2]: 1111111111: from=<b@s.example>, size=10, nrcpt=1 (queue active)",
+        "Nov 20 10:00:01 mx postfix/smtp[3]: 1111111111: to=<x@126.com>, "
+        "relay=126mx00.mxmail.netease.com[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=4.3.2, " D451,
+        "Nov 25 10:00:01 mx postfix/smtp[3]: 1111111111: to=<x@126.com>, "
+        "relay=126mx00.mxmail.netease.com[1.2.3.4]:25, delay=432001, delays=0/0/0/1, dsn=4.3.2, " D451,
+        "Nov 25 10:00:01 mx postfix/qmgr[2]: 1111111111: from=<b@s.example>, status=expired, returned to "
+        "sender",
+        "Nov 25 10:00:01 mx postfix/bounce[4]: 1111111111: sender non-delivery notification: 2222222222",
+        "Nov 25 10:00:01 mx postfix/qmgr[2]: 1111111111: removed",
+        /* bounces at RCPT */
+        "Nov 20 11:00:00 mx postfix/qmgr[2]: 3333333333: from=<b@s.example>, size=10, nrcpt=1 (queue active)",
+        "Nov 20 11:00:01 mx postfix/smtp[3]: 3333333333: to=<nouser@163.com>, "
+        "relay=163mx01.mxmail.netease.com[1.2.3.4]:25, delay=1, delays=0/0/0/1, dsn=5.1.1, status=bounced "
+        "(host 163mx01.mxmail.netease.com[1.2.3.4] said: 550 5.1.1 User not found (in reply to RCPT TO "
+        "command))",
+        "Nov 20 11:00:01 mx postfix/qmgr[2]: 3333333333: removed",
+        /* still queued at the end of the input */
+        "Nov 25 12:00:00 mx postfix/qmgr[2]: 4444444444: from=<b@s.example>, size=10, nrcpt=1 (queue active)",
+        "Nov 25 12:00:01 mx postfix/smtp[3]: 4444444444: to=<y@yeah.net>, relay=yeah.net[1.2.3.4]:25, "
+        "delay=1, delays=0/0/0/1, dsn=4.3.2, " D451,
+        NULL,
+    };
+    run(lines, NULL);
+    assert_int_equal(nrec, 4);
+    int seen = 0;
+    for (int i = 0; i < nrec; i++) {
+        rec *r = &recs[i];
+        if (strcmp(r->qid, "1111111111") == 0) {
+            assert_int_equal(r->final, MT_FINAL_EXPIRED);
+            seen |= 1;
+        } else if (strcmp(r->qid, "3333333333") == 0) {
+            assert_int_equal(r->final, MT_FINAL_BOUNCED);
+            assert_int_equal(r->stage, MT_STAGE_RCPT);
+            assert_int_equal(r->category, MT_CAT_USER_UNKNOWN);
+            seen |= 2;
+        } else {
+            assert_string_equal(r->qid, "4444444444");
+            assert_int_equal(r->final, MT_FINAL_DEFERRED);
+            assert_string_equal(r->ip, "(null)"); /* no --routes: unknown, not guessed */
+            seen |= 4;
+        }
+    }
+    assert_int_equal(seen, 7);
+}
+
+static void t_queue_id_reuse(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "Nov 20 10:00:00 mx postfix/cleanup[1]: 5555555555: message-id=<first@s.example>",
+        "Nov 20 10:00:01 mx postfix/smtp[3]: 5555555555: to=<a@qq.com>, relay=mx3.qq.com[5.6.7.8]:25, "
+        "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 OK)",
+        "Nov 20 10:00:01 mx postfix/qmgr[2]: 5555555555: removed",
+        "Nov 20 10:10:00 mx postfix/cleanup[1]: 5555555555: message-id=<second@s.example>",
+        "Nov 20 10:10:01 mx postfix/smtp[3]: 5555555555: to=<a@qq.com>, relay=mx3.qq.com[5.6.7.8]:25, "
+        "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 OK)",
+        /* "removed" lost: the next message-id under the id closes it */
+        "Nov 20 10:20:00 mx postfix/cleanup[1]: 5555555555: message-id=<third@s.example>",
+        "Nov 20 10:20:01 mx postfix/smtp[3]: 5555555555: to=<a@qq.com>, relay=mx3.qq.com[5.6.7.8]:25, "
+        "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 OK)",
+        "Nov 20 10:20:01 mx postfix/qmgr[2]: 5555555555: removed",
+        /* same id on another host is another message */
+        "Nov 20 10:20:01 mx2 postfix/smtp[3]: 5555555555: to=<a@qq.com>, relay=mx3.qq.com[5.6.7.8]:25, "
+        "delay=1, delays=0/0/0/1, dsn=2.0.0, status=sent (250 OK)",
+        NULL,
+    };
+    run(lines, NULL);
+    assert_int_equal(nrec, 4);
+    for (int i = 0; i < nrec; i++)
+        assert_int_equal(recs[i].retry, 0); /* every one a first attempt of its own message */
+    assert_string_equal(recs[0].msgid, "first@s.example");
+    assert_string_equal(recs[1].msgid, "second@s.example");
+    assert_string_equal(recs[2].msgid, "third@s.example");
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    write_file(rules_path,
+               "# test rules\n"
+               "provider\tnetease\tdomains\t163.com 126.com yeah.net\n"
+               "provider\ttencent\tdomains\tqq.com\n"
+               "reply\tnetease\tuser_unknown\tdrop\tpermanent_recipient\t^550.*User not found\tno such user\n"
+               "reply\t*\treceiver_internal\tretry\tgeneric_frontend\t^451 4\\.3\\.2 Internal server "
+               "error\tgeneric\n");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    unlink(rules_path);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_retries_then_delivered),
+        cmocka_unit_test(t_expired_bounced_pending),
+        cmocka_unit_test(t_queue_id_reuse),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,192 @@
+/*
+ * test_input.c - line reading over plain, CRLF, gzip, zstd, truncated and
+ * multi-member inputs; rotated-set ordering.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <cmocka.h>
+
+#include "input.h"
+
+static const char text[] = "line one\nline two\r\n\nlast line without newline";
+
+static char path[64];
+
+static void write_bytes(const void *p, size_t n)
+{
+    strcpy(path, "/tmp/mt-test-input-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, p, n), (ssize_t)n);
+    close(fd);
+}
+
+static void expect_lines(const char *const *want, int nwant, int want_error)
+{
+    mt_buf err;
+    mt_buf_init(&err);
+    mt_input *in = mt_input_open(path, &err);
+    assert_non_null(in);
+    const char *l;
+    size_t n;
+    int i = 0;
+    while ((l = mt_input_line(in, &n)) != NULL) {
+        assert_true(i < nwant);
+        assert_int_equal(n, strlen(want[i]));
+        assert_memory_equal(l, want[i], n);
+        i++;
+    }
+    assert_int_equal(i, nwant);
+    if (want_error)
+        assert_non_null(mt_input_error(in));
+    else
+        assert_null(mt_input_error(in));
+    mt_input_close(in);
+    mt_buf_free(&err);
+    unlink(path);
+}
+
+static const char *const want[] = {"line one", "line two", "", "last line without newline"};
+
+static void t_plain(void **state)
+{
+    (void)state;
+    write_bytes(text, strlen(text));
+    expect_lines(want, 4, 0);
+}
+
+static size_t gz(const char *src, size_t n, unsigned char *out, size_t cap)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+    z.next_in = (Bytef *)src;
+    z.avail_in = (uInt)n;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+    size_t got = cap - z.avail_out;
+    deflateEnd(&z);
+    return got;
+}
+
+static void t_gzip(void **state)
+{
+    (void)state;
+    unsigned char buf[4096];
+    size_t n = gz(text, strlen(text), buf, sizeof buf);
+    write_bytes(buf, n);
+    expect_lines(want, 4, 0);
+    /* two members, as `cat a.gz b.gz` makes */
+    size_t n1 = gz("a\n", 2, buf, sizeof buf);
+    size_t n2 = gz("b\n", 2, buf + n1, sizeof buf - n1);
+    write_bytes(buf, n1 + n2);
+    static const char *const ab[] = {"a", "b"};
+    expect_lines(ab, 2, 0);
+    /* truncated: an error, not a silent end */
+    n = gz(text, strlen(text), buf, sizeof buf);
+    write_bytes(buf, n - 6);
+    mt_buf err;
+    mt_buf_init(&err);
+    mt_input *in = mt_input_open(path, &err);
+    size_t len;
+    while (mt_input_line(in, &len))
+        ;
+    assert_non_null(mt_input_error(in));
+    assert_non_null(strstr(mt_input_error(in), "truncated"));
+    mt_input_close(in);
+    mt_buf_free(&err);
+    unlink(path);
+}
+
+static void t_zstd(void **state)
+{
+    (void)state;
+    unsigned char buf[4096];
+    size_t n = ZSTD_compress(buf, sizeof buf, text, strlen(text), 3);
+    assert_false(ZSTD_isError(n));
+    write_bytes(buf, n);
+    expect_lines(want, 4, 0);
+    write_bytes(buf, n - 5);
+    mt_buf err;
+    mt_buf_init(&err);
+    mt_input *in = mt_input_open(path, &err);
+    size_t len;
+    while (mt_input_line(in, &len))
+        ;
+    assert_non_null(mt_input_error(in));
+    mt_input_close(in);
+    mt_buf_free(&err);
+    unlink(path);
+}
+
+static void t_long_lines(void **state)
+{
+    (void)state;
+    size_t big = MT_INPUT_MAX_LINE + 100;
+    char *p = malloc(big + 10);
+    memset(p, 'x', big);
+    memcpy(p + big, "\nok\n", 4);
+    write_bytes(p, big + 4);
+    free(p);
+    mt_buf err;
+    mt_buf_init(&err);
+    mt_input *in = mt_input_open(path, &err);
+    size_t n;
+    const char *l = mt_input_line(in, &n);
+    assert_non_null(l);
+    assert_int_equal(n, MT_INPUT_MAX_LINE);
+    l = mt_input_line(in, &n);
+    assert_non_null(l);
+    assert_int_equal(n, 2);
+    assert_int_equal(mt_input_long_lines(in), 1);
+    mt_input_close(in);
+    mt_buf_free(&err);
+    unlink(path);
+}
+
+static void t_missing(void **state)
+{
+    (void)state;
+    mt_buf err;
+    mt_buf_init(&err);
+    assert_null(mt_input_open("/nonexistent/mail.log", &err));
+    assert_non_null(strstr(err.data, "/nonexistent/mail.log"));
+    mt_buf_free(&err);
+}
+
+static void t_order(void **state)
+{
+    (void)state;
+    const char *p[] = {"/v/mail.log", "/v/mail.log.1", "/w/other.log", "/v/mail.log.10.gz",
+                       "/v/mail.log.2.gz"};
+    mt_input_order(p, 5);
+    assert_string_equal(p[0], "/v/mail.log.10.gz");
+    assert_string_equal(p[1], "/v/mail.log.2.gz");
+    assert_string_equal(p[2], "/v/mail.log.1");
+    assert_string_equal(p[3], "/v/mail.log");
+    assert_string_equal(p[4], "/w/other.log");
+    const char *d[] = {"maillog", "maillog-20261121.zst", "maillog-20261120"};
+    mt_input_order(d, 3);
+    assert_string_equal(d[0], "maillog-20261120");
+    assert_string_equal(d[1], "maillog-20261121.zst");
+    assert_string_equal(d[2], "maillog");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_plain),      cmocka_unit_test(t_gzip),    cmocka_unit_test(t_zstd),
+        cmocka_unit_test(t_long_lines), cmocka_unit_test(t_missing), cmocka_unit_test(t_order),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
