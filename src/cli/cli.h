@@ -45,9 +45,12 @@ extern const char cli_input_help[];
 
 /* cli_run_inputs - load rules and routes, read every input into fn(arg).
  * On failure prints the error and returns EXIT_INPUT; EXIT_OK otherwise.
- * scan, join stats and the rules path are handed back for reports. */
+ * scan, join stats and the rules path are handed back for reports.  The
+ * rules are handed back too (*rules, NULL on failure): records and
+ * analysis results point at rule meanings and provider names, so the
+ * caller frees them with mt_rules_free only after its last report. */
 int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, void *arg, mt_scan_stats *scan,
-                   mt_join_stats *join, char *rules_path, size_t rules_len);
+                   mt_join_stats *join, char *rules_path, size_t rules_len, mt_rules **rules);
 
 int cmd_events(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);

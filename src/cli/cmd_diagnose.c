@@ -92,9 +92,11 @@ int cmd_diagnose(int argc, char **argv)
     mt_join_stats join;
     memset(&scan, 0, sizeof scan);
     char rules[4096];
-    int rc = cli_run_inputs(&in, argv[0], mt_diag_add, d, &scan, &join, rules, sizeof rules);
+    mt_rules *rules_loaded;
+    int rc = cli_run_inputs(&in, argv[0], mt_diag_add, d, &scan, &join, rules, sizeof rules, &rules_loaded);
     if (rc != EXIT_OK) {
         mt_diag_free(d);
+        mt_rules_free(rules_loaded);
         return rc;
     }
     static const char *const stdin_only[] = {"-"};
@@ -115,6 +117,7 @@ int cmd_diagnose(int argc, char **argv)
     if (fflush(stdout) != 0)
         wr = -1;
     mt_diag_free(d);
+    mt_rules_free(rules_loaded);
     if (wr < 0) {
         fprintf(stderr, "mailtriage: error writing the report\n");
         return EXIT_INPUT;

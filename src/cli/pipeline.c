@@ -72,8 +72,9 @@ int cli_input_option(cli_input *in, int opt, const char *arg)
 }
 
 int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, void *arg, mt_scan_stats *scan,
-                   mt_join_stats *join, char *rules_path, size_t rules_len)
+                   mt_join_stats *join, char *rules_path, size_t rules_len, mt_rules **rules_out)
 {
+    *rules_out = NULL;
     mt_buf err;
     mt_buf_init(&err);
     if (in->rules_path)
@@ -113,7 +114,7 @@ int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, voi
     mt_join_free(j);
     mt_classifier_free(cls);
     mt_routes_free(routes);
-    mt_rules_free(rules);
     mt_buf_free(&err);
+    *rules_out = rules;
     return rc < 0 ? EXIT_INPUT : EXIT_OK;
 }

@@ -102,12 +102,12 @@ void mt_reply_normalise(const char *s, mt_buf *out)
     while (i < n) {
         /* a token: a run of alphanumerics (and . _ - + = /) */
         size_t j = i;
-        int digits = 0, alpha = 0;
-        while (j < n && (is_local_char(p[j]) || p[j] == ':')) {
+        int digits = 0, lower = 0;
+        while (j < n && p[j] != '.' && (is_local_char(p[j]) || p[j] == ':')) {
             if (p[j] >= '0' && p[j] <= '9')
                 digits++;
-            else if ((p[j] >= 'a' && p[j] <= 'z') || (p[j] >= 'A' && p[j] <= 'Z'))
-                alpha++;
+            else if (p[j] >= 'a' && p[j] <= 'z')
+                lower++;
             j++;
         }
         if (j == i) {
@@ -116,9 +116,12 @@ void mt_reply_normalise(const char *s, mt_buf *out)
             continue;
         }
         size_t len = j - i;
-        /* ids: long mixed tokens, or long digit runs; keep codes like 4.3.2 */
-        int is_status = len <= 9 && alpha == 0;
-        if (!is_status && ((digits >= 4 && alpha >= 2 && len >= 8) || digits >= 6))
+        /* ids and per-server names vary between equal replies: long tokens
+         * with digits, and lower-case names with a number ("163mx21",
+         * "smtp14"); status codes, IPs and upper-case codes such as TSS04
+         * or HL:ICC are kept because they carry meaning */
+        if ((len >= 12 && digits >= 1 && lower >= 1) || (len >= 6 && digits >= 2 && lower >= 1) ||
+            (digits >= 6 && len == (size_t)digits))
             mt_buf_puts(out, "#");
         else
             mt_buf_append(out, p + i, len);
