@@ -706,7 +706,7 @@ typedef struct {
     const char *name; int stage; char cls; const char *dsn; const char *text;
 } reply_t;
 
-/* Text placeholders: %H MX host, %I MX ip, %S sending ip, %R recipient, %D recipient domain,
+/* Text placeholders: %H MX host, %h its first label, %I MX ip, %S sending ip, %R recipient, %D recipient domain,
  * %T unix time, %Q token, %X hex id, %G gmail id, %Z ISO time, %N number, %% percent. */
 enum {
     R_OK = 0,
@@ -725,9 +725,9 @@ static const reply_t replies[NREPLY] = {
     [R_NE_DT_SPM] = {"netease-DT:SPM", ST_DATA_END, 'D', "4.0.0",
                      "451 DT:SPM 163 smtp%N,%Q %T, please try again http://mail.163.com/help/help_spam_16.htm?ip=%S&hostid=smtp%N&time=%T"},
     [R_NE_HL_ICC] = {"netease-HL:ICC", ST_GREETING, 'D', "4.0.0",
-                     "421 HL:ICC 163mx%N,%Q Connection denied, too many connections from your IP %S. http://mail.163.com/help/help_spam_16.htm?ip=%S&hostid=mx%N&time=%T"},
+                     "421 HL:ICC %h,%Q Connection denied, too many connections from your IP %S. http://mail.163.com/help/help_spam_16.htm?ip=%S&hostid=%h&time=%T"},
     [R_NE_RP_QRC] = {"netease-RP:QRC", ST_RCPT, 'D', "4.0.0",
-                     "451 RP:QRC 163mx%N,%Q %T, too many recipients in a short time, please try again later"},
+                     "451 RP:QRC %h,%Q %T, too many recipients in a short time, please try again later"},
     [R_NE_UNKNOWN] = {"netease-user-unknown", ST_RCPT, 'B', "5.0.0", "550 User not found: %R"},
     [R_QQ_UNKNOWN] = {"qq-mailbox-not-found", ST_RCPT, 'B', "5.0.0",
                       "550 Mailbox not found. http://service.exmail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000728"},
@@ -1013,6 +1013,7 @@ static void put_reply_text(const char *s, const msg_t *m, const rcpt_t *rc, cons
         if (*s != '%') { PC(*s); continue; }
         switch (*++s) {
         case 'H': PS(mx->host); break;
+        case 'h': { const char *q = mx->host; while (*q && *q != '.') PC(*q++); break; }
         case 'I': PS(mx->ip); break;
         case 'S': PS(routes[m->route].ip); break;
         case 'R': put_rcpt(rc->dom, rc->local); break;
