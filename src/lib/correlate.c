@@ -44,7 +44,7 @@ typedef struct msg {
     size_t keylen;
     mt_buf arena;
     mt_buf atypes; /* comma-separated attachment types */
-    uint32_t queue_id, from_domain, message_id, template_id, header_from;
+    uint32_t host, queue_id, from_domain, message_id, template_id, header_from;
     int64_t size;
     int expired;
     int saw_content_type;
@@ -167,6 +167,7 @@ static msg *create(mt_join *j, const char *key, size_t keylen, uint64_t h, mt_sl
     m->saw_content_type = 0;
     m->nrc = 0;
     m->npd = 0;
+    m->host = put(m, key, (size_t)((const char *)memchr(key, ' ', keylen) - key));
     m->queue_id = put(m, qid.p, qid.len);
     if (j->count + 1 > j->nbuckets)
         grow_table(j);
@@ -198,7 +199,7 @@ static void emit(mt_join *j, msg *m)
         a.message_id = str(m, m->message_id);
         a.route = str(m, p->route);
         if (a.route)
-            mt_routes_find(j->routes, a.route, strlen(a.route), &a.sending_ip, &a.helo_name);
+            mt_routes_find(j->routes, str(m, m->host), a.route, &a.sending_ip, &a.helo_name);
         a.mail_from_domain = str(m, m->from_domain);
         a.header_from_domain = str(m, m->header_from);
         a.recipient = str(m, r->addr);

@@ -9,14 +9,14 @@
 
 #include "strmap.h"
 
-typedef struct route {
+typedef struct route_t {
     char *ip;
     char *helo;
-} route;
+} route_t;
 
 struct mt_routes {
     mt_strmap *map; /* route name -> route* */
-    route **all;
+    route_t **all;
     int n;
 };
 
@@ -51,7 +51,7 @@ mt_routes *mt_routes_load(const char *path, mt_buf *err)
             mt_routes_free(r);
             return NULL;
         }
-        route *ro = mt_xcalloc(1, sizeof *ro);
+        route_t *ro = mt_xcalloc(1, sizeof *ro);
         ro->ip = mt_xstrdup(ip);
         ro->helo = helo ? mt_xstrdup(helo) : NULL;
         r->all = mt_xrealloc(r->all, (size_t)(r->n + 1) * sizeof *r->all);
@@ -77,23 +77,45 @@ void mt_routes_free(mt_routes *r)
     free(r);
 }
 
-int mt_routes_find(const mt_routes *r, const char *name, size_t n, const char **ip, const char **helo)
+int mt_routes_find(const mt_routes *r, const char *host, const char *route, const char **ip,
+                   const char **helo)
 {
-    if (r == NULL)
+    if (r == NULL || route == NULL)
         return 0;
-    route *ro = mt_strmap_get(r->map, name, n);
-    if (ro == NULL) {
-        const char *slash = NULL;
-        for (size_t i = n; i > 0; i--)
-            if (name[i - 1] == '/') {
-                slash = name + i - 1;
-                break;
-            }
-        if (slash)
-            ro = mt_strmap_get(r->map, name, (size_t)(slash - name));
+    const char *slash = strrchr(route, '/');
+    size_t in = slash ? (size_t)(slash - route) : strlen(route);
+    size_t hn = host ? strlen(host) : 0;
+    char key[512];
+    route_t *ro = NULL;
+    /* candidates, most specific first */
+    for (int step = 0; step < 6 && ro == NULL; step++) {
+        int n = -1;
+        switch (step) {
+        case 0:
+            if (host)
+                n = snprintf(key, sizeof key, "%s:%s", host, route);
+            break;
+        case 1:
+            if (host && slash)
+                n = snprintf(key, sizeof key, "%s:%.*s", host, (int)in, route);
+            break;
+        case 2:
+            n = snprintf(key, sizeof key, "%s", route);
+            break;
+        case 3:
+            if (slash)
+                n = snprintf(key, sizeof key, "%.*s", (int)in, route);
+            break;
+        case 4:
+            if (host)
+                n = snprintf(key, sizeof key, "%.*s:", (int)hn, host);
+            break;
+        default:
+            n = snprintf(key, sizeof key, "*");
+        }
+        if (n > 0 && (size_t)n < sizeof key)
+            ro = mt_strmap_get(r->map, key, (size_t)n);
     }
-    if (ro == NULL)
-        ro = mt_strmap_get(r->map, "*", 1);
     if (ro == NULL)
         return 0;
     *ip = ro->ip;
