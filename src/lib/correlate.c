@@ -346,7 +346,7 @@ static void add_content_type(msg *m, mt_slice v)
 
 void mt_join_line(mt_join *j, const mt_pf_line *l, const char *file, uint64_t lineno)
 {
-    if (l->queue_id.len == 0)
+    if (l->queue_id.len == 0 || l->kind == MT_PF_IGNORED || l->kind == MT_PF_BOUNCE_NOTICE)
         return;
     char key[80];
     size_t keylen;

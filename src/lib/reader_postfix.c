@@ -26,8 +26,11 @@ static const char *const daemons[] = {
 
 static int is_daemon(const char *p, size_t n)
 {
+    if (n == 0)
+        return 0;
+    /* a first-letter filter keeps the per-line cost to one or two memcmps */
     for (int i = 0; daemons[i]; i++)
-        if (strlen(daemons[i]) == n && memcmp(daemons[i], p, n) == 0)
+        if (daemons[i][0] == p[0] && strlen(daemons[i]) == n && memcmp(daemons[i], p, n) == 0)
             return 1;
     return 0;
 }
@@ -35,6 +38,19 @@ static int is_daemon(const char *p, size_t n)
 static const char *find(const char *hay, size_t n, const char *needle)
 {
     return memmem(hay, n, needle, strlen(needle));
+}
+
+/* comma_space - the first ", " in p[0..n), or NULL (memmem's setup cost
+ * dominates for a two-byte needle on short fields). */
+static const char *comma_space(const char *p, size_t n)
+{
+    const char *end = p + n;
+    while ((p = memchr(p, ',', (size_t)(end - p))) != NULL) {
+        if (p + 1 < end && p[1] == ' ')
+            return p;
+        p++;
+    }
+    return NULL;
 }
 
 static int starts(const char *p, size_t n, const char *prefix)
@@ -373,7 +389,7 @@ static mt_pf_kind parse_delivery(const char *p, size_t n, mt_pf_line *o)
             }
             break;
         }
-        const char *comma = find(f, fn, ", ");
+        const char *comma = comma_space(f, fn);
         size_t vlen = comma ? (size_t)(comma - f) : fn;
         const char *eq = memchr(f, '=', vlen);
         if (eq == NULL)
@@ -487,10 +503,11 @@ static mt_pf_kind parse_header(const char *p, size_t n, mt_pf_line *o)
 
 mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o)
 {
-    memset(o, 0, sizeof *o);
-    o->delay = -1;
-    o->size = -1;
-    o->nrcpt = -1;
+    /* Only the common fields are set for every line; the rest is cleared
+     * once the line is known to carry a queue id (most lines do not, and
+     * clearing the whole struct per line showed up in profiles). */
+    o->why = NULL;
+    o->host = o->program = o->daemon = o->queue_id = MT_SLICE_NULL;
     size_t k = mt_time_parse(line, n, yc, &o->time, &o->usec);
     if (k == 0)
         return malformed(o, "no timestamp");
@@ -541,6 +558,18 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
     const char *c = memchr(p, ':', rn < 26 ? rn : 26);
     if (c == NULL || (size_t)(c - p) + 1 >= rn || c[1] != ' ' || !is_queue_id(p, (size_t)(c - p)))
         return o->kind = MT_PF_IGNORED; /* connect/disconnect, NOQUEUE, warnings, … */
+    mt_slice host = o->host, program = o->program, daemon = o->daemon;
+    int64_t t = o->time;
+    int32_t usec = o->usec;
+    memset(o, 0, sizeof *o);
+    o->host = host;
+    o->program = program;
+    o->daemon = daemon;
+    o->time = t;
+    o->usec = usec;
+    o->delay = -1;
+    o->size = -1;
+    o->nrcpt = -1;
     o->queue_id = (mt_slice){p, (size_t)(c - p)};
     p = c + 2;
     rn = n - (size_t)(p - line);
