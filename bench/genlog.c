@@ -44,7 +44,9 @@ typedef uint8_t u8;
 /* ------------------------------------------------------------------------ */
 /* PRNG: xoshiro256** seeded with splitmix64.  Three independent streams.     */
 
-typedef struct { u64 s[4]; } rng_t;
+typedef struct {
+    u64 s[4];
+} rng_t;
 
 static u64 splitmix64(u64 *x)
 {
@@ -53,42 +55,70 @@ static u64 splitmix64(u64 *x)
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
     return z ^ (z >> 31);
 }
-static u64 hash64(u64 x) { return splitmix64(&x); }
+static u64 hash64(u64 x)
+{
+    return splitmix64(&x);
+}
 static void rng_seed(rng_t *r, u64 seed)
 {
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&seed);
 }
-static inline u64 rotl(u64 x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline u64 rotl(u64 x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 static inline u64 rng_next(rng_t *r)
 {
     u64 *s = r->s;
     u64 res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
-    s[2] ^= t; s[3] = rotl(s[3], 45);
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
     return res;
 }
-static inline double rng_unit(rng_t *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
-static inline u32 rng_below(rng_t *r, u32 n) { return (u32)(((rng_next(r) >> 32) * (u64)n) >> 32); }
+static inline double rng_unit(rng_t *r)
+{
+    return (double)(rng_next(r) >> 11) * 0x1.0p-53;
+}
+static inline u32 rng_below(rng_t *r, u32 n)
+{
+    return (u32)(((rng_next(r) >> 32) * (u64)n) >> 32);
+}
 
 /* natural log without libm (atanh series, |error| < 1e-9 on [sqrt(.5), sqrt(2)]) */
 static double my_ln(double x)
 {
-    union { double d; u64 u; } v;
+    union {
+        double d;
+        u64 u;
+    } v;
     v.d = x;
     int e = (int)((v.u >> 52) & 0x7ff) - 1023;
     v.u = (v.u & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL;
     double m = v.d;
-    if (m > 1.4142135623730951) { m *= 0.5; e++; }
+    if (m > 1.4142135623730951) {
+        m *= 0.5;
+        e++;
+    }
     double s = (m - 1) / (m + 1), s2 = s * s;
-    double t = s * (2 + s2 * (2.0 / 3 + s2 * (2.0 / 5 + s2 * (2.0 / 7 + s2 * (2.0 / 9 + s2 * (2.0 / 11 + s2 * (2.0 / 13)))))));
+    double t =
+        s * (2 + s2 * (2.0 / 3 +
+                       s2 * (2.0 / 5 + s2 * (2.0 / 7 + s2 * (2.0 / 9 + s2 * (2.0 / 11 + s2 * (2.0 / 13)))))));
     return t + e * 0.69314718055994531;
 }
 /* exponential with the given mean */
-static double rng_exp(rng_t *r, double mean) { return -my_ln(1.0 - rng_unit(r)) * mean; }
+static double rng_exp(rng_t *r, double mean)
+{
+    return -my_ln(1.0 - rng_unit(r)) * mean;
+}
 
-static rng_t R;      /* mail flow decisions */
-static rng_t RT;     /* text tokens (ids, reply tokens) */
-static rng_t RN;     /* noise lines */
+static rng_t R;  /* mail flow decisions */
+static rng_t RT; /* text tokens (ids, reply tokens) */
+static rng_t RN; /* noise lines */
 
 /* ------------------------------------------------------------------------ */
 /* Output buffer                                                              */
@@ -101,7 +131,10 @@ static int muted; /* --warmup: simulate, write nothing */
 
 static void out_flush(void)
 {
-    if (muted) { opos = 0; return; }
+    if (muted) {
+        opos = 0;
+        return;
+    }
     if (opos && fwrite(obuf, 1, opos, stdout) != opos) {
         perror("genlog: write");
         exit(1);
@@ -109,34 +142,61 @@ static void out_flush(void)
     bytes_flushed += opos;
     opos = 0;
 }
-static inline void P(const char *s, size_t n) { memcpy(obuf + opos, s, n); opos += n; }
-static inline void PS(const char *s) { P(s, strlen(s)); }
-static inline void PC(char c) { obuf[opos++] = c; }
+static inline void P(const char *s, size_t n)
+{
+    memcpy(obuf + opos, s, n);
+    opos += n;
+}
+static inline void PS(const char *s)
+{
+    P(s, strlen(s));
+}
+static inline void PC(char c)
+{
+    obuf[opos++] = c;
+}
 static void PU(u64 v)
 {
     char t[24];
     int n = 0;
-    do { t[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    while (n) obuf[opos++] = t[--n];
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        obuf[opos++] = t[--n];
 }
 static void PU0(u64 v, int width) /* zero padded */
 {
     char t[24];
     int n = 0;
-    do { t[n++] = (char)('0' + v % 10); v /= 10; } while (v);
-    while (n < width) t[n++] = '0';
-    while (n) obuf[opos++] = t[--n];
+    do {
+        t[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n < width)
+        t[n++] = '0';
+    while (n)
+        obuf[opos++] = t[--n];
 }
 static void PHEX(u64 v, int width, int upper)
 {
     const char *dig = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     char t[20];
     int n = 0;
-    do { t[n++] = dig[v & 15]; v >>= 4; } while (v);
-    while (n < width) t[n++] = '0';
-    while (n) obuf[opos++] = t[--n];
+    do {
+        t[n++] = dig[v & 15];
+        v >>= 4;
+    } while (v);
+    while (n < width)
+        t[n++] = '0';
+    while (n)
+        obuf[opos++] = t[--n];
 }
-static u64 bytes_total(void) { return bytes_flushed + opos; }
+static u64 bytes_total(void)
+{
+    return bytes_flushed + opos;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Calendar (no libc time zone functions: everything is UTC)                  */
@@ -165,14 +225,16 @@ static void civil_from_days(i64 z, int *yy, int *mm, int *dd)
     *mm = (int)m;
     *dd = (int)d;
 }
-static const char *MON[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+static const char *MON[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 static void fmt_iso(char *buf, size_t n, i64 t_us)
 {
     i64 s = t_us / SEC, days = s / 86400, r = s % 86400;
     int y, m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(r / 3600), (int)(r / 60 % 60), (int)(r % 60));
+    snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d, (int)(r / 3600), (int)(r / 60 % 60),
+             (int)(r % 60));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -183,8 +245,8 @@ static int opt_format = FMT_SYSLOG;
 static u64 opt_seed = 1;
 static double opt_size_mb = 0;
 static u64 opt_messages = 0;
-static double opt_rate = 0;          /* messages per hour, 0 = derive */
-static double opt_lifetime_h = 0;    /* 0 = per route */
+static double opt_rate = 0;       /* messages per hour, 0 = derive */
+static double opt_lifetime_h = 0; /* 0 = per route */
 static double opt_window_start_h = -1;
 static double opt_warmup_h = 0;
 static int opt_tls_field = 0;
@@ -195,14 +257,15 @@ static i64 window_start = -1, window_end = -1;
 /* ------------------------------------------------------------------------ */
 /* Timestamps                                                                 */
 
-static i64 last_t;         /* lines never go back in time */
+static i64 last_t; /* lines never go back in time */
 static i64 ts_sec = -1;
 static char ts_buf[40];
 static size_t ts_len;
 
 static void put_ts(i64 t)
 {
-    if (t < last_t) t = last_t;
+    if (t < last_t)
+        t = last_t;
     last_t = t;
     i64 sec = t / SEC;
     if (sec != ts_sec) {
@@ -228,68 +291,126 @@ static void put_ts(i64 t)
 /* Postfix-style delay: >=10 s integer, >=1 s one decimal, else two decimals */
 static void put_delay(i64 us)
 {
-    if (us < 0) us = 0;
-    if (us >= 10 * SEC) { PU((u64)(us / SEC)); return; }
+    if (us < 0)
+        us = 0;
+    if (us >= 10 * SEC) {
+        PU((u64)(us / SEC));
+        return;
+    }
     if (us >= SEC) {
         i64 t = us / 100000;
         PU((u64)(t / 10));
-        if (t % 10) { PC('.'); PC((char)('0' + t % 10)); }
+        if (t % 10) {
+            PC('.');
+            PC((char)('0' + t % 10));
+        }
         return;
     }
     i64 h = us / 10000;
-    if (h == 0) { PC('0'); return; }
-    PC('0'); PC('.'); PC((char)('0' + h / 10));
-    if (h % 10) PC((char)('0' + h % 10));
+    if (h == 0) {
+        PC('0');
+        return;
+    }
+    PC('0');
+    PC('.');
+    PC((char)('0' + h / 10));
+    if (h % 10)
+        PC((char)('0' + h % 10));
 }
 
 /* ------------------------------------------------------------------------ */
 /* Providers, domains, MX hosts                                               */
 
-enum { P_NETEASE, P_TENCENT, P_SINA, P_SOHU, P_ALIYUN, P_GOOGLE, P_MICROSOFT, P_YAHOO, P_APPLE, P_OTHER, NPROV };
-static const char *prov_name[NPROV] = {"netease", "tencent", "sina", "sohu", "aliyun",
-                                       "google", "microsoft", "yahoo", "apple", "other"};
+enum {
+    P_NETEASE,
+    P_TENCENT,
+    P_SINA,
+    P_SOHU,
+    P_ALIYUN,
+    P_GOOGLE,
+    P_MICROSOFT,
+    P_YAHOO,
+    P_APPLE,
+    P_OTHER,
+    NPROV
+};
+static const char *prov_name[NPROV] = {"netease", "tencent",   "sina",  "sohu",  "aliyun",
+                                       "google",  "microsoft", "yahoo", "apple", "other"};
 
 /* recipient-choice categories (a corporate domain's provider comes from its MX) */
-enum { C_NETEASE, C_TENCENT, C_SINA, C_SOHU, C_ALIYUN, C_GMAIL, C_MSCONS, C_YAHOO, C_APPLE, C_OTHERREAL, C_CORP, NCAT };
+enum {
+    C_NETEASE,
+    C_TENCENT,
+    C_SINA,
+    C_SOHU,
+    C_ALIYUN,
+    C_GMAIL,
+    C_MSCONS,
+    C_YAHOO,
+    C_APPLE,
+    C_OTHERREAL,
+    C_CORP,
+    NCAT
+};
 enum { STY_CN, STY_QQ, STY_WEST };
 
 typedef struct {
-    const char *name; int cat, prov; double w; int style; u32 universe; const char *mx; /* "host/ip host/ip" */
+    const char *name;
+    int cat, prov;
+    double w;
+    int style;
+    u32 universe;
+    const char *mx; /* "host/ip host/ip" */
 } dspec;
 
 static const dspec dspecs[] = {
     {"163.com", C_NETEASE, P_NETEASE, 50, STY_CN, 400000,
-     "163mx01.mxmail.netease.com/220.181.12.11 163mx02.mxmail.netease.com/220.181.12.12 163mx03.mxmail.netease.com/220.181.12.13 163mx00.mxmail.netease.com/220.181.12.10"},
+     "163mx01.mxmail.netease.com/220.181.12.11 163mx02.mxmail.netease.com/220.181.12.12 "
+     "163mx03.mxmail.netease.com/220.181.12.13 163mx00.mxmail.netease.com/220.181.12.10"},
     {"126.com", C_NETEASE, P_NETEASE, 26, STY_CN, 300000,
-     "126mx01.mxmail.netease.com/220.181.15.111 126mx02.mxmail.netease.com/220.181.15.112 126mx00.mxmail.netease.com/220.181.15.110"},
+     "126mx01.mxmail.netease.com/220.181.15.111 126mx02.mxmail.netease.com/220.181.15.112 "
+     "126mx00.mxmail.netease.com/220.181.15.110"},
     {"yeah.net", C_NETEASE, P_NETEASE, 6, STY_CN, 60000, "yeahmx01.mxmail.netease.com/123.58.177.131"},
     {"vip.163.com", C_NETEASE, P_NETEASE, 5, STY_CN, 40000, "vip163mx01.mxmail.netease.com/123.126.97.31"},
     {"188.com", C_NETEASE, P_NETEASE, 2, STY_CN, 20000, "188mx00.mxmail.netease.com/123.126.97.41"},
     {"vip.126.com", C_NETEASE, P_NETEASE, 2, STY_CN, 20000, "vip126mx01.mxmail.netease.com/123.126.97.35"},
-    {"qq.com", C_TENCENT, P_TENCENT, 82, STY_QQ, 900000, "mx3.qq.com/183.47.101.192 mx2.qq.com/183.57.48.46 mx1.qq.com/113.96.208.206"},
-    {"foxmail.com", C_TENCENT, P_TENCENT, 10, STY_CN, 80000, "mx3.qq.com/183.47.101.192 mx2.qq.com/183.57.48.46"},
-    {"vip.qq.com", C_TENCENT, P_TENCENT, 8, STY_QQ, 60000, "mx3.qq.com/183.47.101.192 mx1.qq.com/113.96.208.206"},
-    {"sina.com", C_SINA, P_SINA, 60, STY_CN, 120000, "freemx1.sinamail.sina.com.cn/202.108.3.242 freemx2.sinamail.sina.com.cn/202.108.3.243"},
+    {"qq.com", C_TENCENT, P_TENCENT, 82, STY_QQ, 900000,
+     "mx3.qq.com/183.47.101.192 mx2.qq.com/183.57.48.46 mx1.qq.com/113.96.208.206"},
+    {"foxmail.com", C_TENCENT, P_TENCENT, 10, STY_CN, 80000,
+     "mx3.qq.com/183.47.101.192 mx2.qq.com/183.57.48.46"},
+    {"vip.qq.com", C_TENCENT, P_TENCENT, 8, STY_QQ, 60000,
+     "mx3.qq.com/183.47.101.192 mx1.qq.com/113.96.208.206"},
+    {"sina.com", C_SINA, P_SINA, 60, STY_CN, 120000,
+     "freemx1.sinamail.sina.com.cn/202.108.3.242 freemx2.sinamail.sina.com.cn/202.108.3.243"},
     {"sina.cn", C_SINA, P_SINA, 30, STY_CN, 60000, "freemx1.sinamail.sina.com.cn/202.108.3.242"},
     {"vip.sina.com", C_SINA, P_SINA, 10, STY_CN, 20000, "vipmx.sinamail.sina.com.cn/202.108.3.190"},
-    {"sohu.com", C_SOHU, P_SOHU, 100, STY_CN, 100000, "sohumx.h.a.sohu.com/220.181.90.8 sohumx1.sohu.com/220.181.90.9"},
-    {"aliyun.com", C_ALIYUN, P_ALIYUN, 100, STY_CN, 80000, "mx2.mail.aliyun.com/140.205.94.18 mx1.mail.aliyun.com/140.205.94.17"},
+    {"sohu.com", C_SOHU, P_SOHU, 100, STY_CN, 100000,
+     "sohumx.h.a.sohu.com/220.181.90.8 sohumx1.sohu.com/220.181.90.9"},
+    {"aliyun.com", C_ALIYUN, P_ALIYUN, 100, STY_CN, 80000,
+     "mx2.mail.aliyun.com/140.205.94.18 mx1.mail.aliyun.com/140.205.94.17"},
     {"gmail.com", C_GMAIL, P_GOOGLE, 95, STY_WEST, 900000,
-     "gmail-smtp-in.l.google.com/142.250.27.26 alt1.gmail-smtp-in.l.google.com/142.250.153.27 alt2.gmail-smtp-in.l.google.com/74.125.200.27"},
+     "gmail-smtp-in.l.google.com/142.250.27.26 alt1.gmail-smtp-in.l.google.com/142.250.153.27 "
+     "alt2.gmail-smtp-in.l.google.com/74.125.200.27"},
     {"googlemail.com", C_GMAIL, P_GOOGLE, 5, STY_WEST, 40000, "gmail-smtp-in.l.google.com/142.250.27.26"},
-    {"outlook.com", C_MSCONS, P_MICROSOFT, 38, STY_WEST, 400000, "outlook-com.olc.protection.outlook.com/52.101.68.12"},
-    {"hotmail.com", C_MSCONS, P_MICROSOFT, 45, STY_WEST, 500000, "hotmail-com.olc.protection.outlook.com/52.101.11.18"},
-    {"live.com", C_MSCONS, P_MICROSOFT, 12, STY_WEST, 100000, "live-com.olc.protection.outlook.com/52.101.9.0"},
+    {"outlook.com", C_MSCONS, P_MICROSOFT, 38, STY_WEST, 400000,
+     "outlook-com.olc.protection.outlook.com/52.101.68.12"},
+    {"hotmail.com", C_MSCONS, P_MICROSOFT, 45, STY_WEST, 500000,
+     "hotmail-com.olc.protection.outlook.com/52.101.11.18"},
+    {"live.com", C_MSCONS, P_MICROSOFT, 12, STY_WEST, 100000,
+     "live-com.olc.protection.outlook.com/52.101.9.0"},
     {"msn.com", C_MSCONS, P_MICROSOFT, 5, STY_WEST, 50000, "msn-com.olc.protection.outlook.com/52.101.10.5"},
     {"yahoo.com", C_YAHOO, P_YAHOO, 72, STY_WEST, 500000,
-     "mta5.am0.yahoodns.net/67.195.204.72 mta6.am0.yahoodns.net/98.136.96.74 mta7.am0.yahoodns.net/67.195.228.94"},
+     "mta5.am0.yahoodns.net/67.195.204.72 mta6.am0.yahoodns.net/98.136.96.74 "
+     "mta7.am0.yahoodns.net/67.195.228.94"},
     {"aol.com", C_YAHOO, P_YAHOO, 18, STY_WEST, 150000, "mx-aol.mail.gm0.yahoodns.net/67.195.204.79"},
     {"ymail.com", C_YAHOO, P_YAHOO, 10, STY_WEST, 50000, "mta6.am0.yahoodns.net/98.136.96.74"},
-    {"icloud.com", C_APPLE, P_APPLE, 80, STY_WEST, 300000, "mx01.mail.icloud.com/17.57.155.34 mx02.mail.icloud.com/17.57.154.33"},
+    {"icloud.com", C_APPLE, P_APPLE, 80, STY_WEST, 300000,
+     "mx01.mail.icloud.com/17.57.155.34 mx02.mail.icloud.com/17.57.154.33"},
     {"me.com", C_APPLE, P_APPLE, 20, STY_WEST, 60000, "mx01.mail.icloud.com/17.57.155.34"},
     {"139.com", C_OTHERREAL, P_OTHER, 14, STY_CN, 80000, "mx1.mail.139.com/221.176.66.76"},
     {"21cn.com", C_OTHERREAL, P_OTHER, 5, STY_CN, 30000, "mx.21cn.com/14.18.245.164"},
-    {"web.de", C_OTHERREAL, P_OTHER, 12, STY_WEST, 80000, "mx-ha03.web.de/212.227.17.8 mx-ha02.web.de/212.227.15.9"},
+    {"web.de", C_OTHERREAL, P_OTHER, 12, STY_WEST, 80000,
+     "mx-ha03.web.de/212.227.17.8 mx-ha02.web.de/212.227.15.9"},
     {"gmx.de", C_OTHERREAL, P_OTHER, 10, STY_WEST, 80000, "mx00.emig.gmx.net/212.227.17.5"},
     {"mail.ru", C_OTHERREAL, P_OTHER, 12, STY_WEST, 100000, "mxs.mail.ru/94.100.180.104"},
     {"yandex.ru", C_OTHERREAL, P_OTHER, 9, STY_WEST, 80000, "mx.yandex.ru/77.88.21.249"},
@@ -300,7 +421,7 @@ static const dspec dspecs[] = {
     {"hinet.net", C_OTHERREAL, P_OTHER, 7, STY_CN, 30000, "ms1.hinet.net/168.95.4.10"},
 };
 #define NDSPEC ((int)(sizeof dspecs / sizeof dspecs[0]))
-#define NCORP 240
+#define NCORP  240
 
 typedef struct {
     char name[48];
@@ -310,7 +431,10 @@ typedef struct {
     double w;
 } domain_t;
 
-typedef struct { char host[80]; char ip[16]; } mx_t;
+typedef struct {
+    char host[80];
+    char ip[16];
+} mx_t;
 
 static domain_t doms[NDSPEC + NCORP];
 static int ndoms;
@@ -320,7 +444,8 @@ static int nmx;
 static int add_mx(const char *host, const char *ip)
 {
     for (int i = 0; i < nmx; i++)
-        if (!strcmp(mxs[i].host, host) && !strcmp(mxs[i].ip, ip)) return i;
+        if (!strcmp(mxs[i].host, host) && !strcmp(mxs[i].ip, ip))
+            return i;
     snprintf(mxs[nmx].host, sizeof mxs[nmx].host, "%s", host);
     snprintf(mxs[nmx].ip, sizeof mxs[nmx].ip, "%s", ip);
     return nmx++;
@@ -331,23 +456,27 @@ static int cat_dom[NCAT][NCORP + 16];
 static double cat_cum[NCAT][NCORP + 16];
 static int cat_n[NCAT];
 
-static const char *WA[] = {"nord", "blue", "silver", "green", "red", "sun", "star", "east", "west", "north", "river",
-                           "lake", "stone", "iron", "oak", "pine", "cloud", "data", "smart", "bright", "first", "prime",
-                           "global", "metro", "alpha", "delta", "nova", "terra", "aqua", "vista", "jade", "golden"};
-static const char *WB[] = {"logistics", "tech", "systems", "trading", "design", "media", "foods", "health", "finance",
-                           "energy", "labs", "works", "group", "partners", "solutions", "retail", "motors", "travel",
-                           "consult", "soft", "pharma", "textile"};
-static const char *TLD[] = {".com", ".de", ".co.uk", ".fr", ".nl", ".com.cn", ".cn", ".jp", ".io", ".net",
-                            ".com.au", ".it", ".es", ".com.hk", ".com.tw", ".sg", ".com", ".com", ".cn", ".com"};
+static const char *WA[] = {"nord",  "blue",  "silver", "green",  "red",   "sun",   "star",   "east",
+                           "west",  "north", "river",  "lake",   "stone", "iron",  "oak",    "pine",
+                           "cloud", "data",  "smart",  "bright", "first", "prime", "global", "metro",
+                           "alpha", "delta", "nova",   "terra",  "aqua",  "vista", "jade",   "golden"};
+static const char *WB[] = {"logistics", "tech",     "systems",   "trading", "design", "media",
+                           "foods",     "health",   "finance",   "energy",  "labs",   "works",
+                           "group",     "partners", "solutions", "retail",  "motors", "travel",
+                           "consult",   "soft",     "pharma",    "textile"};
+static const char *TLD[] = {".com",    ".de", ".co.uk", ".fr",     ".nl", ".com.cn", ".cn",
+                            ".jp",     ".io", ".net",   ".com.au", ".it", ".es",     ".com.hk",
+                            ".com.tw", ".sg", ".com",   ".com",    ".cn", ".com"};
 #define NELEM(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 static void rand_ip(rng_t *r, char *buf, size_t n, int a)
 {
     if (!a) {
-        static const int firsts[] = {23, 31, 37, 45, 46, 62, 77, 78, 80, 81, 85, 89, 91, 94, 95, 103, 104, 106, 109,
-                                     110, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 139,
-                                     140, 144, 146, 151, 159, 162, 171, 175, 176, 178, 180, 182, 183, 185, 188, 193,
-                                     195, 202, 203, 210, 211, 212, 213, 217, 218, 219, 220, 221, 222, 223};
+        static const int firsts[] = {23,  31,  37,  45,  46,  62,  77,  78,  80,  81,  85,  89,  91,
+                                     94,  95,  103, 104, 106, 109, 110, 112, 113, 114, 115, 116, 117,
+                                     118, 119, 120, 121, 122, 123, 124, 125, 139, 140, 144, 146, 151,
+                                     159, 162, 171, 175, 176, 178, 180, 182, 183, 185, 188, 193, 195,
+                                     202, 203, 210, 211, 212, 213, 217, 218, 219, 220, 221, 222, 223};
         a = firsts[rng_below(r, NELEM(firsts))];
     }
     snprintf(buf, n, "%d.%u.%u.%u", a, rng_below(r, 256), rng_below(r, 256), 1 + rng_below(r, 254));
@@ -361,69 +490,94 @@ static void build_domains(void)
         const dspec *s = &dspecs[i];
         domain_t *d = &doms[ndoms++];
         snprintf(d->name, sizeof d->name, "%s", s->name);
-        d->prov = (u8)s->prov; d->cat = (u8)s->cat; d->style = (u8)s->style;
-        d->universe = s->universe; d->w = s->w; d->tls = 1;
-        d->trusted = (s->prov == P_GOOGLE || s->prov == P_MICROSOFT || s->prov == P_YAHOO || s->prov == P_APPLE);
-        d->mx0 = (u16)nmx; d->nmx = 0;
+        d->prov = (u8)s->prov;
+        d->cat = (u8)s->cat;
+        d->style = (u8)s->style;
+        d->universe = s->universe;
+        d->w = s->w;
+        d->tls = 1;
+        d->trusted =
+            (s->prov == P_GOOGLE || s->prov == P_MICROSOFT || s->prov == P_YAHOO || s->prov == P_APPLE);
+        d->mx0 = (u16)nmx;
+        d->nmx = 0;
         /* MX lists are distinct per domain so that mx0..mx0+nmx-1 is contiguous */
         const char *p = s->mx;
         while (*p) {
             char host[80], ip[16];
             size_t h = 0, k = 0;
-            while (*p && *p != '/') host[h++] = *p++;
+            while (*p && *p != '/')
+                host[h++] = *p++;
             host[h] = 0;
-            if (*p == '/') p++;
-            while (*p && *p != ' ') ip[k++] = *p++;
+            if (*p == '/')
+                p++;
+            while (*p && *p != ' ')
+                ip[k++] = *p++;
             ip[k] = 0;
-            while (*p == ' ') p++;
+            while (*p == ' ')
+                p++;
             snprintf(mxs[nmx].host, sizeof mxs[nmx].host, "%s", host);
             snprintf(mxs[nmx].ip, sizeof mxs[nmx].ip, "%s", ip);
-            nmx++; d->nmx++;
+            nmx++;
+            d->nmx++;
         }
     }
     int dead_left = 2;
     for (int i = 0; i < NCORP; i++) {
         domain_t *d = &doms[ndoms];
         for (;;) {
-            snprintf(d->name, sizeof d->name, "%s%s%s", WA[rng_below(&W, NELEM(WA))], WB[rng_below(&W, NELEM(WB))],
-                     TLD[rng_below(&W, NELEM(TLD))]);
+            snprintf(d->name, sizeof d->name, "%s%s%s", WA[rng_below(&W, NELEM(WA))],
+                     WB[rng_below(&W, NELEM(WB))], TLD[rng_below(&W, NELEM(TLD))]);
             int dup = 0;
             for (int j = NDSPEC; j < ndoms; j++)
-                if (!strcmp(doms[j].name, d->name)) { dup = 1; break; }
-            if (!dup) break;
+                if (!strcmp(doms[j].name, d->name)) {
+                    dup = 1;
+                    break;
+                }
+            if (!dup)
+                break;
         }
         ndoms++;
         d->cat = C_CORP;
         d->universe = 300 + rng_below(&W, 6000);
         d->w = 0.2 + 3.0 * rng_unit(&W) * rng_unit(&W);
-        d->style = (strstr(d->name, ".cn") || strstr(d->name, ".hk") || strstr(d->name, ".tw")) ? STY_CN : STY_WEST;
+        d->style =
+            (strstr(d->name, ".cn") || strstr(d->name, ".hk") || strstr(d->name, ".tw")) ? STY_CN : STY_WEST;
         d->tls = 1;
         d->mx0 = (u16)nmx;
         double u = rng_unit(&W);
         char host[80], ip[16], dashed[48];
         size_t k;
-        for (k = 0; d->name[k]; k++) dashed[k] = d->name[k] == '.' ? '-' : d->name[k];
+        for (k = 0; d->name[k]; k++)
+            dashed[k] = d->name[k] == '.' ? '-' : d->name[k];
         dashed[k] = 0;
         if (u < 0.40) { /* self hosted */
             d->prov = P_OTHER;
             d->tls = rng_unit(&W) < 0.8;
             d->dane = d->tls && rng_unit(&W) < 0.12;
             d->greylist = rng_unit(&W) < 0.25;
-            if (dead_left && i >= 20 && !d->greylist) { d->dead = 1; d->w = 0.3; dead_left--; }
+            if (dead_left && i >= 20 && !d->greylist) {
+                d->dead = 1;
+                d->w = 0.3;
+                dead_left--;
+            }
             int n = 1 + (rng_unit(&W) < 0.5);
             for (int j = 0; j < n; j++) {
-                snprintf(host, sizeof host, "%s.%s", j ? "mx2" : (rng_unit(&W) < 0.5 ? "mx1" : "mail"), d->name);
+                snprintf(host, sizeof host, "%s.%s", j ? "mx2" : (rng_unit(&W) < 0.5 ? "mx1" : "mail"),
+                         d->name);
                 rand_ip(&W, ip, sizeof ip, 0);
                 add_mx(host, ip);
             }
             d->nmx = (u16)n;
         } else if (u < 0.75) { /* Microsoft 365 */
-            d->prov = P_MICROSOFT; d->trusted = 1;
+            d->prov = P_MICROSOFT;
+            d->trusted = 1;
             snprintf(host, sizeof host, "%s.mail.protection.outlook.com", dashed);
             snprintf(ip, sizeof ip, "52.101.%u.%u", rng_below(&W, 200), 1 + rng_below(&W, 250));
-            d->mx0 = (u16)add_mx(host, ip); d->nmx = 1;
+            d->mx0 = (u16)add_mx(host, ip);
+            d->nmx = 1;
         } else if (u < 0.93) { /* Google Workspace */
-            d->prov = P_GOOGLE; d->trusted = 1;
+            d->prov = P_GOOGLE;
+            d->trusted = 1;
             d->mx0 = (u16)add_mx("aspmx.l.google.com", "142.251.9.27");
             add_mx("alt1.aspmx.l.google.com", "142.250.153.26");
             d->nmx = 2;
@@ -454,7 +608,10 @@ static int pick_cum(const double *cum, int n, double u)
     int lo = 0, hi = n - 1;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (cum[mid] > x) hi = mid; else lo = mid + 1;
+        if (cum[mid] > x)
+            hi = mid;
+        else
+            lo = mid + 1;
     }
     return lo;
 }
@@ -462,7 +619,7 @@ static int pick_cum(const double *cum, int n, double u)
 /* audience: category weights of recipients */
 static const double aud_w[2][NCAT] = {
     /* netease tencent sina sohu aliyun gmail mscons yahoo apple otherreal corp */
-    {40, 32, 5, 3, 3, 3, 2, 1, 1, 2, 8},   /* Chinese audience */
+    {40, 32, 5, 3, 3, 3, 2, 1, 1, 2, 8},      /* Chinese audience */
     {8, 6, 1, 0.5, 0.5, 28, 16, 9, 5, 8, 18}, /* global audience */
 };
 static double aud_cum[2][NCAT];
@@ -476,60 +633,125 @@ static int pick_domain(int audience)
 /* ------------------------------------------------------------------------ */
 /* Recipient local parts                                                      */
 
-static const char *PY_FAM[] = {"wang", "li", "zhang", "liu", "chen", "yang", "huang", "zhao", "wu", "zhou", "xu", "sun",
-                               "ma", "zhu", "hu", "guo", "he", "gao", "lin", "luo", "zheng", "liang", "xie", "song",
-                               "tang", "han", "feng", "deng", "cao", "peng", "zeng", "xiao", "tian", "dong", "yuan",
-                               "pan", "cai", "jiang", "yu", "du", "ye", "cheng", "wei", "su", "lu", "ding", "ren", "shen"};
-static const char *PY_GIV[] = {"wei", "fang", "na", "min", "jing", "li", "qiang", "lei", "jun", "yang", "yong", "yan",
-                               "jie", "tao", "ming", "chao", "xiu", "hua", "ping", "gang", "ying", "hui", "hong", "xin",
-                               "lin", "bo", "yu", "hao", "kai", "jia", "rui", "ting", "xuan", "zi", "han", "yi", "chen",
-                               "xiaoming", "xiaoyu", "haoran", "yuxuan", "zihan"};
-static const char *W_FIRST[] = {"james", "john", "robert", "michael", "william", "david", "richard", "joseph", "thomas",
-                                "charles", "mary", "patricia", "jennifer", "linda", "elizabeth", "barbara", "susan",
-                                "jessica", "sarah", "karen", "anna", "maria", "laura", "emma", "olivia", "lucas",
-                                "noah", "liam", "mia", "sofia", "daniel", "kevin", "julia", "max", "lena", "paul"};
-static const char *W_LAST[] = {"smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "davis",
-                               "rodriguez", "martinez", "hernandez", "lopez", "gonzalez", "wilson", "anderson",
-                               "taylor", "moore", "jackson", "martin", "lee", "perez", "thompson", "white", "harris",
-                               "clark", "lewis", "walker", "hall", "young", "king", "wright", "scott", "green", "baker",
-                               "adams", "nelson", "hill", "campbell", "mueller", "schmidt", "dubois", "rossi", "kim"};
+static const char *PY_FAM[] = {
+    "wang", "li",    "zhang", "liu",  "chen", "yang",  "huang", "zhao", "wu",    "zhou",  "xu",   "sun",
+    "ma",   "zhu",   "hu",    "guo",  "he",   "gao",   "lin",   "luo",  "zheng", "liang", "xie",  "song",
+    "tang", "han",   "feng",  "deng", "cao",  "peng",  "zeng",  "xiao", "tian",  "dong",  "yuan", "pan",
+    "cai",  "jiang", "yu",    "du",   "ye",   "cheng", "wei",   "su",   "lu",    "ding",  "ren",  "shen"};
+static const char *PY_GIV[] = {
+    "wei",  "fang", "na",  "min",  "jing",     "li",     "qiang",  "lei",    "jun",  "yang", "yong",
+    "yan",  "jie",  "tao", "ming", "chao",     "xiu",    "hua",    "ping",   "gang", "ying", "hui",
+    "hong", "xin",  "lin", "bo",   "yu",       "hao",    "kai",    "jia",    "rui",  "ting", "xuan",
+    "zi",   "han",  "yi",  "chen", "xiaoming", "xiaoyu", "haoran", "yuxuan", "zihan"};
+static const char *W_FIRST[] = {
+    "james",   "john",  "robert",   "michael",  "william", "david",     "richard", "joseph", "thomas",
+    "charles", "mary",  "patricia", "jennifer", "linda",   "elizabeth", "barbara", "susan",  "jessica",
+    "sarah",   "karen", "anna",     "maria",    "laura",   "emma",      "olivia",  "lucas",  "noah",
+    "liam",    "mia",   "sofia",    "daniel",   "kevin",   "julia",     "max",     "lena",   "paul"};
+static const char *W_LAST[] = {
+    "smith",    "johnson",   "williams", "brown",    "jones",  "garcia",   "miller", "davis", "rodriguez",
+    "martinez", "hernandez", "lopez",    "gonzalez", "wilson", "anderson", "taylor", "moore", "jackson",
+    "martin",   "lee",       "perez",    "thompson", "white",  "harris",   "clark",  "lewis", "walker",
+    "hall",     "young",     "king",     "wright",   "scott",  "green",    "baker",  "adams", "nelson",
+    "hill",     "campbell",  "mueller",  "schmidt",  "dubois", "rossi",    "kim"};
 
 static void put_local(u32 dom, u32 local)
 {
     u64 h = hash64(((u64)dom << 32) ^ local ^ 0x5bd1e995ULL);
     int sty = doms[dom].style;
-    if (sty == STY_QQ && (h & 0xff) < 180) { PU(100000 + (h >> 20) % 3899900000ULL); return; }
+    if (sty == STY_QQ && (h & 0xff) < 180) {
+        PU(100000 + (h >> 20) % 3899900000ULL);
+        return;
+    }
     u64 x = h >> 8;
 #define TAKE(arr) arr[(x /= 61, x % (u64)NELEM(arr))]
     if (sty == STY_WEST) {
         switch (h % 6) {
-        case 0: PS(TAKE(W_FIRST)); PC('.'); PS(TAKE(W_LAST)); break;
-        case 1: PS(TAKE(W_FIRST)); PS(TAKE(W_LAST)); break;
-        case 2: PC(TAKE(W_FIRST)[0]); PS(TAKE(W_LAST)); PU(x % 100); break;
-        case 3: PS(TAKE(W_FIRST)); PC('_'); PS(TAKE(W_LAST)); PU(x % 90 + 10); break;
-        case 4: PS(TAKE(W_FIRST)); PU(1950 + x % 60); break;
-        default: PS(TAKE(W_LAST)); PC('.'); PS(TAKE(W_FIRST)); break;
+        case 0:
+            PS(TAKE(W_FIRST));
+            PC('.');
+            PS(TAKE(W_LAST));
+            break;
+        case 1:
+            PS(TAKE(W_FIRST));
+            PS(TAKE(W_LAST));
+            break;
+        case 2:
+            PC(TAKE(W_FIRST)[0]);
+            PS(TAKE(W_LAST));
+            PU(x % 100);
+            break;
+        case 3:
+            PS(TAKE(W_FIRST));
+            PC('_');
+            PS(TAKE(W_LAST));
+            PU(x % 90 + 10);
+            break;
+        case 4:
+            PS(TAKE(W_FIRST));
+            PU(1950 + x % 60);
+            break;
+        default:
+            PS(TAKE(W_LAST));
+            PC('.');
+            PS(TAKE(W_FIRST));
+            break;
         }
     } else {
         switch (h % 6) {
-        case 0: PS(TAKE(PY_FAM)); PS(TAKE(PY_GIV)); PU(1970 + x % 40); break;
-        case 1: PS(TAKE(PY_GIV)); PC('_'); PS(TAKE(PY_FAM)); break;
-        case 2: PS(TAKE(PY_FAM)); PS(TAKE(PY_GIV)); PS(TAKE(PY_GIV)); break;
-        case 3: PS(TAKE(PY_FAM)); PC('.'); PS(TAKE(PY_GIV)); PU0(x % 100, 2); break;
-        case 4: PS(TAKE(PY_FAM)); PS(TAKE(PY_GIV)); PC('_'); PU(x % 1000); break;
-        default: PS(TAKE(PY_GIV)); PS(TAKE(PY_FAM)); PU(x % 10000); break;
+        case 0:
+            PS(TAKE(PY_FAM));
+            PS(TAKE(PY_GIV));
+            PU(1970 + x % 40);
+            break;
+        case 1:
+            PS(TAKE(PY_GIV));
+            PC('_');
+            PS(TAKE(PY_FAM));
+            break;
+        case 2:
+            PS(TAKE(PY_FAM));
+            PS(TAKE(PY_GIV));
+            PS(TAKE(PY_GIV));
+            break;
+        case 3:
+            PS(TAKE(PY_FAM));
+            PC('.');
+            PS(TAKE(PY_GIV));
+            PU0(x % 100, 2);
+            break;
+        case 4:
+            PS(TAKE(PY_FAM));
+            PS(TAKE(PY_GIV));
+            PC('_');
+            PU(x % 1000);
+            break;
+        default:
+            PS(TAKE(PY_GIV));
+            PS(TAKE(PY_FAM));
+            PU(x % 10000);
+            break;
         }
     }
 #undef TAKE
 }
-static void put_rcpt(u32 dom, u32 local) { put_local(dom, local); PC('@'); PS(doms[dom].name); }
+static void put_rcpt(u32 dom, u32 local)
+{
+    put_local(dom, local);
+    PC('@');
+    PS(doms[dom].name);
+}
 
 /* per-recipient persistent properties */
-static int rcpt_invalid(u32 dom, u32 local) { return hash64(((u64)dom << 32) ^ local ^ 0x77ULL) % 10000 < 110; }
+static int rcpt_invalid(u32 dom, u32 local)
+{
+    return hash64(((u64)dom << 32) ^ local ^ 0x77ULL) % 10000 < 110;
+}
 static int rcpt_overquota(u32 dom, u32 local)
 {
     int p = doms[dom].prov;
-    if (p != P_GOOGLE && p != P_OTHER && p != P_MICROSOFT) return 0;
+    if (p != P_GOOGLE && p != P_OTHER && p != P_MICROSOFT)
+        return 0;
     return hash64(((u64)dom << 32) ^ local ^ 0x99ULL) % 10000 < 15;
 }
 
@@ -545,43 +767,186 @@ static const char *syslog_names[] = {"postfix", "postfix-out1", "postfix-cn"};
 #define NSYSLOG 3
 
 typedef struct {
-    int host; int sname; const char *ip; const char *helo; int long_ids; int lifetime_h; int hdr; int pf311;
+    int host;
+    int sname;
+    const char *ip;
+    const char *helo;
+    int long_ids;
+    int lifetime_h;
+    int hdr;
+    int pf311;
     /* runtime */
     u32 qmgr_pid, pickup_pid, cleanup_pid[2], bounce_pid, smtpd_pid[4];
-    u32 smtp_pid[16]; u16 smtp_use[16];
-    u32 *inode_free; u32 ninode_free, inode_cap, inode_next;
+    u32 smtp_pid[16];
+    u16 smtp_use[16];
+    u32 *inode_free;
+    u32 ninode_free, inode_cap, inode_next;
     i64 scan_phase;
-    char recent_short[8][16]; int nrecent;
+    char recent_short[8][16];
+    int nrecent;
 } route_t;
 
 static route_t routes[] = {
-    {0, 0, "203.0.113.10", "mx1.example.net", 0, 120, HDR_TPL | HDR_FROM | HDR_CTYPE, 0, 0, 0, {0}, 0, {0}, {0}, {0}, NULL, 0, 0, 0, 0, {{0}}, 0},
-    {0, 1, "203.0.113.11", "out1.mx1.example.net", 0, 48, HDR_TPL, 0, 0, 0, {0}, 0, {0}, {0}, {0}, NULL, 0, 0, 0, 0, {{0}}, 0},
-    {1, 0, "203.0.113.20", "mx2.example.net", 1, 120, HDR_TPL | HDR_FROM | HDR_CTYPE, 0, 0, 0, {0}, 0, {0}, {0}, {0}, NULL, 0, 0, 0, 0, {{0}}, 0},
-    {1, 2, "203.0.113.21", "cn.mx2.example.net", 1, 24, HDR_TPL | HDR_FROM | HDR_CTYPE, 0, 0, 0, {0}, 0, {0}, {0}, {0}, NULL, 0, 0, 0, 0, {{0}}, 0},
-    {2, 0, "198.51.100.30", "mx3.example.net", 0, 72, HDR_TPL | HDR_CTYPE, 1, 0, 0, {0}, 0, {0}, {0}, {0}, NULL, 0, 0, 0, 0, {{0}}, 0},
-    {2, 1, "198.51.100.31", "out1.mx3.example.net", 1, 24, HDR_TPL | HDR_FROM, 1, 0, 0, {0}, 0, {0}, {0}, {0}, NULL, 0, 0, 0, 0, {{0}}, 0},
+    {0,
+     0,
+     "203.0.113.10",
+     "mx1.example.net",
+     0,
+     120,
+     HDR_TPL | HDR_FROM | HDR_CTYPE,
+     0,
+     0,
+     0,
+     {0},
+     0,
+     {0},
+     {0},
+     {0},
+     NULL,
+     0,
+     0,
+     0,
+     0,
+     {{0}},
+     0},
+    {0,
+     1,
+     "203.0.113.11",
+     "out1.mx1.example.net",
+     0,
+     48,
+     HDR_TPL,
+     0,
+     0,
+     0,
+     {0},
+     0,
+     {0},
+     {0},
+     {0},
+     NULL,
+     0,
+     0,
+     0,
+     0,
+     {{0}},
+     0},
+    {1,
+     0,
+     "203.0.113.20",
+     "mx2.example.net",
+     1,
+     120,
+     HDR_TPL | HDR_FROM | HDR_CTYPE,
+     0,
+     0,
+     0,
+     {0},
+     0,
+     {0},
+     {0},
+     {0},
+     NULL,
+     0,
+     0,
+     0,
+     0,
+     {{0}},
+     0},
+    {1,
+     2,
+     "203.0.113.21",
+     "cn.mx2.example.net",
+     1,
+     24,
+     HDR_TPL | HDR_FROM | HDR_CTYPE,
+     0,
+     0,
+     0,
+     {0},
+     0,
+     {0},
+     {0},
+     {0},
+     NULL,
+     0,
+     0,
+     0,
+     0,
+     {{0}},
+     0},
+    {2,
+     0,
+     "198.51.100.30",
+     "mx3.example.net",
+     0,
+     72,
+     HDR_TPL | HDR_CTYPE,
+     1,
+     0,
+     0,
+     {0},
+     0,
+     {0},
+     {0},
+     {0},
+     NULL,
+     0,
+     0,
+     0,
+     0,
+     {{0}},
+     0},
+    {2,
+     1,
+     "198.51.100.31",
+     "out1.mx3.example.net",
+     1,
+     24,
+     HDR_TPL | HDR_FROM,
+     1,
+     0,
+     0,
+     {0},
+     0,
+     {0},
+     {0},
+     {0},
+     NULL,
+     0,
+     0,
+     0,
+     0,
+     {{0}},
+     0},
 };
 #define NROUTES ((int)(sizeof routes / sizeof routes[0]))
 
 static u32 new_pid(int host)
 {
     host_pid[host] += 1 + rng_below(&RT, 40);
-    if (host_pid[host] > 4000000) host_pid[host] = 300 + rng_below(&RT, 1000);
+    if (host_pid[host] > 4000000)
+        host_pid[host] = 300 + rng_below(&RT, 1000);
     return host_pid[host];
 }
 
 static void init_routes(void)
 {
-    for (int h = 0; h < NHOSTS; h++) host_pid[h] = 1000 + rng_below(&RT, 200000);
+    for (int h = 0; h < NHOSTS; h++)
+        host_pid[h] = 1000 + rng_below(&RT, 200000);
     for (int i = 0; i < NROUTES; i++) {
         route_t *r = &routes[i];
         r->qmgr_pid = new_pid(r->host);
         r->pickup_pid = new_pid(r->host);
         r->bounce_pid = new_pid(r->host);
-        for (int j = 0; j < 2; j++) r->cleanup_pid[j] = new_pid(r->host);
-        for (int j = 0; j < 4; j++) r->smtpd_pid[j] = new_pid(r->host);
-        for (int j = 0; j < 16; j++) { r->smtp_pid[j] = new_pid(r->host); r->smtp_use[j] = (u16)rng_below(&RT, 90); }
+        for (int j = 0; j < 2; j++)
+            r->cleanup_pid[j] = new_pid(r->host);
+        for (int j = 0; j < 4; j++)
+            r->smtpd_pid[j] = new_pid(r->host);
+        for (int j = 0; j < 16; j++) {
+            r->smtp_pid[j] = new_pid(r->host);
+            r->smtp_use[j] = (u16)rng_below(&RT, 90);
+        }
         r->inode_cap = 1024;
         r->inode_free = malloc(r->inode_cap * sizeof(u32));
         /* 5 or 6 hex digits: short queue ids of 10 or 11 characters */
@@ -593,13 +958,17 @@ static void init_routes(void)
 static u32 smtp_pid(route_t *r)
 {
     int k = (int)rng_below(&RT, 16);
-    if (++r->smtp_use[k] > 100) { r->smtp_use[k] = 0; r->smtp_pid[k] = new_pid(r->host); }
+    if (++r->smtp_use[k] > 100) {
+        r->smtp_use[k] = 0;
+        r->smtp_pid[k] = new_pid(r->host);
+    }
     return r->smtp_pid[k];
 }
 
 static u32 inode_alloc(route_t *r)
 {
-    if (r->ninode_free) return r->inode_free[--r->ninode_free]; /* LIFO: recently freed inodes come back first */
+    if (r->ninode_free)
+        return r->inode_free[--r->ninode_free]; /* LIFO: recently freed inodes come back first */
     return r->inode_next += 1 + rng_below(&RT, 3);
 }
 static void inode_release(route_t *r, u32 ino)
@@ -607,7 +976,10 @@ static void inode_release(route_t *r, u32 ino)
     if (r->ninode_free == r->inode_cap) {
         r->inode_cap *= 2;
         r->inode_free = realloc(r->inode_free, r->inode_cap * sizeof(u32));
-        if (!r->inode_free) { perror("genlog"); exit(1); }
+        if (!r->inode_free) {
+            perror("genlog");
+            exit(1);
+        }
     }
     r->inode_free[r->ninode_free++] = ino;
 }
@@ -616,36 +988,48 @@ static void inode_release(route_t *r, u32 ino)
 /* Senders and templates                                                      */
 
 #define NSENDERS 48
-#define MAXTPL 200
-static const char *BRAND_A[] = {"bright", "lucky", "tianyu", "jade", "meituo", "kuaile", "nova", "peak", "homeland",
-                                "cloudnine", "orient", "greenleaf", "happy", "dragon", "panda", "lotus", "silk",
-                                "harbor", "maple", "sunny", "urban", "pixel", "swift", "zen"};
-static const char *BRAND_B[] = {"mart", "shop", "games", "air", "edu", "bank", "fit", "realty", "travel", "books",
-                                "foods", "mall", "pay", "tech", "news", "club", "store", "cloud"};
+#define MAXTPL   200
+static const char *BRAND_A[] = {"bright", "lucky",  "tianyu",   "jade",      "meituo", "kuaile",
+                                "nova",   "peak",   "homeland", "cloudnine", "orient", "greenleaf",
+                                "happy",  "dragon", "panda",    "lotus",     "silk",   "harbor",
+                                "maple",  "sunny",  "urban",    "pixel",     "swift",  "zen"};
+static const char *BRAND_B[] = {"mart",  "shop",  "games", "air", "edu",  "bank", "fit",  "realty", "travel",
+                                "books", "foods", "mall",  "pay", "tech", "news", "club", "store",  "cloud"};
 static const char *BRAND_TLD[] = {".com", ".cn", ".com.cn", ".net", ".io", ".com"};
 
 typedef struct {
-    char domain[48]; char mail_from[64]; char from_local[16]; char display[32];
+    char domain[48];
+    char mail_from[64];
+    char from_local[16];
+    char display[32];
     int route, audience, bulk, tpl0, ntpl, sasl;
 } sender_t;
 static sender_t senders[NSENDERS];
 static double sender_cum[NSENDERS];
 
-typedef struct { u32 size; u8 ctype; u8 att; u8 has_hdr; } tmpl_t;
+typedef struct {
+    u32 size;
+    u8 ctype;
+    u8 att;
+    u8 has_hdr;
+} tmpl_t;
 static tmpl_t tmpls[MAXTPL + 1];
 static int ntmpl;
 
-static const char *ATT_CT[] = {"application/pdf; name=\"invoice.pdf\"",
-                               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; name=\"report.xlsx\"",
-                               "image/jpeg; name=\"photo.jpg\"", "application/zip; name=\"documents.zip\"",
-                               "application/msword; name=\"contract.doc\""};
+static const char *ATT_CT[] = {
+    "application/pdf; name=\"invoice.pdf\"",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet; name=\"report.xlsx\"",
+    "image/jpeg; name=\"photo.jpg\"", "application/zip; name=\"documents.zip\"",
+    "application/msword; name=\"contract.doc\""};
 
 /* dst = a b, truncated to n-1 characters */
 static void sjoin(char *dst, size_t n, const char *a, const char *b)
 {
     size_t k = 0;
-    for (; *a && k + 1 < n; a++) dst[k++] = *a;
-    for (; *b && k + 1 < n; b++) dst[k++] = *b;
+    for (; *a && k + 1 < n; a++)
+        dst[k++] = *a;
+    for (; *b && k + 1 < n; b++)
+        dst[k++] = *b;
     dst[k] = 0;
 }
 
@@ -657,13 +1041,17 @@ static void build_senders(void)
     for (int i = 0; i < NSENDERS; i++) {
         sender_t *s = &senders[i];
         for (;;) {
-            const char *a = BRAND_A[rng_below(&W, NELEM(BRAND_A))], *b = BRAND_B[rng_below(&W, NELEM(BRAND_B))];
+            const char *a = BRAND_A[rng_below(&W, NELEM(BRAND_A))],
+                       *b = BRAND_B[rng_below(&W, NELEM(BRAND_B))];
             snprintf(s->domain, sizeof s->domain, "%s%s%s%s", a, rng_unit(&W) < 0.3 ? "-" : "", b,
                      BRAND_TLD[rng_below(&W, NELEM(BRAND_TLD))]);
             snprintf(s->display, sizeof s->display, "%c%s%s", a[0] - 32, a + 1, b);
             int dup = 0;
-            for (int j = 0; j < i; j++) if (!strcmp(senders[j].domain, s->domain)) dup = 1;
-            if (!dup) break;
+            for (int j = 0; j < i; j++)
+                if (!strcmp(senders[j].domain, s->domain))
+                    dup = 1;
+            if (!dup)
+                break;
         }
         s->audience = (rng_unit(&W) < 0.45) ? 0 : 1;
         s->bulk = rng_unit(&W) < 0.6;
@@ -676,8 +1064,12 @@ static void build_senders(void)
             snprintf(s->from_local, sizeof s->from_local, "%s", rng_unit(&W) < 0.5 ? "noreply" : "service");
         }
         double u = rng_unit(&W);
-        if (s->audience == 0) s->route = u < 0.6 ? 3 : u < 0.85 ? 0 : 5;
-        else { static const int g[] = {0, 1, 1, 2, 4, 4, 5}; s->route = g[rng_below(&W, NELEM(g))]; }
+        if (s->audience == 0)
+            s->route = u < 0.6 ? 3 : u < 0.85 ? 0 : 5;
+        else {
+            static const int g[] = {0, 1, 1, 2, 4, 4, 5};
+            s->route = g[rng_below(&W, NELEM(g))];
+        }
         s->ntpl = 1 + (int)rng_below(&W, 5);
         s->tpl0 = ntmpl + 1;
         int uses_hdr = rng_unit(&W) < 0.8;
@@ -703,61 +1095,104 @@ static void build_senders(void)
 enum { ST_NONE, ST_CONNECT, ST_GREETING, ST_MAIL, ST_LOST_RCPT, ST_RCPT, ST_DATA_END, ST_LOST_DATA };
 
 typedef struct {
-    const char *name; int stage; char cls; const char *dsn; const char *text;
+    const char *name;
+    int stage;
+    char cls;
+    const char *dsn;
+    const char *text;
 } reply_t;
 
-/* Text placeholders: %H MX host, %h its first label, %I MX ip, %S sending ip, %R recipient, %D recipient domain,
- * %T unix time, %Q token, %X hex id, %G gmail id, %Z ISO time, %N number, %% percent. */
+/* Text placeholders: %H MX host, %h its first label, %I MX ip, %S sending ip, %R recipient, %D recipient
+ * domain, %T unix time, %Q token, %X hex id, %G gmail id, %Z ISO time, %N number, %% percent. */
 enum {
     R_OK = 0,
-    R_NE_451_432, R_NE_DT_SPM, R_NE_HL_ICC, R_NE_RP_QRC, R_NE_UNKNOWN,
-    R_QQ_UNKNOWN, R_QQ_FREQ,
-    R_G_4728, R_G_430, R_G_UNKNOWN, R_G_OVERQUOTA,
-    R_MS_4650, R_MS_UNKNOWN, R_MS_OVERQUOTA,
-    R_Y_TSS04, R_Y_UNKNOWN,
+    R_NE_451_432,
+    R_NE_DT_SPM,
+    R_NE_HL_ICC,
+    R_NE_RP_QRC,
+    R_NE_UNKNOWN,
+    R_QQ_UNKNOWN,
+    R_QQ_FREQ,
+    R_G_4728,
+    R_G_430,
+    R_G_UNKNOWN,
+    R_G_OVERQUOTA,
+    R_MS_4650,
+    R_MS_UNKNOWN,
+    R_MS_OVERQUOTA,
+    R_Y_TSS04,
+    R_Y_UNKNOWN,
     R_AP_UNKNOWN,
-    R_CONN_TIMEOUT, R_CONN_REFUSED, R_LOST_RCPT, R_LOST_DATA, R_GREYLIST, R_GEN_UNKNOWN, R_GEN_FULL, R_GEN_421,
+    R_CONN_TIMEOUT,
+    R_CONN_REFUSED,
+    R_LOST_RCPT,
+    R_LOST_DATA,
+    R_GREYLIST,
+    R_GEN_UNKNOWN,
+    R_GEN_FULL,
+    R_GEN_421,
     NREPLY
 };
 static const reply_t replies[NREPLY] = {
     [R_OK] = {"ok", ST_NONE, 'S', "2.0.0", ""},
     [R_NE_451_432] = {"netease-451-4.3.2", ST_DATA_END, 'D', "4.3.2", "451 4.3.2 Internal server error"},
     [R_NE_DT_SPM] = {"netease-DT:SPM", ST_DATA_END, 'D', "4.0.0",
-                     "451 DT:SPM 163 smtp%N,%Q %T, please try again http://mail.163.com/help/help_spam_16.htm?ip=%S&hostid=smtp%N&time=%T"},
+                     "451 DT:SPM 163 smtp%N,%Q %T, please try again "
+                     "http://mail.163.com/help/help_spam_16.htm?ip=%S&hostid=smtp%N&time=%T"},
     [R_NE_HL_ICC] = {"netease-HL:ICC", ST_GREETING, 'D', "4.0.0",
-                     "421 HL:ICC %h,%Q Connection denied, too many connections from your IP %S. http://mail.163.com/help/help_spam_16.htm?ip=%S&hostid=%h&time=%T"},
+                     "421 HL:ICC %h,%Q Connection denied, too many connections from your IP %S. "
+                     "http://mail.163.com/help/help_spam_16.htm?ip=%S&hostid=%h&time=%T"},
     [R_NE_RP_QRC] = {"netease-RP:QRC", ST_RCPT, 'D', "4.0.0",
                      "451 RP:QRC %h,%Q %T, too many recipients in a short time, please try again later"},
     [R_NE_UNKNOWN] = {"netease-user-unknown", ST_RCPT, 'B', "5.0.0", "550 User not found: %R"},
-    [R_QQ_UNKNOWN] = {"qq-mailbox-not-found", ST_RCPT, 'B', "5.0.0",
-                      "550 Mailbox not found. http://service.exmail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000728"},
+    [R_QQ_UNKNOWN] =
+        {"qq-mailbox-not-found", ST_RCPT, 'B', "5.0.0",
+         "550 Mailbox not found. http://service.exmail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000728"},
     [R_QQ_FREQ] = {"qq-frequency-limited", ST_MAIL, 'B', "5.0.0",
-                   "550 Connection frequency limited. http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000722"},
-    [R_G_4728] = {"gmail-4.7.28", ST_DATA_END, 'D', "4.7.28",
-                  "421-4.7.28 [%S      15] Our system has detected an unusual rate of 421-4.7.28 unsolicited mail originating from your IP address. To protect our 421-4.7.28 users from spam, mail sent from your IP address has been temporarily 421-4.7.28 rate limited. For more information, go to 421-4.7.28  https://support.google.com/mail/?p=UnsolicitedRateLimitError to 421 4.7.28 review our Bulk Email Senders Guidelines. %G - gsmtp"},
+                   "550 Connection frequency limited. "
+                   "http://service.mail.qq.com/cgi-bin/help?subtype=1&&id=20022&&no=1000722"},
+    [R_G_4728] =
+        {"gmail-4.7.28", ST_DATA_END, 'D', "4.7.28",
+         "421-4.7.28 [%S      15] Our system has detected an unusual rate of 421-4.7.28 unsolicited mail "
+         "originating from your IP address. To protect our 421-4.7.28 users from spam, mail sent from your "
+         "IP address has been temporarily 421-4.7.28 rate limited. For more information, go to 421-4.7.28  "
+         "https://support.google.com/mail/?p=UnsolicitedRateLimitError to 421 4.7.28 review our Bulk Email "
+         "Senders Guidelines. %G - gsmtp"},
     [R_G_430] = {"gmail-4.3.0", ST_DATA_END, 'D', "4.3.0",
                  "451 4.3.0 Mail server temporarily rejected message. %G - gsmtp"},
-    [R_G_UNKNOWN] = {"gmail-5.1.1", ST_RCPT, 'B', "5.1.1",
-                     "550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 double-checking the recipient's email address for typos or 550-5.1.1 unnecessary spaces. For more information, go to 550 5.1.1  https://support.google.com/mail/?p=NoSuchUser %G - gsmtp"},
+    [R_G_UNKNOWN] =
+        {"gmail-5.1.1", ST_RCPT, 'B', "5.1.1",
+         "550-5.1.1 The email account that you tried to reach does not exist. Please try 550-5.1.1 "
+         "double-checking the recipient's email address for typos or 550-5.1.1 unnecessary spaces. For more "
+         "information, go to 550 5.1.1  https://support.google.com/mail/?p=NoSuchUser %G - gsmtp"},
     [R_G_OVERQUOTA] = {"gmail-4.2.2", ST_RCPT, 'D', "4.2.2",
-                       "452-4.2.2 The recipient's inbox is out of storage space. Please direct the 452-4.2.2 recipient to 452 4.2.2  https://support.google.com/mail/?p=OverQuotaTemp %G - gsmtp"},
+                       "452-4.2.2 The recipient's inbox is out of storage space. Please direct the 452-4.2.2 "
+                       "recipient to 452 4.2.2  https://support.google.com/mail/?p=OverQuotaTemp %G - gsmtp"},
     [R_MS_4650] = {"microsoft-4.7.650", ST_MAIL, 'D', "4.7.650",
-                   "451 4.7.650 The mail server [%S] has been temporarily rate limited due to IP reputation. For e-mail delivery information, see https://postmaster.live.com (S775) [Name=Protocol Filter Agent][AGT=PFA][MxId=11B%X] [%Q.namprd04.prod.outlook.com %Z]"},
+                   "451 4.7.650 The mail server [%S] has been temporarily rate limited due to IP reputation. "
+                   "For e-mail delivery information, see https://postmaster.live.com (S775) [Name=Protocol "
+                   "Filter Agent][AGT=PFA][MxId=11B%X] [%Q.namprd04.prod.outlook.com %Z]"},
     [R_MS_UNKNOWN] = {"microsoft-5.5.0", ST_RCPT, 'B', "5.5.0",
-                      "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302). [%Q.eurprd02.prod.outlook.com %Z]"},
+                      "550 5.5.0 Requested action not taken: mailbox unavailable (S2017062302). "
+                      "[%Q.eurprd02.prod.outlook.com %Z]"},
     [R_MS_OVERQUOTA] = {"microsoft-4.2.2", ST_RCPT, 'D', "4.2.2",
-                        "452 4.2.2 The recipient's mailbox is full and can't accept messages now. Please try resending this message later, or contact the recipient directly."},
+                        "452 4.2.2 The recipient's mailbox is full and can't accept messages now. Please try "
+                        "resending this message later, or contact the recipient directly."},
     [R_Y_TSS04] = {"yahoo-TSS04", ST_MAIL, 'D', "4.7.0",
-                   "421 4.7.0 [TSS04] Messages from %S temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes"},
-    [R_Y_UNKNOWN] = {"yahoo-554-no-account", ST_RCPT, 'B', "5.0.0",
-                     "554 delivery error: dd This user doesn't have a %D account (%R) [0] - mta%N.mail.gq1.yahoo.com"},
+                   "421 4.7.0 [TSS04] Messages from %S temporarily deferred due to unexpected volume or user "
+                   "complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes"},
+    [R_Y_UNKNOWN] =
+        {"yahoo-554-no-account", ST_RCPT, 'B', "5.0.0",
+         "554 delivery error: dd This user doesn't have a %D account (%R) [0] - mta%N.mail.gq1.yahoo.com"},
     [R_AP_UNKNOWN] = {"icloud-5.1.1", ST_RCPT, 'B', "5.1.1", "550 5.1.1 <%R>: user does not exist"},
     [R_CONN_TIMEOUT] = {"connect-timeout", ST_CONNECT, 'D', "4.4.1", "Connection timed out"},
     [R_CONN_REFUSED] = {"connect-refused", ST_CONNECT, 'D', "4.4.1", "Connection refused"},
     [R_LOST_RCPT] = {"lost-connection-rcpt", ST_LOST_RCPT, 'D', "4.4.2", "RCPT TO"},
-    [R_LOST_DATA] = {"lost-connection-data", ST_LOST_DATA, 'D', "4.4.2", "end of data -- message may be sent more than once"},
+    [R_LOST_DATA] = {"lost-connection-data", ST_LOST_DATA, 'D', "4.4.2",
+                     "end of data -- message may be sent more than once"},
     [R_GREYLIST] = {"greylisted", ST_RCPT, 'D', "4.2.0",
-                    "450 4.2.0 <%R>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/%D.html"},
+                    "450 4.2.0 <%R>: Recipient address rejected: Greylisted, see "
+                    "http://postgrey.schweikert.ch/help/%D.html"},
     [R_GEN_UNKNOWN] = {"user-unknown", ST_RCPT, 'B', "5.1.1",
                        "550 5.1.1 <%R>: Recipient address rejected: User unknown in virtual mailbox table"},
     [R_GEN_FULL] = {"mailbox-full", ST_RCPT, 'D', "4.2.2", "452 4.2.2 <%R>: Mailbox full, try again later"},
@@ -765,26 +1200,27 @@ static const reply_t replies[NREPLY] = {
                    "421 4.3.2 Service not available, closing transmission channel"},
 };
 
-static const int prov_unknown[NPROV] = {R_NE_UNKNOWN, R_QQ_UNKNOWN, R_GEN_UNKNOWN, R_GEN_UNKNOWN, R_GEN_UNKNOWN,
-                                        R_G_UNKNOWN, R_MS_UNKNOWN, R_Y_UNKNOWN, R_AP_UNKNOWN, R_GEN_UNKNOWN};
-static const int prov_overquota[NPROV] = {R_GEN_FULL, R_GEN_FULL, R_GEN_FULL, R_GEN_FULL, R_GEN_FULL,
+static const int prov_unknown[NPROV] = {R_NE_UNKNOWN,  R_QQ_UNKNOWN, R_GEN_UNKNOWN, R_GEN_UNKNOWN,
+                                        R_GEN_UNKNOWN, R_G_UNKNOWN,  R_MS_UNKNOWN,  R_Y_UNKNOWN,
+                                        R_AP_UNKNOWN,  R_GEN_UNKNOWN};
+static const int prov_overquota[NPROV] = {R_GEN_FULL,    R_GEN_FULL,     R_GEN_FULL, R_GEN_FULL, R_GEN_FULL,
                                           R_G_OVERQUOTA, R_MS_OVERQUOTA, R_GEN_FULL, R_GEN_FULL, R_GEN_FULL};
 
 /* Background faults: chance per delivery session (one connection for one recipient domain). */
-typedef struct { int prov; int reply; double prob; } bg_rule;
+typedef struct {
+    int prov;
+    int reply;
+    double prob;
+} bg_rule;
 static const bg_rule bg_rules[] = {
-    {P_NETEASE, R_NE_451_432, 0.006}, {P_NETEASE, R_NE_DT_SPM, 0.004}, {P_NETEASE, R_NE_HL_ICC, 0.002},
-    {P_NETEASE, R_NE_RP_QRC, 0.001}, {P_NETEASE, R_CONN_TIMEOUT, 0.001},
-    {P_TENCENT, R_CONN_TIMEOUT, 0.003}, {P_TENCENT, R_LOST_RCPT, 0.002}, {P_TENCENT, R_QQ_FREQ, 0.0003},
-    {P_SINA, R_CONN_TIMEOUT, 0.003}, {P_SINA, R_LOST_RCPT, 0.001},
-    {P_SOHU, R_CONN_TIMEOUT, 0.004}, {P_SOHU, R_GEN_421, 0.002},
-    {P_ALIYUN, R_CONN_TIMEOUT, 0.002}, {P_ALIYUN, R_LOST_DATA, 0.001},
-    {P_GOOGLE, R_G_4728, 0.004}, {P_GOOGLE, R_G_430, 0.001},
-    {P_MICROSOFT, R_MS_4650, 0.005}, {P_MICROSOFT, R_LOST_DATA, 0.0005},
-    {P_YAHOO, R_Y_TSS04, 0.010},
-    {P_APPLE, R_LOST_RCPT, 0.001},
-    {P_OTHER, R_CONN_TIMEOUT, 0.002}, {P_OTHER, R_CONN_REFUSED, 0.001}, {P_OTHER, R_LOST_RCPT, 0.001},
-    {P_OTHER, R_GEN_421, 0.001},
+    {P_NETEASE, R_NE_451_432, 0.006},  {P_NETEASE, R_NE_DT_SPM, 0.004},    {P_NETEASE, R_NE_HL_ICC, 0.002},
+    {P_NETEASE, R_NE_RP_QRC, 0.001},   {P_NETEASE, R_CONN_TIMEOUT, 0.001}, {P_TENCENT, R_CONN_TIMEOUT, 0.003},
+    {P_TENCENT, R_LOST_RCPT, 0.002},   {P_TENCENT, R_QQ_FREQ, 0.0003},     {P_SINA, R_CONN_TIMEOUT, 0.003},
+    {P_SINA, R_LOST_RCPT, 0.001},      {P_SOHU, R_CONN_TIMEOUT, 0.004},    {P_SOHU, R_GEN_421, 0.002},
+    {P_ALIYUN, R_CONN_TIMEOUT, 0.002}, {P_ALIYUN, R_LOST_DATA, 0.001},     {P_GOOGLE, R_G_4728, 0.004},
+    {P_GOOGLE, R_G_430, 0.001},        {P_MICROSOFT, R_MS_4650, 0.005},    {P_MICROSOFT, R_LOST_DATA, 0.0005},
+    {P_YAHOO, R_Y_TSS04, 0.010},       {P_APPLE, R_LOST_RCPT, 0.001},      {P_OTHER, R_CONN_TIMEOUT, 0.002},
+    {P_OTHER, R_CONN_REFUSED, 0.001},  {P_OTHER, R_LOST_RCPT, 0.001},      {P_OTHER, R_GEN_421, 0.001},
 };
 #define NBG ((int)(sizeof bg_rules / sizeof bg_rules[0]))
 
@@ -815,7 +1251,8 @@ static const fault_rule sc_netease_window[] = {
 static const scenario_t scenarios[] = {
     {"healthy", "realistic background of occasional deferrals and bounces", 0, NULL, 0},
     {"netease-receiver-window",
-     "a 2-hour window in which every Netease delivery attempt from every sender gets 451 4.3.2 after DATA; retries after it succeed",
+     "a 2-hour window in which every Netease delivery attempt from every sender gets 451 4.3.2 after DATA; "
+     "retries after it succeed",
      2.0, sc_netease_window, NELEM(sc_netease_window)},
 };
 static const scenario_t *scen;
@@ -828,7 +1265,7 @@ enum { RS_PENDING, RS_SENT, RS_BOUNCED, RS_EXPIRED };
 
 typedef struct {
     u32 dom, local;
-    u16 reply;  /* outcome of the current attempt */
+    u16 reply; /* outcome of the current attempt */
     u8 state, grp, tries;
 } rcpt_t;
 
@@ -859,13 +1296,17 @@ static u32 nmsg_free;
 static u32 msg_alloc(void)
 {
     u32 i;
-    if (nmsg_free) i = msg_free[--nmsg_free];
+    if (nmsg_free)
+        i = msg_free[--nmsg_free];
     else {
         if (nmsgs_used == nmsgs_cap) {
             nmsgs_cap = nmsgs_cap ? nmsgs_cap * 2 : 4096;
             msgs = realloc(msgs, (size_t)nmsgs_cap * sizeof(msg_t));
             msg_free = realloc(msg_free, (size_t)nmsgs_cap * sizeof(u32));
-            if (!msgs || !msg_free) { perror("genlog"); exit(1); }
+            if (!msgs || !msg_free) {
+                perror("genlog");
+                exit(1);
+            }
         }
         i = nmsgs_used++;
     }
@@ -873,27 +1314,42 @@ static u32 msg_alloc(void)
     msgs[i].alive = 1;
     return i;
 }
-static void msg_release(u32 i) { msgs[i].alive = 0; msg_free[nmsg_free++] = i; }
+static void msg_release(u32 i)
+{
+    msgs[i].alive = 0;
+    msg_free[nmsg_free++] = i;
+}
 
 enum { EV_ARRIVAL, EV_ROUND, EV_SESSION_END };
-typedef struct { i64 t; u64 seq; u32 type, msg, arg; } event_t;
+typedef struct {
+    i64 t;
+    u64 seq;
+    u32 type, msg, arg;
+} event_t;
 static event_t *heap;
 static u32 heap_n, heap_cap;
 static u64 ev_seq;
 
-static inline int ev_less(const event_t *a, const event_t *b) { return a->t < b->t || (a->t == b->t && a->seq < b->seq); }
+static inline int ev_less(const event_t *a, const event_t *b)
+{
+    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
 static void ev_push(i64 t, u32 type, u32 msg, u32 arg)
 {
     if (heap_n == heap_cap) {
         heap_cap = heap_cap ? heap_cap * 2 : 4096;
         heap = realloc(heap, (size_t)heap_cap * sizeof(event_t));
-        if (!heap) { perror("genlog"); exit(1); }
+        if (!heap) {
+            perror("genlog");
+            exit(1);
+        }
     }
     event_t e = {t, ev_seq++, type, msg, arg};
     u32 i = heap_n++;
     while (i) {
         u32 p = (i - 1) / 2;
-        if (!ev_less(&e, &heap[p])) break;
+        if (!ev_less(&e, &heap[p]))
+            break;
         heap[i] = heap[p];
         i = p;
     }
@@ -906,13 +1362,20 @@ static event_t ev_pop(void)
     for (;;) {
         u32 l = 2 * i + 1, r = l + 1, m = i;
         const event_t *mv = &last;
-        if (l < heap_n && ev_less(&heap[l], mv)) { m = l; mv = &heap[l]; }
-        if (r < heap_n && ev_less(&heap[r], mv)) { m = r; }
-        if (m == i) break;
+        if (l < heap_n && ev_less(&heap[l], mv)) {
+            m = l;
+            mv = &heap[l];
+        }
+        if (r < heap_n && ev_less(&heap[r], mv)) {
+            m = r;
+        }
+        if (m == i)
+            break;
         heap[i] = heap[m];
         i = m;
     }
-    if (heap_n) heap[i] = last;
+    if (heap_n)
+        heap[i] = last;
     return top;
 }
 
@@ -926,10 +1389,14 @@ typedef struct {
 } stats_t;
 static stats_t st;
 static u64 warm_msgs; /* messages already queued when the log starts (--warmup) */
-typedef struct { u64 attempts, sent, deferrals, bounced, expired, recipients; } pstat_t;
+typedef struct {
+    u64 attempts, sent, deferrals, bounced, expired, recipients;
+} pstat_t;
 static pstat_t pst[NPROV];
 /* what pflogsumm can see per syslog name (lines with a Postfix 3.11 tls= field are invisible to it) */
-typedef struct { u64 received, delivered, deferred, deferrals, bounced; } pflog_t;
+typedef struct {
+    u64 received, delivered, deferred, deferrals, bounced;
+} pflog_t;
 static pflog_t pfl[NSYSLOG];
 static u64 stage_def[8];
 
@@ -939,16 +1406,22 @@ static u32 qset_n[NSYSLOG], qset_cap[NSYSLOG];
 static int qset_add(int s, const char *qid, int len)
 {
     u64 h = 1469598103934665603ULL;
-    for (int i = 0; i < len; i++) h = (h ^ (u8)qid[i]) * 1099511628211ULL;
-    if (!h) h = 1;
+    for (int i = 0; i < len; i++)
+        h = (h ^ (u8)qid[i]) * 1099511628211ULL;
+    if (!h)
+        h = 1;
     if (qset_n[s] * 2 >= qset_cap[s]) {
         u32 nc = qset_cap[s] ? qset_cap[s] * 2 : 1024;
         u64 *nt = calloc(nc, sizeof(u64));
-        if (!nt) { perror("genlog"); exit(1); }
+        if (!nt) {
+            perror("genlog");
+            exit(1);
+        }
         for (u32 i = 0; i < qset_cap[s]; i++)
             if (qset[s][i]) {
                 u32 j = (u32)(qset[s][i] & (nc - 1));
-                while (nt[j]) j = (j + 1) & (nc - 1);
+                while (nt[j])
+                    j = (j + 1) & (nc - 1);
                 nt[j] = qset[s][i];
             }
         free(qset[s]);
@@ -957,7 +1430,8 @@ static int qset_add(int s, const char *qid, int len)
     }
     u32 j = (u32)(h & (qset_cap[s] - 1));
     while (qset[s][j]) {
-        if (qset[s][j] == h) return 0;
+        if (qset[s][j] == h)
+            return 0;
         j = (j + 1) & (qset_cap[s] - 1);
     }
     qset[s][j] = h;
@@ -973,54 +1447,98 @@ static void emit_noise(i64 t);
 
 static void line_begin(i64 t, int host, const char *prog, const char *daemon, u32 pid)
 {
-    if (opos > OBUF_CAP - 16384) out_flush();
+    if (opos > OBUF_CAP - 16384)
+        out_flush();
     put_ts(t);
     PC(' ');
     PS(host_name[host]);
     PC(' ');
     PS(prog);
-    if (daemon) { PC('/'); PS(daemon); }
-    if (pid) { PC('['); PU(pid); PC(']'); }
+    if (daemon) {
+        PC('/');
+        PS(daemon);
+    }
+    if (pid) {
+        PC('[');
+        PU(pid);
+        PC(']');
+    }
     P(": ", 2);
 }
 static void line_end_core(void)
 {
     PC('\n');
     st.lines++;
-    if (in_noise) return;
+    if (in_noise)
+        return;
     /* keep noise at about one line in four */
     double p = (st.noise_lines * 3 < st.lines - st.noise_lines) ? 0.55 : 0.15;
-    if (rng_unit(&RN) < p) emit_noise(last_t);
+    if (rng_unit(&RN) < p)
+        emit_noise(last_t);
 }
-static void line_end_noise(void) { PC('\n'); st.lines++; st.noise_lines++; }
+static void line_end_noise(void)
+{
+    PC('\n');
+    st.lines++;
+    st.noise_lines++;
+}
 
 static void pf_begin(i64 t, const route_t *r, const char *daemon, u32 pid)
 {
     line_begin(t, r->host, syslog_names[r->sname], daemon, pid);
 }
-static void put_qid(const msg_t *m) { P(m->qid, m->qlen); P(": ", 2); }
+static void put_qid(const msg_t *m)
+{
+    P(m->qid, m->qlen);
+    P(": ", 2);
+}
 
 static void put_token(rng_t *r, int n)
 {
     static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    for (int i = 0; i < n; i++) PC(al[rng_below(r, 62)]);
+    for (int i = 0; i < n; i++)
+        PC(al[rng_below(r, 62)]);
 }
 
 /* expand a reply text */
 static void put_reply_text(const char *s, const msg_t *m, const rcpt_t *rc, const mx_t *mx, i64 t)
 {
     for (; *s; s++) {
-        if (*s != '%') { PC(*s); continue; }
+        if (*s != '%') {
+            PC(*s);
+            continue;
+        }
         switch (*++s) {
-        case 'H': PS(mx->host); break;
-        case 'h': { const char *q = mx->host; while (*q && *q != '.') PC(*q++); break; }
-        case 'I': PS(mx->ip); break;
-        case 'S': PS(routes[m->route].ip); break;
-        case 'R': put_rcpt(rc->dom, rc->local); break;
-        case 'D': PS(doms[rc->dom].name); break;
-        case 'T': PU((u64)(t / SEC)); break;
-        case 'Q': put_token(&RT, 24); break;
-        case 'X': PHEX(rng_next(&RT) & 0xffffffffffffULL, 12, 1); break;
+        case 'H':
+            PS(mx->host);
+            break;
+        case 'h': {
+            const char *q = mx->host;
+            while (*q && *q != '.')
+                PC(*q++);
+            break;
+        }
+        case 'I':
+            PS(mx->ip);
+            break;
+        case 'S':
+            PS(routes[m->route].ip);
+            break;
+        case 'R':
+            put_rcpt(rc->dom, rc->local);
+            break;
+        case 'D':
+            PS(doms[rc->dom].name);
+            break;
+        case 'T':
+            PU((u64)(t / SEC));
+            break;
+        case 'Q':
+            put_token(&RT, 24);
+            break;
+        case 'X':
+            PHEX(rng_next(&RT) & 0xffffffffffffULL, 12, 1);
+            break;
         case 'G': /* Gmail trace id */
             PC((char)('a' + rng_below(&RT, 26)));
             PHEX(rng_next(&RT) & 0xffffffffffULL, 10, 0);
@@ -1034,12 +1552,22 @@ static void put_reply_text(const char *s, const msg_t *m, const rcpt_t *rc, cons
             char b[32];
             fmt_iso(b, sizeof b, t);
             b[19] = 0;
-            PS(b); PC('.'); PU0(rng_below(&RT, 10000000), 7); PC('Z');
+            PS(b);
+            PC('.');
+            PU0(rng_below(&RT, 10000000), 7);
+            PC('Z');
             break;
         }
-        case 'N': PU0(rng_below(&RT, 100), 2); break;
-        case '%': PC('%'); break;
-        default: PC('%'); PC(*s); break;
+        case 'N':
+            PU0(rng_below(&RT, 100), 2);
+            break;
+        case '%':
+            PC('%');
+            break;
+        default:
+            PC('%');
+            PC(*s);
+            break;
         }
     }
 }
@@ -1049,26 +1577,63 @@ static void put_success(const msg_t *m, const rcpt_t *rc, i64 t)
     int p = doms[rc->dom].prov;
     (void)m;
     switch (p) {
-    case P_NETEASE: PS("250 Mail OK queued as mx"); PU0(rng_below(&RT, 40), 2); PC(','); put_token(&RT, 26); PS("--.");
-        PU(rng_below(&RT, 60000)); PS("S2 "); PU((u64)(t / SEC)); break;
-    case P_TENCENT: PS("250 OK: queued as."); break;
-    case P_GOOGLE: PS("250 2.0.0 OK  "); PU((u64)(t / SEC)); PC(' ');
-        put_reply_text("%G - gsmtp", m, rc, &mxs[0], t); break;
-    case P_MICROSOFT: PS("250 2.6.0 <"); PHEX(rng_next(&RT), 16, 0); PC('@'); PS(senders[m->sender].domain);
-        PS("> [InternalId="); PU(rng_next(&RT) % 100000000000000ULL); PS(", Hostname=");
-        put_token(&RT, 14); PS(".namprd12.prod.outlook.com] "); PU(m->size + 2000 + rng_below(&RT, 3000));
-        PS(" bytes in 0."); PU0(rng_below(&RT, 1000), 3); PS(", "); PU(rng_below(&RT, 9000)); PC('.');
-        PU0(rng_below(&RT, 1000), 3); PS(" KB/sec Queued mail for delivery"); break;
-    case P_YAHOO: PS("250 ok dirdel"); break;
-    case P_SINA: PS("250 ok queue id "); PU(rng_next(&RT) % 10000000000000ULL); break;
-    default: PS("250 2.0.0 Ok: queued as "); PHEX(rng_next(&RT) & 0xFFFFFFFFFFULL, 10, 1); break;
+    case P_NETEASE:
+        PS("250 Mail OK queued as mx");
+        PU0(rng_below(&RT, 40), 2);
+        PC(',');
+        put_token(&RT, 26);
+        PS("--.");
+        PU(rng_below(&RT, 60000));
+        PS("S2 ");
+        PU((u64)(t / SEC));
+        break;
+    case P_TENCENT:
+        PS("250 OK: queued as.");
+        break;
+    case P_GOOGLE:
+        PS("250 2.0.0 OK  ");
+        PU((u64)(t / SEC));
+        PC(' ');
+        put_reply_text("%G - gsmtp", m, rc, &mxs[0], t);
+        break;
+    case P_MICROSOFT:
+        PS("250 2.6.0 <");
+        PHEX(rng_next(&RT), 16, 0);
+        PC('@');
+        PS(senders[m->sender].domain);
+        PS("> [InternalId=");
+        PU(rng_next(&RT) % 100000000000000ULL);
+        PS(", Hostname=");
+        put_token(&RT, 14);
+        PS(".namprd12.prod.outlook.com] ");
+        PU(m->size + 2000 + rng_below(&RT, 3000));
+        PS(" bytes in 0.");
+        PU0(rng_below(&RT, 1000), 3);
+        PS(", ");
+        PU(rng_below(&RT, 9000));
+        PC('.');
+        PU0(rng_below(&RT, 1000), 3);
+        PS(" KB/sec Queued mail for delivery");
+        break;
+    case P_YAHOO:
+        PS("250 ok dirdel");
+        break;
+    case P_SINA:
+        PS("250 ok queue id ");
+        PU(rng_next(&RT) % 10000000000000ULL);
+        break;
+    default:
+        PS("250 2.0.0 Ok: queued as ");
+        PHEX(rng_next(&RT) & 0xFFFFFFFFFFULL, 10, 1);
+        break;
     }
 }
 
 /* ------------------------------------------------------------------------ */
 /* Queue ids                                                                  */
 
-static const char LQ_ALPHA[] = "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxy"; /* 51 symbols, no vowels, no z */
+static const char LQ_ALPHA[] =
+    "0123456789BCDFGHJKLMNPQRSTVWXYZbcdfghjklmnpqrstvwxy"; /* 51 symbols, no vowels, no z */
 
 static void make_qid(msg_t *m, i64 t)
 {
@@ -1082,7 +1647,8 @@ static void make_qid(msg_t *m, i64 t)
             const char *old = r->recent_short[rng_below(&R, (u32)r->nrecent)];
             int inflight = 0;
             for (u32 i = 0; i < nmsgs_used && !inflight; i++)
-                if (msgs[i].alive && msgs[i].route == m->route && !strcmp(msgs[i].qid, old)) inflight = 1;
+                if (msgs[i].alive && msgs[i].route == m->route && !strcmp(msgs[i].qid, old))
+                    inflight = 1;
             if (!inflight) {
                 n = (int)strlen(old);
                 memcpy(q, old, (size_t)n + 1);
@@ -1093,25 +1659,42 @@ static void make_qid(msg_t *m, i64 t)
         }
         static const char hx[] = "0123456789ABCDEF";
         u32 us = (u32)(t % SEC);
-        for (int i = 4; i >= 0; i--) q[n++] = hx[(us >> (4 * i)) & 15];
+        for (int i = 4; i >= 0; i--)
+            q[n++] = hx[(us >> (4 * i)) & 15];
         char tmp[12];
         int k = 0;
         u32 ino = m->inode;
-        do { tmp[k++] = hx[ino & 15]; ino >>= 4; } while (ino);
-        while (k) q[n++] = tmp[--k];
+        do {
+            tmp[k++] = hx[ino & 15];
+            ino >>= 4;
+        } while (ino);
+        while (k)
+            q[n++] = tmp[--k];
     } else {
         u64 sec = (u64)(t / SEC), us = (u64)(t % SEC);
         char tmp[16];
         int k;
-        for (k = 0; k < 6; k++) { tmp[k] = LQ_ALPHA[sec % 51]; sec /= 51; }
-        while (k) q[n++] = tmp[--k];
-        for (k = 0; k < 4; k++) { tmp[k] = LQ_ALPHA[us % 51]; us /= 51; }
-        while (k) q[n++] = tmp[--k];
+        for (k = 0; k < 6; k++) {
+            tmp[k] = LQ_ALPHA[sec % 51];
+            sec /= 51;
+        }
+        while (k)
+            q[n++] = tmp[--k];
+        for (k = 0; k < 4; k++) {
+            tmp[k] = LQ_ALPHA[us % 51];
+            us /= 51;
+        }
+        while (k)
+            q[n++] = tmp[--k];
         q[n++] = 'z';
         u32 ino = m->inode;
         k = 0;
-        do { tmp[k++] = LQ_ALPHA[ino % 51]; ino /= 51; } while (ino);
-        while (k) q[n++] = tmp[--k];
+        do {
+            tmp[k++] = LQ_ALPHA[ino % 51];
+            ino /= 51;
+        } while (ino);
+        while (k)
+            q[n++] = tmp[--k];
     }
     q[n] = 0;
     m->qlen = (u8)n;
@@ -1119,7 +1702,8 @@ static void make_qid(msg_t *m, i64 t)
 
 static void remember_short(route_t *r, const msg_t *m)
 {
-    if (r->long_ids) return;
+    if (r->long_ids)
+        return;
     int k = r->nrecent < 8 ? r->nrecent++ : (int)rng_below(&RT, 8);
     memcpy(r->recent_short[k], m->qid, (size_t)m->qlen + 1);
 }
@@ -1134,16 +1718,38 @@ static void put_msgid(const msg_t *m)
     const sender_t *s = &senders[m->sender];
     PC('<');
     switch (rng_below(&RT, 3)) {
-    case 0: PHEX(rng_next(&RT), 16, 0); PC('.'); PU((u64)(m->arrival / SEC)); PC('@'); PS(s->domain); break;
+    case 0:
+        PHEX(rng_next(&RT), 16, 0);
+        PC('.');
+        PU((u64)(m->arrival / SEC));
+        PC('@');
+        PS(s->domain);
+        break;
     case 1: {
         u64 a = rng_next(&RT), b = rng_next(&RT);
-        PHEX(a >> 32, 8, 0); PC('-'); PHEX((a >> 16) & 0xffff, 4, 0); PC('-'); PHEX(0x4000 | (a & 0x0fff), 4, 0);
-        PC('-'); PHEX(0x8000 | (b >> 50), 4, 0); PC('-'); PHEX(b & 0xffffffffffffULL, 12, 0);
-        PC('@'); PS(s->domain);
+        PHEX(a >> 32, 8, 0);
+        PC('-');
+        PHEX((a >> 16) & 0xffff, 4, 0);
+        PC('-');
+        PHEX(0x4000 | (a & 0x0fff), 4, 0);
+        PC('-');
+        PHEX(0x8000 | (b >> 50), 4, 0);
+        PC('-');
+        PHEX(b & 0xffffffffffffULL, 12, 0);
+        PC('@');
+        PS(s->domain);
         break;
     }
-    default: PU(1000000 + rng_below(&RT, 9000000)); PC('.'); PU(rng_below(&RT, 1000)); PC('.');
-        PU((u64)(m->arrival / 1000)); PS(".JavaMail.app@app"); PU(1 + m->sender % 6); PS(".internal"); break;
+    default:
+        PU(1000000 + rng_below(&RT, 9000000));
+        PC('.');
+        PU(rng_below(&RT, 1000));
+        PC('.');
+        PU((u64)(m->arrival / 1000));
+        PS(".JavaMail.app@app");
+        PU(1 + m->sender % 6);
+        PS(".internal");
+        break;
     }
     PC('>');
 }
@@ -1180,19 +1786,32 @@ static void emit_arrival(i64 t)
     i64 tt = t;
     if (via_smtpd) {
         pf_begin(tt, r, "smtpd", smtpd);
-        PS("connect from app"); PU((u64)app); PS(".internal[10.10.0."); PU((u64)(10 + app)); PC(']');
+        PS("connect from app");
+        PU((u64)app);
+        PS(".internal[10.10.0.");
+        PU((u64)(10 + app));
+        PC(']');
         line_end_core();
         tt += 1000 + rng_below(&R, 20000);
         pf_begin(tt, r, "smtpd", smtpd);
         put_qid(m);
-        PS("client=app"); PU((u64)app); PS(".internal[10.10.0."); PU((u64)(10 + app)); PC(']');
-        if (s->sasl) { PS(", sasl_method=PLAIN, sasl_username=api-"); PS(s->domain); }
+        PS("client=app");
+        PU((u64)app);
+        PS(".internal[10.10.0.");
+        PU((u64)(10 + app));
+        PC(']');
+        if (s->sasl) {
+            PS(", sasl_method=PLAIN, sasl_username=api-");
+            PS(s->domain);
+        }
         line_end_core();
         pfl[r->sname].received++;
     } else {
         pf_begin(tt, r, "pickup", r->pickup_pid);
         put_qid(m);
-        PS("uid=1001 from=<"); PS(s->mail_from); PC('>');
+        PS("uid=1001 from=<");
+        PS(s->mail_from);
+        PC('>');
         line_end_core();
         pfl[r->sname].received++;
     }
@@ -1205,37 +1824,68 @@ static void emit_arrival(i64 t)
     line_end_core();
 
     /* header_checks / mime_header_checks INFO lines */
-#define HDR_TAIL()                                                                                    \
-    do {                                                                                              \
-        if (via_smtpd) {                                                                              \
-            PS(" from app"); PU((u64)app); PS(".internal[10.10.0."); PU((u64)(10 + app)); PS("]; from=<"); \
-        } else PS(" from local; from=<");                                                            \
-        PS(s->mail_from); PS("> to=<"); put_rcpt(m->r[0].dom, m->r[0].local); PC('>');               \
-        if (via_smtpd) { PS(" proto=ESMTP helo=<app"); PU((u64)app); PS(".internal>"); }              \
-        line_end_core();                                                                              \
+#define HDR_TAIL()                                                                                           \
+    do {                                                                                                     \
+        if (via_smtpd) {                                                                                     \
+            PS(" from app");                                                                                 \
+            PU((u64)app);                                                                                    \
+            PS(".internal[10.10.0.");                                                                        \
+            PU((u64)(10 + app));                                                                             \
+            PS("]; from=<");                                                                                 \
+        } else                                                                                               \
+            PS(" from local; from=<");                                                                       \
+        PS(s->mail_from);                                                                                    \
+        PS("> to=<");                                                                                        \
+        put_rcpt(m->r[0].dom, m->r[0].local);                                                                \
+        PC('>');                                                                                             \
+        if (via_smtpd) {                                                                                     \
+            PS(" proto=ESMTP helo=<app");                                                                    \
+            PU((u64)app);                                                                                    \
+            PS(".internal>");                                                                                \
+        }                                                                                                    \
+        line_end_core();                                                                                     \
     } while (0)
     if ((r->hdr & HDR_TPL) && tp->has_hdr) {
-        pf_begin(tt, r, "cleanup", cpid); put_qid(m);
-        PS("info: header X-Template-Id: tpl-"); PU(m->tmpl);
+        pf_begin(tt, r, "cleanup", cpid);
+        put_qid(m);
+        PS("info: header X-Template-Id: tpl-");
+        PU(m->tmpl);
         HDR_TAIL();
     }
     if (r->hdr & HDR_FROM) {
-        pf_begin(tt, r, "cleanup", cpid); put_qid(m);
-        PS("info: header From: \""); PS(s->display); PS("\" <"); PS(s->from_local); PC('@'); PS(s->domain); PC('>');
+        pf_begin(tt, r, "cleanup", cpid);
+        put_qid(m);
+        PS("info: header From: \"");
+        PS(s->display);
+        PS("\" <");
+        PS(s->from_local);
+        PC('@');
+        PS(s->domain);
+        PC('>');
         HDR_TAIL();
     }
     if (r->hdr & HDR_CTYPE) {
-        pf_begin(tt, r, "cleanup", cpid); put_qid(m);
+        pf_begin(tt, r, "cleanup", cpid);
+        put_qid(m);
         PS("info: header Content-Type: ");
-        if (tp->ctype == 0) PS("text/html; charset=UTF-8");
+        if (tp->ctype == 0)
+            PS("text/html; charset=UTF-8");
         else {
-            PS(tp->ctype == 1 ? "multipart/alternative; boundary=\"----=_Part_" : "multipart/mixed; boundary=\"----=_Part_");
-            PU(rng_below(&RT, 100000)); PC('_'); PU(rng_below(&RT, 1000000000)); PC('.'); PU((u64)(t / 1000)); PC('"');
+            PS(tp->ctype == 1 ? "multipart/alternative; boundary=\"----=_Part_"
+                              : "multipart/mixed; boundary=\"----=_Part_");
+            PU(rng_below(&RT, 100000));
+            PC('_');
+            PU(rng_below(&RT, 1000000000));
+            PC('.');
+            PU((u64)(t / 1000));
+            PC('"');
         }
         HDR_TAIL();
         if (tp->ctype == 2) {
-            pf_begin(tt, r, "cleanup", cpid); put_qid(m);
-            PS("info: header Content-Type: "); PS(ATT_CT[tp->att]);
+            pf_begin(tt, r, "cleanup", cpid);
+            put_qid(m);
+            PS("info: header Content-Type: ");
+            PS(ATT_CT[tp->att]);
             HDR_TAIL();
         }
     }
@@ -1243,19 +1893,35 @@ static void emit_arrival(i64 t)
     /* DKIM signing milter: counts as noise (another program) */
     line_begin(tt, r->host, "opendkim", NULL, 700 + (u32)r->host * 11);
     put_qid(m);
-    PS("DKIM-Signature field added (s=s2026, d="); PS(s->domain); PC(')');
+    PS("DKIM-Signature field added (s=s2026, d=");
+    PS(s->domain);
+    PC(')');
     line_end_noise();
 
     tt += 5000 + (i64)rng_exp(&R, 120000);
     pf_begin(tt, r, "qmgr", r->qmgr_pid);
     put_qid(m);
-    PS("from=<"); PS(s->mail_from); PS(">, size="); PU(m->size); PS(", nrcpt="); PU(m->nrcpt); PS(" (queue active)");
+    PS("from=<");
+    PS(s->mail_from);
+    PS(">, size=");
+    PU(m->size);
+    PS(", nrcpt=");
+    PU(m->nrcpt);
+    PS(" (queue active)");
     line_end_core();
     if (via_smtpd) {
         pf_begin(tt + 2000, r, "smtpd", smtpd);
-        PS("disconnect from app"); PU((u64)app); PS(".internal[10.10.0."); PU((u64)(10 + app));
-        PS("] ehlo=1 "); if (s->sasl) PS("auth=1 ");
-        PS("mail=1 rcpt="); PU(m->nrcpt); PS(" data=1 quit=1 commands="); PU((u64)(m->nrcpt + 4 + s->sasl));
+        PS("disconnect from app");
+        PU((u64)app);
+        PS(".internal[10.10.0.");
+        PU((u64)(10 + app));
+        PS("] ehlo=1 ");
+        if (s->sasl)
+            PS("auth=1 ");
+        PS("mail=1 rcpt=");
+        PU(m->nrcpt);
+        PS(" data=1 quit=1 commands=");
+        PU((u64)(m->nrcpt + 4 + s->sasl));
         line_end_core();
     }
     start_round(mi, tt, 0);
@@ -1265,20 +1931,29 @@ static void emit_arrival(i64 t)
 static int session_fault(const msg_t *m, int dom, i64 t)
 {
     const domain_t *d = &doms[dom];
-    if (d->dead) return R_CONN_TIMEOUT;
+    if (d->dead)
+        return R_CONN_TIMEOUT;
     for (int i = 0; i < scen->nrules; i++) {
         const fault_rule *f = &scen->rules[i];
-        if (f->prov != ANY && f->prov != d->prov) continue;
-        if (f->route != ANY && f->route != m->route) continue;
-        if (f->tmpl != ANY && f->tmpl != m->tmpl) continue;
-        if (f->in_window && (t < window_start || t >= window_end)) continue;
-        if (f->first_only && m->rounds) continue;
-        if (f->prob >= 1.0 || rng_unit(&R) < f->prob) return f->reply;
+        if (f->prov != ANY && f->prov != d->prov)
+            continue;
+        if (f->route != ANY && f->route != m->route)
+            continue;
+        if (f->tmpl != ANY && f->tmpl != m->tmpl)
+            continue;
+        if (f->in_window && (t < window_start || t >= window_end))
+            continue;
+        if (f->first_only && m->rounds)
+            continue;
+        if (f->prob >= 1.0 || rng_unit(&R) < f->prob)
+            return f->reply;
     }
     double u = rng_unit(&R);
     for (int i = 0; i < NBG; i++) {
-        if (bg_rules[i].prov != d->prov) continue;
-        if (u < bg_rules[i].prob) return bg_rules[i].reply;
+        if (bg_rules[i].prov != d->prov)
+            continue;
+        if (u < bg_rules[i].prob)
+            return bg_rules[i].reply;
         u -= bg_rules[i].prob;
     }
     return R_OK;
@@ -1298,9 +1973,17 @@ static void start_round(u32 mi, i64 t, int emit_qmgr)
     if (emit_qmgr) {
         pf_begin(t, r, "qmgr", r->qmgr_pid);
         put_qid(m);
-        if (m->is_dsn) PS("from=<>, size=");
-        else { PS("from=<"); PS(senders[m->sender].mail_from); PS(">, size="); }
-        PU(m->size); PS(", nrcpt="); PU(m->nrcpt); PS(" (queue active)");
+        if (m->is_dsn)
+            PS("from=<>, size=");
+        else {
+            PS("from=<");
+            PS(senders[m->sender].mail_from);
+            PS(">, size=");
+        }
+        PU(m->size);
+        PS(", nrcpt=");
+        PU(m->nrcpt);
+        PS(" (queue active)");
         line_end_core();
     }
     m->ngrp = 0;
@@ -1320,18 +2003,26 @@ static void start_round(u32 mi, i64 t, int emit_qmgr)
     }
     for (int i = 0; i < m->nrcpt; i++) {
         rcpt_t *rc = &m->r[i];
-        if (rc->state != RS_PENDING) continue;
+        if (rc->state != RS_PENDING)
+            continue;
         int gi = -1;
         for (int j = 0; j < i; j++)
-            if (m->r[j].state == RS_PENDING && m->r[j].dom == rc->dom) { gi = m->r[j].grp; break; }
-        if (gi < 0) gi = m->ngrp++;
+            if (m->r[j].state == RS_PENDING && m->r[j].dom == rc->dom) {
+                gi = m->r[j].grp;
+                break;
+            }
+        if (gi < 0)
+            gi = m->ngrp++;
         rc->grp = (u8)gi;
     }
     for (int gi = 0; gi < m->ngrp; gi++) {
         grp_t *g = &m->g[gi];
         int dom = -1, nr = 0;
         for (int i = 0; i < m->nrcpt; i++)
-            if (m->r[i].state == RS_PENDING && m->r[i].grp == gi) { dom = (int)m->r[i].dom; nr++; }
+            if (m->r[i].state == RS_PENDING && m->r[i].grp == gi) {
+                dom = (int)m->r[i].dom;
+                nr++;
+            }
         const domain_t *d = &doms[dom];
         int f = session_fault(m, dom, t);
         int stg = replies[f].stage;
@@ -1344,7 +2035,11 @@ static void start_round(u32 mi, i64 t, int emit_qmgr)
         g->tls = 0;
         if (stg == ST_CONNECT) {
             g->c = 30 * SEC + (i64)rng_exp(&R, 0.05 * SEC);
-            if (d->nmx > 1) { g->mx_first = d->mx0; g->mx = (u16)(d->mx0 + 1); g->c += 30 * SEC; }
+            if (d->nmx > 1) {
+                g->mx_first = d->mx0;
+                g->mx = (u16)(d->mx0 + 1);
+                g->c += 30 * SEC;
+            }
             g->d = 0;
         } else {
             g->c = conn_time(d->prov);
@@ -1353,26 +2048,40 @@ static void start_round(u32 mi, i64 t, int emit_qmgr)
                 g->c = 1000 + (i64)rng_exp(&R, 5000);
             }
             g->tls = d->tls && stg != ST_GREETING;
-            if (stg == ST_GREETING) g->d = 0;
-            else if (stg == ST_MAIL || stg == ST_LOST_RCPT) g->d = 20000 + (i64)rng_exp(&R, 100000);
-            else g->d = (i64)(0.05 * SEC + rng_exp(&R, 0.15 * SEC) + (double)m->size * 0.9 + nr * 20000.0);
-            if (stg == ST_LOST_DATA) g->d += 60 * SEC; /* smtp_data_done_timeout-ish stall */
+            if (stg == ST_GREETING)
+                g->d = 0;
+            else if (stg == ST_MAIL || stg == ST_LOST_RCPT)
+                g->d = 20000 + (i64)rng_exp(&R, 100000);
+            else
+                g->d = (i64)(0.05 * SEC + rng_exp(&R, 0.15 * SEC) + (double)m->size * 0.9 + nr * 20000.0);
+            if (stg == ST_LOST_DATA)
+                g->d += 60 * SEC; /* smtp_data_done_timeout-ish stall */
         }
         /* per recipient outcome */
         int accepted = 0;
         for (int i = 0; i < m->nrcpt; i++) {
             rcpt_t *rc = &m->r[i];
-            if (rc->state != RS_PENDING || rc->grp != gi) continue;
-            if (stg == ST_CONNECT || stg == ST_GREETING || stg == ST_MAIL || stg == ST_LOST_RCPT) rc->reply = (u16)f;
-            else if (rcpt_invalid(rc->dom, rc->local)) rc->reply = (u16)prov_unknown[d->prov];
-            else if (rcpt_overquota(rc->dom, rc->local)) rc->reply = (u16)prov_overquota[d->prov];
-            else if (d->greylist && rc->tries == 0 && rng_unit(&R) < 0.9) rc->reply = R_GREYLIST;
-            else if (stg == ST_RCPT) rc->reply = (u16)f;
-            else { rc->reply = R_OK; accepted++; }
+            if (rc->state != RS_PENDING || rc->grp != gi)
+                continue;
+            if (stg == ST_CONNECT || stg == ST_GREETING || stg == ST_MAIL || stg == ST_LOST_RCPT)
+                rc->reply = (u16)f;
+            else if (rcpt_invalid(rc->dom, rc->local))
+                rc->reply = (u16)prov_unknown[d->prov];
+            else if (rcpt_overquota(rc->dom, rc->local))
+                rc->reply = (u16)prov_overquota[d->prov];
+            else if (d->greylist && rc->tries == 0 && rng_unit(&R) < 0.9)
+                rc->reply = R_GREYLIST;
+            else if (stg == ST_RCPT)
+                rc->reply = (u16)f;
+            else {
+                rc->reply = R_OK;
+                accepted++;
+            }
         }
         if (accepted && (stg == ST_DATA_END || stg == ST_LOST_DATA))
             for (int i = 0; i < m->nrcpt; i++)
-                if (m->r[i].state == RS_PENDING && m->r[i].grp == gi && m->r[i].reply == R_OK) m->r[i].reply = (u16)f;
+                if (m->r[i].state == RS_PENDING && m->r[i].grp == gi && m->r[i].reply == R_OK)
+                    m->r[i].reply = (u16)f;
         if (!accepted && stg != ST_CONNECT && stg != ST_GREETING && stg != ST_MAIL && stg != ST_LOST_RCPT)
             g->d = 20000 + (i64)rng_exp(&R, 80000); /* every RCPT refused: no DATA */
         g->end_us = t + g->b + g->c + g->d;
@@ -1405,18 +2114,26 @@ static void make_dsn(u32 mi, i64 t)
         char b[32];
         fmt_iso(b, sizeof b, t);
         /* YYYYMMDDhhmmss */
-        char c[16] = {b[0], b[1], b[2], b[3], b[5], b[6], b[8], b[9], b[11], b[12], b[14], b[15], b[17], b[18], 0, 0};
+        char c[16] = {b[0],  b[1],  b[2],  b[3],  b[5],  b[6],  b[8], b[9],
+                      b[11], b[12], b[14], b[15], b[17], b[18], 0,    0};
         PS(c);
     }
-    PC('.'); P(d->qid, d->qlen); PC('@'); PS(r->helo); PC('>');
+    PC('.');
+    P(d->qid, d->qlen);
+    PC('@');
+    PS(r->helo);
+    PC('>');
     line_end_core();
     pf_begin(t + 300, r, "qmgr", r->qmgr_pid);
     put_qid(d);
-    PS("from=<>, size="); PU(d->size); PS(", nrcpt=1 (queue active)");
+    PS("from=<>, size=");
+    PU(d->size);
+    PS(", nrcpt=1 (queue active)");
     line_end_core();
     pf_begin(t + 600, r, "bounce", r->bounce_pid);
     put_qid(m);
-    PS("sender non-delivery notification: "); P(d->qid, d->qlen);
+    PS("sender non-delivery notification: ");
+    P(d->qid, d->qlen);
     line_end_core();
     start_round(di, t + 600, 0);
 }
@@ -1440,18 +2157,27 @@ static void finish_round(u32 mi, i64 t)
     msg_t *m = &msgs[mi];
     route_t *r = &routes[m->route];
     m->rounds++;
-    if (m->is_dsn) { finish_message(mi, t + 200); return; }
+    if (m->is_dsn) {
+        finish_message(mi, t + 200);
+        return;
+    }
     int pending = 0;
-    for (int i = 0; i < m->nrcpt; i++) pending += m->r[i].state == RS_PENDING;
+    for (int i = 0; i < m->nrcpt; i++)
+        pending += m->r[i].state == RS_PENDING;
     i64 lifetime = opt_lifetime_h > 0 ? (i64)(opt_lifetime_h * 3600 * SEC) : (i64)r->lifetime_h * 3600 * SEC;
     int expire = pending && t - m->arrival >= lifetime;
     if (expire) {
         pf_begin(t, r, "qmgr", r->qmgr_pid);
         put_qid(m);
-        PS("from=<"); PS(senders[m->sender].mail_from); PS(">, status=expired, returned to sender");
+        PS("from=<");
+        PS(senders[m->sender].mail_from);
+        PS(">, status=expired, returned to sender");
         line_end_core();
         for (int i = 0; i < m->nrcpt; i++)
-            if (m->r[i].state == RS_PENDING) { m->r[i].state = RS_EXPIRED; pst[doms[m->r[i].dom].prov].expired++; }
+            if (m->r[i].state == RS_PENDING) {
+                m->r[i].state = RS_EXPIRED;
+                pst[doms[m->r[i].dom].prov].expired++;
+            }
         st.expired_messages++;
         st.expired_recipients += (u64)pending;
     }
@@ -1459,7 +2185,10 @@ static void finish_round(u32 mi, i64 t)
         make_dsn(mi, t + 100);
         m = &msgs[mi];
     }
-    if (!pending || expire) { finish_message(mi, t + 1000); return; }
+    if (!pending || expire) {
+        finish_message(mi, t + 1000);
+        return;
+    }
     /* Postfix backoff: time since arrival, clamped to [minimal_backoff_time, maximal_backoff_time],
      * picked up by the next deferred queue scan (queue_run_delay 300s) */
     i64 age = t - m->arrival, back = age < 300 * SEC ? 300 * SEC : age > 4000 * SEC ? 4000 * SEC : age;
@@ -1471,11 +2200,27 @@ static void finish_round(u32 mi, i64 t)
 static void put_tls_proto(int prov)
 {
     switch (prov) {
-    case P_GOOGLE: PS("TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature ECDSA (P-256) server-digest SHA256"); break;
-    case P_YAHOO: PS("TLSv1.3 with cipher TLS_AES_128_GCM_SHA256 (128/128 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256"); break;
-    case P_MICROSOFT: case P_NETEASE: case P_SINA: PS("TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)"); break;
-    case P_TENCENT: case P_SOHU: PS("TLSv1.2 with cipher ECDHE-RSA-AES128-GCM-SHA256 (128/128 bits)"); break;
-    default: PS("TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256"); break;
+    case P_GOOGLE:
+        PS("TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature "
+           "ECDSA (P-256) server-digest SHA256");
+        break;
+    case P_YAHOO:
+        PS("TLSv1.3 with cipher TLS_AES_128_GCM_SHA256 (128/128 bits) key-exchange X25519 server-signature "
+           "RSA-PSS (2048 bits) server-digest SHA256");
+        break;
+    case P_MICROSOFT:
+    case P_NETEASE:
+    case P_SINA:
+        PS("TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)");
+        break;
+    case P_TENCENT:
+    case P_SOHU:
+        PS("TLSv1.2 with cipher ECDHE-RSA-AES128-GCM-SHA256 (128/128 bits)");
+        break;
+    default:
+        PS("TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature "
+           "RSA-PSS (2048 bits) server-digest SHA256");
+        break;
     }
 }
 
@@ -1488,96 +2233,192 @@ static void session_end(u32 mi, int gi, i64 t)
     if (m->is_dsn) {
         pf_begin(t, r, "smtp", g->pid);
         put_qid(m);
-        PS("to=<"); PS(senders[m->sender].mail_from); PS(">, relay=bounce-in.example.net[192.0.2.25]:25, delay=");
-        put_delay(t - m->arrival); PS(", delays="); put_delay(m->round_start - m->arrival); PC('/');
-        put_delay(g->b); PC('/'); put_delay(g->c); PC('/'); put_delay(g->d);
-        PS(", dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as "); PHEX(rng_next(&RT) & 0xFFFFFFFFFFULL, 10, 1); PC(')');
+        PS("to=<");
+        PS(senders[m->sender].mail_from);
+        PS(">, relay=bounce-in.example.net[192.0.2.25]:25, delay=");
+        put_delay(t - m->arrival);
+        PS(", delays=");
+        put_delay(m->round_start - m->arrival);
+        PC('/');
+        put_delay(g->b);
+        PC('/');
+        put_delay(g->c);
+        PC('/');
+        put_delay(g->d);
+        PS(", dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as ");
+        PHEX(rng_next(&RT) & 0xFFFFFFFFFFULL, 10, 1);
+        PC(')');
         line_end_core();
         st.dsn_sent++;
         pfl[sn].delivered++;
         m->r[0].state = RS_SENT;
-        if (--m->outstanding == 0) finish_round(mi, t);
+        if (--m->outstanding == 0)
+            finish_round(mi, t);
         return;
     }
     const mx_t *mx = &mxs[g->mx];
     int f = g->sess_reply;
     int dom = -1;
     for (int i = 0; i < m->nrcpt; i++)
-        if (m->r[i].state == RS_PENDING && m->r[i].grp == gi) { dom = (int)m->r[i].dom; break; }
+        if (m->r[i].state == RS_PENDING && m->r[i].grp == gi) {
+            dom = (int)m->r[i].dom;
+            break;
+        }
     const domain_t *d = &doms[dom];
     int pf311 = opt_tls_field && r->pf311 && g->tls;
     if (g->mx_first != 0xffff) {
         const mx_t *m0 = &mxs[g->mx_first];
         pf_begin(t - 30 * SEC, r, "smtp", g->pid);
-        PS("connect to "); PS(m0->host); PC('['); PS(m0->ip); PS("]:25: "); PS(replies[f].text);
+        PS("connect to ");
+        PS(m0->host);
+        PC('[');
+        PS(m0->ip);
+        PS("]:25: ");
+        PS(replies[f].text);
         line_end_core();
     }
     if (g->tls && !g->conn_use) {
         pf_begin(t - g->d, r, "smtp", g->pid);
         PS(d->dane ? "Verified" : d->trusted ? "Trusted" : "Untrusted");
-        PS(" TLS connection established to "); PS(mx->host); PC('['); PS(mx->ip); PS("]:25: ");
+        PS(" TLS connection established to ");
+        PS(mx->host);
+        PC('[');
+        PS(mx->ip);
+        PS("]:25: ");
         put_tls_proto(d->prov);
         line_end_core();
     }
-    if (g->conn_use) st.conn_reuse++;
+    if (g->conn_use)
+        st.conn_reuse++;
     for (int i = 0; i < m->nrcpt; i++) {
         rcpt_t *rc = &m->r[i];
-        if (rc->state != RS_PENDING || rc->grp != gi) continue;
+        if (rc->state != RS_PENDING || rc->grp != gi)
+            continue;
         const reply_t *rp = &replies[rc->reply];
         int rstg = rp->stage;
         pf_begin(t, r, "smtp", g->pid);
         put_qid(m);
-        PS("to=<"); put_rcpt(rc->dom, rc->local); PS(">, relay=");
-        if (rstg == ST_CONNECT) PS("none");
-        else { PS(mx->host); PC('['); PS(mx->ip); PS("]:25"); }
-        if (g->conn_use) { PS(", conn_use="); PU(g->conn_use); }
-        PS(", delay="); put_delay(t - m->arrival);
-        PS(", delays="); put_delay(m->round_start - m->arrival); PC('/'); put_delay(g->b); PC('/');
-        put_delay(g->c); PC('/'); put_delay(g->d);
-        if (pf311) { PS(d->dane ? ", tls=dane" : ", tls=may"); st.tls_field_lines++; }
-        PS(", dsn="); PS(rp->dsn);
-        PS(rp->cls == 'S' ? ", status=sent (" : rp->cls == 'D' ? ", status=deferred (" : ", status=bounced (");
+        PS("to=<");
+        put_rcpt(rc->dom, rc->local);
+        PS(">, relay=");
+        if (rstg == ST_CONNECT)
+            PS("none");
+        else {
+            PS(mx->host);
+            PC('[');
+            PS(mx->ip);
+            PS("]:25");
+        }
+        if (g->conn_use) {
+            PS(", conn_use=");
+            PU(g->conn_use);
+        }
+        PS(", delay=");
+        put_delay(t - m->arrival);
+        PS(", delays=");
+        put_delay(m->round_start - m->arrival);
+        PC('/');
+        put_delay(g->b);
+        PC('/');
+        put_delay(g->c);
+        PC('/');
+        put_delay(g->d);
+        if (pf311) {
+            PS(d->dane ? ", tls=dane" : ", tls=may");
+            st.tls_field_lines++;
+        }
+        PS(", dsn=");
+        PS(rp->dsn);
+        PS(rp->cls == 'S'   ? ", status=sent ("
+           : rp->cls == 'D' ? ", status=deferred ("
+                            : ", status=bounced (");
         switch (rstg) {
-        case ST_NONE: put_success(m, rc, t); break;
-        case ST_CONNECT: PS("connect to "); PS(mx->host); PC('['); PS(mx->ip); PS("]:25: "); PS(rp->text); break;
-        case ST_GREETING: PS("host "); PS(mx->host); PC('['); PS(mx->ip); PS("] refused to talk to me: ");
-            put_reply_text(rp->text, m, rc, mx, t); break;
-        case ST_LOST_RCPT: case ST_LOST_DATA:
-            PS("lost connection with "); PS(mx->host); PC('['); PS(mx->ip); PS("] while sending "); PS(rp->text); break;
-        default:
-            PS("host "); PS(mx->host); PC('['); PS(mx->ip); PS("] said: ");
+        case ST_NONE:
+            put_success(m, rc, t);
+            break;
+        case ST_CONNECT:
+            PS("connect to ");
+            PS(mx->host);
+            PC('[');
+            PS(mx->ip);
+            PS("]:25: ");
+            PS(rp->text);
+            break;
+        case ST_GREETING:
+            PS("host ");
+            PS(mx->host);
+            PC('[');
+            PS(mx->ip);
+            PS("] refused to talk to me: ");
             put_reply_text(rp->text, m, rc, mx, t);
-            PS(rstg == ST_MAIL ? " (in reply to MAIL FROM command)" : rstg == ST_RCPT ? " (in reply to RCPT TO command)"
-                                                                                      : " (in reply to end of DATA command)");
+            break;
+        case ST_LOST_RCPT:
+        case ST_LOST_DATA:
+            PS("lost connection with ");
+            PS(mx->host);
+            PC('[');
+            PS(mx->ip);
+            PS("] while sending ");
+            PS(rp->text);
+            break;
+        default:
+            PS("host ");
+            PS(mx->host);
+            PC('[');
+            PS(mx->ip);
+            PS("] said: ");
+            put_reply_text(rp->text, m, rc, mx, t);
+            PS(rstg == ST_MAIL   ? " (in reply to MAIL FROM command)"
+               : rstg == ST_RCPT ? " (in reply to RCPT TO command)"
+                                 : " (in reply to end of DATA command)");
             break;
         }
         PC(')');
         line_end_core();
         int vis = !pf311;
         pstat_t *ps = &pst[d->prov];
-        st.attempts++; ps->attempts++;
+        st.attempts++;
+        ps->attempts++;
         if (rp->cls == 'S') {
-            rc->state = RS_SENT; st.sent++; ps->sent++;
-            if (vis) pfl[sn].delivered++;
+            rc->state = RS_SENT;
+            st.sent++;
+            ps->sent++;
+            if (vis)
+                pfl[sn].delivered++;
         } else if (rp->cls == 'D') {
-            rc->tries++; st.deferrals++; ps->deferrals++; stage_def[rstg]++;
-            if (!m->ever_deferred) { m->ever_deferred = 1; st.deferred_messages++; }
+            rc->tries++;
+            st.deferrals++;
+            ps->deferrals++;
+            stage_def[rstg]++;
+            if (!m->ever_deferred) {
+                m->ever_deferred = 1;
+                st.deferred_messages++;
+            }
             if (vis) {
                 pfl[sn].deferrals++;
-                if (qset_add(sn, m->qid, m->qlen)) pfl[sn].deferred++;
+                if (qset_add(sn, m->qid, m->qlen))
+                    pfl[sn].deferred++;
             }
         } else {
-            rc->state = RS_BOUNCED; st.bounced++; ps->bounced++; m->bounced_round++;
-            if (vis) pfl[sn].bounced++;
+            rc->state = RS_BOUNCED;
+            st.bounced++;
+            ps->bounced++;
+            m->bounced_round++;
+            if (vis)
+                pfl[sn].bounced++;
         }
     }
-    if (--m->outstanding == 0) finish_round(mi, t);
+    if (--m->outstanding == 0)
+        finish_round(mi, t);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Noise: other programs and unrelated Postfix activity                       */
 
-static void noise_ip(char *b, size_t n) { rand_ip(&RN, b, n, 0); }
+static void noise_ip(char *b, size_t n)
+{
+    rand_ip(&RN, b, n, 0);
+}
 
 static void emit_noise(i64 t)
 {
@@ -1591,74 +2432,203 @@ static void emit_noise(i64 t)
     const char *user = users[rng_below(&RN, NELEM(users))];
     if (k < 14) {
         line_begin(t, host, "amavis", NULL, 2000 + (u32)host);
-        PC('('); PU0(2000 + (u32)host, 5); PC('-'); PU0(rng_below(&RN, 100), 2); PS(") Passed CLEAN {RelayedInbound}, [");
-        PS(ip); PS("]:"); PU(1024 + rng_below(&RN, 60000)); PS(" ["); PS(ip); PS("] <"); PS(W_FIRST[rng_below(&RN, NELEM(W_FIRST))]);
-        PS("@"); PS(WA[rng_below(&RN, NELEM(WA))]); PS("mail.com> -> <"); PS(user); PS("@example.net>, Queue-ID: ");
-        PHEX(rng_next(&RN) & 0xFFFFFFFFFFULL, 10, 1); PS(", Message-ID: <"); PHEX(rng_next(&RN), 16, 0);
-        PS("@mail.gmail.com>, mail_id: "); put_token(&RN, 12); PS(", Hits: -"); PU(rng_below(&RN, 5)); PC('.');
-        PU(rng_below(&RN, 10)); PS(", size: "); PU(2000 + rng_below(&RN, 90000)); PS(", queued_as: ");
-        PHEX(rng_next(&RN) & 0xFFFFFFFFFFULL, 10, 1); PS(", "); PU(40 + rng_below(&RN, 400)); PS(" ms");
+        PC('(');
+        PU0(2000 + (u32)host, 5);
+        PC('-');
+        PU0(rng_below(&RN, 100), 2);
+        PS(") Passed CLEAN {RelayedInbound}, [");
+        PS(ip);
+        PS("]:");
+        PU(1024 + rng_below(&RN, 60000));
+        PS(" [");
+        PS(ip);
+        PS("] <");
+        PS(W_FIRST[rng_below(&RN, NELEM(W_FIRST))]);
+        PS("@");
+        PS(WA[rng_below(&RN, NELEM(WA))]);
+        PS("mail.com> -> <");
+        PS(user);
+        PS("@example.net>, Queue-ID: ");
+        PHEX(rng_next(&RN) & 0xFFFFFFFFFFULL, 10, 1);
+        PS(", Message-ID: <");
+        PHEX(rng_next(&RN), 16, 0);
+        PS("@mail.gmail.com>, mail_id: ");
+        put_token(&RN, 12);
+        PS(", Hits: -");
+        PU(rng_below(&RN, 5));
+        PC('.');
+        PU(rng_below(&RN, 10));
+        PS(", size: ");
+        PU(2000 + rng_below(&RN, 90000));
+        PS(", queued_as: ");
+        PHEX(rng_next(&RN) & 0xFFFFFFFFFFULL, 10, 1);
+        PS(", ");
+        PU(40 + rng_below(&RN, 400));
+        PS(" ms");
     } else if (k < 30) {
         line_begin(t, host, "dovecot", NULL, 0);
         switch (rng_below(&RN, 3)) {
-        case 0: PS("imap-login: Login: user=<"); PS(user); PS("@example.net>, method=PLAIN, rip="); PS(ip);
-            PS(", lip=10.0.0."); PU(5 + (u32)host); PS(", mpid="); PU(pid); PS(", TLS, session=<"); put_token(&RN, 16); PC('>'); break;
-        case 1: PS("imap("); PS(user); PS("@example.net)<"); PU(pid); PS("><"); put_token(&RN, 16);
-            PS(">: Logged out in="); PU(rng_below(&RN, 5000)); PS(" out="); PU(rng_below(&RN, 90000));
-            PS(" deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=0 body_bytes=0"); break;
-        default: PS("lmtp("); PS(user); PS("@example.net)<"); PU(pid); PS("><"); put_token(&RN, 22);
-            PS(">: msgid=<"); PHEX(rng_next(&RN), 16, 0); PS("@mail.example.org>: saved mail to INBOX"); break;
+        case 0:
+            PS("imap-login: Login: user=<");
+            PS(user);
+            PS("@example.net>, method=PLAIN, rip=");
+            PS(ip);
+            PS(", lip=10.0.0.");
+            PU(5 + (u32)host);
+            PS(", mpid=");
+            PU(pid);
+            PS(", TLS, session=<");
+            put_token(&RN, 16);
+            PC('>');
+            break;
+        case 1:
+            PS("imap(");
+            PS(user);
+            PS("@example.net)<");
+            PU(pid);
+            PS("><");
+            put_token(&RN, 16);
+            PS(">: Logged out in=");
+            PU(rng_below(&RN, 5000));
+            PS(" out=");
+            PU(rng_below(&RN, 90000));
+            PS(" deleted=0 expunged=0 trashed=0 hdr_count=0 hdr_bytes=0 body_count=0 body_bytes=0");
+            break;
+        default:
+            PS("lmtp(");
+            PS(user);
+            PS("@example.net)<");
+            PU(pid);
+            PS("><");
+            put_token(&RN, 22);
+            PS(">: msgid=<");
+            PHEX(rng_next(&RN), 16, 0);
+            PS("@mail.example.org>: saved mail to INBOX");
+            break;
         }
     } else if (k < 58) {
         line_begin(t, host, "postfix", "smtpd", pid);
         switch (rng_below(&RN, 6)) {
-        case 0: PS("connect from unknown["); PS(ip); PC(']'); break;
-        case 1: PS("disconnect from unknown["); PS(ip); PS("] ehlo=1 auth=0/1 quit=1 commands=2/3"); break;
-        case 2: PS("lost connection after AUTH from unknown["); PS(ip); PC(']'); break;
-        case 3: PS("warning: unknown["); PS(ip); PS("]: SASL LOGIN authentication failed: UGFzc3dvcmQ6"); break;
+        case 0:
+            PS("connect from unknown[");
+            PS(ip);
+            PC(']');
+            break;
+        case 1:
+            PS("disconnect from unknown[");
+            PS(ip);
+            PS("] ehlo=1 auth=0/1 quit=1 commands=2/3");
+            break;
+        case 2:
+            PS("lost connection after AUTH from unknown[");
+            PS(ip);
+            PC(']');
+            break;
+        case 3:
+            PS("warning: unknown[");
+            PS(ip);
+            PS("]: SASL LOGIN authentication failed: UGFzc3dvcmQ6");
+            break;
         case 4: {
             const char *w = WA[rng_below(&RN, NELEM(WA))];
-            PS("NOQUEUE: reject: RCPT from unknown["); PS(ip); PS("]: 554 5.7.1 <info@"); PS(w);
-            PS("-deals.biz>: Relay access denied; from=<spam@"); PS(ip); PS("> to=<info@"); PS(w);
+            PS("NOQUEUE: reject: RCPT from unknown[");
+            PS(ip);
+            PS("]: 554 5.7.1 <info@");
+            PS(w);
+            PS("-deals.biz>: Relay access denied; from=<spam@");
+            PS(ip);
+            PS("> to=<info@");
+            PS(w);
             PS("-deals.biz> proto=ESMTP helo=<User>");
             break;
         }
-        default: PS("connect from mail-"); PS(WB[rng_below(&RN, NELEM(WB))]); PS(".outbound.example.org["); PS(ip); PC(']'); break;
+        default:
+            PS("connect from mail-");
+            PS(WB[rng_below(&RN, NELEM(WB))]);
+            PS(".outbound.example.org[");
+            PS(ip);
+            PC(']');
+            break;
         }
     } else if (k < 70) {
         line_begin(t, host, "postfix", "postscreen", 900 + (u32)host);
         switch (rng_below(&RN, 3)) {
-        case 0: PS("CONNECT from ["); PS(ip); PS("]:"); PU(1024 + rng_below(&RN, 60000)); PS(" to [203.0.113."); PU(2 + (u32)host); PS("]:25"); break;
-        case 1: PS("PASS OLD ["); PS(ip); PS("]:"); PU(1024 + rng_below(&RN, 60000)); break;
-        default: PS("DNSBL rank "); PU(1 + rng_below(&RN, 5)); PS(" for ["); PS(ip); PS("]:"); PU(1024 + rng_below(&RN, 60000)); break;
+        case 0:
+            PS("CONNECT from [");
+            PS(ip);
+            PS("]:");
+            PU(1024 + rng_below(&RN, 60000));
+            PS(" to [203.0.113.");
+            PU(2 + (u32)host);
+            PS("]:25");
+            break;
+        case 1:
+            PS("PASS OLD [");
+            PS(ip);
+            PS("]:");
+            PU(1024 + rng_below(&RN, 60000));
+            break;
+        default:
+            PS("DNSBL rank ");
+            PU(1 + rng_below(&RN, 5));
+            PS(" for [");
+            PS(ip);
+            PS("]:");
+            PU(1024 + rng_below(&RN, 60000));
+            break;
         }
     } else if (k < 77) {
         line_begin(t, host, "postfix", "anvil", pid);
-        PS("statistics: max connection rate "); PU(1 + rng_below(&RN, 9)); PS("/60s for (smtp:"); PS(ip); PS(") at ");
+        PS("statistics: max connection rate ");
+        PU(1 + rng_below(&RN, 9));
+        PS("/60s for (smtp:");
+        PS(ip);
+        PS(") at ");
         char b[32];
         fmt_iso(b, sizeof b, t);
-        PS(MON[(b[5] - '0') * 10 + b[6] - '0' - 1]); PC(' ');
+        PS(MON[(b[5] - '0') * 10 + b[6] - '0' - 1]);
+        PC(' ');
         int day = (b[8] - '0') * 10 + b[9] - '0';
-        if (day < 10) PC(' ');
-        PU((u64)day); PC(' '); P(b + 11, 8);
+        if (day < 10)
+            PC(' ');
+        PU((u64)day);
+        PC(' ');
+        P(b + 11, 8);
     } else if (k < 84) {
         line_begin(t, host, "policyd-spf", NULL, pid);
-        PS("prepend Received-SPF: "); PS(rng_below(&RN, 4) ? "Pass" : "Softfail"); PS(" (mailfrom) identity=mailfrom; client-ip=");
-        PS(ip); PS("; helo=mail."); PS(WA[rng_below(&RN, NELEM(WA))]); PS(".org; envelope-from=news@"); PS(WA[rng_below(&RN, NELEM(WA))]);
+        PS("prepend Received-SPF: ");
+        PS(rng_below(&RN, 4) ? "Pass" : "Softfail");
+        PS(" (mailfrom) identity=mailfrom; client-ip=");
+        PS(ip);
+        PS("; helo=mail.");
+        PS(WA[rng_below(&RN, NELEM(WA))]);
+        PS(".org; envelope-from=news@");
+        PS(WA[rng_below(&RN, NELEM(WA))]);
         PS(".org; receiver=<UNKNOWN>");
     } else if (k < 90) {
         line_begin(t, host, "opendkim", NULL, 700 + (u32)host * 11);
-        PHEX(rng_next(&RN) & 0xFFFFFFFFFFULL, 10, 1); PS(": ");
+        PHEX(rng_next(&RN) & 0xFFFFFFFFFFULL, 10, 1);
+        PS(": ");
         PS(rng_below(&RN, 2) ? "s=google d=" : "no signature data");
-        if (!strcmp(obuf + opos - 2, "d=")) { PS(WA[rng_below(&RN, NELEM(WA))]); PS("mail.com SSL"); }
+        if (!strcmp(obuf + opos - 2, "d=")) {
+            PS(WA[rng_below(&RN, NELEM(WA))]);
+            PS("mail.com SSL");
+        }
     } else if (k < 95) {
         line_begin(t, host, "postfix", "scache", pid);
-        PS("statistics: domain lookup hits="); PU(rng_below(&RN, 900)); PS(" miss="); PU(rng_below(&RN, 400));
-        PS(" success="); PU(rng_below(&RN, 100)); PC('%');
+        PS("statistics: domain lookup hits=");
+        PU(rng_below(&RN, 900));
+        PS(" miss=");
+        PU(rng_below(&RN, 400));
+        PS(" success=");
+        PU(rng_below(&RN, 100));
+        PC('%');
     } else {
         line_begin(t, host, "postfix", "smtpd", pid);
-        PS("Anonymous TLS connection established from unknown["); PS(ip);
-        PS("]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits) server-digest SHA256");
+        PS("Anonymous TLS connection established from unknown[");
+        PS(ip);
+        PS("]: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 "
+           "server-signature RSA-PSS (2048 bits) server-digest SHA256");
     }
     line_end_noise();
     in_noise = 0;
@@ -1673,28 +2643,30 @@ static const double diurnal[24] = {1.5, 1.6, 1.6, 1.5, 1.3, 1.2, 1.1, 1.2, 1.3, 
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: genlog [--size MB | --messages N] [--seed S] [--start 2026-11-20T00:00:00Z]\n"
-            "              [--format syslog|rfc3339] [--scenario NAME] [--rate MSGS_PER_HOUR]\n"
-            "              [--queue-lifetime HOURS] [--window-start HOURS] [--warmup HOURS]\n"
-            "              [--tls-field] > file\n"
-            "  --size MB            stop once MB*10^6 bytes are written (log ends mid-flight)\n"
-            "  --messages N         N messages arrive, then the queues drain (default 10000)\n"
-            "  --rate R             arrivals per hour (default 3000 with --size, N/24 with --messages)\n"
-            "  --queue-lifetime H   override every instance's maximal_queue_lifetime\n"
-            "  --window-start H     scenario window start, hours after --start (default 35%% of the arrival span)\n"
-            "  --warmup H           simulate H hours before --start without writing them, so the log\n"
-            "                       starts mid-flight (lines for queue ids whose arrival is not in it)\n"
-            "  --tls-field          host mx3 runs Postfix 3.11: delivery lines carry tls=may|dane\n"
-            "  --list-scenarios     print the scenarios\n"
-            "summary of what was generated: key=value lines on stderr\n");
+    fprintf(f, "usage: genlog [--size MB | --messages N] [--seed S] [--start 2026-11-20T00:00:00Z]\n"
+               "              [--format syslog|rfc3339] [--scenario NAME] [--rate MSGS_PER_HOUR]\n"
+               "              [--queue-lifetime HOURS] [--window-start HOURS] [--warmup HOURS]\n"
+               "              [--tls-field] > file\n"
+               "  --size MB            stop once MB*10^6 bytes are written (log ends mid-flight)\n"
+               "  --messages N         N messages arrive, then the queues drain (default 10000)\n"
+               "  --rate R             arrivals per hour (default 3000 with --size, N/24 with --messages)\n"
+               "  --queue-lifetime H   override every instance's maximal_queue_lifetime\n"
+               "  --window-start H     scenario window start, hours after --start (default 35%% of the "
+               "arrival span)\n"
+               "  --warmup H           simulate H hours before --start without writing them, so the log\n"
+               "                       starts mid-flight (lines for queue ids whose arrival is not in it)\n"
+               "  --tls-field          host mx3 runs Postfix 3.11: delivery lines carry tls=may|dane\n"
+               "  --list-scenarios     print the scenarios\n"
+               "summary of what was generated: key=value lines on stderr\n");
 }
 
 static int parse_start(const char *s)
 {
     int y, mo, d, h = 0, mi = 0, se = 0;
-    if (sscanf(s, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &se) < 3) return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return -1;
+    if (sscanf(s, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &se) < 3)
+        return -1;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return -1;
     start_us = (days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + se) * SEC;
     return 0;
 }
@@ -1705,34 +2677,83 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEEDV() do { if (!v) { fprintf(stderr, "genlog: %s needs a value\n", a); return 2; } i++; } while (0)
-        if (!strcmp(a, "--size")) { NEEDV(); opt_size_mb = strtod(v, NULL); }
-        else if (!strcmp(a, "--messages")) { NEEDV(); opt_messages = strtoull(v, NULL, 10); }
-        else if (!strcmp(a, "--seed")) { NEEDV(); opt_seed = strtoull(v, NULL, 0); }
-        else if (!strcmp(a, "--start")) { NEEDV(); if (parse_start(v)) { fprintf(stderr, "genlog: bad --start %s\n", v); return 2; } }
-        else if (!strcmp(a, "--format")) {
+#define NEEDV()                                                                                              \
+    do {                                                                                                     \
+        if (!v) {                                                                                            \
+            fprintf(stderr, "genlog: %s needs a value\n", a);                                                \
+            return 2;                                                                                        \
+        }                                                                                                    \
+        i++;                                                                                                 \
+    } while (0)
+        if (!strcmp(a, "--size")) {
             NEEDV();
-            if (!strcmp(v, "syslog")) opt_format = FMT_SYSLOG;
-            else if (!strcmp(v, "rfc3339")) opt_format = FMT_RFC3339;
-            else { fprintf(stderr, "genlog: unknown format %s\n", v); return 2; }
-        } else if (!strcmp(a, "--scenario")) { NEEDV(); opt_scenario = v; }
-        else if (!strcmp(a, "--rate")) { NEEDV(); opt_rate = strtod(v, NULL); }
-        else if (!strcmp(a, "--queue-lifetime")) { NEEDV(); opt_lifetime_h = strtod(v, NULL); }
-        else if (!strcmp(a, "--window-start")) { NEEDV(); opt_window_start_h = strtod(v, NULL); }
-        else if (!strcmp(a, "--warmup")) { NEEDV(); opt_warmup_h = strtod(v, NULL); }
-        else if (!strcmp(a, "--tls-field")) opt_tls_field = 1;
+            opt_size_mb = strtod(v, NULL);
+        } else if (!strcmp(a, "--messages")) {
+            NEEDV();
+            opt_messages = strtoull(v, NULL, 10);
+        } else if (!strcmp(a, "--seed")) {
+            NEEDV();
+            opt_seed = strtoull(v, NULL, 0);
+        } else if (!strcmp(a, "--start")) {
+            NEEDV();
+            if (parse_start(v)) {
+                fprintf(stderr, "genlog: bad --start %s\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--format")) {
+            NEEDV();
+            if (!strcmp(v, "syslog"))
+                opt_format = FMT_SYSLOG;
+            else if (!strcmp(v, "rfc3339"))
+                opt_format = FMT_RFC3339;
+            else {
+                fprintf(stderr, "genlog: unknown format %s\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--scenario")) {
+            NEEDV();
+            opt_scenario = v;
+        } else if (!strcmp(a, "--rate")) {
+            NEEDV();
+            opt_rate = strtod(v, NULL);
+        } else if (!strcmp(a, "--queue-lifetime")) {
+            NEEDV();
+            opt_lifetime_h = strtod(v, NULL);
+        } else if (!strcmp(a, "--window-start")) {
+            NEEDV();
+            opt_window_start_h = strtod(v, NULL);
+        } else if (!strcmp(a, "--warmup")) {
+            NEEDV();
+            opt_warmup_h = strtod(v, NULL);
+        } else if (!strcmp(a, "--tls-field"))
+            opt_tls_field = 1;
         else if (!strcmp(a, "--list-scenarios")) {
-            for (int k = 0; k < NELEM(scenarios); k++) printf("%-26s %s\n", scenarios[k].name, scenarios[k].help);
+            for (int k = 0; k < NELEM(scenarios); k++)
+                printf("%-26s %s\n", scenarios[k].name, scenarios[k].help);
             return 0;
-        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
-        else { fprintf(stderr, "genlog: unknown option %s\n", a); usage(stderr); return 2; }
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "genlog: unknown option %s\n", a);
+            usage(stderr);
+            return 2;
+        }
 #undef NEEDV
     }
-    if (opt_size_mb > 0 && opt_messages) { fprintf(stderr, "genlog: give --size or --messages, not both\n"); return 2; }
-    if (opt_size_mb <= 0 && !opt_messages) opt_messages = 10000;
+    if (opt_size_mb > 0 && opt_messages) {
+        fprintf(stderr, "genlog: give --size or --messages, not both\n");
+        return 2;
+    }
+    if (opt_size_mb <= 0 && !opt_messages)
+        opt_messages = 10000;
     for (int k = 0; k < NELEM(scenarios); k++)
-        if (!strcmp(scenarios[k].name, opt_scenario)) scen = &scenarios[k];
-    if (!scen) { fprintf(stderr, "genlog: unknown scenario %s (try --list-scenarios)\n", opt_scenario); return 2; }
+        if (!strcmp(scenarios[k].name, opt_scenario))
+            scen = &scenarios[k];
+    if (!scen) {
+        fprintf(stderr, "genlog: unknown scenario %s (try --list-scenarios)\n", opt_scenario);
+        return 2;
+    }
 
     struct timespec ts0, ts1;
     timespec_get(&ts0, TIME_UTC);
@@ -1741,27 +2762,39 @@ int main(int argc, char **argv)
     rng_seed(&RT, opt_seed ^ 0xA5A5A5A5A5A5A5A5ULL);
     rng_seed(&RN, opt_seed ^ 0x3C3C3C3C3C3C3C3CULL);
     obuf = malloc(OBUF_CAP);
-    if (!obuf) { perror("genlog"); return 1; }
+    if (!obuf) {
+        perror("genlog");
+        return 1;
+    }
     build_domains();
     build_senders();
     init_routes();
     for (int a = 0; a < 2; a++) {
         double c = 0;
-        for (int k = 0; k < NCAT; k++) { c += aud_w[a][k]; aud_cum[a][k] = c; }
+        for (int k = 0; k < NCAT; k++) {
+            c += aud_w[a][k];
+            aud_cum[a][k] = c;
+        }
     }
 
     u64 target = (u64)(opt_size_mb * 1e6);
     double rate = opt_rate > 0 ? opt_rate : opt_messages ? (double)opt_messages / 24.0 : 3000.0;
-    if (rate < 1e-3) rate = 1e-3;
+    if (rate < 1e-3)
+        rate = 1e-3;
     double span_h = opt_messages ? (double)opt_messages / rate : (double)target / 2700.0 / rate;
     if (scen->window_hours > 0) {
         double ws = opt_window_start_h >= 0 ? opt_window_start_h : span_h * 0.35;
-        if (opt_window_start_h < 0 && ws < 1) ws = 1;
+        if (opt_window_start_h < 0 && ws < 1)
+            ws = 1;
         window_start = start_us + (i64)(ws * 3600 * SEC);
         window_end = window_start + (i64)(scen->window_hours * 3600 * SEC);
     }
     double dmax = 0, dsum = 0;
-    for (int h = 0; h < 24; h++) { dsum += diurnal[h]; if (diurnal[h] > dmax) dmax = diurnal[h]; }
+    for (int h = 0; h < 24; h++) {
+        dsum += diurnal[h];
+        if (diurnal[h] > dmax)
+            dmax = diurnal[h];
+    }
     double cand_mean = 3600.0 * SEC / (rate * dmax / (dsum / 24));
     i64 sim_start = start_us - (i64)(opt_warmup_h * 3600 * SEC);
     last_t = sim_start;
@@ -1780,24 +2813,36 @@ int main(int argc, char **argv)
             memset(pfl, 0, sizeof pfl);
             memset(stage_def, 0, sizeof stage_def);
             for (int s = 0; s < NSYSLOG; s++) {
-                if (qset[s]) memset(qset[s], 0, qset_cap[s] * sizeof(u64));
+                if (qset[s])
+                    memset(qset[s], 0, qset_cap[s] * sizeof(u64));
                 qset_n[s] = 0;
             }
-            for (u32 i = 0; i < nmsgs_used; i++) msgs[i].ever_deferred = 0;
+            for (u32 i = 0; i < nmsgs_used; i++)
+                msgs[i].ever_deferred = 0;
             warm_msgs = 0;
-            for (u32 i = 0; i < nmsgs_used; i++) warm_msgs += msgs[i].alive && !msgs[i].is_dsn;
+            for (u32 i = 0; i < nmsgs_used; i++)
+                warm_msgs += msgs[i].alive && !msgs[i].is_dsn;
         }
         switch (e.type) {
         case EV_ARRIVAL: {
             int hour = (int)((e.t / SEC) % 86400 / 3600);
-            if (rng_unit(&R) * dmax < diurnal[hour]) { emit_arrival(e.t); arrivals += !muted; }
-            if (!opt_messages || arrivals < opt_messages) ev_push(e.t + 1 + (i64)rng_exp(&R, cand_mean), EV_ARRIVAL, 0, 0);
+            if (rng_unit(&R) * dmax < diurnal[hour]) {
+                emit_arrival(e.t);
+                arrivals += !muted;
+            }
+            if (!opt_messages || arrivals < opt_messages)
+                ev_push(e.t + 1 + (i64)rng_exp(&R, cand_mean), EV_ARRIVAL, 0, 0);
             break;
         }
-        case EV_ROUND: start_round(e.msg, e.t, 1); break;
-        case EV_SESSION_END: session_end(e.msg, (int)e.arg, e.t); break;
+        case EV_ROUND:
+            start_round(e.msg, e.t, 1);
+            break;
+        case EV_SESSION_END:
+            session_end(e.msg, (int)e.arg, e.t);
+            break;
         }
-        if (target && !muted && bytes_total() >= target) break;
+        if (target && !muted && bytes_total() >= target)
+            break;
     }
     out_flush();
     fflush(stdout);
@@ -1805,46 +2850,61 @@ int main(int argc, char **argv)
     double el = (double)(ts1.tv_sec - ts0.tv_sec) + (ts1.tv_nsec - ts0.tv_nsec) / 1e9;
 
     u64 pend_m = 0, pend_r = 0;
-    if (muted) { fprintf(stderr, "genlog: the warm-up covered the whole run, nothing written\n"); }
+    if (muted) {
+        fprintf(stderr, "genlog: the warm-up covered the whole run, nothing written\n");
+    }
     for (u32 i = 0; i < nmsgs_used; i++) {
-        if (!msgs[i].alive || msgs[i].is_dsn) continue;
+        if (!msgs[i].alive || msgs[i].is_dsn)
+            continue;
         pend_m++;
-        for (int j = 0; j < msgs[i].nrcpt; j++) pend_r += msgs[i].r[j].state == RS_PENDING;
+        for (int j = 0; j < msgs[i].nrcpt; j++)
+            pend_r += msgs[i].r[j].state == RS_PENDING;
     }
     char sb[32], eb[32], wsb[32], web[32];
     fmt_iso(sb, sizeof sb, start_us);
     fmt_iso(eb, sizeof eb, last_t);
-    fprintf(stderr, "genlog: seed=%llu scenario=%s format=%s start=%s end=%s rate_per_hour=%.1f tls_field=%d\n",
-            (unsigned long long)opt_seed, scen->name, opt_format == FMT_SYSLOG ? "syslog" : "rfc3339", sb, eb, rate,
-            opt_tls_field);
+    fprintf(stderr,
+            "genlog: seed=%llu scenario=%s format=%s start=%s end=%s rate_per_hour=%.1f tls_field=%d\n",
+            (unsigned long long)opt_seed, scen->name, opt_format == FMT_SYSLOG ? "syslog" : "rfc3339", sb, eb,
+            rate, opt_tls_field);
     if (window_start >= 0) {
         fmt_iso(wsb, sizeof wsb, window_start);
         fmt_iso(web, sizeof web, window_end);
         fprintf(stderr, "genlog: window_start=%s window_end=%s\n", wsb, web);
     }
 #define U(x) ((unsigned long long)(x))
+    fprintf(
+        stderr,
+        "genlog: messages=%llu recipients=%llu attempts=%llu sent=%llu deferrals=%llu deferred_messages=%llu "
+        "bounced=%llu expired_messages=%llu expired_recipients=%llu bounce_notifications=%llu dsn_sent=%llu "
+        "removed=%llu pending_messages=%llu pending_recipients=%llu\n",
+        U(st.messages), U(st.recipients), U(st.attempts), U(st.sent), U(st.deferrals),
+        U(st.deferred_messages), U(st.bounced), U(st.expired_messages), U(st.expired_recipients),
+        U(st.bounce_notifications), U(st.dsn_sent), U(st.removed), U(pend_m), U(pend_r));
     fprintf(stderr,
-            "genlog: messages=%llu recipients=%llu attempts=%llu sent=%llu deferrals=%llu deferred_messages=%llu "
-            "bounced=%llu expired_messages=%llu expired_recipients=%llu bounce_notifications=%llu dsn_sent=%llu "
-            "removed=%llu pending_messages=%llu pending_recipients=%llu\n",
-            U(st.messages), U(st.recipients), U(st.attempts), U(st.sent), U(st.deferrals), U(st.deferred_messages),
-            U(st.bounced), U(st.expired_messages), U(st.expired_recipients), U(st.bounce_notifications), U(st.dsn_sent),
-            U(st.removed), U(pend_m), U(pend_r));
-    fprintf(stderr, "genlog: lines=%llu noise_lines=%llu bytes=%llu tls_field_lines=%llu reused_queue_ids=%llu conn_reuse_sessions=%llu queued_at_start=%llu\n",
-            U(st.lines), U(st.noise_lines), U(bytes_total()), U(st.tls_field_lines), U(st.reused_ids), U(st.conn_reuse),
-            U(warm_msgs));
-    fprintf(stderr, "genlog: deferrals_by_stage connect=%llu greeting=%llu mail=%llu rcpt=%llu data_end=%llu lost_rcpt=%llu lost_data=%llu\n",
+            "genlog: lines=%llu noise_lines=%llu bytes=%llu tls_field_lines=%llu reused_queue_ids=%llu "
+            "conn_reuse_sessions=%llu queued_at_start=%llu\n",
+            U(st.lines), U(st.noise_lines), U(bytes_total()), U(st.tls_field_lines), U(st.reused_ids),
+            U(st.conn_reuse), U(warm_msgs));
+    fprintf(stderr,
+            "genlog: deferrals_by_stage connect=%llu greeting=%llu mail=%llu rcpt=%llu data_end=%llu "
+            "lost_rcpt=%llu lost_data=%llu\n",
             U(stage_def[ST_CONNECT]), U(stage_def[ST_GREETING]), U(stage_def[ST_MAIL]), U(stage_def[ST_RCPT]),
             U(stage_def[ST_DATA_END]), U(stage_def[ST_LOST_RCPT]), U(stage_def[ST_LOST_DATA]));
     for (int p = 0; p < NPROV; p++)
-        fprintf(stderr, "genlog: provider=%s recipients=%llu attempts=%llu sent=%llu deferrals=%llu bounced=%llu expired=%llu\n",
+        fprintf(stderr,
+                "genlog: provider=%s recipients=%llu attempts=%llu sent=%llu deferrals=%llu bounced=%llu "
+                "expired=%llu\n",
                 prov_name[p], U(pst[p].recipients), U(pst[p].attempts), U(pst[p].sent), U(pst[p].deferrals),
                 U(pst[p].bounced), U(pst[p].expired));
     for (int s = 0; s < NSYSLOG; s++)
-        fprintf(stderr, "genlog: pflogsumm syslog_name=%s received=%llu delivered=%llu deferred=%llu deferrals=%llu bounced=%llu\n",
-                syslog_names[s], U(pfl[s].received), U(pfl[s].delivered), U(pfl[s].deferred), U(pfl[s].deferrals),
-                U(pfl[s].bounced));
-    fprintf(stderr, "genlog: elapsed_seconds=%.2f mb_per_second=%.0f\n", el, el > 0 ? bytes_total() / 1e6 / el : 0.0);
+        fprintf(stderr,
+                "genlog: pflogsumm syslog_name=%s received=%llu delivered=%llu deferred=%llu deferrals=%llu "
+                "bounced=%llu\n",
+                syslog_names[s], U(pfl[s].received), U(pfl[s].delivered), U(pfl[s].deferred),
+                U(pfl[s].deferrals), U(pfl[s].bounced));
+    fprintf(stderr, "genlog: elapsed_seconds=%.2f mb_per_second=%.0f\n", el,
+            el > 0 ? bytes_total() / 1e6 / el : 0.0);
 #undef U
     return 0;
 }

@@ -25,6 +25,7 @@ typedef struct cli_input {
     const char *template_header;
     int show_recipients;
     int progress; /* -1: decide by isatty(stderr) */
+    int threads;  /* 0: decide by the number of cores */
 } cli_input;
 
 /* cli_input_option - handle one of the shared long options (returns 1),
@@ -32,14 +33,18 @@ typedef struct cli_input {
 int cli_input_option(cli_input *in, int opt, const char *arg);
 
 /* The shared options for getopt_long tables, and their help text. */
-#define CLI_INPUT_OPTIONS                                                                                    \
-    {"year", required_argument, NULL, 1001}, {"routes", required_argument, NULL, 1002},                      \
-        {"rules", required_argument, NULL, 1003}, {"template-header", required_argument, NULL, 1004},        \
-        {"show-recipients", no_argument, NULL, 1005}, {"progress", no_argument, NULL, 1006},                 \
-        {"no-progress", no_argument, NULL, 1007},                                                            \
-    {                                                                                                        \
-        "format", required_argument, NULL, 1008                                                              \
-    }
+/* clang-format off */
+#define CLI_INPUT_OPTIONS                                           \
+    {"year", required_argument, NULL, 1001},                        \
+    {"routes", required_argument, NULL, 1002},                      \
+    {"rules", required_argument, NULL, 1003},                       \
+    {"template-header", required_argument, NULL, 1004},             \
+    {"show-recipients", no_argument, NULL, 1005},                   \
+    {"progress", no_argument, NULL, 1006},                          \
+    {"no-progress", no_argument, NULL, 1007},                       \
+    {"format", required_argument, NULL, 1008},                      \
+    {"threads", required_argument, NULL, 1009}
+/* clang-format on */
 
 extern const char cli_input_help[];
 

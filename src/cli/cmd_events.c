@@ -71,7 +71,8 @@ int cmd_events(int argc, char **argv)
     memset(&scan, 0, sizeof scan);
     char rules[4096];
     mt_rules *rules_loaded;
-    int rc = cli_run_inputs(&in, argv[0], mt_events_write, out, &scan, &join, rules, sizeof rules, &rules_loaded);
+    int rc =
+        cli_run_inputs(&in, argv[0], mt_events_write, out, &scan, &join, rules, sizeof rules, &rules_loaded);
     mt_rules_free(rules_loaded);
     if (mt_events_out_close(out) < 0) {
         fprintf(stderr, "mailtriage: error writing the records to standard output\n");

@@ -27,7 +27,8 @@ const char cli_input_help[] =
     "  --template-header NAME  header whose header_checks INFO line carries the\n"
     "                          template id (default X-Template-Id)\n"
     "  --show-recipients       print recipients' local parts (default: redacted)\n"
-    "  --progress, --no-progress  progress on stderr (default: when stderr is a terminal)\n";
+    "  --progress, --no-progress  progress on stderr (default: when stderr is a terminal)\n"
+    "  --threads 1|2           parse on a second thread (default: 2 on a multi-core machine)\n";
 
 int cli_input_option(cli_input *in, int opt, const char *arg)
 {
@@ -60,6 +61,16 @@ int cli_input_option(cli_input *in, int opt, const char *arg)
     case 1007:
         in->progress = 0;
         return 1;
+    case 1009: {
+        char *end;
+        long t = strtol(arg, &end, 10);
+        if (*end || t < 1 || t > 2) {
+            fprintf(stderr, "mailtriage: --threads is 1 or 2\n");
+            return -1;
+        }
+        in->threads = (int)t;
+        return 1;
+    }
     case 1008:
         if (strcmp(arg, "postfix") != 0 && strcmp(arg, "auto") != 0) {
             fprintf(stderr, "mailtriage: --format '%s' is not supported yet (postfix, auto)\n", arg);
@@ -102,7 +113,12 @@ int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, voi
     }
     mt_classifier *cls = mt_classifier_new(rules);
     mt_join *j = mt_join_new(cls, routes, in->template_header, fn, arg);
-    mt_scan_opts so = {.year = in->year, .progress = in->progress >= 0 ? in->progress : isatty(2)};
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    mt_scan_opts so = {.year = in->year,
+                       .progress = in->progress >= 0 ? in->progress : isatty(2),
+                       .threads = in->threads > 0 ? in->threads
+                                  : ncpu > 1      ? 2
+                                                  : 1};
     static const char *const stdin_only[] = {"-"};
     const char *const *files = in->nfiles ? in->files : stdin_only;
     int nfiles = in->nfiles ? in->nfiles : 1;

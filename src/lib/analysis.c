@@ -14,6 +14,7 @@ typedef struct prov_acc {
     mt_provider_stat s;
     mt_strmap *domains; /* domain -> mt_domain_stat* */
     mt_strmap *replies; /* normalised text -> mt_reply_stat* */
+    mt_strmap *raw;     /* reply as logged -> mt_reply_stat* (a bounded cache) */
 } prov_acc;
 
 typedef struct sender_acc {
@@ -29,7 +30,12 @@ struct mt_diag {
     mt_strmap *strings;   /* interned strings for sender fields */
     uint64_t last_serial;
     int have_time;
-    mt_buf key, norm, red;
+    mt_buf key, norm, red, scratch;
+    /* provider names come from the rules and are stable pointers: a small
+     * pointer-keyed table avoids hashing the name for every attempt */
+    const char *pcache_name[64];
+    prov_acc *pcache_acc[64];
+    int npcache;
 };
 
 mt_diag *mt_diag_new(int show_recipients)
@@ -44,6 +50,7 @@ mt_diag *mt_diag_new(int show_recipients)
     mt_buf_init(&d->key);
     mt_buf_init(&d->norm);
     mt_buf_init(&d->red);
+    mt_buf_init(&d->scratch);
     return d;
 }
 
@@ -90,11 +97,22 @@ void mt_redact_text(const char *s, mt_buf *out)
     }
 }
 
+static void normalise(const char *s, mt_buf *out, mt_buf *tmp);
+
 void mt_reply_normalise(const char *s, mt_buf *out)
 {
-    mt_buf_reset(out);
     mt_buf tmp;
     mt_buf_init(&tmp);
+    normalise(s, out, &tmp);
+    mt_buf_free(&tmp);
+}
+
+/* normalise - mt_reply_normalise with the caller's scratch buffer */
+static void normalise(const char *s, mt_buf *out, mt_buf *tmpb)
+{
+    mt_buf_reset(out);
+    mt_buf_reset(tmpb);
+    mt_buf tmp = *tmpb;
     mt_redact_text(s, &tmp);
     const char *p = tmp.data ? tmp.data : "";
     size_t n = tmp.len;
@@ -127,7 +145,7 @@ void mt_reply_normalise(const char *s, mt_buf *out)
             mt_buf_append(out, p + i, len);
         i = j;
     }
-    mt_buf_free(&tmp);
+    *tmpb = tmp;
 }
 
 static void count(mt_counts *c, const mt_attempt *a)
@@ -166,21 +184,33 @@ static void count(mt_counts *c, const mt_attempt *a)
 
 static prov_acc *provider_acc(mt_diag *d, const char *name)
 {
+    for (int i = 0; i < d->npcache; i++)
+        if (d->pcache_name[i] == name)
+            return d->pcache_acc[i];
     prov_acc *p = mt_strmap_get(d->providers, name, strlen(name));
-    if (p)
-        return p;
-    p = mt_xcalloc(1, sizeof *p);
-    p->s.name = mt_strmap_put(d->providers, name, strlen(name), p);
-    p->domains = mt_strmap_new(0);
-    p->replies = mt_strmap_new(0);
+    if (p == NULL) {
+        p = mt_xcalloc(1, sizeof *p);
+        p->s.name = mt_strmap_put(d->providers, name, strlen(name), p);
+        p->domains = mt_strmap_new(0);
+        p->replies = mt_strmap_new(0);
+        p->raw = mt_strmap_new(20000);
+    }
+    if (d->npcache < 64) {
+        d->pcache_name[d->npcache] = name;
+        d->pcache_acc[d->npcache++] = p;
+    }
     return p;
 }
 
 static void add_reply(mt_diag *d, prov_acc *p, const mt_attempt *a)
 {
     const char *text = a->reply_text ? a->reply_text : "(no reply text)";
-    mt_reply_normalise(text, &d->norm);
-    mt_reply_stat *r = mt_strmap_get(p->replies, d->norm.data, d->norm.len);
+    size_t tn = strlen(text);
+    mt_reply_stat *r = mt_strmap_get(p->raw, text, tn);
+    if (r)
+        goto counted;
+    normalise(text, &d->norm, &d->scratch);
+    r = mt_strmap_get(p->replies, d->norm.data, d->norm.len);
     if (r == NULL) {
         if (mt_strmap_count(p->replies) >= MAX_REPLIES_PER_PROVIDER) {
             p->s.replies_dropped++;
@@ -203,6 +233,8 @@ static void add_reply(mt_diag *d, prov_acc *p, const mt_attempt *a)
         r->first = a->time;
         mt_strmap_put(p->replies, d->norm.data, d->norm.len, r);
     }
+    mt_strmap_put(p->raw, text, tn, r);
+counted:
     r->count++;
     if (a->time < r->first)
         r->first = a->time;
@@ -445,6 +477,7 @@ static void free_provider(const char *k, size_t n, void *v, void *arg)
     mt_strmap_each(p->replies, free_reply, NULL);
     mt_strmap_free(p->domains);
     mt_strmap_free(p->replies);
+    mt_strmap_free(p->raw);
     free(p->s.domains);
     free(p->s.replies);
     free(p);
@@ -474,5 +507,6 @@ void mt_diag_free(mt_diag *d)
     mt_buf_free(&d->key);
     mt_buf_free(&d->norm);
     mt_buf_free(&d->red);
+    mt_buf_free(&d->scratch);
     free(d);
 }

@@ -115,7 +115,20 @@ int mt_reply_code_enhanced(const char *s, size_t n, char enh[16])
 
 mt_stage mt_stage_from_command(const char *s, size_t n)
 {
-    /* order matters: "end of DATA" before "DATA" */
+    /* s starts at the command words: "end of DATA command)", "RCPT TO
+     * command)", or, after "while ", "sending RCPT TO", "receiving the
+     * initial server greeting", "performing the EHLO handshake".  Leading
+     * verbs are skipped, then the words are matched as a prefix: this runs
+     * for every failed attempt, so no substring searches. */
+    static const char *const lead[] = {"in reply to ",    "sending ",   "receiving the ",
+                                       "performing the ", "receiving ", NULL};
+    for (int i = 0; lead[i]; i++) {
+        size_t l = strlen(lead[i]);
+        if (n >= l && memcmp(s, lead[i], l) == 0) {
+            s += l;
+            n -= l;
+        }
+    }
     static const struct {
         const char *word;
         mt_stage stage;
@@ -133,14 +146,31 @@ mt_stage mt_stage_from_command(const char *s, size_t n)
         {"HELO", MT_STAGE_HELO},
         {"LHLO", MT_STAGE_HELO},
         {"XFORWARD", MT_STAGE_HELO},
+        {"XCLIENT", MT_STAGE_HELO},
         {"AUTH", MT_STAGE_HELO},
-        {"greeting", MT_STAGE_GREETING},
+        {"initial server greeting", MT_STAGE_GREETING},
+        {"server greeting", MT_STAGE_GREETING},
         {"QUIT", MT_STAGE_QUIT},
     };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (find(s, n, map[i].word))
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        size_t l = strlen(map[i].word);
+        if (n >= l && memcmp(s, map[i].word, l) == 0)
             return map[i].stage;
+    }
     return MT_STAGE_UNKNOWN;
+}
+
+/* last_in_reply - the last " (in reply to " in p[0..n), scanning back from
+ * the end, where Postfix puts it. */
+static const char *last_in_reply(const char *p, size_t n)
+{
+    static const char tag[] = " (in reply to ";
+    const size_t tl = sizeof tag - 1;
+    for (size_t i = n; i >= tl; i--) {
+        if (p[i - tl + 1] == '(' && memcmp(p + i - tl, tag, tl) == 0)
+            return p + i - tl;
+    }
+    return NULL;
 }
 
 /* host_ip - parse "HOST[IP]" at p; sets host and ip, returns the length
@@ -182,6 +212,17 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
     if (n == 0)
         return;
 
+    /* a bare reply, as in status=sent (250 2.0.0 Ok: queued as X): the
+     * commonest reason of all, so tested first */
+    if (p[0] >= '2' && p[0] <= '5') {
+        char enh[16];
+        if (mt_reply_code_enhanced(p, n, enh)) {
+            set_reply(o, p, n);
+            if (o->reply_code >= 200 && o->reply_code < 300)
+                o->stage = MT_STAGE_DATA_END;
+            return;
+        }
+    }
     /* "delivery temporarily suspended: <the earlier reason>" */
     if (starts(p, n, "delivery temporarily suspended: ")) {
         size_t k = strlen("delivery temporarily suspended: ");
@@ -199,14 +240,12 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
             k += used;
             if (starts(p + k, n - k, " said: ")) {
                 k += 7;
-                const char *irt = NULL;
                 /* the last "(in reply to" names the command */
-                for (const char *q = p + k; (q = find(q, n - (size_t)(q - p), " (in reply to ")); q++)
-                    irt = q;
+                const char *irt = last_in_reply(p + k, n - k);
                 size_t end = irt ? (size_t)(irt - p) : n;
                 set_reply(o, p + k, end - k);
                 if (irt)
-                    o->stage = mt_stage_from_command(irt, n - (size_t)(irt - p));
+                    o->stage = mt_stage_from_command(irt + 2, n - (size_t)(irt + 2 - p));
                 return;
             }
             if (starts(p + k, n - k, " refused to talk to me: ")) {
@@ -229,14 +268,7 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
         const char *w = find(p, n, " while ");
         if (w) {
             const char *c = w + 7;
-            size_t cn = n - (size_t)(c - p);
-            if (starts(c, cn, "receiving the initial server greeting"))
-                o->stage = MT_STAGE_GREETING;
-            else if (starts(c, cn, "performing the EHLO") || starts(c, cn, "performing the HELO") ||
-                     starts(c, cn, "performing the LHLO"))
-                o->stage = MT_STAGE_HELO;
-            else
-                o->stage = mt_stage_from_command(c, cn);
+            o->stage = mt_stage_from_command(c, n - (size_t)(c - p));
         }
         return;
     }
@@ -268,13 +300,6 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
         }
         o->stage = MT_STAGE_STARTTLS;
         return;
-    }
-    /* a bare reply, as in status=sent (250 2.0.0 Ok: queued as X) */
-    char enh[16];
-    if (mt_reply_code_enhanced(p, n, enh)) {
-        set_reply(o, p, n);
-        if (o->reply_code >= 200 && o->reply_code < 300)
-            o->stage = MT_STAGE_DATA_END;
     }
 }
 
@@ -447,24 +472,23 @@ static mt_pf_kind parse_qmgr_from(const char *p, size_t n, mt_pf_line *o)
     k += used;
     const char *rest = p + k;
     size_t rn = n - k;
-    if (find(rest, rn, "status=expired")) {
+    if (starts(rest, rn, ", status=expired"))
         return o->kind = MT_PF_QMGR_EXPIRED;
-    }
-    const char *s = find(rest, rn, "size=");
+    const char *s = starts(rest, rn, ", size=") ? rest + 2 : NULL;
     if (s) {
         size_t sl = 0;
         const char *v = s + 5;
         while (v + sl < p + n && v[sl] >= '0' && v[sl] <= '9')
             sl++;
         o->size = parse_int(v, sl);
-    }
-    const char *r = find(rest, rn, "nrcpt=");
-    if (r) {
-        size_t rl = 0;
-        const char *v = r + 6;
-        while (v + rl < p + n && v[rl] >= '0' && v[rl] <= '9')
-            rl++;
-        o->nrcpt = (int)parse_int(v, rl);
+        const char *r = v + sl;
+        if (starts(r, (size_t)(p + n - r), ", nrcpt=")) {
+            size_t rl = 0;
+            v = r + 8;
+            while (v + rl < p + n && v[rl] >= '0' && v[rl] <= '9')
+                rl++;
+            o->nrcpt = (int)parse_int(v, rl);
+        }
     }
     if (s == NULL)
         return o->kind = MT_PF_IGNORED; /* e.g. "status=…" variants we do not use */
@@ -474,8 +498,8 @@ static mt_pf_kind parse_qmgr_from(const char *p, size_t n, mt_pf_line *o)
 /* parse_header - "info: header NAME: VALUE from CLIENT; from=<…> to=<…> …" */
 static mt_pf_kind parse_header(const char *p, size_t n, mt_pf_line *o)
 {
-    const char *h = find(p, n, ": header ");
-    if (h == NULL || h - p > 16)
+    const char *h = n > 24 ? memchr(p, ':', 16) : NULL;
+    if (h == NULL || memcmp(h, ": header ", 9) != 0)
         return o->kind = MT_PF_IGNORED; /* "info: body …" and others */
     const char *name = h + 9;
     const char *end = p + n;
@@ -486,16 +510,24 @@ static mt_pf_kind parse_header(const char *p, size_t n, mt_pf_line *o)
     const char *v = colon + 1;
     while (v < end && *v == ' ')
         v++;
-    /* the value ends at " from CLIENT; from=<": find the last "; from=<" */
+    /* the value ends at " from CLIENT; from=<": scan back for the last
+     * "; from=<", then back from there for " from " */
     const char *semi = NULL;
-    for (const char *q = v; (q = find(q, (size_t)(end - q), "; from=<")); q++)
-        semi = q;
+    for (const char *q = end - 8; q >= v; q--) {
+        if (q[0] == ';' && memcmp(q, "; from=<", 8) == 0) {
+            semi = q;
+            break;
+        }
+    }
     const char *vend = end;
     if (semi) {
-        const char *fr = NULL;
-        for (const char *q = v; (q = find(q, (size_t)(semi - q), " from ")); q++)
-            fr = q;
-        vend = fr ? fr : semi;
+        vend = semi;
+        for (const char *q = semi - 6; q >= v; q--) {
+            if (q[0] == ' ' && memcmp(q, " from ", 6) == 0) {
+                vend = q;
+                break;
+            }
+        }
     }
     o->header_value = (mt_slice){v, (size_t)(vend - v)};
     return o->kind = MT_PF_HEADER;
@@ -612,4 +644,20 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
     if (mt_slice_eq_cstr(d, "pickup") && find(p, rn, "from=<"))
         return o->kind = MT_PF_CLIENT;
     return o->kind = MT_PF_IGNORED;
+}
+
+static void rebase1(mt_slice *s, const char *from, size_t len, char *to)
+{
+    if (s->p >= from && s->p <= from + len)
+        s->p = to + (s->p - from);
+}
+
+void mt_pf_rebase(mt_pf_line *l, const char *from, size_t len, char *to)
+{
+    mt_slice *all[] = {&l->host,        &l->program,      &l->daemon,      &l->queue_id, &l->to,
+                       &l->orig_to,     &l->relay,        &l->dsn,         &l->tls,      &l->reason,
+                       &l->mx_host,     &l->mx_ip,        &l->reply,       &l->from,     &l->message_id,
+                       &l->header_name, &l->header_value, &l->new_queue_id};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        rebase1(all[i], from, len, to);
 }

@@ -66,6 +66,11 @@ typedef struct mt_pf_line {
  * lines of one file. */
 mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *out);
 
+/* mt_pf_rebase - after the line text was copied from `from` to `to`, make
+ * every slice of l point into the copy.  Keep it in step with the struct:
+ * a slice it misses would point into a buffer that gets overwritten. */
+void mt_pf_rebase(mt_pf_line *l, const char *from, size_t len, char *to);
+
 /* mt_pf_parse_reason - split a delivery reason ("host X[ip] said: 451 …
  * (in reply to end of DATA command)", "connect to …", "lost connection
  * with … while sending RCPT TO", …) into mx host/ip, reply, stage, code and

@@ -37,6 +37,7 @@ typedef struct mt_scan_stats {
 typedef struct mt_scan_opts {
     int year;     /* --year, 0: infer from each file's mtime */
     int progress; /* print progress on stderr */
+    int threads;  /* 2: parse on a second thread while this one joins */
 } mt_scan_opts;
 
 /* mt_scan_files - read paths (already in the order wanted) into j.

@@ -4,6 +4,7 @@
  */
 #include "timeparse.h"
 
+#include <string.h>
 #include <time.h>
 
 int64_t mt_days_from_civil(int y, int m, int d)
@@ -45,6 +46,8 @@ void mt_time_civil(int64_t t, int *y, int *mo, int *d, int *h, int *mi, int *s)
 void mt_yearctx_init(mt_yearctx *yc, int year, int64_t mtime)
 {
     yc->last_month = 0;
+    yc->last_stamp[0] = '\0';
+    yc->last_t = 0;
     yc->fixed = year > 0;
     yc->mtime = mtime > 0 ? mtime : (int64_t)time(NULL);
     if (year > 0) {
@@ -117,6 +120,11 @@ static size_t parse_syslog(const char *s, size_t n, mt_yearctx *yc, int64_t *t, 
     /* "Nov 20 21:35:51", "Nov  2 21:35:51" (space-padded) or "Nov 2 21:35:51" */
     if (n < 14)
         return 0;
+    if (n > 15 && yc->last_stamp[0] && s[15] == ' ' && memcmp(s, yc->last_stamp, 15) == 0) {
+        *t = yc->last_t;
+        *usec = 0;
+        return 15;
+    }
     int mon = month_of(s);
     if (mon == 0 || s[3] != ' ')
         return 0;
@@ -161,6 +169,13 @@ static size_t parse_syslog(const char *s, size_t n, mt_yearctx *yc, int64_t *t, 
     yc->last_month = mon;
     *t = mt_days_from_civil(yc->year, mon, day) * 86400 + h * 3600 + mi * 60 + sec;
     *usec = us;
+    if (used == 15) {
+        memcpy(yc->last_stamp, s, 15);
+        yc->last_stamp[15] = '\0';
+        yc->last_t = *t;
+    } else {
+        yc->last_stamp[0] = '\0';
+    }
     return used;
 }
 

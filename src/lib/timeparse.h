@@ -20,6 +20,10 @@ typedef struct mt_yearctx {
     int last_month; /* 1..12, 0 before the first line */
     int64_t mtime;  /* file mtime (epoch s), 0 when unknown */
     int fixed;      /* year given by the user */
+    /* the last classic stamp and its value: consecutive lines mostly share
+     * their second, so a 15-byte compare replaces the parse */
+    char last_stamp[16];
+    int64_t last_t;
 } mt_yearctx;
 
 /* mt_yearctx_init - start inference; year > 0 fixes the first line's year,

@@ -105,7 +105,8 @@ static void t_normalise(void **state)
     mt_buf_init(&b);
     mt_reply_normalise("451 DT:SPM 163 smtp14,EsCowAA3bOuw6l5e7xwbAg--.1585812 please retry", &b);
     assert_string_equal(b.data, "451 DT:SPM 163 #,#.# please retry");
-    mt_reply_normalise("421 HL:ICC 163mx21,cWcDHESTKEqVoYCDpevzxv4E too many connections from 203.0.113.10", &b);
+    mt_reply_normalise("421 HL:ICC 163mx21,cWcDHESTKEqVoYCDpevzxv4E too many connections from 203.0.113.10",
+                       &b);
     assert_string_equal(b.data, "421 HL:ICC #,# too many connections from 203.0.113.10");
     mt_reply_normalise("421 4.7.0 [TSS04] Messages from 192.0.2.1 deferred", &b);
     assert_string_equal(b.data, "421 4.7.0 [TSS04] Messages from 192.0.2.1 deferred");
