@@ -234,8 +234,8 @@ static void fmt_iso(char *buf, size_t n, i64 t_us)
     int y, m, d;
     civil_from_days(days, &y, &m, &d);
     /* the values are in range; a cut would only shorten the text */
-    int w = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d", y % 10000, m % 100, d % 100, (int)(r / 3600) % 100,
-                     (int)(r / 60 % 60), (int)(r % 60));
+    int w = snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d", y % 10000, m % 100, d % 100,
+                     (int)(r / 3600) % 100, (int)(r / 60 % 60), (int)(r % 60));
     if (w > 0 && (size_t)w + 1 < n) {
         buf[w] = 'Z';
         buf[w + 1] = '\0';

@@ -12,27 +12,81 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Postfix daemons whose lines we recognise.  Lines of other "x/y"
- * programs are foreign: never guessed at. */
-static const char *const daemons[] = {
-    "smtp",     "lmtp",     "error",          "retry",           "discard",    "qmgr",
-    "cleanup",  "pickup",   "smtpd",          "bounce",          "postscreen", "local",
-    "virtual",  "pipe",     "anvil",          "scache",          "tlsmgr",     "master",
-    "postdrop", "sendmail", "postsuper",      "trivial-rewrite", "dnsblog",    "tlsproxy",
-    "postlogd", "showq",    "flush",          "verify",          "proxymap",   "spawn",
-    "oqmgr",    "nqmgr",    "postfix-script", "postqueue",       "postmap",    "postlog",
-    "qmqpd",    "lmtpd",    "cleanup-dkim",   "policy-spf",      NULL,
+/* Postfix daemons whose lines we recognise, and the few the parser treats
+ * specially.  Lines of other "x/y" programs are foreign: never guessed at. */
+enum {
+    D_NONE = 0,
+    D_OTHER, /* a Postfix daemon with nothing special */
+    D_SMTP,  /* smtp, lmtp: delivery agents speaking SMTP */
+    D_QMGR,
+    D_CLEANUP,
+    D_BOUNCE,
+    D_SMTPD,
+    D_PICKUP,
 };
 
-static int is_daemon(const char *p, size_t n)
+static const struct {
+    const char *name;
+    int id;
+} daemons[] = {
+    {"smtp", D_SMTP},
+    {"lmtp", D_SMTP},
+    {"error", D_OTHER},
+    {"retry", D_OTHER},
+    {"discard", D_OTHER},
+    {"qmgr", D_QMGR},
+    {"cleanup", D_CLEANUP},
+    {"pickup", D_PICKUP},
+    {"smtpd", D_SMTPD},
+    {"bounce", D_BOUNCE},
+    {"postscreen", D_OTHER},
+    {"local", D_OTHER},
+    {"virtual", D_OTHER},
+    {"pipe", D_OTHER},
+    {"anvil", D_OTHER},
+    {"scache", D_OTHER},
+    {"tlsmgr", D_OTHER},
+    {"master", D_OTHER},
+    {"postdrop", D_OTHER},
+    {"sendmail", D_OTHER},
+    {"postsuper", D_OTHER},
+    {"trivial-rewrite", D_OTHER},
+    {"dnsblog", D_OTHER},
+    {"tlsproxy", D_OTHER},
+    {"postlogd", D_OTHER},
+    {"showq", D_OTHER},
+    {"flush", D_OTHER},
+    {"verify", D_OTHER},
+    {"proxymap", D_OTHER},
+    {"spawn", D_OTHER},
+    {"oqmgr", D_QMGR},
+    {"nqmgr", D_QMGR},
+    {"postfix-script", D_OTHER},
+    {"postqueue", D_OTHER},
+    {"postmap", D_OTHER},
+    {"postlog", D_OTHER},
+    {"qmqpd", D_OTHER},
+    {"lmtpd", D_OTHER},
+    {"cleanup-dkim", D_OTHER},
+    {"policy-spf", D_OTHER},
+};
+
+/* daemon_id - which daemon p[0..n) names, D_NONE if not a Postfix one.
+ * The commonest names are tested first, the table only after. */
+static int daemon_id(const char *p, size_t n)
 {
-    if (n == 0)
-        return 0;
-    /* a first-letter filter keeps the per-line cost to one or two memcmps */
-    for (int i = 0; daemons[i]; i++)
-        if (daemons[i][0] == p[0] && strlen(daemons[i]) == n && memcmp(daemons[i], p, n) == 0)
-            return 1;
-    return 0;
+    if (n == 4 && memcmp(p, "smtp", 4) == 0)
+        return D_SMTP;
+    if (n == 4 && memcmp(p, "qmgr", 4) == 0)
+        return D_QMGR;
+    if (n == 7 && memcmp(p, "cleanup", 7) == 0)
+        return D_CLEANUP;
+    if (n == 5 && memcmp(p, "smtpd", 5) == 0)
+        return D_SMTPD;
+    for (size_t i = 0; i < sizeof daemons / sizeof daemons[0]; i++)
+        if (daemons[i].name[0] == p[0] && strlen(daemons[i].name) == n && memcmp(daemons[i].name, p, n) == 0)
+            return daemons[i].id;
+    return D_NONE;
 }
 
 static const char *find(const char *hay, size_t n, const char *needle)
@@ -303,15 +357,28 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
     }
 }
 
+/* parse_double - Postfix's delay= values: digits, an optional fraction,
+ * now and then an exponent ("4e+05"); strtod only for the odd ones. */
 static double parse_double(const char *p, size_t n)
 {
+    double v = 0;
+    size_t i = 0;
+    while (i < n && p[i] >= '0' && p[i] <= '9')
+        v = v * 10 + (p[i++] - '0');
+    if (i < n && p[i] == '.') {
+        double scale = 0.1;
+        for (i++; i < n && p[i] >= '0' && p[i] <= '9'; i++, scale /= 10)
+            v += (p[i] - '0') * scale;
+    }
+    if (i == n && n > 0)
+        return v;
     char tmp[32];
     if (n == 0 || n >= sizeof tmp)
         return -1;
     memcpy(tmp, p, n);
     tmp[n] = '\0';
     char *end;
-    double v = strtod(tmp, &end);
+    v = strtod(tmp, &end);
     if (end == tmp || v < 0)
         return -1;
     return v;
@@ -370,7 +437,7 @@ static mt_pf_kind malformed(mt_pf_line *o, const char *why)
     return o->kind = MT_PF_MALFORMED;
 }
 
-static mt_pf_kind parse_delivery(const char *p, size_t n, mt_pf_line *o)
+static mt_pf_kind parse_delivery(const char *p, size_t n, mt_pf_line *o, int daemon)
 {
     size_t k = 3; /* "to=" */
     size_t used = angle(p + k, n - k, &o->to);
@@ -449,8 +516,7 @@ static mt_pf_kind parse_delivery(const char *p, size_t n, mt_pf_line *o)
         memcpy(o->enhanced, o->dsn.p, o->dsn.len);
         o->enhanced[o->dsn.len] = '\0';
     }
-    if (o->status == MT_STATUS_SENT && o->stage == MT_STAGE_UNKNOWN &&
-        (mt_slice_eq_cstr(o->daemon, "smtp") || mt_slice_eq_cstr(o->daemon, "lmtp")))
+    if (o->status == MT_STATUS_SENT && o->stage == MT_STAGE_UNKNOWN && daemon == D_SMTP)
         o->stage = MT_STAGE_DATA_END;
     return o->kind = MT_PF_DELIVERY;
 }
@@ -570,7 +636,8 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
     if (slash == NULL)
         return o->kind = MT_PF_FOREIGN;
     o->daemon = (mt_slice){slash + 1, (size_t)(ps + pn - slash - 1)};
-    if (!is_daemon(o->daemon.p, o->daemon.len))
+    int did = daemon_id(o->daemon.p, o->daemon.len);
+    if (did == D_NONE)
         return o->kind = MT_PF_FOREIGN;
     k += pn;
     if (line[k] == '[') {
@@ -606,16 +673,15 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
     p = c + 2;
     rn = n - (size_t)(p - line);
     if (starts(p, rn, "to=<"))
-        return parse_delivery(p, rn, o);
-    mt_slice d = o->daemon;
-    if (mt_slice_eq_cstr(d, "qmgr") || mt_slice_eq_cstr(d, "oqmgr") || mt_slice_eq_cstr(d, "nqmgr")) {
+        return parse_delivery(p, rn, o, did);
+    if (did == D_QMGR) {
         if (rn == 7 && memcmp(p, "removed", 7) == 0)
             return o->kind = MT_PF_REMOVED;
         if (starts(p, rn, "from=<"))
             return parse_qmgr_from(p, rn, o);
         return o->kind = MT_PF_IGNORED;
     }
-    if (mt_slice_eq_cstr(d, "cleanup")) {
+    if (did == D_CLEANUP) {
         if (starts(p, rn, "message-id=")) {
             const char *v = p + 11;
             size_t vn = rn - 11;
@@ -627,7 +693,7 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
         }
         return parse_header(p, rn, o);
     }
-    if (mt_slice_eq_cstr(d, "bounce")) {
+    if (did == D_BOUNCE) {
         const char *nt = find(p, rn, "notification: ");
         if (nt) {
             const char *q = nt + 14;
@@ -639,9 +705,9 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
         }
         return o->kind = MT_PF_IGNORED;
     }
-    if (mt_slice_eq_cstr(d, "smtpd") && starts(p, rn, "client="))
+    if (did == D_SMTPD && starts(p, rn, "client="))
         return o->kind = MT_PF_CLIENT;
-    if (mt_slice_eq_cstr(d, "pickup") && find(p, rn, "from=<"))
+    if (did == D_PICKUP && find(p, rn, "from=<"))
         return o->kind = MT_PF_CLIENT;
     return o->kind = MT_PF_IGNORED;
 }

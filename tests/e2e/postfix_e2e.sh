@@ -67,8 +67,15 @@ trap 'exit 143' TERM
 bail() { echo "not ok - $*"; echo "0 passed, 1 failed"; exit 1; }
 
 # --- the sink -----------------------------------------------------------------
+# unless a port was asked for, take the first free one from 2525 up, so a
+# leftover listener (another run, another test) cannot fail this one
+if [ -z "${E2E_SINK_PORT:-}" ]; then
+    while [ "$SINK_PORT" -lt 2600 ] && (exec 3<>"/dev/tcp/$SINK_HOST/$SINK_PORT") 2>/dev/null; do
+        SINK_PORT=$((SINK_PORT + 1))
+    done
+fi
 if (exec 3<>"/dev/tcp/$SINK_HOST/$SINK_PORT") 2>/dev/null; then
-    bail "sink address $SINK_HOST:$SINK_PORT is free (something already listens there)"
+    bail "sink address $SINK_HOST:$SINK_PORT is not free (something already listens there)"
 fi
 python3 "$here/smtp_sink.py" --listen "$SINK_HOST:$SINK_PORT" \
     --journal "$work/journal.ndjson" --pidfile "$work/sink.pid" 2>"$work/sink.log" &
