@@ -18,6 +18,7 @@
 
 typedef struct rcpt {
     uint32_t addr, domain; /* arena offsets */
+    uint32_t addr_len;
     int attempts;
     mt_status last;
 } rcpt;
@@ -84,9 +85,12 @@ mt_join *mt_join_new(mt_classifier *cls, const mt_routes *routes, const char *te
 
 static uint32_t put(msg *m, const char *p, size_t n)
 {
-    uint32_t off = (uint32_t)m->arena.len;
-    mt_buf_append(&m->arena, p, n);
-    mt_buf_putc(&m->arena, '\0');
+    mt_buf *b = &m->arena;
+    uint32_t off = (uint32_t)b->len;
+    mt_buf_reserve(b, n + 1);
+    memcpy(b->data + b->len, p, n);
+    b->data[b->len + n] = '\0';
+    b->len += n + 1;
     return off;
 }
 
@@ -250,7 +254,7 @@ static rcpt *find_rcpt(msg *m, mt_slice addr, uint32_t *idx)
 {
     for (uint32_t i = 0; i < m->nrc; i++) {
         const char *a = m->arena.data + m->rc[i].addr;
-        if (strlen(a) == addr.len && memcmp(a, addr.p, addr.len) == 0) {
+        if (m->rc[i].addr_len == addr.len && memcmp(a, addr.p, addr.len) == 0) {
             *idx = i;
             return &m->rc[i];
         }
@@ -261,6 +265,7 @@ static rcpt *find_rcpt(msg *m, mt_slice addr, uint32_t *idx)
     }
     rcpt *r = &m->rc[m->nrc];
     r->addr = put(m, addr.p, addr.len);
+    r->addr_len = (uint32_t)addr.len;
     mt_slice d = mt_domain_of(addr.p, addr.len);
     r->domain = d.len ? put_lower(m, d.p, d.len) : NONE;
     r->attempts = 0;

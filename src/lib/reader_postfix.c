@@ -9,6 +9,7 @@
  */
 #include "reader_postfix.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -579,8 +580,8 @@ static mt_pf_kind parse_header(const char *p, size_t n, mt_pf_line *o)
     /* the value ends at " from CLIENT; from=<": scan back for the last
      * "; from=<", then back from there for " from " */
     const char *semi = NULL;
-    for (const char *q = end - 8; q >= v; q--) {
-        if (q[0] == ';' && memcmp(q, "; from=<", 8) == 0) {
+    for (const char *q = end; (q = memrchr(v, ';', (size_t)(q - v))) != NULL;) {
+        if ((size_t)(end - q) >= 8 && memcmp(q, "; from=<", 8) == 0) {
             semi = q;
             break;
         }
@@ -588,8 +589,8 @@ static mt_pf_kind parse_header(const char *p, size_t n, mt_pf_line *o)
     const char *vend = end;
     if (semi) {
         vend = semi;
-        for (const char *q = semi - 6; q >= v; q--) {
-            if (q[0] == ' ' && memcmp(q, " from ", 6) == 0) {
+        for (const char *q = semi; (q = memrchr(v, ' ', (size_t)(q - v))) != NULL;) {
+            if ((size_t)(semi - q) >= 6 && memcmp(q, " from ", 6) == 0) {
                 vend = q;
                 break;
             }
@@ -622,17 +623,15 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
     /* program[pid]: */
     const char *ps = line + k;
     size_t pn = 0;
-    while (k + pn < n && ps[pn] != '[' && ps[pn] != ':' && ps[pn] != ' ')
+    /* the program ends at '[', ':' or ' '; a table test per byte is the
+     * cheapest scan for these short names */
+    static const unsigned char stop[256] = {['['] = 1, [':'] = 1, [' '] = 1};
+    while (k + pn < n && !stop[(unsigned char)ps[pn]])
         pn++;
     if (pn == 0 || k + pn >= n)
         return malformed(o, "no program name");
     o->program = (mt_slice){ps, pn};
-    const char *slash = NULL;
-    for (size_t i = pn; i > 0; i--)
-        if (ps[i - 1] == '/') {
-            slash = ps + i - 1;
-            break;
-        }
+    const char *slash = memrchr(ps, '/', pn);
     if (slash == NULL)
         return o->kind = MT_PF_FOREIGN;
     o->daemon = (mt_slice){slash + 1, (size_t)(ps + pn - slash - 1)};
@@ -657,15 +656,8 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
     const char *c = memchr(p, ':', rn < 26 ? rn : 26);
     if (c == NULL || (size_t)(c - p) + 1 >= rn || c[1] != ' ' || !is_queue_id(p, (size_t)(c - p)))
         return o->kind = MT_PF_IGNORED; /* connect/disconnect, NOQUEUE, warnings, … */
-    mt_slice host = o->host, program = o->program, daemon = o->daemon;
-    int64_t t = o->time;
-    int32_t usec = o->usec;
-    memset(o, 0, sizeof *o);
-    o->host = host;
-    o->program = program;
-    o->daemon = daemon;
-    o->time = t;
-    o->usec = usec;
+    /* clear everything after the common fields (see mt_pf_line's layout) */
+    memset(&o->to, 0, sizeof *o - offsetof(mt_pf_line, to));
     o->delay = -1;
     o->size = -1;
     o->nrcpt = -1;

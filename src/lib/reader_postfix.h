@@ -29,6 +29,8 @@ typedef enum mt_pf_kind {
     MT_PF_KIND_COUNT
 } mt_pf_kind;
 
+/* Layout matters: the fields before `to` are set for every line, those
+ * from `to` on are cleared only for lines that carry a queue id. */
 typedef struct mt_pf_line {
     mt_pf_kind kind;
     const char *why; /* MT_PF_MALFORMED: a short reason, static string */
