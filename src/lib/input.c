@@ -272,6 +272,79 @@ const char *mt_input_line(mt_input *in, size_t *len)
     }
 }
 
+size_t mt_input_chunk(mt_input *in, mt_buf *out, size_t want)
+{
+    for (;;) {
+        char *s = in->buf + in->start;
+        size_t avail = in->end - in->start;
+        size_t take = 0;
+        if (avail) {
+            /* whole lines up to `want`, else through the first line end */
+            const char *nl = memrchr(s, '\n', avail < want ? avail : want);
+            if (nl == NULL && avail > want)
+                nl = memchr(s + want, '\n', avail - want);
+            if (nl)
+                take = (size_t)(nl - s) + 1;
+            else if (in->eof)
+                take = avail;
+        }
+        if (take) {
+            mt_buf_append(out, s, take);
+            in->start += take;
+            in->bytes += take;
+            return take;
+        }
+        if (in->eof || in->err[0])
+            return 0;
+        if (in->start > 0) {
+            memmove(in->buf, s, avail);
+            in->start = 0;
+            in->end = avail;
+        }
+        if (in->end == in->cap) {
+            if (in->cap >= 2 * MT_INPUT_MAX_LINE + 8 * CHUNK) {
+                /* an absurdly long line: hand out what we have */
+                mt_buf_append(out, in->buf, in->end);
+                in->bytes += in->end;
+                take = in->end;
+                in->start = in->end = 0;
+                return take;
+            }
+            in->cap *= 2;
+            in->buf = mt_xrealloc(in->buf, in->cap + 1);
+        }
+        ssize_t got = fill(in);
+        if (got < 0) {
+            in->eof = 1;
+            continue; /* hand out what was decoded, the error stays */
+        }
+        if (got == 0)
+            in->eof = 1;
+        in->end += (size_t)got;
+    }
+}
+
+char *mt_chunk_line(char *block, size_t blen, size_t *pos, size_t *len, int *cut)
+{
+    if (*pos >= blen)
+        return NULL;
+    char *s = block + *pos;
+    size_t avail = blen - *pos;
+    char *nl = memchr(s, '\n', avail);
+    size_t n = nl ? (size_t)(nl - s) : avail;
+    *pos += nl ? n + 1 : n;
+    if (n && s[n - 1] == '\r')
+        n--;
+    *cut = 0;
+    if (n > MT_INPUT_MAX_LINE) {
+        n = MT_INPUT_MAX_LINE;
+        *cut = 1;
+    }
+    s[n] = '\0'; /* the LF, the CR, a cut byte, or the buffer's own NUL */
+    *len = n;
+    return s;
+}
+
 const char *mt_input_error(const mt_input *in)
 {
     return in->err[0] ? in->err : NULL;

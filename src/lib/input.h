@@ -27,6 +27,20 @@ mt_input *mt_input_open(const char *path, mt_buf *err);
  * at the end of input or on error (see mt_input_error). */
 const char *mt_input_line(mt_input *in, size_t *len);
 
+/* mt_input_chunk - the next block of whole lines, about `want` bytes (more
+ * when one line is longer), appended to out (which the caller owns and
+ * may hand to another thread).  Returns the block's length, 0 at the end
+ * of the input or on error.  A final line without LF is a whole line.
+ * Split the block with mt_chunk_line.  Mixing this with mt_input_line on
+ * one input is not supported. */
+size_t mt_input_chunk(mt_input *in, mt_buf *out, size_t want);
+
+/* mt_chunk_line - the line at *pos in a block from mt_input_chunk, made a
+ * C string in place (line end and a CR before it removed), with *pos moved
+ * past it; NULL at the block's end.  *cut is set when the line was longer
+ * than MT_INPUT_MAX_LINE and was cut there. */
+char *mt_chunk_line(char *block, size_t blen, size_t *pos, size_t *len, int *cut);
+
 /* mt_input_error - NULL, or a message for a read/decompression error. A
  * truncated gzip/zstd stream is an error, reported, not a silent end. */
 const char *mt_input_error(const mt_input *in);

@@ -141,193 +141,421 @@ static void join_sink(void *arg, mt_pf_line *pl, const char *line, size_t len, c
     mt_join_line(arg, pl, file, lineno);
 }
 
-/* ---- two threads: batches of parsed lines, with copies of their text ---- */
+/* ---- two threads sharing the work ----
+ *
+ * The input is cut into chunks of whole lines, read in order by whichever
+ * thread is free.  A chunk is parsed by the thread that read it, in
+ * parallel with the other thread, and its parsed lines point into the
+ * chunk's own text (no copies).  Joining must see lines in input order, so
+ * chunks are joined strictly by sequence number, by whichever thread finds
+ * the next one ready and nobody joining.  Both cores parse; one at a time
+ * joins; the queue of chunks in flight is bounded.
+ *
+ * Year inference for classic stamps needs the order too: each chunk is
+ * parsed with its file's base year, recording its first and last month and
+ * the rollovers inside it; the joiner adds the years of the rollovers that
+ * came before the chunk (rare: once a year) to its lines' times.
+ */
 
-#define BATCH_BYTES (2u << 20)
-#define BATCH_LINES 16384
-#define QUEUE_DEPTH 4
+#define CHUNK_BYTES     (1u << 20)
+#define MAX_OUTSTANDING 8
+#define RING            16
 
-typedef struct batch {
-    struct batch *next;
+typedef struct chunk {
+    struct chunk *next; /* free list */
+    uint64_t seq;
+    int file;
+    int first_of_file;
+    int end_of_file; /* a marker: the file is done (no text) */
+    mt_buf text;
     mt_pf_line *lines;
-    uint64_t *linenos;
-    const char **files;
-    size_t n;
-    char *text;
-    size_t used, cap;
-} batch;
+    uint32_t *idx; /* line number within the chunk, from 0 */
+    size_t n, cap;
+    uint64_t nlines, postfix, foreign, malformed, deliveries, long_lines;
+    int nreasons;
+    mt_scan_reason reasons[MT_SCAN_MAX_REASONS];
+    uint32_t reason_idx[MT_SCAN_MAX_REASONS];
+    int first_month, last_month, rollovers;
+    char first[200]; /* first non-empty line, in a file's first chunk */
+    /* end_of_file only */
+    char err[512];
+    uint64_t bytes, raw_bytes, size;
+    int open_failed;
+} chunk;
 
-typedef struct pipe_state {
-    pthread_mutex_t mu;
+typedef struct par {
+    pthread_mutex_t mu; /* everything below but the reading state */
     pthread_cond_t cv;
-    batch *full_head, *full_tail; /* parsed, waiting to be joined */
-    batch *free_list;
-    int nfull;
-    int done; /* the reader has finished (rc set) */
-    int rc;
-    batch *cur; /* the reader's batch being filled */
-    /* reader's inputs */
+    chunk *ring[RING];
+    uint64_t next_join;
+    uint64_t nseq; /* chunks handed out so far */
+    int joining;
+    int outstanding; /* chunks read and not yet joined */
+    int reading_done;
+    int stop; /* an error: stop reading */
+    chunk *free_list;
+    /* reading state, under read_mu */
+    pthread_mutex_t read_mu;
+    int cur_file;
+    mt_input *in;
+    int base_year;
+    /* fixed inputs */
     const char *const *paths;
     int npaths;
     const mt_scan_opts *opts;
+    /* joining state, only touched by the joiner of the moment */
+    mt_join *j;
     mt_scan_stats *st;
     mt_buf *err;
-} pipe_state;
+    int rc;
+    uint64_t file_line_base, file_postfix, file_lines;
+    int carry_years, prev_last_month;
+    char file_first[200];
+    double start, last_progress;
+    uint64_t joined_bytes;
+} par;
 
-static batch *batch_new(void)
+static chunk *chunk_get(par *p)
 {
-    batch *b = mt_xcalloc(1, sizeof *b);
-    b->lines = mt_xmalloc(BATCH_LINES * sizeof *b->lines);
-    b->linenos = mt_xmalloc(BATCH_LINES * sizeof *b->linenos);
-    b->files = mt_xmalloc(BATCH_LINES * sizeof *b->files);
-    b->cap = BATCH_BYTES;
-    b->text = mt_xmalloc(b->cap);
-    return b;
+    chunk *c = p->free_list;
+    if (c) {
+        p->free_list = c->next;
+    } else {
+        c = mt_xcalloc(1, sizeof *c);
+        mt_buf_init(&c->text);
+    }
+    mt_buf_reset(&c->text);
+    c->n = 0;
+    c->nlines = c->postfix = c->foreign = c->malformed = c->deliveries = c->long_lines = 0;
+    c->nreasons = 0;
+    c->first_month = c->last_month = c->rollovers = 0;
+    c->first[0] = c->err[0] = '\0';
+    c->first_of_file = c->end_of_file = c->open_failed = 0;
+    c->bytes = c->raw_bytes = c->size = 0;
+    return c;
 }
 
-static void batch_free(batch *b)
+static void chunk_free(chunk *c)
 {
-    free(b->lines);
-    free(b->linenos);
-    free(b->files);
-    free(b->text);
-    free(b);
+    mt_buf_free(&c->text);
+    free(c->lines);
+    free(c->idx);
+    free(c);
 }
 
-/* submit - hand the current batch to the joiner; wait while the queue is
- * full so memory stays bounded. */
-static void submit(pipe_state *ps)
+/* base_year - the year of a file's first classic stamp, inferred as the
+ * one-thread reader would (the user's --year, else bounded by mtime). */
+static int base_year(const char *text, size_t len, const mt_scan_opts *opts, int64_t mtime)
 {
-    batch *b = ps->cur;
-    ps->cur = NULL;
-    if (b == NULL || b->n == 0) {
-        ps->cur = b;
+    mt_yearctx yc;
+    mt_yearctx_init(&yc, opts->year, mtime);
+    size_t pos = 0;
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        int64_t t;
+        int32_t us;
+        if (n && mt_time_parse(text + pos, n, &yc, &t, &us))
+            return yc.year;
+        pos += n + 1;
+    }
+    return yc.year;
+}
+
+/* read_chunk - the next chunk of input or end-of-file marker; NULL when
+ * every file is done.  Called with read_mu held. */
+static chunk *read_chunk(par *p, chunk *c)
+{
+    if (p->in == NULL) {
+        if (p->cur_file >= p->npaths)
+            return NULL;
+        mt_buf e;
+        mt_buf_init(&e);
+        p->in = mt_input_open(p->paths[p->cur_file], &e);
+        if (p->in == NULL) {
+            c->file = p->cur_file++;
+            c->end_of_file = 1;
+            c->open_failed = 1;
+            snprintf(c->err, sizeof c->err, "%s", e.data ? e.data : "cannot open");
+            mt_buf_free(&e);
+            return c;
+        }
+        mt_buf_free(&e);
+        c->first_of_file = 1;
+        p->base_year = 0;
+    }
+    c->file = p->cur_file;
+    size_t got = mt_input_chunk(p->in, &c->text, CHUNK_BYTES);
+    if (got == 0) {
+        c->end_of_file = 1;
+        const char *e = mt_input_error(p->in);
+        if (e)
+            snprintf(c->err, sizeof c->err, "%s", e);
+        c->bytes = mt_input_bytes(p->in);
+        c->raw_bytes = mt_input_raw_bytes(p->in);
+        c->long_lines = 0;
+        mt_input_close(p->in);
+        p->in = NULL;
+        p->cur_file++;
+        return c;
+    }
+    c->size = mt_input_size(p->in);
+    if (p->base_year == 0)
+        p->base_year = base_year(c->text.data, c->text.len, p->opts, mt_input_mtime(p->in));
+    return c;
+}
+
+static void chunk_note_skip(chunk *c, const char *why, const char *line, size_t n, uint32_t idx)
+{
+    for (int i = 0; i < c->nreasons; i++)
+        if (c->reasons[i].why == why) {
+            c->reasons[i].count++;
+            return;
+        }
+    if (c->nreasons == MT_SCAN_MAX_REASONS)
+        return;
+    mt_scan_reason *r = &c->reasons[c->nreasons];
+    c->reason_idx[c->nreasons++] = idx;
+    r->why = why;
+    r->count = 1;
+    snprintf(r->example, sizeof r->example, "%.*s", (int)(n < 190 ? n : 190), line);
+}
+
+static void parse_chunk(chunk *c, int year)
+{
+    mt_yearctx yc;
+    mt_yearctx_init(&yc, year, 0);
+    size_t pos = 0, len;
+    int cut;
+    char *line;
+    uint32_t idx = 0;
+    while ((line = mt_chunk_line(c->text.data, c->text.len, &pos, &len, &cut)) != NULL) {
+        uint32_t my = idx++;
+        if (cut)
+            c->long_lines++;
+        if (len == 0)
+            continue;
+        if (c->first_of_file && c->first[0] == '\0')
+            snprintf(c->first, sizeof c->first, "%.*s", (int)(len < 190 ? len : 190), line);
+        if (c->n == c->cap) {
+            c->cap = c->cap ? c->cap * 2 : 4096;
+            c->lines = mt_xrealloc(c->lines, c->cap * sizeof *c->lines);
+            c->idx = mt_xrealloc(c->idx, c->cap * sizeof *c->idx);
+        }
+        mt_pf_line *pl = &c->lines[c->n];
+        mt_pf_kind k = mt_pf_parse(line, len, &yc, pl);
+        switch (k) {
+        case MT_PF_FOREIGN:
+            c->foreign++;
+            break;
+        case MT_PF_MALFORMED:
+            c->malformed++;
+            chunk_note_skip(c, pl->why, line, len, my);
+            break;
+        case MT_PF_IGNORED:
+        case MT_PF_BOUNCE_NOTICE:
+            c->postfix++;
+            break;
+        default:
+            c->postfix++;
+            if (k == MT_PF_DELIVERY)
+                c->deliveries++;
+            c->idx[c->n++] = my;
+        }
+    }
+    c->nlines = idx;
+    c->first_month = yc.first_month;
+    c->last_month = yc.last_month;
+    c->rollovers = yc.rollovers;
+}
+
+/* join_chunk - feed one chunk to the joiner, in order; called by the one
+ * thread that holds the joining role. */
+static void join_chunk(par *p, chunk *c)
+{
+    mt_scan_stats *st = p->st;
+    const char *path = c->file < p->npaths ? p->paths[c->file] : "";
+    if (p->rc < 0)
+        return; /* an earlier file failed: the rest is drained unread */
+    if (c->first_of_file) {
+        p->file_line_base = p->file_postfix = p->file_lines = 0;
+        p->carry_years = p->prev_last_month = 0;
+        p->file_first[0] = '\0';
+        st->files++;
+    }
+    if (c->end_of_file) {
+        if (c->open_failed) {
+            mt_buf_puts(p->err, c->err);
+            p->rc = -1;
+            return;
+        }
+        st->bytes += c->bytes;
+        st->raw_bytes += c->raw_bytes;
+        st->lines += p->file_lines;
+        if (c->err[0]) {
+            mt_buf_puts(p->err, c->err);
+            p->rc = -1;
+        } else if (p->file_postfix == 0 && p->file_first[0] != '\0') {
+            mt_buf_printf(p->err, "%s: no Postfix log lines found in %llu lines; the first line is:\n  %s",
+                          path, (unsigned long long)p->file_lines, p->file_first);
+            p->rc = -1;
+        }
         return;
     }
-    pthread_mutex_lock(&ps->mu);
-    while (ps->nfull >= QUEUE_DEPTH)
-        pthread_cond_wait(&ps->cv, &ps->mu);
-    b->next = NULL;
-    if (ps->full_tail)
-        ps->full_tail->next = b;
-    else
-        ps->full_head = b;
-    ps->full_tail = b;
-    ps->nfull++;
-    pthread_cond_broadcast(&ps->cv);
-    pthread_mutex_unlock(&ps->mu);
-}
-
-static batch *take_free(pipe_state *ps)
-{
-    pthread_mutex_lock(&ps->mu);
-    batch *b = ps->free_list;
-    if (b)
-        ps->free_list = b->next;
-    pthread_mutex_unlock(&ps->mu);
-    if (b == NULL)
-        b = batch_new();
-    b->n = 0;
-    b->used = 0;
-    return b;
-}
-
-static void batch_sink(void *arg, mt_pf_line *pl, const char *line, size_t len, const char *file,
-                       uint64_t lineno)
-{
-    pipe_state *ps = arg;
-    batch *b = ps->cur;
-    if (b && (b->n == BATCH_LINES || b->cap - b->used < len + 1)) {
-        submit(ps);
-        b = NULL;
+    if (c->first_of_file)
+        snprintf(p->file_first, sizeof p->file_first, "%s", c->first);
+    if (p->file_first[0] == '\0' && c->first[0])
+        snprintf(p->file_first, sizeof p->file_first, "%s", c->first);
+    /* a Dec -> Jan turn between the previous chunk and this one */
+    if (p->prev_last_month && c->first_month && c->first_month < p->prev_last_month &&
+        p->prev_last_month - c->first_month >= 6)
+        p->carry_years++;
+    for (size_t i = 0; i < c->n; i++) {
+        mt_pf_line *l = &c->lines[i];
+        if (p->carry_years && l->time)
+            l->time = mt_time_add_years(l->time, p->carry_years);
+        mt_join_line(p->j, l, path, p->file_line_base + c->idx[i] + 1);
     }
-    if (b == NULL)
-        b = ps->cur = take_free(ps);
-    if (b->cap - b->used < len + 1) { /* a line longer than a batch */
-        b->cap = len + 1;
-        b->text = mt_xrealloc(b->text, b->cap);
+    p->carry_years += c->rollovers;
+    if (c->last_month)
+        p->prev_last_month = c->last_month;
+    st->foreign += c->foreign;
+    st->malformed += c->malformed;
+    st->postfix += c->postfix;
+    st->deliveries += c->deliveries;
+    st->long_lines += c->long_lines;
+    for (int i = 0; i < c->nreasons; i++) {
+        int k;
+        for (k = 0; k < st->nreasons; k++)
+            if (st->reasons[k].why == c->reasons[i].why)
+                break;
+        if (k < st->nreasons) {
+            st->reasons[k].count += c->reasons[i].count;
+        } else if (st->nreasons < MT_SCAN_MAX_REASONS) {
+            st->reasons[st->nreasons] = c->reasons[i];
+            snprintf(st->reasons[st->nreasons].where, sizeof st->reasons[0].where, "%s:%llu", path,
+                     (unsigned long long)(p->file_line_base + c->reason_idx[i] + 1));
+            st->nreasons++;
+        }
     }
-    char *copy = b->text + b->used;
-    memcpy(copy, line, len);
-    copy[len] = '\0';
-    b->used += len + 1;
-    b->lines[b->n] = *pl;
-    mt_pf_rebase(&b->lines[b->n], line, len, copy);
-    b->linenos[b->n] = lineno;
-    b->files[b->n] = file;
-    b->n++;
+    p->file_postfix += c->postfix;
+    p->file_lines += c->nlines;
+    p->file_line_base += c->nlines;
+    p->joined_bytes += c->text.len;
+    if (p->opts->progress) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+        if (now - p->last_progress >= 0.5) {
+            p->last_progress = now;
+            double mb = (double)p->joined_bytes / 1e6;
+            fprintf(stderr, "\r%s: %.0f MB read (%.0f MB/s)   ", path, mb, mb / (now - p->start + 1e-9));
+        }
+    }
 }
 
-static void *reader_main(void *arg)
+static void *worker(void *arg)
 {
-    pipe_state *ps = arg;
-    int rc = scan_all(ps->paths, ps->npaths, ps->opts, ps->st, ps->err, batch_sink, ps);
-    submit(ps);
-    pthread_mutex_lock(&ps->mu);
-    ps->rc = rc;
-    ps->done = 1;
-    pthread_cond_broadcast(&ps->cv);
-    pthread_mutex_unlock(&ps->mu);
+    par *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        chunk *next = p->ring[p->next_join % RING];
+        if (!p->joining && next && next->seq == p->next_join) {
+            p->joining = 1;
+            p->ring[p->next_join % RING] = NULL;
+            pthread_mutex_unlock(&p->mu);
+            join_chunk(p, next);
+            pthread_mutex_lock(&p->mu);
+            if (p->rc < 0)
+                p->stop = 1;
+            next->next = p->free_list;
+            p->free_list = next;
+            p->next_join++;
+            p->outstanding--;
+            p->joining = 0;
+            pthread_cond_broadcast(&p->cv);
+            continue;
+        }
+        if (!p->reading_done && !p->stop && p->outstanding < MAX_OUTSTANDING) {
+            chunk *c = chunk_get(p);
+            p->outstanding++;
+            pthread_mutex_unlock(&p->mu);
+            pthread_mutex_lock(&p->read_mu);
+            chunk *got = read_chunk(p, c);
+            int year = p->base_year;
+            pthread_mutex_lock(&p->mu);
+            if (got)
+                got->seq = p->nseq++;
+            else
+                p->reading_done = 1;
+            pthread_mutex_unlock(&p->mu);
+            pthread_mutex_unlock(&p->read_mu);
+            if (got && !got->end_of_file)
+                parse_chunk(got, year);
+            pthread_mutex_lock(&p->mu);
+            if (got) {
+                p->ring[got->seq % RING] = got;
+            } else {
+                c->next = p->free_list;
+                p->free_list = c;
+                p->outstanding--;
+            }
+            pthread_cond_broadcast(&p->cv);
+            continue;
+        }
+        if ((p->reading_done || p->stop) && !p->joining && p->next_join == p->nseq)
+            break;
+        pthread_cond_wait(&p->cv, &p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
-static int scan_threaded(const char *const *paths, int n, const mt_scan_opts *opts, mt_join *j,
+static int scan_parallel(const char *const *paths, int n, const mt_scan_opts *opts, mt_join *j,
                          mt_scan_stats *st, mt_buf *err)
 {
-    pipe_state ps;
-    memset(&ps, 0, sizeof ps);
-    pthread_mutex_init(&ps.mu, NULL);
-    pthread_cond_init(&ps.cv, NULL);
-    ps.paths = paths;
-    ps.npaths = n;
-    ps.opts = opts;
-    ps.st = st;
-    ps.err = err;
+    par p;
+    memset(&p, 0, sizeof p);
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_mutex_init(&p.read_mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    p.paths = paths;
+    p.npaths = n;
+    p.opts = opts;
+    p.j = j;
+    p.st = st;
+    p.err = err;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    p.start = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     pthread_t th;
-    if (pthread_create(&th, NULL, reader_main, &ps) != 0) {
-        pthread_cond_destroy(&ps.cv);
-        pthread_mutex_destroy(&ps.mu);
-        return scan_all(paths, n, opts, st, err, join_sink, j);
+    int helper = pthread_create(&th, NULL, worker, &p) == 0;
+    worker(&p);
+    if (helper)
+        pthread_join(th, NULL);
+    if (opts->progress)
+        fprintf(stderr, "\r%*s\r", 70, "");
+    /* after a stop, chunks read but not joined are still in the ring */
+    for (int i = 0; i < RING; i++)
+        if (p.ring[i])
+            chunk_free(p.ring[i]);
+    while (p.free_list) {
+        chunk *c = p.free_list;
+        p.free_list = c->next;
+        chunk_free(c);
     }
-    for (;;) {
-        pthread_mutex_lock(&ps.mu);
-        while (ps.full_head == NULL && !ps.done)
-            pthread_cond_wait(&ps.cv, &ps.mu);
-        batch *b = ps.full_head;
-        if (b) {
-            ps.full_head = b->next;
-            if (ps.full_head == NULL)
-                ps.full_tail = NULL;
-            ps.nfull--;
-            pthread_cond_broadcast(&ps.cv);
-        }
-        pthread_mutex_unlock(&ps.mu);
-        if (b == NULL)
-            break; /* done and drained */
-        for (size_t i = 0; i < b->n; i++)
-            mt_join_line(j, &b->lines[i], b->files[i], b->linenos[i]);
-        pthread_mutex_lock(&ps.mu);
-        b->next = ps.free_list;
-        ps.free_list = b;
-        pthread_mutex_unlock(&ps.mu);
-    }
-    pthread_join(th, NULL);
-    if (ps.cur)
-        batch_free(ps.cur);
-    while (ps.free_list) {
-        batch *b = ps.free_list;
-        ps.free_list = b->next;
-        batch_free(b);
-    }
-    pthread_cond_destroy(&ps.cv);
-    pthread_mutex_destroy(&ps.mu);
-    return ps.rc;
+    if (p.in)
+        mt_input_close(p.in);
+    pthread_cond_destroy(&p.cv);
+    pthread_mutex_destroy(&p.read_mu);
+    pthread_mutex_destroy(&p.mu);
+    return p.rc;
 }
 
 int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_join *j, mt_scan_stats *st,
                   mt_buf *err)
 {
     if (opts->threads > 1)
-        return scan_threaded(paths, n, opts, j, st, err);
+        return scan_parallel(paths, n, opts, j, st, err);
     return scan_all(paths, n, opts, st, err, join_sink, j);
 }

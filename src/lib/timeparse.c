@@ -48,6 +48,8 @@ void mt_yearctx_init(mt_yearctx *yc, int year, int64_t mtime)
     yc->last_month = 0;
     yc->last_stamp[0] = '\0';
     yc->last_t = 0;
+    yc->first_month = 0;
+    yc->rollovers = 0;
     yc->fixed = year > 0;
     yc->mtime = mtime > 0 ? mtime : (int64_t)time(NULL);
     if (year > 0) {
@@ -57,6 +59,16 @@ void mt_yearctx_init(mt_yearctx *yc, int year, int64_t mtime)
         mt_time_civil(yc->mtime, &y, &mo, &d, &h, &mi, &s);
         yc->year = y;
     }
+}
+
+int64_t mt_time_add_years(int64_t t, int k)
+{
+    int y, mo, d, h, mi, s;
+    mt_time_civil(t, &y, &mo, &d, &h, &mi, &s);
+    y += k;
+    if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+        d = 28;
+    return mt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s;
 }
 
 static int digits(const char *s, int n, int *out)
@@ -157,6 +169,7 @@ static size_t parse_syslog(const char *s, size_t n, mt_yearctx *yc, int64_t *t, 
         used = k;
     }
     if (yc->last_month == 0) {
+        yc->first_month = mon;
         if (!yc->fixed) {
             /* the first stamp may not lie after the file's mtime */
             int64_t guess = (mt_days_from_civil(yc->year, mon, day)) * 86400;
@@ -165,6 +178,7 @@ static size_t parse_syslog(const char *s, size_t n, mt_yearctx *yc, int64_t *t, 
         }
     } else if (mon < yc->last_month && yc->last_month - mon >= 6) {
         yc->year++; /* Dec -> Jan */
+        yc->rollovers++;
     }
     yc->last_month = mon;
     *t = mt_days_from_civil(yc->year, mon, day) * 86400 + h * 3600 + mi * 60 + sec;

@@ -24,6 +24,8 @@ typedef struct mt_yearctx {
      * their second, so a 15-byte compare replaces the parse */
     char last_stamp[16];
     int64_t last_t;
+    int first_month; /* month of the first classic stamp seen, 0 before */
+    int rollovers;   /* Dec -> Jan turns seen */
 } mt_yearctx;
 
 /* mt_yearctx_init - start inference; year > 0 fixes the first line's year,
@@ -35,6 +37,9 @@ void mt_yearctx_init(mt_yearctx *yc, int year, int64_t mtime);
  * and sets *t (epoch seconds UTC) and *usec; returns 0 when s does not start
  * with a timestamp of either form. */
 size_t mt_time_parse(const char *s, size_t n, mt_yearctx *yc, int64_t *t, int32_t *usec);
+
+/* mt_time_add_years - t moved by k calendar years (Feb 29 -> Feb 28). */
+int64_t mt_time_add_years(int64_t t, int k);
 
 /* mt_days_from_civil - days since 1970-01-01 of a proleptic Gregorian date. */
 int64_t mt_days_from_civil(int y, int m, int d);

@@ -84,7 +84,20 @@ check_totals "rfc3339+tls=, cut" "$T/b.json" "$T/b.sum"
 pend=$(json "$T/b.json" "d['totals']['pending']")
 [ "$pend" -gt 0 ] && [ "$pend" -le "$(summary "$T/b.sum" pending_recipients)" ] && ok "cut log: $pend recipients still queued" || notok "cut log pending $pend"
 
-# 4. events: one row per attempt, header exactly the SPEC fields
+# 4. one thread or two: the same answer, also across a Dec -> Jan turn
+#    that falls between the chunks the two threads parse
+"$GENLOG" --size 6 --rate 150 --seed 9 --start 2026-12-31T12:00:00Z >"$T/c.log" 2>"$T/c.sum"
+touch -d 2027-01-02 "$T/c.log"
+for t in 1 2; do "$MT" diagnose --json --threads $t "$T/c.log" >"$T/c$t.json" 2>/dev/null; done
+cmp -s "$T/c1.json" "$T/c2.json" && ok "threads 1 and 2 agree (year turn)" || notok "threads 1 and 2 differ"
+expect_eq "year turn: first attempt in 2026" "$(json "$T/c2.json" "d['input']['first_attempt'][:4]")" 2026
+expect_eq "year turn: last attempt in 2027" "$(json "$T/c2.json" "d['input']['last_attempt'][:4]")" 2027
+for t in 1 2; do "$MT" events --csv --show-recipients --threads $t "$T/c.log" 2>/dev/null | sort >"$T/e$t.csv"; done
+cmp -s "$T/e1.csv" "$T/e2.csv" && ok "events: threads 1 and 2 agree" || notok "events: threads 1 and 2 differ"
+for t in 1 2; do "$MT" diagnose --json --threads $t "$T/a.log" >"$T/a$t.json" 2>/dev/null; done
+cmp -s "$T/a1.json" "$T/a2.json" && ok "threads 1 and 2 agree (drained log)" || notok "threads 1 and 2 differ (drained)"
+
+# 5. events: one row per attempt, header exactly the SPEC fields
 "$MT" events --csv "$T/a.log" >"$T/a.csv" 2>/dev/null
 expect_eq "events csv header" "$(head -1 "$T/a.csv")" "timestamp,source,queue_id,message_id,route,sending_ip,helo_name,mail_from_domain,header_from_domain,recipient,recipient_domain,provider,mx_host,mx_ip,smtp_stage,smtp_reply_code,enhanced_status,smtp_reply_text,category,message_template_id,message_size_bytes,attachment_types,retry_count,delay_seconds,final_queue_status"
 rows=$(python3 -c 'import csv,sys; print(sum(1 for _ in csv.DictReader(open(sys.argv[1]))))' "$T/a.csv")
