@@ -255,6 +255,7 @@ static double opt_lifetime_h = 0; /* 0 = per route */
 static double opt_window_start_h = -1;
 static double opt_warmup_h = 0;
 static int opt_tls_field = 0;
+static int opt_one_name = 0; /* every instance logs as "postfix" */
 static const char *opt_scenario = "healthy";
 static i64 start_us;
 static i64 window_start = -1, window_end = -1;
@@ -1490,7 +1491,7 @@ static void line_end_noise(void)
 
 static void pf_begin(i64 t, const route_t *r, const char *daemon, u32 pid)
 {
-    line_begin(t, r->host, syslog_names[r->sname], daemon, pid);
+    line_begin(t, r->host, syslog_names[opt_one_name ? 0 : r->sname], daemon, pid);
 }
 static void put_qid(const msg_t *m)
 {
@@ -2651,7 +2652,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: genlog [--size MB | --messages N] [--seed S] [--start 2026-11-20T00:00:00Z]\n"
                "              [--format syslog|rfc3339] [--scenario NAME] [--rate MSGS_PER_HOUR]\n"
                "              [--queue-lifetime HOURS] [--window-start HOURS] [--warmup HOURS]\n"
-               "              [--tls-field] > file\n"
+               "              [--tls-field] [--one-syslog-name] > file\n"
                "  --size MB            stop once MB*10^6 bytes are written (log ends mid-flight)\n"
                "  --messages N         N messages arrive, then the queues drain (default 10000)\n"
                "  --rate R             arrivals per hour (default 3000 with --size, N/24 with --messages)\n"
@@ -2661,6 +2662,7 @@ static void usage(FILE *f)
                "  --warmup H           simulate H hours before --start without writing them, so the log\n"
                "                       starts mid-flight (lines for queue ids whose arrival is not in it)\n"
                "  --tls-field          host mx3 runs Postfix 3.11: delivery lines carry tls=may|dane\n"
+               "  --one-syslog-name    every instance logs as \"postfix\" (pflogsumm then reads all of it)\n"
                "  --list-scenarios     print the scenarios\n"
                "summary of what was generated: key=value lines on stderr\n");
 }
@@ -2732,6 +2734,8 @@ int main(int argc, char **argv)
             opt_warmup_h = strtod(v, NULL);
         } else if (!strcmp(a, "--tls-field"))
             opt_tls_field = 1;
+        else if (!strcmp(a, "--one-syslog-name"))
+            opt_one_name = 1;
         else if (!strcmp(a, "--list-scenarios")) {
             for (int k = 0; k < NELEM(scenarios); k++)
                 printf("%-26s %s\n", scenarios[k].name, scenarios[k].help);

@@ -20,7 +20,8 @@ MAILTRIAGE=${MAILTRIAGE:-build/mailtriage}
 GENLOG_ARGS=${GENLOG_ARGS:---seed 1}
 REPEAT=${BENCH_REPEAT:-3}
 MT_ARGS=${MAILTRIAGE_ARGS:-}
-LOG=$BENCH_DIR/postfix-$SIZE_MB.log
+SLUG=$(printf %s "$GENLOG_ARGS" | tr -c "A-Za-z0-9" _)
+LOG=$BENCH_DIR/postfix-$SIZE_MB$SLUG.log
 TIME=/usr/bin/time
 
 # --- what is missing ---------------------------------------------------------------------------

@@ -118,25 +118,28 @@ static int starts(const char *p, size_t n, const char *prefix)
  * lower-case letters.  Words such as "warning" or "NOQUEUE" are neither. */
 static int is_queue_id(const char *p, size_t n)
 {
+    /* character classes: 1 digit, 2 upper-case hex letter, 4 other
+     * upper-case letter, 8 lower-case letter; 0 anything else */
+    static const unsigned char cls[256] = {
+        ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+        ['9'] = 1, ['A'] = 2, ['B'] = 2, ['C'] = 2, ['D'] = 2, ['E'] = 2, ['F'] = 2, ['G'] = 4, ['H'] = 4,
+        ['I'] = 4, ['J'] = 4, ['K'] = 4, ['L'] = 4, ['M'] = 4, ['N'] = 4, ['O'] = 4, ['P'] = 4, ['Q'] = 4,
+        ['R'] = 4, ['S'] = 4, ['T'] = 4, ['U'] = 4, ['V'] = 4, ['W'] = 4, ['X'] = 4, ['Y'] = 4, ['Z'] = 4,
+        ['a'] = 8, ['b'] = 8, ['c'] = 8, ['d'] = 8, ['e'] = 8, ['f'] = 8, ['g'] = 8, ['h'] = 8, ['i'] = 8,
+        ['j'] = 8, ['k'] = 8, ['l'] = 8, ['m'] = 8, ['n'] = 8, ['o'] = 8, ['p'] = 8, ['q'] = 8, ['r'] = 8,
+        ['s'] = 8, ['t'] = 8, ['u'] = 8, ['v'] = 8, ['w'] = 8, ['x'] = 8, ['y'] = 8, ['z'] = 8,
+    };
     if (n < 5 || n > 24)
         return 0;
-    int hex = 1, digit = 0, lower = 0;
+    unsigned seen = 0;
     for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (c >= '0' && c <= '9') {
-            digit = 1;
-        } else if (c >= 'A' && c <= 'F') {
-            ;
-        } else if (c >= 'a' && c <= 'z') {
-            lower = 1;
-            hex = 0;
-        } else if (c >= 'A' && c <= 'Z') {
-            hex = 0;
-        } else {
+        unsigned c = cls[(unsigned char)p[i]];
+        if (c == 0)
             return 0;
-        }
+        seen |= c;
     }
-    return hex || (digit && lower);
+    /* short ids: digits and A-F only; long ids: digits and lower case */
+    return (seen & ~3u) == 0 || ((seen & 1) && (seen & 8));
 }
 
 int mt_reply_code_enhanced(const char *s, size_t n, char enh[16])

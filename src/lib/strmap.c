@@ -63,7 +63,14 @@ static char *store_key(mt_strmap *m, const void *key, size_t n)
 {
     block *b = m->blocks;
     if (b == NULL || b->cap - b->used < n + 1) {
-        size_t cap = n + 1 > 65536 ? n + 1 : 65536;
+        /* blocks double from 512 bytes to 64 KiB: many maps stay small
+         * (a cohort's few domains), and a big first block per map cost
+         * more in page faults than the whole lookup work */
+        size_t cap = b ? b->cap * 2 : 512;
+        if (cap > 65536)
+            cap = 65536;
+        if (cap < n + 1)
+            cap = n + 1;
         block *nb = mt_xmalloc(sizeof *nb + cap);
         nb->next = b;
         nb->used = 0;
