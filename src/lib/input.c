@@ -33,7 +33,7 @@ struct mt_input {
     ZSTD_DStream *zs;
     size_t zs_last; /* last ZSTD_decompressStream return: 0 at a frame end */
     char err[256];
-    uint64_t lineno, bytes, raw, size, long_lines;
+    uint64_t bytes, raw, size, long_lines;
     int64_t mtime;
 };
 
@@ -216,60 +216,32 @@ static ssize_t fill(mt_input *in)
     }
 }
 
-const char *mt_input_line(mt_input *in, size_t *len)
+/* more - make room and read more text into the buffer.  Returns 1 when
+ * something may have been added, 0 when nothing more will come (end or
+ * error), -1 when the buffer is full of one absurdly long line. */
+static int more(mt_input *in)
 {
-    for (;;) {
-        char *s = in->buf + in->start;
-        size_t avail = in->end - in->start;
-        char *nl = avail ? memchr(s, '\n', avail) : NULL;
-        if (nl || (in->eof && avail)) {
-            size_t n = nl ? (size_t)(nl - s) : avail;
-            in->start += nl ? n + 1 : n;
-            in->bytes += nl ? n + 1 : n;
-            in->lineno++;
-            if (n && s[n - 1] == '\r')
-                n--;
-            if (n > MT_INPUT_MAX_LINE) {
-                n = MT_INPUT_MAX_LINE;
-                in->long_lines++;
-            }
-            s[n] = '\0';
-            *len = n;
-            return s;
-        }
-        if (in->eof || in->err[0])
-            return NULL;
-        /* make room: slide the partial line down, grow if it fills the buffer */
-        if (in->start > 0) {
-            memmove(in->buf, s, avail);
-            in->start = 0;
-            in->end = avail;
-        }
-        if (in->end == in->cap) {
-            if (in->cap >= 2 * MT_INPUT_MAX_LINE + 8 * CHUNK) {
-                /* an absurdly long line: hand out what we have as one line */
-                in->long_lines++;
-                in->start = in->end;
-                in->bytes += in->end;
-                in->lineno++;
-                in->buf[MT_INPUT_MAX_LINE] = '\0';
-                *len = MT_INPUT_MAX_LINE;
-                return in->buf;
-            }
-            in->cap *= 2;
-            in->buf = mt_xrealloc(in->buf, in->cap + 1);
-        }
-        ssize_t got = fill(in);
-        if (got < 0) {
-            in->eof = 1;
-            if (in->end == 0)
-                return NULL;
-            continue; /* hand out what was decoded, the error stays */
-        }
-        if (got == 0)
-            in->eof = 1;
-        in->end += (size_t)got;
+    if (in->eof || in->err[0])
+        return 0;
+    size_t avail = in->end - in->start;
+    if (in->start > 0) {
+        memmove(in->buf, in->buf + in->start, avail);
+        in->start = 0;
+        in->end = avail;
     }
+    if (in->end == in->cap) {
+        if (in->cap >= 2 * MT_INPUT_MAX_LINE + 8 * CHUNK)
+            return -1;
+        in->cap *= 2;
+        in->buf = mt_xrealloc(in->buf, in->cap + 1);
+    }
+    ssize_t got = fill(in);
+    if (got <= 0) {
+        in->eof = 1; /* on error the message stays in in->err */
+        return 1;    /* one more look: hand out what is buffered */
+    }
+    in->end += (size_t)got;
+    return 1;
 }
 
 size_t mt_input_chunk(mt_input *in, mt_buf *out, size_t want)
@@ -286,41 +258,23 @@ size_t mt_input_chunk(mt_input *in, mt_buf *out, size_t want)
             if (nl)
                 take = (size_t)(nl - s) + 1;
             else if (in->eof)
-                take = avail;
+                take = avail; /* a last line without its LF */
         }
-        if (take) {
-            mt_buf_append(out, s, take);
-            in->start += take;
-            in->bytes += take;
-            return take;
+        if (take == 0) {
+            int r = more(in);
+            if (r > 0)
+                continue;
+            if (r == 0)
+                return 0;
+            /* no line end in the whole (grown) buffer: hand it out */
+            s = in->buf + in->start;
+            take = in->end - in->start;
+            in->long_lines++;
         }
-        if (in->eof || in->err[0])
-            return 0;
-        if (in->start > 0) {
-            memmove(in->buf, s, avail);
-            in->start = 0;
-            in->end = avail;
-        }
-        if (in->end == in->cap) {
-            if (in->cap >= 2 * MT_INPUT_MAX_LINE + 8 * CHUNK) {
-                /* an absurdly long line: hand out what we have */
-                mt_buf_append(out, in->buf, in->end);
-                in->bytes += in->end;
-                take = in->end;
-                in->start = in->end = 0;
-                return take;
-            }
-            in->cap *= 2;
-            in->buf = mt_xrealloc(in->buf, in->cap + 1);
-        }
-        ssize_t got = fill(in);
-        if (got < 0) {
-            in->eof = 1;
-            continue; /* hand out what was decoded, the error stays */
-        }
-        if (got == 0)
-            in->eof = 1;
-        in->end += (size_t)got;
+        mt_buf_append(out, s, take);
+        in->start += take;
+        in->bytes += take;
+        return take;
     }
 }
 
@@ -353,11 +307,6 @@ const char *mt_input_error(const mt_input *in)
 const char *mt_input_name(const mt_input *in)
 {
     return in->name;
-}
-
-uint64_t mt_input_lineno(const mt_input *in)
-{
-    return in->lineno;
 }
 
 uint64_t mt_input_bytes(const mt_input *in)

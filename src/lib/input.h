@@ -1,11 +1,12 @@
 /*
- * input.h - read log files line by line: plain, gzip or zstd (detected
- * from the first bytes, not the name), or standard input ("-").
+ * input.h - read log files in blocks of whole lines: plain, gzip or zstd
+ * (detected from the first bytes, not the name), or standard input ("-").
  *
- * Lines are handed out as pointers into the reader's own buffer, valid
- * until the next call: no allocation per line.  Line ends LF or CRLF;
- * a final line without LF is still a line.  A line longer than
- * MT_INPUT_MAX_LINE is cut there and counted (mt_input_long_lines).
+ * Blocks are copied into a buffer the caller owns, so that a block can be
+ * parsed on another thread while the next one is read; lines are split in
+ * place (mt_chunk_line), no allocation per line.  Line ends LF or CRLF; a
+ * final line without LF is still a line.  A line longer than
+ * MT_INPUT_MAX_LINE is cut there.
  */
 #ifndef MT_INPUT_H
 #define MT_INPUT_H
@@ -23,16 +24,11 @@ typedef struct mt_input mt_input;
  * when it cannot be opened or its compression cannot be read. */
 mt_input *mt_input_open(const char *path, mt_buf *err);
 
-/* mt_input_line - the next line (without its end) and its length, or NULL
- * at the end of input or on error (see mt_input_error). */
-const char *mt_input_line(mt_input *in, size_t *len);
-
 /* mt_input_chunk - the next block of whole lines, about `want` bytes (more
  * when one line is longer), appended to out (which the caller owns and
  * may hand to another thread).  Returns the block's length, 0 at the end
  * of the input or on error.  A final line without LF is a whole line.
- * Split the block with mt_chunk_line.  Mixing this with mt_input_line on
- * one input is not supported. */
+ * Split the block with mt_chunk_line. */
 size_t mt_input_chunk(mt_input *in, mt_buf *out, size_t want);
 
 /* mt_chunk_line - the line at *pos in a block from mt_input_chunk, made a
@@ -46,12 +42,11 @@ char *mt_chunk_line(char *block, size_t blen, size_t *pos, size_t *len, int *cut
 const char *mt_input_error(const mt_input *in);
 
 const char *mt_input_name(const mt_input *in);
-uint64_t mt_input_lineno(const mt_input *in);    /* number of the last line */
-uint64_t mt_input_bytes(const mt_input *in);     /* bytes of log text so far */
-uint64_t mt_input_raw_bytes(const mt_input *in); /* bytes read from the file */
-uint64_t mt_input_size(const mt_input *in);      /* file size, 0 if unknown */
-int64_t mt_input_mtime(const mt_input *in);      /* 0 if unknown */
-uint64_t mt_input_long_lines(const mt_input *in);
+uint64_t mt_input_bytes(const mt_input *in);          /* bytes of log text so far */
+uint64_t mt_input_raw_bytes(const mt_input *in);      /* bytes read from the file */
+uint64_t mt_input_size(const mt_input *in);           /* file size, 0 if unknown */
+int64_t mt_input_mtime(const mt_input *in);           /* 0 if unknown */
+uint64_t mt_input_long_lines(const mt_input *in);     /* blocks without a line end */
 const char *mt_input_compression(const mt_input *in); /* "none", "gzip", "zstd" */
 
 void mt_input_close(mt_input *in);

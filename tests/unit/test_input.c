@@ -1,6 +1,6 @@
 /*
- * test_input.c - line reading over plain, CRLF, gzip, zstd, truncated and
- * multi-member inputs; rotated-set ordering.
+ * test_input.c - blocks of whole lines over plain, CRLF, gzip, zstd,
+ * truncated and multi-member inputs; long lines; rotated-set ordering.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,38 +30,58 @@ static void write_bytes(const void *p, size_t n)
     close(fd);
 }
 
-static void expect_lines(const char *const *want, int nwant, int want_error)
+/* read_all - every line of the input at path, through blocks of `want`
+ * bytes; returns the number of lines, *error set when the input said so */
+static int read_all(size_t want, char lines[][64], int max, int *error, int *cuts)
 {
-    mt_buf err;
+    mt_buf err, block;
     mt_buf_init(&err);
+    mt_buf_init(&block);
     mt_input *in = mt_input_open(path, &err);
     assert_non_null(in);
-    const char *l;
-    size_t n;
-    int i = 0;
-    while ((l = mt_input_line(in, &n)) != NULL) {
-        assert_true(i < nwant);
-        assert_int_equal(n, strlen(want[i]));
-        assert_memory_equal(l, want[i], n);
-        i++;
+    int n = 0;
+    *cuts = 0;
+    while (mt_input_chunk(in, &block, want)) {
+        size_t pos = 0, len;
+        int cut;
+        char *l;
+        while ((l = mt_chunk_line(block.data, block.len, &pos, &len, &cut)) != NULL) {
+            if (n < max)
+                snprintf(lines[n], 64, "%.*s", (int)len, l);
+            n++;
+            *cuts += cut;
+        }
+        mt_buf_reset(&block);
     }
-    assert_int_equal(i, nwant);
-    if (want_error)
-        assert_non_null(mt_input_error(in));
-    else
-        assert_null(mt_input_error(in));
+    *error = mt_input_error(in) != NULL;
     mt_input_close(in);
     mt_buf_free(&err);
+    mt_buf_free(&block);
     unlink(path);
+    return n;
 }
 
 static const char *const want[] = {"line one", "line two", "", "last line without newline"};
 
+static void expect_text(size_t block)
+{
+    char got[8][64];
+    int error, cuts;
+    int n = read_all(block, got, 8, &error, &cuts);
+    assert_int_equal(n, 4);
+    assert_false(error);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(got[i], want[i]);
+}
+
 static void t_plain(void **state)
 {
     (void)state;
+    /* blocks bigger than the input, and smaller than one line */
     write_bytes(text, strlen(text));
-    expect_lines(want, 4, 0);
+    expect_text(1 << 20);
+    write_bytes(text, strlen(text));
+    expect_text(3);
 }
 
 static size_t gz(const char *src, size_t n, unsigned char *out, size_t cap)
@@ -85,27 +105,21 @@ static void t_gzip(void **state)
     unsigned char buf[4096];
     size_t n = gz(text, strlen(text), buf, sizeof buf);
     write_bytes(buf, n);
-    expect_lines(want, 4, 0);
+    expect_text(1 << 20);
     /* two members, as `cat a.gz b.gz` makes */
     size_t n1 = gz("a\n", 2, buf, sizeof buf);
     size_t n2 = gz("b\n", 2, buf + n1, sizeof buf - n1);
     write_bytes(buf, n1 + n2);
-    static const char *const ab[] = {"a", "b"};
-    expect_lines(ab, 2, 0);
+    char got[4][64];
+    int error, cuts;
+    assert_int_equal(read_all(1 << 20, got, 4, &error, &cuts), 2);
+    assert_string_equal(got[0], "a");
+    assert_string_equal(got[1], "b");
     /* truncated: an error, not a silent end */
     n = gz(text, strlen(text), buf, sizeof buf);
     write_bytes(buf, n - 6);
-    mt_buf err;
-    mt_buf_init(&err);
-    mt_input *in = mt_input_open(path, &err);
-    size_t len;
-    while (mt_input_line(in, &len))
-        ;
-    assert_non_null(mt_input_error(in));
-    assert_non_null(strstr(mt_input_error(in), "truncated"));
-    mt_input_close(in);
-    mt_buf_free(&err);
-    unlink(path);
+    read_all(1 << 20, got, 4, &error, &cuts);
+    assert_true(error);
 }
 
 static void t_zstd(void **state)
@@ -115,18 +129,12 @@ static void t_zstd(void **state)
     size_t n = ZSTD_compress(buf, sizeof buf, text, strlen(text), 3);
     assert_false(ZSTD_isError(n));
     write_bytes(buf, n);
-    expect_lines(want, 4, 0);
+    expect_text(1 << 20);
     write_bytes(buf, n - 5);
-    mt_buf err;
-    mt_buf_init(&err);
-    mt_input *in = mt_input_open(path, &err);
-    size_t len;
-    while (mt_input_line(in, &len))
-        ;
-    assert_non_null(mt_input_error(in));
-    mt_input_close(in);
-    mt_buf_free(&err);
-    unlink(path);
+    char got[4][64];
+    int error, cuts;
+    read_all(1 << 20, got, 4, &error, &cuts);
+    assert_true(error);
 }
 
 static void t_long_lines(void **state)
@@ -138,20 +146,12 @@ static void t_long_lines(void **state)
     memcpy(p + big, "\nok\n", 4);
     write_bytes(p, big + 4);
     free(p);
-    mt_buf err;
-    mt_buf_init(&err);
-    mt_input *in = mt_input_open(path, &err);
-    size_t n;
-    const char *l = mt_input_line(in, &n);
-    assert_non_null(l);
-    assert_int_equal(n, MT_INPUT_MAX_LINE);
-    l = mt_input_line(in, &n);
-    assert_non_null(l);
-    assert_int_equal(n, 2);
-    assert_int_equal(mt_input_long_lines(in), 1);
-    mt_input_close(in);
-    mt_buf_free(&err);
-    unlink(path);
+    char got[4][64];
+    int error, cuts;
+    assert_int_equal(read_all(1 << 20, got, 4, &error, &cuts), 2);
+    assert_int_equal(cuts, 1);
+    assert_string_equal(got[1], "ok");
+    assert_false(error);
 }
 
 static void t_missing(void **state)
