@@ -302,7 +302,7 @@ static void join_chunk(par *p, chunk *c)
         } else if (st->nreasons < MT_SCAN_MAX_REASONS) {
             st->reasons[st->nreasons] = c->reasons[i];
             snprintf(st->reasons[st->nreasons].where, sizeof st->reasons[0].where, "%s:%llu", path,
-                     (unsigned long long)(p->file_line_base + c->reason_idx[i] + 1));
+                     (unsigned long long)p->file_line_base + c->reason_idx[i] + 1);
             st->nreasons++;
         }
     }
