@@ -10,8 +10,15 @@
 
 #define MAX_REPLIES_PER_PROVIDER 5000
 
+typedef struct hour_acc {
+    mt_hour_stat s;
+    mt_strmap *senders; /* envelope domains deferred in this hour */
+} hour_acc;
+
 typedef struct prov_acc {
     mt_provider_stat s;
+    mt_strmap *cohorts; /* dim byte + value -> mt_cohort_stat* */
+    mt_strmap *hours;   /* 8-byte hour start -> hour_acc* */
     mt_strmap *domains; /* domain -> mt_domain_stat* */
     mt_strmap *replies; /* normalised text -> mt_reply_stat* */
     mt_strmap *raw;     /* reply as logged -> mt_reply_stat* (a bounded cache) */
@@ -22,8 +29,24 @@ typedef struct sender_acc {
     mt_strmap *domains; /* recipient domains seen */
 } sender_acc;
 
+/* what is known of one recipient of the message being counted: a
+ * message's attempts arrive together, in the order they were made */
+typedef struct rstate {
+    int deferrals;
+    int saw_5xx;
+    mt_status first_status;
+    mt_stage first_stage;
+    int first_code;
+    int64_t first_time;
+    int second_seen;
+    mt_status second_status;
+    int64_t second_time;
+} rstate;
+
 struct mt_diag {
     int show_recipients;
+    rstate *rs;
+    size_t nrs;
     mt_diag_result r;
     mt_strmap *providers; /* name -> prov_acc* */
     mt_strmap *senders;   /* key -> sender_acc* */
@@ -148,6 +171,207 @@ static void normalise(const char *s, mt_buf *out, mt_buf *tmpb)
     *tmpb = tmp;
 }
 
+static const char *const dim_names[MT_DIM_COUNT] = {
+    "route",        "sending_ip",       "helo_name",          "mail_from_domain", "header_from_domain",
+    "message_template_id", "attachment_types", "message_size_bytes", "recipient_domain",
+};
+
+const char *mt_dim_name(mt_dim d)
+{
+    return (unsigned)d < MT_DIM_COUNT ? dim_names[d] : "?";
+}
+
+const char *const mt_retry_bucket_names[MT_RETRY_BUCKETS] = {"1", "2", "3", "4-5", "6-10", ">10"};
+const char *const mt_delay_bucket_names[MT_DELAY_BUCKETS] = {"<5m", "5-15m", "15-60m", "1-4h",
+                                                             "4-24h", "1-3d", ">3d"};
+
+static const char *size_band(int64_t size)
+{
+    if (size < 0)
+        return NULL;
+    if (size < 20000)
+        return "<20KB";
+    if (size < 100000)
+        return "20-100KB";
+    if (size < 1000000)
+        return "100KB-1MB";
+    if (size < 10000000)
+        return "1-10MB";
+    return ">10MB";
+}
+
+static void count(mt_counts *c, const mt_attempt *a);
+
+static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, const mt_attempt *a)
+{
+    if (value == NULL || *value == '\0')
+        return; /* unknown is not a cohort */
+    mt_buf *k = &d->key;
+    mt_buf_reset(k);
+    mt_buf_putc(k, (char)('A' + dim));
+    mt_buf_puts(k, value);
+    mt_cohort_stat *c = mt_strmap_get(p->cohorts, k->data, k->len);
+    if (c == NULL) {
+        c = mt_xcalloc(1, sizeof *c);
+        c->dim = dim;
+        c->value = mt_xstrdup(value);
+        c->first = a->time;
+        mt_strmap_put(p->cohorts, k->data, k->len, c);
+    }
+    count(&c->c, a);
+    if (a->time < c->first)
+        c->first = a->time;
+    if (a->time > c->last)
+        c->last = a->time;
+    if (a->status != MT_STATUS_SENT) {
+        c->failed_by_stage[a->stage]++;
+        c->failed_by_category[a->category]++;
+        if (a->rule_flags & MT_RULE_GENERIC_FRONTEND)
+            c->generic_failures++;
+        if (c->first_failure == 0 || a->time < c->first_failure)
+            c->first_failure = a->time;
+        if (a->time > c->last_failure)
+            c->last_failure = a->time;
+    }
+}
+
+static void add_cohorts(mt_diag *d, prov_acc *p, const mt_attempt *a)
+{
+    add_cohort(d, p, MT_DIM_ROUTE, a->route, a);
+    add_cohort(d, p, MT_DIM_SENDING_IP, a->sending_ip, a);
+    add_cohort(d, p, MT_DIM_HELO, a->helo_name, a);
+    add_cohort(d, p, MT_DIM_MAIL_FROM, a->mail_from_domain, a);
+    add_cohort(d, p, MT_DIM_HEADER_FROM, a->header_from_domain, a);
+    add_cohort(d, p, MT_DIM_TEMPLATE, a->message_template_id, a);
+    add_cohort(d, p, MT_DIM_ATTACHMENTS, a->attachment_types, a);
+    add_cohort(d, p, MT_DIM_SIZE, size_band(a->message_size), a);
+    add_cohort(d, p, MT_DIM_RECIPIENT_DOMAIN, a->recipient_domain, a);
+}
+
+static void add_hour(prov_acc *p, const mt_attempt *a)
+{
+    int64_t h = a->time - ((a->time % 3600) + 3600) % 3600;
+    hour_acc *ha = mt_strmap_get(p->hours, &h, sizeof h);
+    if (ha == NULL) {
+        ha = mt_xcalloc(1, sizeof *ha);
+        ha->s.hour = h;
+        ha->senders = mt_strmap_new(0);
+        mt_strmap_put(p->hours, &h, sizeof h, ha);
+    }
+    ha->s.attempts++;
+    if (a->status == MT_STATUS_SENT)
+        ha->s.accepted++;
+    else if (a->status == MT_STATUS_DEFERRED)
+        ha->s.deferred++;
+    else
+        ha->s.bounced++;
+    if (a->status == MT_STATUS_DEFERRED && a->mail_from_domain && mt_strmap_count(ha->senders) < 1000) {
+        size_t n = strlen(a->mail_from_domain);
+        if (!mt_strmap_get(ha->senders, a->mail_from_domain, n)) {
+            mt_strmap_put(ha->senders, a->mail_from_domain, n, (void *)1);
+            ha->s.failing_senders++;
+        }
+    }
+}
+
+static void example(mt_diag *d, char **slots, int *n, const char *addr)
+{
+    if (*n >= MT_EXAMPLES || addr == NULL)
+        return;
+    if (d->show_recipients) {
+        slots[(*n)++] = mt_xstrdup(addr);
+    } else {
+        mt_redact_text(addr, &d->red);
+        slots[(*n)++] = mt_xstrdup(d->red.data ? d->red.data : "");
+    }
+}
+
+static int delay_bucket(int64_t s)
+{
+    static const int64_t lim[] = {300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 86400};
+    for (int i = 0; i < 6; i++)
+        if (s < lim[i])
+            return i;
+    return 6;
+}
+
+static int retry_bucket(int r)
+{
+    return r <= 3 ? r - 1 : r <= 5 ? 3 : r <= 10 ? 4 : 5;
+}
+
+/* track_rcpt - follow a recipient through its attempts; on its last one,
+ * count what became of it */
+static void track_rcpt(mt_diag *d, prov_acc *p, const mt_attempt *a)
+{
+    size_t i = a->rcpt_index;
+    if (i >= d->nrs) {
+        size_t n = d->nrs ? d->nrs : 16;
+        while (n <= i)
+            n *= 2;
+        d->rs = mt_xrealloc(d->rs, n * sizeof *d->rs);
+        d->nrs = n;
+    }
+    rstate *r = &d->rs[i];
+    if (a->retry_count == 0) {
+        memset(r, 0, sizeof *r);
+        r->first_status = a->status;
+        r->first_stage = a->stage;
+        r->first_code = a->reply_code;
+        r->first_time = a->time;
+    } else if (a->retry_count == 1) {
+        r->second_seen = 1;
+        r->second_status = a->status;
+        r->second_time = a->time;
+    }
+    if (a->status == MT_STATUS_DEFERRED)
+        r->deferrals++;
+    if (a->reply_code >= 500)
+        r->saw_5xx = 1;
+    if (!a->last_for_rcpt)
+        return;
+    mt_retry_stat *rt = &p->s.retry;
+    rt->recipients++;
+    if (r->first_status == MT_STATUS_DEFERRED) {
+        rt->first_deferred++;
+        int64_t gap = r->second_time - r->first_time;
+        if (r->second_seen && r->second_status == MT_STATUS_SENT && gap >= 180 && gap <= 3600 &&
+            r->first_code >= 400 && r->first_code < 500 &&
+            (r->first_stage == MT_STAGE_RCPT || r->first_stage == MT_STAGE_GREETING ||
+             r->first_stage == MT_STAGE_MAIL))
+            rt->greylist_like++;
+    }
+    if (r->deferrals > 0) {
+        rt->deferred_rcpts++;
+        switch (a->final_status) {
+        case MT_FINAL_DELIVERED:
+            rt->delivered_after_retry++;
+            if (a->retry_count > 0) {
+                rt->retries[retry_bucket(a->retry_count)]++;
+                rt->delays[delay_bucket(a->time - a->rcpt_first_time)]++;
+            }
+            break;
+        case MT_FINAL_EXPIRED:
+            rt->expired++;
+            break;
+        case MT_FINAL_BOUNCED:
+            rt->bounced_after_deferral++;
+            break;
+        default:
+            rt->pending++;
+        }
+    }
+    if ((a->final_status == MT_FINAL_DEFERRED || a->final_status == MT_FINAL_EXPIRED) && !r->saw_5xx &&
+        r->deferrals > 0) {
+        rt->keep++;
+        example(d, rt->keep_examples, &rt->nkeep_examples, a->recipient);
+    }
+    if (a->final_status == MT_FINAL_BOUNCED && (a->rule_flags & MT_RULE_PERMANENT_RECIPIENT)) {
+        rt->suppress++;
+        example(d, rt->suppress_examples, &rt->nsuppress_examples, a->recipient);
+    }
+}
+
 static void count(mt_counts *c, const mt_attempt *a)
 {
     c->attempts++;
@@ -194,6 +418,8 @@ static prov_acc *provider_acc(mt_diag *d, const char *name)
         p->domains = mt_strmap_new(0);
         p->replies = mt_strmap_new(0);
         p->raw = mt_strmap_new(20000);
+        p->cohorts = mt_strmap_new(0);
+        p->hours = mt_strmap_new(0);
     }
     if (d->npcache < 64) {
         d->pcache_name[d->npcache] = name;
@@ -310,9 +536,14 @@ void mt_diag_add(const mt_attempt *a, void *arg)
         st->failed_by_category[a->category]++;
         if (a->status == MT_STATUS_DEFERRED)
             p->s.deferred_by_stage[a->stage]++;
+        if (a->rule_flags & MT_RULE_GENERIC_FRONTEND)
+            p->s.generic_failures++;
         add_reply(d, p, a);
     }
     add_sender(d, a);
+    add_cohorts(d, p, a);
+    add_hour(p, a);
+    track_rcpt(d, p, a);
 }
 
 /* collectors for mt_strmap_each */
@@ -339,6 +570,22 @@ static int by_domain_attempts(const void *a, const void *b)
     if (x->c.attempts != y->c.attempts)
         return x->c.attempts < y->c.attempts ? 1 : -1;
     return strcmp(x->domain, y->domain);
+}
+
+static int by_cohort(const void *a, const void *b)
+{
+    const mt_cohort_stat *x = *(mt_cohort_stat *const *)a, *y = *(mt_cohort_stat *const *)b;
+    if (x->dim != y->dim)
+        return x->dim < y->dim ? -1 : 1;
+    if (x->c.attempts != y->c.attempts)
+        return x->c.attempts < y->c.attempts ? 1 : -1;
+    return strcmp(x->value, y->value);
+}
+
+static int by_hour(const void *a, const void *b)
+{
+    const mt_hour_stat *x = a, *y = b;
+    return x->hour < y->hour ? -1 : x->hour > y->hour;
 }
 
 static int by_reply_count(const void *a, const void *b)
@@ -419,6 +666,20 @@ const mt_diag_result *mt_diag_finish(mt_diag *d)
             qsort(dv.v, (size_t)dv.n, sizeof *dv.v, by_domain_attempts);
         if (rv.n)
             qsort(rv.v, (size_t)rv.n, sizeof *rv.v, by_reply_count);
+        vec cv = {0}, hv = {0};
+        mt_strmap_each(p->cohorts, collect, &cv);
+        mt_strmap_each(p->hours, collect, &hv);
+        if (cv.n)
+            qsort(cv.v, (size_t)cv.n, sizeof *cv.v, by_cohort);
+        p->s.cohorts = (mt_cohort_stat **)cv.v;
+        p->s.ncohorts = cv.n;
+        p->s.hours = mt_xcalloc((size_t)hv.n + 1, sizeof *p->s.hours);
+        for (int k = 0; k < hv.n; k++)
+            p->s.hours[k] = ((hour_acc *)hv.v[k])->s;
+        p->s.nhours = hv.n;
+        if (hv.n)
+            qsort(p->s.hours, (size_t)hv.n, sizeof *p->s.hours, by_hour);
+        free(hv.v);
         p->s.domains = (mt_domain_stat **)dv.v;
         p->s.ndomains = dv.n;
         p->s.replies = (mt_reply_stat **)rv.v;
@@ -467,12 +728,42 @@ static void free_reply(const char *k, size_t n, void *v, void *arg)
     free(r);
 }
 
+static void free_cohort(const char *k, size_t n, void *v, void *arg)
+{
+    (void)k;
+    (void)n;
+    (void)arg;
+    mt_cohort_stat *c = v;
+    free(c->value);
+    free(c);
+}
+
+static void free_hour(const char *k, size_t n, void *v, void *arg)
+{
+    (void)k;
+    (void)n;
+    (void)arg;
+    hour_acc *h = v;
+    mt_strmap_free(h->senders);
+    free(h);
+}
+
 static void free_provider(const char *k, size_t n, void *v, void *arg)
 {
     (void)k;
     (void)n;
     (void)arg;
     prov_acc *p = v;
+    mt_strmap_each(p->cohorts, free_cohort, NULL);
+    mt_strmap_each(p->hours, free_hour, NULL);
+    mt_strmap_free(p->cohorts);
+    mt_strmap_free(p->hours);
+    free(p->s.cohorts);
+    free(p->s.hours);
+    for (int i = 0; i < p->s.retry.nkeep_examples; i++)
+        free(p->s.retry.keep_examples[i]);
+    for (int i = 0; i < p->s.retry.nsuppress_examples; i++)
+        free(p->s.retry.suppress_examples[i]);
     mt_strmap_each(p->domains, free_domain, NULL);
     mt_strmap_each(p->replies, free_reply, NULL);
     mt_strmap_free(p->domains);
@@ -508,5 +799,6 @@ void mt_diag_free(mt_diag *d)
     mt_buf_free(&d->norm);
     mt_buf_free(&d->red);
     mt_buf_free(&d->scratch);
+    free(d->rs);
     free(d);
 }

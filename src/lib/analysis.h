@@ -39,6 +39,64 @@ typedef struct mt_domain_stat {
     mt_counts c;
 } mt_domain_stat;
 
+/* The dimensions a provider's attempts are split by to find the cohort
+ * that stands out; their names are SPEC §3 field names. */
+typedef enum mt_dim {
+    MT_DIM_ROUTE = 0,
+    MT_DIM_SENDING_IP,
+    MT_DIM_HELO,
+    MT_DIM_MAIL_FROM,
+    MT_DIM_HEADER_FROM,
+    MT_DIM_TEMPLATE,
+    MT_DIM_ATTACHMENTS,
+    MT_DIM_SIZE, /* a size band, e.g. "100KB-1MB" */
+    MT_DIM_RECIPIENT_DOMAIN,
+    MT_DIM_COUNT
+} mt_dim;
+
+const char *mt_dim_name(mt_dim d);
+
+typedef struct mt_cohort_stat {
+    mt_dim dim;
+    char *value;
+    mt_counts c;
+    uint64_t failed_by_stage[MT_STAGE_COUNT]; /* deferred or refused */
+    uint64_t failed_by_category[MT_CAT_COUNT];
+    uint64_t generic_failures; /* replies that are a generic front-end text */
+    int64_t first, last, first_failure, last_failure;
+} mt_cohort_stat;
+
+typedef struct mt_hour_stat {
+    int64_t hour; /* start, epoch seconds */
+    uint64_t attempts, accepted, deferred, bounced;
+    int failing_senders; /* distinct envelope domains deferred in the hour */
+} mt_hour_stat;
+
+#define MT_RETRY_BUCKETS 6
+#define MT_DELAY_BUCKETS 7
+#define MT_EXAMPLES 10
+
+/* What became of recipients, especially those that were deferred. */
+typedef struct mt_retry_stat {
+    uint64_t recipients;
+    uint64_t deferred_rcpts;         /* at least one deferral */
+    uint64_t delivered_after_retry;  /* ... then delivered */
+    uint64_t expired, pending, bounced_after_deferral;
+    uint64_t first_deferred;         /* their first attempt was deferred */
+    uint64_t greylist_like;          /* ... at RCPT/greeting, and the next try,
+                                        3 to 60 minutes later, was accepted */
+    uint64_t retries[MT_RETRY_BUCKETS]; /* delivered after 1, 2, 3, 4-5, 6-10, >10 retries */
+    uint64_t delays[MT_DELAY_BUCKETS];  /* first try to delivery: <5m, <15m, <1h, <4h, <24h, <3d, more */
+    uint64_t keep;     /* only ever 4xx: valid addresses, never suppress */
+    uint64_t suppress; /* refused permanently as not existing */
+    char *keep_examples[MT_EXAMPLES];
+    char *suppress_examples[MT_EXAMPLES];
+    int nkeep_examples, nsuppress_examples;
+} mt_retry_stat;
+
+extern const char *const mt_retry_bucket_names[MT_RETRY_BUCKETS];
+extern const char *const mt_delay_bucket_names[MT_DELAY_BUCKETS];
+
 typedef struct mt_provider_stat {
     const char *name;
     mt_counts c;
@@ -49,6 +107,12 @@ typedef struct mt_provider_stat {
     uint64_t replies_dropped; /* failures beyond the distinct-reply cap */
     uint64_t deferred_by_stage[MT_STAGE_COUNT];
     uint64_t failed_by_category[MT_CAT_COUNT];
+    uint64_t generic_failures;
+    mt_cohort_stat **cohorts; /* every dimension's values, by dimension then attempts */
+    int ncohorts;
+    mt_hour_stat *hours; /* in time order, hours with attempts only */
+    int nhours;
+    mt_retry_stat retry;
 } mt_provider_stat;
 
 typedef struct mt_stage_stat {

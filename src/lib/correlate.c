@@ -21,6 +21,7 @@ typedef struct rcpt {
     uint32_t addr_len;
     int attempts;
     mt_status last;
+    int64_t first_time; /* of the recipient's first attempt */
 } rcpt;
 
 typedef struct pend {
@@ -236,6 +237,7 @@ static void emit(mt_join *j, msg *m)
         a.message_serial = serial;
         a.rcpt_index = p->rcpt;
         a.last_for_rcpt = p->retry + 1 == r->attempts;
+        a.rcpt_first_time = r->first_time;
         mt_classify(j->cls, &a);
         j->fn(&a, j->arg);
     }
@@ -294,6 +296,8 @@ static void add_attempt(msg *m, const mt_pf_line *l, const char *file, uint64_t 
     p->reply = l->reply.len ? put(m, l->reply.p, l->reply.len) : NONE;
     p->delay = l->delay;
     p->code = l->reply_code;
+    if (r->attempts == 0)
+        r->first_time = l->time;
     p->retry = r->attempts++;
     p->stage = l->stage;
     p->status = l->status;

@@ -106,6 +106,7 @@ typedef struct mt_attempt {
     uint64_t message_serial;
     unsigned rcpt_index;
     int last_for_rcpt;
+    int64_t rcpt_first_time; /* time of the recipient's first attempt */
 } mt_attempt;
 
 /* Flags a reply rule may carry (rules file, FLAGS column). */
