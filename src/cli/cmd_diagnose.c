@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../lib/analysis.h"
+#include "../lib/findings.h"
 #include "../lib/input.h"
 #include "../lib/report.h"
 #include "cli.h"
@@ -24,6 +25,7 @@ static const char usage[] =
     "pattern (none, intermittent, persistent) and risk band (low, warning, critical).\n"
     "\n"
     "  --json                  the SPEC section 5 JSON document instead of text\n"
+    "  --markdown              the escalation evidence bundle (one per critical finding)\n"
     "  --top N                 replies listed per provider (default 5; JSON 10)\n"
     "  --color, --no-color     colour the text report (default: on a terminal,\n"
     "                          never when NO_COLOR is set)\n"
@@ -34,6 +36,7 @@ int cmd_diagnose(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
+        {"markdown", no_argument, NULL, 'm'},
         {"top", required_argument, NULL, 't'},
         {"color", no_argument, NULL, 'C'},
         {"no-color", no_argument, NULL, 'N'},
@@ -42,7 +45,7 @@ int cmd_diagnose(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     cli_input in = {.progress = -1};
-    int json = 0, top = -1, color = -1;
+    int json = 0, markdown = 0, top = -1, color = -1;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -54,6 +57,9 @@ int cmd_diagnose(int argc, char **argv)
         switch (c) {
         case 'j':
             json = 1;
+            break;
+        case 'm':
+            markdown = 1;
             break;
         case 't': {
             char *end;
@@ -106,14 +112,21 @@ int cmd_diagnose(int argc, char **argv)
         .format = "postfix",
         .scan = &scan,
         .join = &join,
-        .diag = mt_diag_finish(d),
+        .diag = NULL,
         .rules_path = rules,
         .color = color,
         .top = top >= 0 ? top
                : json   ? 10
                         : 5,
     };
-    int wr = json ? mt_report_json(&ctx, stdout) : mt_report_text(&ctx, stdout);
+    ctx.diag = mt_diag_finish(d);
+    mt_findings *findings = mt_findings_build(ctx.diag);
+    ctx.findings = findings;
+    ctx.show_recipients = in.show_recipients;
+    int wr = json       ? mt_report_json(&ctx, stdout)
+             : markdown ? mt_report_markdown(&ctx, stdout)
+                        : mt_report_text(&ctx, stdout);
+    mt_findings_free(findings);
     if (fflush(stdout) != 0)
         wr = -1;
     mt_diag_free(d);

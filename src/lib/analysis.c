@@ -226,6 +226,8 @@ static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, c
     if (a->status != MT_STATUS_SENT) {
         c->failed_by_stage[a->stage]++;
         c->failed_by_category[a->category]++;
+        if (a->status == MT_STATUS_BOUNCED)
+            c->refused_by_category[a->category]++;
         if (a->rule_flags & MT_RULE_GENERIC_FRONTEND)
             c->generic_failures++;
         if (c->first_failure == 0 || a->time < c->first_failure)
@@ -538,6 +540,13 @@ void mt_diag_add(const mt_attempt *a, void *arg)
             p->s.deferred_by_stage[a->stage]++;
         if (a->rule_flags & MT_RULE_GENERIC_FRONTEND)
             p->s.generic_failures++;
+        p->s.failed_by_stage[a->stage]++;
+        if (a->status == MT_STATUS_BOUNCED)
+            p->s.refused_by_category[a->category]++;
+        if (p->s.first_failure == 0 || a->time < p->s.first_failure)
+            p->s.first_failure = a->time;
+        if (a->time > p->s.last_failure)
+            p->s.last_failure = a->time;
         add_reply(d, p, a);
     }
     add_sender(d, a);

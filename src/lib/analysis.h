@@ -62,6 +62,7 @@ typedef struct mt_cohort_stat {
     mt_counts c;
     uint64_t failed_by_stage[MT_STAGE_COUNT]; /* deferred or refused */
     uint64_t failed_by_category[MT_CAT_COUNT];
+    uint64_t refused_by_category[MT_CAT_COUNT]; /* the permanent (5xx) part */
     uint64_t generic_failures; /* replies that are a generic front-end text */
     int64_t first, last, first_failure, last_failure;
 } mt_cohort_stat;
@@ -106,8 +107,11 @@ typedef struct mt_provider_stat {
     int nreplies;
     uint64_t replies_dropped; /* failures beyond the distinct-reply cap */
     uint64_t deferred_by_stage[MT_STAGE_COUNT];
+    uint64_t failed_by_stage[MT_STAGE_COUNT];
     uint64_t failed_by_category[MT_CAT_COUNT];
+    uint64_t refused_by_category[MT_CAT_COUNT];
     uint64_t generic_failures;
+    int64_t first_failure, last_failure;
     mt_cohort_stat **cohorts; /* every dimension's values, by dimension then attempts */
     int ncohorts;
     mt_hour_stat *hours; /* in time order, hours with attempts only */

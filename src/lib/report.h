@@ -10,6 +10,7 @@
 
 #include "analysis.h"
 #include "correlate.h"
+#include "findings.h"
 #include "scan.h"
 
 typedef struct mt_report_ctx {
@@ -19,6 +20,8 @@ typedef struct mt_report_ctx {
     const mt_scan_stats *scan;
     const mt_join_stats *join;
     const mt_diag_result *diag;
+    const mt_findings *findings;
+    int show_recipients;
     const char *rules_path;
     int color;
     int top; /* replies shown per provider */
@@ -28,7 +31,12 @@ typedef struct mt_report_ctx {
  * Returns -1 when writing fails. */
 int mt_report_json(const mt_report_ctx *ctx, FILE *fp);
 
-/* mt_report_text - the terminal report on fp. */
+/* mt_report_text - the terminal report on fp: the diagnosis first, one
+ * paragraph per finding, then the supporting tables. */
 int mt_report_text(const mt_report_ctx *ctx, FILE *fp);
+
+/* mt_report_markdown - the escalation evidence bundle (the seed's fields)
+ * for each critical finding, or the leading findings when none is. */
+int mt_report_markdown(const mt_report_ctx *ctx, FILE *fp);
 
 #endif

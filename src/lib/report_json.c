@@ -65,6 +65,67 @@ static json_t *categories_json(const uint64_t *by)
     return o;
 }
 
+static json_t *strings_json(char *const *v, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+static json_t *finding_json(const mt_finding *f)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "cause", json_string(f->cause));
+    json_object_set_new(o, "provider", json_string(f->provider));
+    json_t *scope = json_object();
+    if (f->scope_key)
+        json_object_set_new(scope, f->scope_key, json_string(f->scope_value));
+    json_object_set_new(o, "scope", scope);
+    json_object_set_new(o, "pattern", json_string(f->pattern));
+    json_object_set_new(o, "band", json_string(f->band));
+    json_object_set_new(o, "confidence", json_real(f->confidence));
+    json_object_set_new(o, "stage", jstr(f->stage));
+    json_object_set_new(o, "reply", jstr(f->reply));
+    json_object_set_new(o, "generic_reply", json_boolean(f->generic_reply));
+    json_object_set_new(o, "attempts", json_integer((json_int_t)f->attempts));
+    json_object_set_new(o, "failures", json_integer((json_int_t)f->failures));
+    json_object_set_new(o, "first_failure", jtime(f->first_failure));
+    json_object_set_new(o, "last_failure", jtime(f->last_failure));
+    json_object_set_new(o, "retry_outcome", jstr(f->retry_outcome));
+    json_object_set_new(o, "evidence", strings_json(f->evidence, f->nevidence));
+    json_object_set_new(o, "next_steps", strings_json(f->next_steps, f->nnext_steps));
+    return o;
+}
+
+static json_t *retry_json(const mt_retry_stat *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "recipients", json_integer((json_int_t)r->recipients));
+    json_object_set_new(o, "deferred_recipients", json_integer((json_int_t)r->deferred_rcpts));
+    json_object_set_new(o, "delivered_after_retry", json_integer((json_int_t)r->delivered_after_retry));
+    json_object_set_new(o, "expired", json_integer((json_int_t)r->expired));
+    json_object_set_new(o, "still_queued", json_integer((json_int_t)r->pending));
+    json_object_set_new(o, "refused_after_deferral", json_integer((json_int_t)r->bounced_after_deferral));
+    json_object_set_new(o, "first_attempt_deferred", json_integer((json_int_t)r->first_deferred));
+    json_object_set_new(o, "greylisting_like", json_integer((json_int_t)r->greylist_like));
+    json_t *rb = json_object(), *db = json_object();
+    for (int i = 0; i < MT_RETRY_BUCKETS; i++)
+        json_object_set_new(rb, mt_retry_bucket_names[i], json_integer((json_int_t)r->retries[i]));
+    for (int i = 0; i < MT_DELAY_BUCKETS; i++)
+        json_object_set_new(db, mt_delay_bucket_names[i], json_integer((json_int_t)r->delays[i]));
+    json_object_set_new(o, "delivered_after_retries", rb);
+    json_object_set_new(o, "time_to_delivery", db);
+    json_t *keep = json_object(), *sup = json_object();
+    json_object_set_new(keep, "count", json_integer((json_int_t)r->keep));
+    json_object_set_new(keep, "examples", strings_json(r->keep_examples, r->nkeep_examples));
+    json_object_set_new(sup, "count", json_integer((json_int_t)r->suppress));
+    json_object_set_new(sup, "examples", strings_json(r->suppress_examples, r->nsuppress_examples));
+    json_object_set_new(o, "keep_only_4xx", keep);
+    json_object_set_new(o, "suppressible_5xx", sup);
+    return o;
+}
+
 static json_t *build(const mt_report_ctx *x)
 {
     const mt_diag_result *d = x->diag;
@@ -134,6 +195,19 @@ static json_t *build(const mt_report_ctx *x)
             json_array_append_new(reps, reply_json(p->replies[k]));
         json_object_set_new(o, "top_replies", reps);
         json_object_set_new(o, "distinct_replies", json_integer(p->nreplies));
+        json_object_set_new(o, "retry_outcome", retry_json(&p->retry));
+        json_t *hours = json_array();
+        for (int k = 0; k < p->nhours; k++) {
+            const mt_hour_stat *h = &p->hours[k];
+            json_t *ho = json_object();
+            json_object_set_new(ho, "hour", jtime(h->hour));
+            json_object_set_new(ho, "attempted", json_integer((json_int_t)h->attempts));
+            json_object_set_new(ho, "accepted", json_integer((json_int_t)h->accepted));
+            json_object_set_new(ho, "deferred", json_integer((json_int_t)h->deferred));
+            json_object_set_new(ho, "refused", json_integer((json_int_t)h->bounced));
+            json_array_append_new(hours, ho);
+        }
+        json_object_set_new(o, "hours", hours);
         json_array_append_new(provs, o);
     }
     json_object_set_new(root, "providers", provs);
@@ -174,7 +248,17 @@ static json_t *build(const mt_report_ctx *x)
         json_array_append_new(senders, o);
     }
     json_object_set_new(root, "senders", senders);
-    json_object_set_new(root, "findings", json_array());
+    json_t *fa = json_array();
+    for (int i = 0; x->findings && i < x->findings->n; i++)
+        json_array_append_new(fa, finding_json(&x->findings->v[i]));
+    json_object_set_new(root, "findings", fa);
+    json_object_set_new(root, "queue_advice",
+                        x->findings && x->findings->queue_advice ? json_string(x->findings->queue_advice)
+                                                                 : json_null());
+    json_t *lim = json_array();
+    for (int i = 0; x->findings && i < x->findings->nlimits; i++)
+        json_array_append_new(lim, json_string(x->findings->limits[i]));
+    json_object_set_new(root, "limits", lim);
     return root;
 }
 

@@ -55,6 +55,61 @@ static void when(int64_t t, char *out)
     snprintf(out, 20, "%.10s %.5s", b, b + 11);
 }
 
+static const char *cause_words(const char *cause)
+{
+    static const struct {
+        const char *cause, *words;
+    } w[] = {
+        {"receiver_transient", "a temporary fault on the receiver's side"},
+        {"content", "the message itself (content, MIME, attachments or size) after DATA"},
+        {"sender_reputation", "the sender's reputation or identity with the receiver"},
+        {"authentication", "the sender's authentication or DNS"},
+        {"rate_limit", "the receiver's rate limits"},
+        {"greylisting", "greylisting (first attempts deferred, retries accepted)"},
+        {"recipient", "recipient addresses that do not exist"},
+        {"network", "the network path to the receiver"},
+        {"policy_block", "an explicit refusal on spam or policy grounds"},
+    };
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        if (strcmp(w[i].cause, cause) == 0)
+            return w[i].words;
+    return cause;
+}
+
+static void print_findings(const mt_report_ctx *x, FILE *fp)
+{
+    const mt_findings *f = x->findings;
+    fprintf(fp, "%sDiagnosis%s\n", c_bold(x), c_off(x));
+    int shown = 0;
+    for (int i = 0; f && i < f->n && shown < 6; i++) {
+        const mt_finding *g = &f->v[i];
+        if (g->confidence < 0.2 && shown > 0)
+            break;
+        shown++;
+        const char *col = strcmp(g->band, "critical") == 0 ? c_red(x) : strcmp(g->band, "warning") == 0 ? c_yel(x) : "";
+        fprintf(fp, "\n%s%d. %s: %s%s  [%s, %s, confidence %.2f]\n", col, shown, g->provider,
+                cause_words(g->cause), c_off(x), g->band, g->pattern, g->confidence);
+        if (g->scope_key)
+            fprintf(fp, "   Where: %s = %s\n", g->scope_key, g->scope_value);
+        else
+            fprintf(fp, "   Where: all of %s's mail (no single cohort stands out)\n", g->provider);
+        for (int k = 0; k < g->nevidence; k++)
+            fprintf(fp, "   - %s\n", g->evidence[k]);
+        fprintf(fp, "   Next:\n");
+        for (int k = 0; k < g->nnext_steps; k++)
+            fprintf(fp, "   * %s\n", g->next_steps[k]);
+    }
+    if (shown == 0)
+        fprintf(fp, "\n   Nothing stands out: no provider has a pattern of failures worth acting on.\n");
+    if (f && f->queue_advice) {
+        fprintf(fp, "\n%sQueue settings to paste%s (pace the affected providers; derived from the accepted volume)\n%s",
+                c_bold(x), c_off(x), f->queue_advice);
+    }
+    for (int i = 0; f && i < f->nlimits; i++)
+        fprintf(fp, "%s%s\n", i == 0 ? "\nWhat the logs cannot tell: " : "                           ", f->limits[i]);
+    fprintf(fp, "\n");
+}
+
 int mt_report_text(const mt_report_ctx *x, FILE *fp)
 {
     const mt_diag_result *d = x->diag;
@@ -67,6 +122,8 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
             "%smailtriage diagnose%s: %d file%s, %s lines (%.1f MB), %s format, attempts %s to %s UTC\n\n",
             c_bold(x), c_off(x), x->nfiles, x->nfiles == 1 ? "" : "s", grouped(x->scan->lines, a),
             (double)x->scan->bytes / 1e6, x->format, w1, w2);
+
+    print_findings(x, fp);
 
     fprintf(fp, "%sTotals%s\n", c_bold(x), c_off(x));
     fprintf(fp, "  %s messages, %s recipients, %s delivery attempts\n", grouped(d->messages, a),
@@ -168,9 +225,5 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
         const mt_scan_reason *r = &x->scan->reasons[i];
         fprintf(fp, "  %s x %s (first at %s)\n", grouped(r->count, a), r->why, r->where);
     }
-    if (d->totals.attempts && !d->senders[0]->sending_ip)
-        fprintf(fp, "\nNote: Postfix logs do not name the sending IP or HELO; map routes to them with "
-                    "--routes FILE.\n");
-    fprintf(fp, "Not checked from logs alone: SPF, DKIM, DMARC, reverse DNS, blocklists.\n");
     return ferror(fp) ? -1 : 0;
 }

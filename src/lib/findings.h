@@ -1,0 +1,55 @@
+/*
+ * findings.h - the diagnosis proper (SPEC §5, issue 3): from the figures
+ * of analysis.c, rank the likely causes of a provider's deferrals and
+ * refusals, with the cohort that carries them, the pattern, a risk band,
+ * a calibrated confidence, the evidence and the next steps.
+ *
+ * The reasoning follows the seed article: stage first; a cohort (route,
+ * sending IP, envelope or header domain, template, attachment profile,
+ * size band, recipient domain) whose failure rate stands out with a sample
+ * large enough to mean something points at the sender or the message; many
+ * unrelated senders failing in one window with retries succeeding points
+ * at the receiver; the reply's own words decide greylisting, throttling,
+ * authentication, refusals and recipients.  Every number in a finding is
+ * computed from the input.
+ */
+#ifndef MT_FINDINGS_H
+#define MT_FINDINGS_H
+
+#include "analysis.h"
+
+typedef struct mt_finding {
+    const char *cause;    /* SPEC §5 cause word */
+    const char *provider; /* owned by the diagnosis result */
+    const char *scope_key; /* SPEC §3 field name, NULL: the whole provider */
+    char *scope_value;
+    const char *pattern;  /* none | intermittent | persistent */
+    const char *band;     /* low | warning | critical */
+    double confidence;    /* 0..1 */
+    double weight;        /* ordering: failures explained x confidence */
+    const char *stage;    /* the SMTP stage most failures were at */
+    char *reply;          /* the commonest failing reply of the cohort/provider */
+    int generic_reply;    /* that reply is a generic front-end text */
+    int64_t first_failure, last_failure;
+    uint64_t attempts, failures; /* of the cohort (or provider) */
+    char *retry_outcome;  /* one line: what became of the deferred recipients */
+    char **evidence;
+    int nevidence;
+    char **next_steps;
+    int nnext_steps;
+} mt_finding;
+
+typedef struct mt_findings {
+    mt_finding *v;
+    int n;
+    char *queue_advice; /* Postfix and Exim settings to paste, or NULL */
+    char **limits;      /* what the logs alone cannot tell, said when it matters */
+    int nlimits;
+} mt_findings;
+
+/* mt_findings_build - diagnose the result.  The findings are sorted, most
+ * important first.  The caller frees them with mt_findings_free. */
+mt_findings *mt_findings_build(const mt_diag_result *r);
+void mt_findings_free(mt_findings *f);
+
+#endif
