@@ -19,10 +19,14 @@
  *
  * Fault behaviour is table driven: bg_rules[] is the background (per provider
  * chance of each reply per delivery session), scenarios[] lists named sets of
- * fault_rule rows that take precedence over the background.
+ * fault_rule rows that take precedence over the background, one scenario per
+ * diagnosis cause (receiver window, route, template, attachment, greylisting,
+ * rate limit, network, authentication, recipients, policy block).
  *
  * A summary of what was generated goes to stderr as key=value lines,
- * including the totals pflogsumm should report for each syslog name.
+ * including the totals pflogsumm should report for each syslog name, and
+ * the cause, provider and scope (and window) the scenario should be
+ * diagnosed as ("genlog: expect ...").
  *
  * Single C11 file, libc only (no libm): cc -O2 -std=c11 -o genlog genlog.c
  */
@@ -1109,7 +1113,8 @@ typedef struct {
 } reply_t;
 
 /* Text placeholders: %H MX host, %h its first label, %I MX ip, %S sending ip, %R recipient, %D recipient
- * domain, %T unix time, %Q token, %X hex id, %G gmail id, %Z ISO time, %N number, %% percent. */
+ * domain, %F envelope sender domain, %B header From (brand) domain, %T unix time, %Q token, %X hex id,
+ * %G gmail id, %Z ISO time, %N number, %n the same number again, %% percent. */
 enum {
     R_OK = 0,
     R_NE_451_432,
@@ -1137,6 +1142,14 @@ enum {
     R_GEN_UNKNOWN,
     R_GEN_FULL,
     R_GEN_421,
+    /* replies only the scenarios use */
+    R_NE_451_432_MAIL,
+    R_NE_HL_IFC,
+    R_NE_MI_DMC,
+    R_NE_MI_SPF,
+    R_NE_DT_SPM_554,
+    R_G_4726,
+    R_G_5726,
     NREPLY
 };
 static const reply_t replies[NREPLY] = {
@@ -1204,6 +1217,37 @@ static const reply_t replies[NREPLY] = {
     [R_GEN_FULL] = {"mailbox-full", ST_RCPT, 'D', "4.2.2", "452 4.2.2 <%R>: Mailbox full, try again later"},
     [R_GEN_421] = {"service-unavailable", ST_GREETING, 'D', "4.3.2",
                    "421 4.3.2 Service not available, closing transmission channel"},
+    [R_NE_451_432_MAIL] = {"netease-451-4.3.2-mail", ST_MAIL, 'D', "4.3.2",
+                           "451 4.3.2 Internal server error"},
+    [R_NE_HL_IFC] =
+        {"netease-HL:IFC", ST_GREETING, 'D', "4.0.0",
+         "421 HL:IFC %h,%Q %T, Connection denied, too many mails from your IP %S in a short time. "
+         "http://mail.163.com/help/help_spam_16.htm?ip=%S&hostid=%h&time=%T"},
+    [R_NE_MI_DMC] =
+        {"netease-MI:DMC", ST_MAIL, 'D', "4.0.0",
+         "451 MI:DMC %h,%Q %T, Current connection has sent too many mails, please reduce the "
+         "number of mails per connection. http://mail.163.com/help/help_spam_16.htm?ip=%S&hostid=%h"
+         "&time=%T"},
+    [R_NE_MI_SPF] =
+        {"netease-MI:SPF", ST_MAIL, 'B', "5.0.0",
+         "550 MI:SPF %h,%Q %T, SPF check failed: the sending IP %S is not permitted by the SPF record "
+         "of %F. http://mail.163.com/help/help_spam_16.htm?ip=%S&hostid=%h&time=%T"},
+    [R_NE_DT_SPM_554] = {"netease-554-DT:SPM", ST_DATA_END, 'B', "5.0.0",
+                         "554 DT:SPM 163 smtp%N,%Q %T, Mail rejected, please see "
+                         "http://mail.163.com/help/help_spam_16.htm?ip=%S&hostid=smtp%n&time=%T"},
+    [R_G_4726] =
+        {"gmail-4.7.26", ST_DATA_END, 'D', "4.7.26",
+         "421-4.7.26 [%S      15] This mail is unauthenticated, which poses a security risk 421-4.7.26 "
+         "to the sender and Gmail users, and has been blocked. The sender 421-4.7.26 must authenticate "
+         "with at least one of SPF or DKIM. For this 421-4.7.26 message, DKIM checks did not pass and "
+         "SPF check for [%F] 421-4.7.26 did not pass with ip: [%S]. The sender should visit 421-4.7.26  "
+         "https://support.google.com/mail/answer/81126#authentication for 421 4.7.26 instructions on "
+         "setting up authentication. %G - gsmtp"},
+    [R_G_5726] = {"gmail-5.7.26", ST_DATA_END, 'B', "5.7.26",
+                  "550-5.7.26 Unauthenticated email from %B is not accepted due to 550-5.7.26 domain's DMARC "
+                  "policy. Please contact the administrator of 550-5.7.26 %B domain if this was a legitimate "
+                  "mail. To learn about 550-5.7.26 the DMARC initiative, go to 550 5.7.26  "
+                  "https://support.google.com/mail/?p=DmarcRejection %G - gsmtp"},
 };
 
 static const int prov_unknown[NPROV] = {R_NE_UNKNOWN,  R_QQ_UNKNOWN, R_GEN_UNKNOWN, R_GEN_UNKNOWN,
@@ -1232,36 +1276,264 @@ static const bg_rule bg_rules[] = {
 
 /* Scenario rules: checked in order before the background; the first that fires decides the session.
  * prov/route/tmpl may be ANY; in_window limits a rule to the scenario window; first_only to a
- * message's first delivery attempt. */
+ * message's first delivery attempt; cohort narrows it further.  Rules with a per-recipient cohort
+ * (CO_NEWPAIR, CO_BADADDR) are checked for each recipient of a session that gets as far as RCPT TO,
+ * after the recipient's own properties (invalid, over quota, background greylisting). */
+enum {
+    CO_ALL,      /* no further condition */
+    CO_SENDER,   /* the scenario's sender (picked at start from the seed's senders, see pick_cohorts) */
+    CO_TEMPLATE, /* messages built from the scenario's template */
+    CO_ATTACH,   /* messages that carry the scenario's attachment type */
+    CO_LOAD,     /* prob scaled by the arrival intensity of the hour: prob * (diurnal / max)^2 */
+    CO_NEWPAIR,  /* per recipient: first RCPT TO of a new (route, sender, recipient) triplet (greylisting) */
+    CO_BADADDR,  /* per recipient: the address does not exist (the stale part of a sender's list) */
+};
 typedef struct {
     int prov, route, tmpl, in_window, first_only;
     double prob;
-    int reply;
+    int reply, cohort;
 } fault_rule;
+
+/* the cohort a scenario picks at start (the seed decides the senders and templates) */
+enum {
+    PICK_NONE,
+    PICK_SENDER_NETEASE, /* the sender with the most Netease mail */
+    PICK_SENDER_CN,      /* the sender with the most Netease + Tencent mail, other than the one above */
+    PICK_SENDER_AUTH,    /* the bulk sender (bounce@em.DOMAIN) with the most mail to both Gmail and Netease */
+    PICK_TEMPLATE,       /* a logged text template of a Chinese-audience sender with several templates */
+    PICK_ATTACH,         /* the attachment type application/zip */
+};
 
 typedef struct {
     const char *name, *help;
     double window_hours; /* length of the scenario window, 0 = none */
     const fault_rule *rules;
     int nrules;
+    int pick;
+    /* PICK_TEMPLATE / PICK_ATTACH: share of every sender's messages that use the template / carry the
+     * attachment; PICK_SENDER_CN: share of the sender's Netease and Tencent recipients that do not exist */
+    double share;
+    int extra_hdr; /* header_checks INFO lines that every route logs in this scenario (HDR_*) */
+    /* the "genlog: expect" line: scope is "field:value", "-" (whole provider), or "field:" that the
+     * picked cohort completes; provider "-" is every provider */
+    const char *cause, *provider, *scope;
 } scenario_t;
+
+#define ROUTE_CN 3 /* mx2 postfix-cn: the only route whose syslog name no other host uses */
 
 static const fault_rule sc_netease_window[] = {
     /* every sender, every route: Netease answers 451 4.3.2 after DATA for two hours */
-    {P_NETEASE, ANY, ANY, 1, 0, 1.0, R_NE_451_432},
+    {P_NETEASE, ANY, ANY, 1, 0, 1.0, R_NE_451_432, CO_ALL},
 };
-/* Further scenarios are rows like these (not enabled yet):
- *   one route fails every netease attempt:  {P_NETEASE, 3, ANY, 0, 0, 1.0, R_NE_451_432}
- *   one template fails after DATA:          {P_NETEASE, ANY, 17, 0, 0, 1.0, R_NE_DT_SPM}
- *   greylisting:                            {ANY, ANY, ANY, 0, 1, 0.9, R_GREYLIST}          */
+static const fault_rule sc_route_fails[] = {
+    /* one route: every Netease attempt, the whole log, at MAIL FROM; its mail expires */
+    {P_NETEASE, ROUTE_CN, ANY, 0, 0, 1.0, R_NE_451_432_MAIL, CO_ALL},
+};
+static const fault_rule sc_template[] = {
+    {P_NETEASE, ANY, ANY, 0, 0, 1.0, R_NE_451_432, CO_TEMPLATE},
+};
+static const fault_rule sc_attach[] = {
+    {P_NETEASE, ANY, ANY, 0, 0, 1.0, R_NE_451_432, CO_ATTACH},
+};
+static const fault_rule sc_greylist[] = {
+    {P_SINA, ANY, ANY, 0, 0, 1.0, R_GREYLIST, CO_NEWPAIR},
+};
+static const fault_rule sc_rate[] = {
+    /* at the busiest hour about 44% of the Netease sessions are refused, at the quietest about 3% */
+    {P_NETEASE, ANY, ANY, 0, 0, 0.30, R_NE_HL_ICC, CO_LOAD},
+    {P_NETEASE, ANY, ANY, 0, 0, 0.12, R_NE_HL_IFC, CO_LOAD},
+    {P_NETEASE, ANY, ANY, 0, 0, 0.10, R_NE_MI_DMC, CO_LOAD},
+};
+static const fault_rule sc_network[] = {
+    {ANY, ROUTE_CN, ANY, 1, 0, 1.0, R_CONN_TIMEOUT, CO_ALL},
+};
+static const fault_rule sc_auth[] = {
+    {P_GOOGLE, ANY, ANY, 0, 0, 0.6, R_G_4726, CO_SENDER},
+    {P_GOOGLE, ANY, ANY, 0, 0, 1.0, R_G_5726, CO_SENDER},
+    {P_NETEASE, ANY, ANY, 0, 0, 1.0, R_NE_MI_SPF, CO_SENDER},
+};
+static const fault_rule sc_rcpt[] = {
+    {P_NETEASE, ANY, ANY, 0, 0, 1.0, R_NE_UNKNOWN, CO_BADADDR},
+    {P_TENCENT, ANY, ANY, 0, 0, 1.0, R_QQ_UNKNOWN, CO_BADADDR},
+};
+static const fault_rule sc_policy[] = {
+    {P_NETEASE, ANY, ANY, 0, 0, 1.0, R_NE_DT_SPM_554, CO_SENDER},
+};
+
 static const scenario_t scenarios[] = {
-    {"healthy", "realistic background of occasional deferrals and bounces", 0, NULL, 0},
+    {"healthy", "realistic background of occasional deferrals and bounces", 0, NULL, 0, PICK_NONE, 0, 0,
+     "none", "-", "-"},
     {"netease-receiver-window",
      "a 2-hour window in which every Netease delivery attempt from every sender gets 451 4.3.2 after DATA; "
      "retries after it succeed",
-     2.0, sc_netease_window, NELEM(sc_netease_window)},
+     2.0, sc_netease_window, NELEM(sc_netease_window), PICK_NONE, 0, 0, "receiver_transient", "netease", "-"},
+    {"route-fails-netease",
+     "route mx2 postfix-cn (203.0.113.21) gets 451 4.3.2 at MAIL FROM on every Netease attempt for the whole "
+     "log, so its Netease mail expires (24 h lifetime); other routes' Netease mail is fine",
+     0, sc_route_fails, NELEM(sc_route_fails), PICK_NONE, 0, 0, "sender_reputation", "netease",
+     "route:postfix-cn/smtp"},
+    {"template-fails-after-data",
+     "one logged template (5% of every sender's messages use it) gets 451 4.3.2 after DATA at Netease on "
+     "every attempt, from every route; the senders' other templates pass",
+     0, sc_template, NELEM(sc_template), PICK_TEMPLATE, 0.05, 0, "content", "netease",
+     "message_template_id:"},
+    {"attachment-fails-after-data",
+     "messages with an application/zip attachment (6% of every sender's messages, plus the zip templates) "
+     "get 451 4.3.2 after DATA at Netease; every route logs Content-Type",
+     0, sc_attach, NELEM(sc_attach), PICK_ATTACH, 0.06, HDR_CTYPE, "content", "netease", "attachment_types:"},
+    {"greylisting",
+     "Sina (sina.com, sina.cn, vip.sina.com) greylists the first RCPT TO of every new sender/recipient pair "
+     "with 450 4.2.0; the retry 5-10 minutes later is accepted",
+     0, sc_greylist, NELEM(sc_greylist), PICK_NONE, 0, 0, "greylisting", "sina", "-"},
+    {"netease-rate-limit",
+     "Netease refuses connections (421 HL:ICC, 421 HL:IFC) and MAIL FROM (451 MI:DMC) with a chance that "
+     "follows the square of the hourly arrival rate; retries succeed",
+     0, sc_rate, NELEM(sc_rate), PICK_NONE, 0, 0, "rate_limit", "netease", "-"},
+    {"route-network",
+     "route mx2 postfix-cn cannot connect to any receiver (Connection timed out) for 3 hours, then recovers",
+     3.0, sc_network, NELEM(sc_network), PICK_NONE, 0, 0, "network", "-", "route:postfix-cn/smtp"},
+    {"sender-auth",
+     "one bulk envelope sender domain fails authentication: Gmail 421-4.7.26 / 550-5.7.26 (DMARC) and "
+     "Netease 550 MI:SPF on all its mail; other senders pass",
+     0, sc_auth, NELEM(sc_auth), PICK_SENDER_AUTH, 0, 0, "authentication", "google", "mail_from_domain:"},
+    {"recipient-bounces",
+     "one sender's list is stale: 30% of its Netease and Tencent recipients do not exist "
+     "(550 User not found / 550 Mailbox not found)",
+     0, sc_rcpt, NELEM(sc_rcpt), PICK_SENDER_CN, 0.30, 0, "recipient", "netease", "mail_from_domain:"},
+    {"policy-block", "Netease refuses all mail of one sender domain after DATA with 554 DT:SPM (permanent)",
+     0, sc_policy, NELEM(sc_policy), PICK_SENDER_NETEASE, 0, 0, "policy_block", "netease",
+     "mail_from_domain:"},
 };
 static const scenario_t *scen;
+static int sc_sender = -1, sc_tmpl = -1, sc_att = -1; /* the picked cohort */
+static char sc_scope[128];                            /* the expect line's scope */
+
+/* arrival intensity by hour of day (UTC), peaks in the Chinese daytime and the European morning */
+static const double diurnal[24] = {1.5, 1.6, 1.6, 1.5, 1.3, 1.2, 1.1, 1.2, 1.3, 1.2, 1.0, 0.9,
+                                   0.8, 0.9, 1.0, 0.9, 0.7, 0.5, 0.4, 0.4, 0.5, 0.7, 1.0, 1.3};
+
+/* share of a sender's recipients in one category */
+static double aud_share(const sender_t *s, int cat)
+{
+    double t = 0;
+    for (int c = 0; c < NCAT; c++)
+        t += aud_w[s->audience][c];
+    return aud_w[s->audience][cat] / t;
+}
+
+/* choose the scenario's cohort from the seed's senders and templates (no random numbers drawn) */
+static void pick_cohorts(void)
+{
+    const char *field = scen->scope;
+    size_t fl = strlen(field);
+    if (!fl || field[fl - 1] != ':') {
+        snprintf(sc_scope, sizeof sc_scope, "%s", field);
+        return;
+    }
+    double best = -1, best_ne = -1;
+    int ne = 0;
+    for (int i = 0; i < NSENDERS; i++) {
+        double w = sender_cum[i] - (i ? sender_cum[i - 1] : 0);
+        double v = w * aud_share(&senders[i], C_NETEASE);
+        if (v > best_ne) {
+            best_ne = v;
+            ne = i;
+        }
+    }
+    switch (scen->pick) {
+    case PICK_SENDER_NETEASE:
+        sc_sender = ne;
+        break;
+    case PICK_SENDER_CN:
+    case PICK_SENDER_AUTH:
+        for (int i = 0; i < NSENDERS; i++) {
+            const sender_t *s = &senders[i];
+            double w = sender_cum[i] - (i ? sender_cum[i - 1] : 0), v;
+            if (scen->pick == PICK_SENDER_CN) {
+                if (i == ne)
+                    continue;
+                v = w * (aud_share(s, C_NETEASE) + aud_share(s, C_TENCENT));
+            } else {
+                if (!s->bulk)
+                    continue;
+                double a = aud_share(s, C_NETEASE), b = aud_share(s, C_GMAIL);
+                v = w * (a < b ? a : b);
+            }
+            if (v > best) {
+                best = v;
+                sc_sender = i;
+            }
+        }
+        break;
+    case PICK_TEMPLATE:
+        for (int i = 0; i < NSENDERS; i++) {
+            const sender_t *s = &senders[i];
+            double w = sender_cum[i] - (i ? sender_cum[i - 1] : 0);
+            if (s->audience != 0 || s->ntpl < 2)
+                continue;
+            for (int t = s->tpl0; t < s->tpl0 + s->ntpl && t <= ntmpl; t++) {
+                double v = w * aud_share(s, C_NETEASE) / s->ntpl;
+                if (tmpls[t].has_hdr && tmpls[t].ctype != 2 && v > best) {
+                    best = v;
+                    sc_tmpl = t;
+                }
+            }
+        }
+        break;
+    case PICK_ATTACH:
+        sc_att = 3; /* ATT_CT[3] */
+        break;
+    }
+    if (sc_sender >= 0) {
+        const char *at = strchr(senders[sc_sender].mail_from, '@');
+        snprintf(sc_scope, sizeof sc_scope, "%s%s", field, at ? at + 1 : senders[sc_sender].mail_from);
+    } else if (sc_tmpl >= 0)
+        snprintf(sc_scope, sizeof sc_scope, "%stpl-%d", field, sc_tmpl);
+    else if (sc_att >= 0) {
+        size_t n = strcspn(ATT_CT[sc_att], ";");
+        snprintf(sc_scope, sizeof sc_scope, "%s%.*s", field, (int)n, ATT_CT[sc_att]);
+    } else {
+        fprintf(stderr, "genlog: scenario %s found no cohort for seed %llu\n", scen->name,
+                (unsigned long long)opt_seed);
+        exit(2);
+    }
+}
+
+/* set of (route, sender, recipient) triplets a greylisting receiver has seen */
+static u64 *pairs;
+static u32 pairs_n, pairs_cap;
+static int pair_add(u64 h)
+{
+    if (!h)
+        h = 1;
+    if (pairs_n * 2 >= pairs_cap) {
+        u32 nc = pairs_cap ? pairs_cap * 2 : 4096;
+        u64 *nt = calloc(nc, sizeof(u64));
+        if (!nt) {
+            perror("genlog");
+            exit(1);
+        }
+        for (u32 i = 0; i < pairs_cap; i++)
+            if (pairs[i]) {
+                u32 j = (u32)(pairs[i] & (nc - 1));
+                while (nt[j])
+                    j = (j + 1) & (nc - 1);
+                nt[j] = pairs[i];
+            }
+        free(pairs);
+        pairs = nt;
+        pairs_cap = nc;
+    }
+    u32 j = (u32)(h & (pairs_cap - 1));
+    while (pairs[j]) {
+        if (pairs[j] == h)
+            return 0;
+        j = (j + 1) & (pairs_cap - 1);
+    }
+    pairs[j] = h;
+    pairs_n++;
+    return 1;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Messages and events                                                        */
@@ -1287,6 +1559,7 @@ typedef struct {
     char qid[24];
     u8 qlen, route, nrcpt, is_dsn, ngrp, outstanding, rounds, bounced_round;
     u8 ever_deferred, pflog_deferred_counted, alive, pad;
+    u8 ctype, att; /* the template's, or the scenario's attachment */
     u16 sender, tmpl;
     u32 size, inode;
     i64 arrival, round_start;
@@ -1507,6 +1780,7 @@ static void put_token(rng_t *r, int n)
 }
 
 /* expand a reply text */
+static u32 last_n; /* %N, for %n */
 static void put_reply_text(const char *s, const msg_t *m, const rcpt_t *rc, const mx_t *mx, i64 t)
 {
     for (; *s; s++) {
@@ -1565,7 +1839,19 @@ static void put_reply_text(const char *s, const msg_t *m, const rcpt_t *rc, cons
             break;
         }
         case 'N':
-            PU0(rng_below(&RT, 100), 2);
+            last_n = rng_below(&RT, 100);
+            PU0(last_n, 2);
+            break;
+        case 'n':
+            PU0(last_n, 2);
+            break;
+        case 'F': {
+            const char *at = strchr(senders[m->sender].mail_from, '@');
+            PS(at ? at + 1 : senders[m->sender].mail_from);
+            break;
+        }
+        case 'B':
+            PS(senders[m->sender].domain);
             break;
         case '%':
             PC('%');
@@ -1769,14 +2055,27 @@ static void emit_arrival(i64 t)
     m->sender = (u16)si;
     m->route = (u8)s->route;
     m->tmpl = (u16)(s->tpl0 + (int)rng_below(&R, (u32)s->ntpl));
+    if (scen->pick == PICK_TEMPLATE && rng_unit(&R) < scen->share)
+        m->tmpl = (u16)sc_tmpl;
     const tmpl_t *tp = &tmpls[m->tmpl];
     m->size = (u32)(tp->size * (0.9 + 0.2 * rng_unit(&R)));
+    m->ctype = tp->ctype;
+    m->att = tp->att;
+    if (scen->pick == PICK_ATTACH && rng_unit(&R) < scen->share) {
+        m->ctype = 2;
+        m->att = (u8)sc_att;
+        m->size += (u32)(60000 + rng_unit(&R) * rng_unit(&R) * 1500000);
+    }
     double u = rng_unit(&R);
     m->nrcpt = (u8)(u < 0.86 ? 1 : u < 0.96 ? 2 + rng_below(&R, 2) : 4 + rng_below(&R, MAXR - 3));
     for (int i = 0; i < m->nrcpt; i++) {
         rcpt_t *rc = &m->r[i];
         rc->dom = (u32)pick_domain(s->audience);
         rc->local = rng_below(&R, doms[rc->dom].universe);
+        if (scen->pick == PICK_SENDER_CN && si == sc_sender &&
+            (doms[rc->dom].prov == P_NETEASE || doms[rc->dom].prov == P_TENCENT) &&
+            rng_unit(&R) < scen->share) /* a stale address: beyond the domain's live mailboxes */
+            rc->local = doms[rc->dom].universe + rng_below(&R, doms[rc->dom].universe);
         rc->state = RS_PENDING;
         pst[doms[rc->dom].prov].recipients++;
     }
@@ -1851,14 +2150,15 @@ static void emit_arrival(i64 t)
         }                                                                                                    \
         line_end_core();                                                                                     \
     } while (0)
-    if ((r->hdr & HDR_TPL) && tp->has_hdr) {
+    int hdr = r->hdr | scen->extra_hdr;
+    if ((hdr & HDR_TPL) && tp->has_hdr) {
         pf_begin(tt, r, "cleanup", cpid);
         put_qid(m);
         PS("info: header X-Template-Id: tpl-");
         PU(m->tmpl);
         HDR_TAIL();
     }
-    if (r->hdr & HDR_FROM) {
+    if (hdr & HDR_FROM) {
         pf_begin(tt, r, "cleanup", cpid);
         put_qid(m);
         PS("info: header From: \"");
@@ -1870,15 +2170,15 @@ static void emit_arrival(i64 t)
         PC('>');
         HDR_TAIL();
     }
-    if (r->hdr & HDR_CTYPE) {
+    if (hdr & HDR_CTYPE) {
         pf_begin(tt, r, "cleanup", cpid);
         put_qid(m);
         PS("info: header Content-Type: ");
-        if (tp->ctype == 0)
+        if (m->ctype == 0)
             PS("text/html; charset=UTF-8");
         else {
-            PS(tp->ctype == 1 ? "multipart/alternative; boundary=\"----=_Part_"
-                              : "multipart/mixed; boundary=\"----=_Part_");
+            PS(m->ctype == 1 ? "multipart/alternative; boundary=\"----=_Part_"
+                             : "multipart/mixed; boundary=\"----=_Part_");
             PU(rng_below(&RT, 100000));
             PC('_');
             PU(rng_below(&RT, 1000000000));
@@ -1887,11 +2187,11 @@ static void emit_arrival(i64 t)
             PC('"');
         }
         HDR_TAIL();
-        if (tp->ctype == 2) {
+        if (m->ctype == 2) {
             pf_begin(tt, r, "cleanup", cpid);
             put_qid(m);
             PS("info: header Content-Type: ");
-            PS(ATT_CT[tp->att]);
+            PS(ATT_CT[m->att]);
             HDR_TAIL();
         }
     }
@@ -1951,7 +2251,30 @@ static int session_fault(const msg_t *m, int dom, i64 t)
             continue;
         if (f->first_only && m->rounds)
             continue;
-        if (f->prob >= 1.0 || rng_unit(&R) < f->prob)
+        double prob = f->prob;
+        switch (f->cohort) {
+        case CO_NEWPAIR:
+        case CO_BADADDR:
+            continue; /* per recipient: rcpt_fault */
+        case CO_SENDER:
+            if (m->sender != sc_sender)
+                continue;
+            break;
+        case CO_TEMPLATE:
+            if (m->tmpl != sc_tmpl)
+                continue;
+            break;
+        case CO_ATTACH:
+            if (m->ctype != 2 || m->att != sc_att)
+                continue;
+            break;
+        case CO_LOAD: {
+            double l = diurnal[(t / SEC) % 86400 / 3600] / 1.6; /* 1.6: the busiest hour */
+            prob *= l * l;
+            break;
+        }
+        }
+        if (prob >= 1.0 || rng_unit(&R) < prob)
             return f->reply;
     }
     double u = rng_unit(&R);
@@ -1963,6 +2286,35 @@ static int session_fault(const msg_t *m, int dom, i64 t)
         u -= bg_rules[i].prob;
     }
     return R_OK;
+}
+
+/* scenario fault for one recipient of a session that reached RCPT TO, or -1 */
+static int rcpt_fault(const msg_t *m, const rcpt_t *rc, i64 t)
+{
+    const domain_t *d = &doms[rc->dom];
+    for (int i = 0; i < scen->nrules; i++) {
+        const fault_rule *f = &scen->rules[i];
+        if (f->cohort != CO_NEWPAIR && f->cohort != CO_BADADDR)
+            continue;
+        if (f->prov != ANY && f->prov != d->prov)
+            continue;
+        if (f->route != ANY && f->route != m->route)
+            continue;
+        if (f->tmpl != ANY && f->tmpl != m->tmpl)
+            continue;
+        if (f->in_window && (t < window_start || t >= window_end))
+            continue;
+        if (f->first_only && m->rounds)
+            continue;
+        if (f->cohort == CO_BADADDR && rc->local < d->universe)
+            continue;
+        if (f->cohort == CO_NEWPAIR && !pair_add(hash64(((u64)m->route << 56) ^ ((u64)m->sender << 44) ^
+                                                        ((u64)rc->dom << 32) ^ rc->local)))
+            continue;
+        if (f->prob >= 1.0 || rng_unit(&R) < f->prob)
+            return f->reply;
+    }
+    return -1;
 }
 
 static i64 conn_time(int prov)
@@ -2064,7 +2416,7 @@ static void start_round(u32 mi, i64 t, int emit_qmgr)
                 g->d += 60 * SEC; /* smtp_data_done_timeout-ish stall */
         }
         /* per recipient outcome */
-        int accepted = 0;
+        int accepted = 0, x;
         for (int i = 0; i < m->nrcpt; i++) {
             rcpt_t *rc = &m->r[i];
             if (rc->state != RS_PENDING || rc->grp != gi)
@@ -2077,6 +2429,8 @@ static void start_round(u32 mi, i64 t, int emit_qmgr)
                 rc->reply = (u16)prov_overquota[d->prov];
             else if (d->greylist && rc->tries == 0 && rng_unit(&R) < 0.9)
                 rc->reply = R_GREYLIST;
+            else if ((x = rcpt_fault(m, rc, t)) >= 0)
+                rc->reply = (u16)x;
             else if (stg == ST_RCPT)
                 rc->reply = (u16)f;
             else {
@@ -2643,10 +2997,6 @@ static void emit_noise(i64 t)
 /* ------------------------------------------------------------------------ */
 /* Main                                                                       */
 
-/* arrival intensity by hour of day (UTC), peaks in the Chinese daytime and the European morning */
-static const double diurnal[24] = {1.5, 1.6, 1.6, 1.5, 1.3, 1.2, 1.1, 1.2, 1.3, 1.2, 1.0, 0.9,
-                                   0.8, 0.9, 1.0, 0.9, 0.7, 0.5, 0.4, 0.4, 0.5, 0.7, 1.0, 1.3};
-
 static void usage(FILE *f)
 {
     fprintf(f, "usage: genlog [--size MB | --messages N] [--seed S] [--start 2026-11-20T00:00:00Z]\n"
@@ -2777,6 +3127,7 @@ int main(int argc, char **argv)
     }
     build_domains();
     build_senders();
+    pick_cohorts();
     init_routes();
     for (int a = 0; a < 2; a++) {
         double c = 0;
@@ -2912,6 +3263,9 @@ int main(int argc, char **argv)
                 "bounced=%llu\n",
                 syslog_names[s], U(pfl[s].received), U(pfl[s].delivered), U(pfl[s].deferred),
                 U(pfl[s].deferrals), U(pfl[s].bounced));
+    fprintf(stderr, "genlog: expect cause=%s provider=%s scope=%s\n", scen->cause, scen->provider, sc_scope);
+    if (window_start >= 0)
+        fprintf(stderr, "genlog: expect window=%s..%s\n", wsb, web);
     fprintf(stderr, "genlog: elapsed_seconds=%.2f mb_per_second=%.0f\n", el,
             el > 0 ? bytes_total() / 1e6 / el : 0.0);
 #undef U

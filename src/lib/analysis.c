@@ -172,8 +172,15 @@ static void normalise(const char *s, mt_buf *out, mt_buf *tmpb)
 }
 
 static const char *const dim_names[MT_DIM_COUNT] = {
-    "route",        "sending_ip",       "helo_name",          "mail_from_domain", "header_from_domain",
-    "message_template_id", "attachment_types", "message_size_bytes", "recipient_domain",
+    "route",
+    "sending_ip",
+    "helo_name",
+    "mail_from_domain",
+    "header_from_domain",
+    "message_template_id",
+    "attachment_types",
+    "message_size_bytes",
+    "recipient_domain",
 };
 
 const char *mt_dim_name(mt_dim d)
@@ -182,8 +189,8 @@ const char *mt_dim_name(mt_dim d)
 }
 
 const char *const mt_retry_bucket_names[MT_RETRY_BUCKETS] = {"1", "2", "3", "4-5", "6-10", ">10"};
-const char *const mt_delay_bucket_names[MT_DELAY_BUCKETS] = {"<5m", "5-15m", "15-60m", "1-4h",
-                                                             "4-24h", "1-3d", ">3d"};
+const char *const mt_delay_bucket_names[MT_DELAY_BUCKETS] = {"<5m",   "5-15m", "15-60m", "1-4h",
+                                                             "4-24h", "1-3d",  ">3d"};
 
 static const char *size_band(int64_t size)
 {

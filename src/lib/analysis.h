@@ -63,7 +63,7 @@ typedef struct mt_cohort_stat {
     uint64_t failed_by_stage[MT_STAGE_COUNT]; /* deferred or refused */
     uint64_t failed_by_category[MT_CAT_COUNT];
     uint64_t refused_by_category[MT_CAT_COUNT]; /* the permanent (5xx) part */
-    uint64_t generic_failures; /* replies that are a generic front-end text */
+    uint64_t generic_failures;                  /* replies that are a generic front-end text */
     int64_t first, last, first_failure, last_failure;
 } mt_cohort_stat;
 
@@ -75,21 +75,21 @@ typedef struct mt_hour_stat {
 
 #define MT_RETRY_BUCKETS 6
 #define MT_DELAY_BUCKETS 7
-#define MT_EXAMPLES 10
+#define MT_EXAMPLES      10
 
 /* What became of recipients, especially those that were deferred. */
 typedef struct mt_retry_stat {
     uint64_t recipients;
-    uint64_t deferred_rcpts;         /* at least one deferral */
-    uint64_t delivered_after_retry;  /* ... then delivered */
+    uint64_t deferred_rcpts;        /* at least one deferral */
+    uint64_t delivered_after_retry; /* ... then delivered */
     uint64_t expired, pending, bounced_after_deferral;
-    uint64_t first_deferred;         /* their first attempt was deferred */
-    uint64_t greylist_like;          /* ... at RCPT/greeting, and the next try,
-                                        3 to 60 minutes later, was accepted */
+    uint64_t first_deferred;            /* their first attempt was deferred */
+    uint64_t greylist_like;             /* ... at RCPT/greeting, and the next try,
+                                           3 to 60 minutes later, was accepted */
     uint64_t retries[MT_RETRY_BUCKETS]; /* delivered after 1, 2, 3, 4-5, 6-10, >10 retries */
     uint64_t delays[MT_DELAY_BUCKETS];  /* first try to delivery: <5m, <15m, <1h, <4h, <24h, <3d, more */
-    uint64_t keep;     /* only ever 4xx: valid addresses, never suppress */
-    uint64_t suppress; /* refused permanently as not existing */
+    uint64_t keep;                      /* only ever 4xx: valid addresses, never suppress */
+    uint64_t suppress;                  /* refused permanently as not existing */
     char *keep_examples[MT_EXAMPLES];
     char *suppress_examples[MT_EXAMPLES];
     int nkeep_examples, nsuppress_examples;

@@ -28,9 +28,15 @@
 
 #define MIN_COHORT_ATTEMPTS 20
 #define MIN_COHORT_FAILURES 10
-#define MIN_Z 4.0
-#define MIN_LIFT 0.15
-#define MIN_COVERAGE 0.5
+#define MIN_Z               4.0
+#define MIN_LIFT            0.15
+#define MIN_COVERAGE        0.3
+
+#define D(x)         (1u << (x))
+#define SENDER_DIMS  (D(MT_DIM_SENDING_IP) | D(MT_DIM_ROUTE) | D(MT_DIM_HELO))
+#define DOMAIN_DIMS  (D(MT_DIM_MAIL_FROM) | D(MT_DIM_HEADER_FROM))
+#define MESSAGE_DIMS (D(MT_DIM_TEMPLATE) | D(MT_DIM_ATTACHMENTS) | D(MT_DIM_SIZE))
+#define ALL_DIMS     ((1u << MT_DIM_COUNT) - 1)
 
 typedef struct group {
     const char *cause;
@@ -38,27 +44,38 @@ typedef struct group {
     int ncats;
     int permanent_only; /* only the 5xx part of the categories */
     int temporary_only; /* only the 4xx part */
+    unsigned dims;      /* the dimensions that can carry this cause */
 } group;
 
 /* The reply-word groups, in the order they are considered. */
 static const group groups[] = {
-    {"rate_limit", {MT_CAT_RATE_LIMIT}, 1, 0, 0},
-    {"greylisting", {MT_CAT_GREYLISTING}, 1, 0, 0},
-    {"authentication", {MT_CAT_AUTHENTICATION, MT_CAT_DNS}, 2, 0, 0},
-    {"network", {MT_CAT_NETWORK, MT_CAT_TLS}, 2, 0, 0},
-    {"recipient", {MT_CAT_USER_UNKNOWN, MT_CAT_MAILBOX_DISABLED}, 2, 1, 0},
-    {"policy_block", {MT_CAT_CONTENT, MT_CAT_POLICY, MT_CAT_RELAY_DENIED, MT_CAT_SIZE}, 4, 1, 0},
-    {"sender_reputation", {MT_CAT_REPUTATION}, 1, 0, 0},
-    {"content", {MT_CAT_CONTENT, MT_CAT_SIZE, MT_CAT_POLICY}, 3, 0, 1},
+    {"rate_limit", {MT_CAT_RATE_LIMIT}, 1, 0, 0, SENDER_DIMS | DOMAIN_DIMS | D(MT_DIM_RECIPIENT_DOMAIN)},
+    {"greylisting", {MT_CAT_GREYLISTING}, 1, 0, 0, SENDER_DIMS | D(MT_DIM_RECIPIENT_DOMAIN)},
+    {"authentication", {MT_CAT_AUTHENTICATION, MT_CAT_DNS}, 2, 0, 0, SENDER_DIMS | DOMAIN_DIMS},
+    {"network", {MT_CAT_NETWORK, MT_CAT_TLS}, 2, 0, 0, SENDER_DIMS | D(MT_DIM_RECIPIENT_DOMAIN)},
+    {"recipient",
+     {MT_CAT_USER_UNKNOWN, MT_CAT_MAILBOX_DISABLED},
+     2,
+     1,
+     0,
+     DOMAIN_DIMS | D(MT_DIM_TEMPLATE) | D(MT_DIM_RECIPIENT_DOMAIN)},
+    {"policy_block",
+     {MT_CAT_CONTENT, MT_CAT_POLICY, MT_CAT_RELAY_DENIED, MT_CAT_SIZE},
+     4,
+     1,
+     0,
+     SENDER_DIMS | DOMAIN_DIMS | MESSAGE_DIMS},
+    {"sender_reputation", {MT_CAT_REPUTATION}, 1, 0, 0, SENDER_DIMS | DOMAIN_DIMS},
+    {"content", {MT_CAT_CONTENT, MT_CAT_SIZE, MT_CAT_POLICY}, 3, 0, 1, DOMAIN_DIMS | MESSAGE_DIMS},
     /* last: replies that do not say why; decided by cohort and time */
-    {NULL, {MT_CAT_RECEIVER_INTERNAL, MT_CAT_OTHER, MT_CAT_EXPIRED}, 3, 0, 0},
+    {NULL, {MT_CAT_RECEIVER_INTERNAL, MT_CAT_OTHER, MT_CAT_EXPIRED}, 3, 0, 0, ALL_DIMS},
 };
 
 /* Dimension preference when two cohorts explain the same failures (a
  * route and its IP): the most concrete first, as the issue asks. */
-static const mt_dim dim_order[] = {MT_DIM_SENDING_IP, MT_DIM_ROUTE,       MT_DIM_HELO,
-                                   MT_DIM_MAIL_FROM,  MT_DIM_HEADER_FROM, MT_DIM_TEMPLATE,
-                                   MT_DIM_ATTACHMENTS, MT_DIM_SIZE,       MT_DIM_RECIPIENT_DOMAIN};
+static const mt_dim dim_order[] = {MT_DIM_SENDING_IP,  MT_DIM_ROUTE,       MT_DIM_HELO,
+                                   MT_DIM_MAIL_FROM,   MT_DIM_HEADER_FROM, MT_DIM_TEMPLATE,
+                                   MT_DIM_ATTACHMENTS, MT_DIM_SIZE,        MT_DIM_RECIPIENT_DOMAIN};
 
 static int dim_rank(mt_dim d)
 {
@@ -106,9 +123,9 @@ static double z_score(uint64_t f1, uint64_t n1, uint64_t f2, uint64_t n2)
 
 typedef struct standout {
     const mt_cohort_stat *c;
-    uint64_t f;      /* the group's failures in the cohort */
-    double rate;     /* cohort failure rate for the group */
-    double rest;     /* rate in the provider's other mail */
+    uint64_t f;  /* the group's failures in the cohort */
+    double rate; /* cohort failure rate for the group */
+    double rest; /* rate in the provider's other mail */
     double z, coverage;
 } standout;
 
@@ -121,7 +138,7 @@ static int best_cohort(const mt_provider_stat *p, const group *g, uint64_t gtota
     for (int i = 0; i < p->ncohorts; i++) {
         const mt_cohort_stat *c = p->cohorts[i];
         uint64_t n = c->c.attempts;
-        if (n < MIN_COHORT_ATTEMPTS)
+        if (n < MIN_COHORT_ATTEMPTS || !(g->dims & D(c->dim)))
             continue;
         uint64_t f = group_count(g, c->failed_by_category, c->refused_by_category);
         if (f < MIN_COHORT_FAILURES)
@@ -305,56 +322,74 @@ static void steps_for(mt_finding *f, const mt_provider_stat *p, const char *scop
     int *n = &f->nnext_steps;
     const char *c = f->cause;
     if (strcmp(c, "receiver_transient") == 0) {
-        addf(v, n, "Keep retrying within your normal queue lifetime: these are temporary failures; do not "
-                   "suppress any of these recipients.");
-        addf(v, n, "Check that retries go out steadily (no bursts after the window); see the queue settings below.");
-        addf(v, n, "If it recurs, escalate to %s with the evidence bundle (`mailtriage diagnose --markdown`).",
+        addf(v, n,
+             "Keep retrying within your normal queue lifetime: these are temporary failures; do not "
+             "suppress any of these recipients.");
+        addf(
+            v, n,
+            "Check that retries go out steadily (no bursts after the window); see the queue settings below.");
+        addf(v, n,
+             "If it recurs, escalate to %s with the evidence bundle (`mailtriage diagnose --markdown`).",
              p->name);
     } else if (strcmp(c, "content") == 0) {
         addf(v, n, "Freeze the other variables (route, sender, DNS) while you test the message %s.", scope);
-        addf(v, n, "Build the minimal reproduction matrix from one failing message (Test A plain text ... "
-                   "Test E production with attachments) and send each to a few consenting %s recipients.",
+        addf(v, n,
+             "Build the minimal reproduction matrix from one failing message (Test A plain text ... "
+             "Test E production with attachments) and send each to a few consenting %s recipients.",
              p->name);
-        addf(v, n, "Standardise on UTF-8 with clean MIME boundaries and text+HTML alternatives; remove "
-                   "attachments and reintroduce them one type at a time; compare tracked and untracked links.");
+        addf(v, n,
+             "Standardise on UTF-8 with clean MIME boundaries and text+HTML alternatives; remove "
+             "attachments and reintroduce them one type at a time; compare tracked and untracked links.");
     } else if (strcmp(c, "sender_reputation") == 0) {
-        addf(v, n, "Freeze variables: stop rotating IPs, templates and envelope domains during the test window.");
-        addf(v, n, "Confirm authentication before anything else: SPF, DKIM, DMARC alignment, reverse DNS and "
-                   "HELO of %s.",
+        addf(v, n,
+             "Freeze variables: stop rotating IPs, templates and envelope domains during the test window.");
+        addf(v, n,
+             "Confirm authentication before anything else: SPF, DKIM, DMARC alignment, reverse DNS and "
+             "HELO of %s.",
              scope);
         addf(v, n, "Send minimal probes (plain text, then simple HTML) to a few consenting %s recipients.",
              p->name);
-        addf(v, n, "Review list quality: suppress only permanently refused addresses; keep 4xx-deferred ones.");
-        addf(v, n, "Throttle to a low steady rate (see the queue settings below) and measure accepted volume, "
-                   "not attempted.");
+        addf(v, n,
+             "Review list quality: suppress only permanently refused addresses; keep 4xx-deferred ones.");
+        addf(v, n,
+             "Throttle to a low steady rate (see the queue settings below) and measure accepted volume, "
+             "not attempted.");
         addf(v, n, "Escalate to %s with the evidence bundle (`mailtriage diagnose --markdown`).", p->name);
     } else if (strcmp(c, "authentication") == 0) {
-        addf(v, n, "Fix the sender's authentication %s: SPF must authorise the sending IP, DKIM must sign with "
-                   "a key that verifies, DMARC must align with the header From domain.",
+        addf(v, n,
+             "Fix the sender's authentication %s: SPF must authorise the sending IP, DKIM must sign with "
+             "a key that verifies, DMARC must align with the header From domain.",
              scope);
-        addf(v, n, "Re-check the DNS records, then send a probe and look at the receiver's authentication "
-                   "result headers.");
+        addf(v, n,
+             "Re-check the DNS records, then send a probe and look at the receiver's authentication "
+             "result headers.");
     } else if (strcmp(c, "rate_limit") == 0) {
-        addf(v, n, "Slow down to %s: fewer parallel connections and a delay between deliveries (settings "
-                   "below), spread over the day.",
+        addf(v, n,
+             "Slow down to %s: fewer parallel connections and a delay between deliveries (settings "
+             "below), spread over the day.",
              p->name);
         addf(v, n, "Do not add IPs to get around the limit: it resets on the same reputation.");
     } else if (strcmp(c, "greylisting") == 0) {
-        addf(v, n, "Nothing to fix: the receiver accepts the retry. Keep minimal_backoff_time at 5-15 minutes "
-                   "and never resend as a new message (that restarts greylisting).");
+        addf(v, n,
+             "Nothing to fix: the receiver accepts the retry. Keep minimal_backoff_time at 5-15 minutes "
+             "and never resend as a new message (that restarts greylisting).");
     } else if (strcmp(c, "network") == 0) {
-        addf(v, n, "Check the path %s: egress firewall and NAT, the source address, DNS of the MX hosts; "
-                   "compare with a route that gets through.",
+        addf(v, n,
+             "Check the path %s: egress firewall and NAT, the source address, DNS of the MX hosts; "
+             "compare with a route that gets through.",
              scope);
     } else if (strcmp(c, "recipient") == 0) {
-        addf(v, n, "Suppress the permanently refused addresses (5xx 'does not exist'); keep every address that "
-                   "only saw 4xx replies.");
-        addf(v, n, "Review how the list %s is collected (confirmed opt-in, typo checks, expiry of stale "
-                   "addresses).",
+        addf(v, n,
+             "Suppress the permanently refused addresses (5xx 'does not exist'); keep every address that "
+             "only saw 4xx replies.");
+        addf(v, n,
+             "Review how the list %s is collected (confirmed opt-in, typo checks, expiry of stale "
+             "addresses).",
              scope);
     } else if (strcmp(c, "policy_block") == 0) {
-        addf(v, n, "The receiver refused the mail %s on policy or content grounds: review the content and "
-                   "links, the sender's complaint rate and list source before sending more.",
+        addf(v, n,
+             "The receiver refused the mail %s on policy or content grounds: review the content and "
+             "links, the sender's complaint rate and list source before sending more.",
              scope);
         addf(v, n, "Ask %s for the reason with the evidence bundle if the refusal continues.", p->name);
     }
@@ -405,20 +440,23 @@ static void fill_common(mt_finding *f, const mt_provider_stat *p, const group *g
     }
     when(f->first_failure, a, sizeof a);
     when(f->last_failure, b, sizeof b);
-    addf(&f->evidence, &f->nevidence, "%s: %llu of %llu attempts failed (%.1f%%) between %s and %s UTC", p->name,
-         (unsigned long long)(p->c.deferred + p->c.bounced), (unsigned long long)p->c.attempts,
+    addf(&f->evidence, &f->nevidence, "%s: %llu of %llu attempts failed (%.1f%%) between %s and %s UTC",
+         p->name, (unsigned long long)(p->c.deferred + p->c.bounced), (unsigned long long)p->c.attempts,
          pct(p->c.deferred + p->c.bounced, p->c.attempts), a, b);
     if (so)
         addf(&f->evidence, &f->nevidence,
-             "cohort %s=%s: %llu of %llu attempts failed (%.1f%%) against %.1f%% for the provider's other mail "
+             "cohort %s=%s: %llu of %llu attempts failed (%.1f%%) against %.1f%% for the provider's other "
+             "mail "
              "(z=%.1f); it carries %.0f%% of these failures",
-             mt_dim_name(so->c->dim), so->c->value, (unsigned long long)so->f, (unsigned long long)so->c->c.attempts,
-             100 * so->rate, 100 * so->rest, so->z, 100 * so->coverage);
+             mt_dim_name(so->c->dim), so->c->value, (unsigned long long)so->f,
+             (unsigned long long)so->c->c.attempts, 100 * so->rate, 100 * so->rest, so->z,
+             100 * so->coverage);
     addf(&f->evidence, &f->nevidence, "stage: most failures at %s%s", f->stage,
          strcmp(f->stage, "data_end") == 0 ? " (after DATA: the message body was the last thing sent)" : "");
     if (r) {
-        addf(&f->evidence, &f->nevidence, "commonest reply: \"%s\" (%llu times, at %s, category %s)", r->example,
-             (unsigned long long)r->count, mt_stage_name(r->stage), mt_category_name(r->category));
+        addf(&f->evidence, &f->nevidence, "commonest reply: \"%s\" (%llu times, at %s, category %s)",
+             r->example, (unsigned long long)r->count, mt_stage_name(r->stage),
+             mt_category_name(r->category));
         if (r->flags & MT_RULE_GENERIC_FRONTEND)
             addf(&f->evidence, &f->nevidence,
                  "that reply is a generic front-end text: it hides the receiver's real reason, so stage, "
@@ -448,10 +486,22 @@ static const char *persistence(const mt_cohort_stat *c)
     return "intermittent";
 }
 
-static void finish_finding(mt_finding *f, double strength, double rate, uint64_t explained, uint64_t all_attempts,
-                           int benign)
+/* totals the confidence is measured against */
+typedef struct base {
+    uint64_t attempts, recipients;
+} base;
+
+/* finish_finding - confidence and ordering weight.  Impact counts both
+ * the failures explained (against 2% of all attempts) and the recipients
+ * behind them (against 2% of all recipients): retries multiply failures,
+ * so ten recipients of a dead domain retried for days are not a big
+ * problem however many lines they fill. */
+static void finish_finding(mt_finding *f, double strength, double rate, uint64_t explained,
+                           uint64_t recipients, const base *all, int benign)
 {
-    double impact = all_attempts ? clamp01((double)explained / (0.05 * (double)all_attempts)) : 0;
+    double by_failures = all->attempts ? (double)explained / (0.02 * (double)all->attempts) : 0;
+    double by_recipients = all->recipients ? (double)recipients / (0.02 * (double)all->recipients) : 0;
+    double impact = clamp01(fmin(by_failures, by_recipients));
     double conf = sample_factor(explained) * clamp01(strength) * clamp01(rate / 0.2) * impact;
     if (benign && conf > 0.45)
         conf = 0.45; /* a benign pattern is reported, never as a confident problem */
@@ -460,9 +510,10 @@ static void finish_finding(mt_finding *f, double strength, double rate, uint64_t
     f->weight = (double)explained * (0.2 + f->confidence) * band;
 }
 
-static void diagnose_provider(fvec *fv, const mt_provider_stat *p, uint64_t all_attempts)
+static void diagnose_provider(fvec *fv, const mt_provider_stat *p, const base *all)
 {
-    uint64_t relevant = p->c.deferred + p->c.bounced + p->c.expired - p->failed_by_category[MT_CAT_MAILBOX_FULL];
+    uint64_t relevant =
+        p->c.deferred + p->c.bounced + p->c.expired - p->failed_by_category[MT_CAT_MAILBOX_FULL];
     if (p->c.attempts < MIN_COHORT_ATTEMPTS || relevant < 5)
         return;
     for (size_t gi = 0; gi < sizeof groups / sizeof groups[0]; gi++) {
@@ -487,19 +538,25 @@ static void diagnose_provider(fvec *fv, const mt_provider_stat *p, uint64_t all_
                          p->retry.delivered_after_retry >= p->retry.deferred_rcpts * 8 / 10;
             if (strcmp(g->cause, "greylisting") == 0 && p->retry.first_deferred)
                 addf(&f->evidence, &f->nevidence,
-                     "%llu of %llu recipients deferred on the first attempt were accepted on the next, 3 to 60 "
+                     "%llu of %llu recipients deferred on the first attempt were accepted on the next, 3 to "
+                     "60 "
                      "minutes later",
                      (unsigned long long)p->retry.greylist_like, (unsigned long long)p->retry.first_deferred);
-            f->band = benign ? "low"
-                             : band_of(f->pattern, rate, &p->retry, have && so.c->dim == MT_DIM_RECIPIENT_DOMAIN);
+            f->band =
+                benign ? "low"
+                       : band_of(f->pattern, rate, &p->retry, have && so.c->dim == MT_DIM_RECIPIENT_DOMAIN);
             steps_for(f, p, f->scope_key ? f->scope_value : "");
             finish_finding(f, have ? fmin(1.0, so.z / 10.0) * (0.5 + 0.5 * share) : share, rate,
-                           have ? so.f : gfail, all_attempts, benign);
+                           have ? so.f : gfail, have ? so.c->c.recipients : p->c.recipients, all, benign);
             continue;
         }
         /* replies that do not say why: decide by cohort, then by time */
+        if (share < 0.2 && gfail < 50)
+            continue;
         window w;
-        int have_window = !have && find_window(p, &w);
+        /* a window counts all deferrals; it is this group's only when the
+         * group's failures can account for it */
+        int have_window = !have && find_window(p, &w) && (double)w.deferred <= 1.3 * (double)gfail;
         const char *cause;
         double strength, rate;
         uint64_t explained;
@@ -552,13 +609,23 @@ static void diagnose_provider(fvec *fv, const mt_provider_stat *p, uint64_t all_
         }
         f->band = band_of(f->pattern, rate, &p->retry, strcmp(cause, "receiver_transient") == 0);
         steps_for(f, p, f->scope_key ? f->scope_value : "");
-        finish_finding(f, strength, rate, explained, all_attempts, 0);
+        finish_finding(f, strength, rate, explained, have ? so.c->c.recipients : p->c.recipients, all, 0);
     }
 }
 
+static int band_rank(const char *band)
+{
+    return strcmp(band, "critical") == 0 ? 3 : strcmp(band, "warning") == 0 ? 2 : 1;
+}
+
+/* by_weight - most important first: the band, then failures explained
+ * weighted by confidence */
 static int by_weight(const void *a, const void *b)
 {
     const mt_finding *x = a, *y = b;
+    int bx = band_rank(x->band), by = band_rank(y->band);
+    if (bx != by)
+        return bx < by ? 1 : -1;
     if (x->weight != y->weight)
         return x->weight < y->weight ? 1 : -1;
     return strcmp(x->provider, y->provider);
@@ -579,7 +646,8 @@ static char *queue_advice(const mt_diag_result *r, const fvec *fv)
         int wanted = 0;
         for (int k = 0; k < fv->n; k++)
             if (fv->v[k].provider == p->name && fv->v[k].confidence >= 0.3 &&
-                (strcmp(fv->v[k].cause, "rate_limit") == 0 || strcmp(fv->v[k].cause, "sender_reputation") == 0 ||
+                (strcmp(fv->v[k].cause, "rate_limit") == 0 ||
+                 strcmp(fv->v[k].cause, "sender_reputation") == 0 ||
                  strcmp(fv->v[k].cause, "receiver_transient") == 0))
                 wanted = 1;
         if (!wanted)
@@ -599,12 +667,14 @@ static char *queue_advice(const mt_diag_result *r, const fvec *fv)
         snprintf(tr, sizeof tr, "throttle_%s", p->name);
         mt_buf_printf(&b, "# %s: the busiest hour accepted %llu messages; pace at about %llu/hour\n", p->name,
                       (unsigned long long)peak, (unsigned long long)per_hour);
-        mt_buf_printf(&b, "# Postfix, master.cf:\n%s unix - - n - %u smtp\n    -o syslog_name=postfix-%s\n", tr, conc,
-                      p->name);
+        mt_buf_printf(&b, "# Postfix, master.cf:\n%s unix - - n - %u smtp\n    -o syslog_name=postfix-%s\n",
+                      tr, conc, p->name);
         mt_buf_printf(&b, "# (a non-zero rate delay sends one message at a time per destination)\n");
-        mt_buf_printf(&b, "# Postfix, main.cf:\n%s_destination_concurrency_limit = %u\n%s_destination_rate_delay = %us\n"
-                          "%s_destination_recipient_limit = 20\ntransport_maps = hash:/etc/postfix/transport\n",
-                      tr, conc, tr, delay, tr);
+        mt_buf_printf(
+            &b,
+            "# Postfix, main.cf:\n%s_destination_concurrency_limit = %u\n%s_destination_rate_delay = %us\n"
+            "%s_destination_recipient_limit = 20\ntransport_maps = hash:/etc/postfix/transport\n",
+            tr, conc, tr, delay, tr);
         mt_buf_printf(&b, "# Postfix, /etc/postfix/transport (then: postmap /etc/postfix/transport):\n");
         int nd = 0;
         for (int k = 0; k < p->ndomains && nd < 12; k++, nd++)
@@ -613,8 +683,9 @@ static char *queue_advice(const mt_diag_result *r, const fvec *fv)
         for (int k = 0; k < p->ndomains && k < 12; k++)
             mt_buf_printf(&b, "%s%s", k ? " : " : "", p->domains[k]->domain);
         mt_buf_printf(&b, "\n  transport = %s_smtp\n  no_more\n", tr);
-        mt_buf_printf(&b, "# Exim, transports:\n%s_smtp:\n  driver = smtp\n  max_parallel = %u\n"
-                          "  connection_max_messages = 20\n",
+        mt_buf_printf(&b,
+                      "# Exim, transports:\n%s_smtp:\n  driver = smtp\n  max_parallel = %u\n"
+                      "  connection_max_messages = 20\n",
                       tr, conc);
         mt_buf_printf(&b, "# Exim, retry rules for these domains: keep retrying, never give up early\n");
         for (int k = 0; k < p->ndomains && k < 12; k++)
@@ -648,8 +719,8 @@ static void merge(fvec *fv)
             continue;
         for (int k = i + 1; k < fv->n; k++) {
             mt_finding *b = &fv->v[k];
-            if (b->scope_key == NULL || strcmp(a->cause, b->cause) != 0 || strcmp(a->scope_key, b->scope_key) != 0 ||
-                strcmp(a->scope_value, b->scope_value) != 0)
+            if (b->scope_key == NULL || strcmp(a->cause, b->cause) != 0 ||
+                strcmp(a->scope_key, b->scope_key) != 0 || strcmp(a->scope_value, b->scope_value) != 0)
                 continue;
             mt_finding *big = a->failures >= b->failures ? a : b, *small = big == a ? b : a;
             addf(&big->evidence, &big->nevidence, "the same cohort fails at %s too: %llu of %llu attempts",
@@ -657,7 +728,8 @@ static void merge(fvec *fv)
             big->weight += small->weight;
             if (small->confidence > big->confidence)
                 big->confidence = small->confidence;
-            if (small->first_failure && (big->first_failure == 0 || small->first_failure < big->first_failure))
+            if (small->first_failure &&
+                (big->first_failure == 0 || small->first_failure < big->first_failure))
                 big->first_failure = small->first_failure;
             if (small->last_failure > big->last_failure)
                 big->last_failure = small->last_failure;
@@ -676,8 +748,9 @@ static void merge(fvec *fv)
 mt_findings *mt_findings_build(const mt_diag_result *r)
 {
     fvec fv = {0};
+    base all = {r->totals.attempts, r->totals.recipients};
     for (int i = 0; i < r->nproviders; i++)
-        diagnose_provider(&fv, r->providers[i], r->totals.attempts);
+        diagnose_provider(&fv, r->providers[i], &all);
     merge(&fv);
     /* findings nobody should act on are noise in a report */
     int kept = 0;
@@ -707,9 +780,11 @@ mt_findings *mt_findings_build(const mt_diag_result *r)
              "results; check them before blaming reputation");
     if (!have_ip && r->totals.attempts)
         addf(&out->limits, &out->nlimits,
-             "sending IPs and HELO names are unknown: Postfix does not log them; map routes with --routes FILE");
+             "sending IPs and HELO names are unknown: Postfix does not log them; map routes with --routes "
+             "FILE");
     addf(&out->limits, &out->nlimits,
-         "complaints, engagement and spam-folder placement are not in MTA logs; accepted does not mean inboxed");
+         "complaints, engagement and spam-folder placement are not in MTA logs; accepted does not mean "
+         "inboxed");
     return out;
 }
 

@@ -19,20 +19,20 @@
 #include "analysis.h"
 
 typedef struct mt_finding {
-    const char *cause;    /* SPEC §5 cause word */
-    const char *provider; /* owned by the diagnosis result */
+    const char *cause;     /* SPEC §5 cause word */
+    const char *provider;  /* owned by the diagnosis result */
     const char *scope_key; /* SPEC §3 field name, NULL: the whole provider */
     char *scope_value;
-    const char *pattern;  /* none | intermittent | persistent */
-    const char *band;     /* low | warning | critical */
-    double confidence;    /* 0..1 */
-    double weight;        /* ordering: failures explained x confidence */
-    const char *stage;    /* the SMTP stage most failures were at */
-    char *reply;          /* the commonest failing reply of the cohort/provider */
-    int generic_reply;    /* that reply is a generic front-end text */
+    const char *pattern; /* none | intermittent | persistent */
+    const char *band;    /* low | warning | critical */
+    double confidence;   /* 0..1 */
+    double weight;       /* ordering: failures explained x confidence */
+    const char *stage;   /* the SMTP stage most failures were at */
+    char *reply;         /* the commonest failing reply of the cohort/provider */
+    int generic_reply;   /* that reply is a generic front-end text */
     int64_t first_failure, last_failure;
     uint64_t attempts, failures; /* of the cohort (or provider) */
-    char *retry_outcome;  /* one line: what became of the deferred recipients */
+    char *retry_outcome;         /* one line: what became of the deferred recipients */
     char **evidence;
     int nevidence;
     char **next_steps;

@@ -86,7 +86,9 @@ static void print_findings(const mt_report_ctx *x, FILE *fp)
         if (g->confidence < 0.2 && shown > 0)
             break;
         shown++;
-        const char *col = strcmp(g->band, "critical") == 0 ? c_red(x) : strcmp(g->band, "warning") == 0 ? c_yel(x) : "";
+        const char *col = strcmp(g->band, "critical") == 0  ? c_red(x)
+                          : strcmp(g->band, "warning") == 0 ? c_yel(x)
+                                                            : "";
         fprintf(fp, "\n%s%d. %s: %s%s  [%s, %s, confidence %.2f]\n", col, shown, g->provider,
                 cause_words(g->cause), c_off(x), g->band, g->pattern, g->confidence);
         if (g->scope_key)
@@ -102,11 +104,14 @@ static void print_findings(const mt_report_ctx *x, FILE *fp)
     if (shown == 0)
         fprintf(fp, "\n   Nothing stands out: no provider has a pattern of failures worth acting on.\n");
     if (f && f->queue_advice) {
-        fprintf(fp, "\n%sQueue settings to paste%s (pace the affected providers; derived from the accepted volume)\n%s",
+        fprintf(fp,
+                "\n%sQueue settings to paste%s (pace the affected providers; derived from the accepted "
+                "volume)\n%s",
                 c_bold(x), c_off(x), f->queue_advice);
     }
     for (int i = 0; f && i < f->nlimits; i++)
-        fprintf(fp, "%s%s\n", i == 0 ? "\nWhat the logs cannot tell: " : "                           ", f->limits[i]);
+        fprintf(fp, "%s%s\n", i == 0 ? "\nWhat the logs cannot tell: " : "                           ",
+                f->limits[i]);
     fprintf(fp, "\n");
 }
 

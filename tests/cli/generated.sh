@@ -13,7 +13,7 @@ summary() { # summary FILE KEY -> value from genlog's key=value lines
 import sys, re
 want = sys.argv[2]
 for line in open(sys.argv[1]):
-    if 'provider=' in line or 'pflogsumm' in line:
+    if line.startswith('genlog: provider=') or 'pflogsumm' in line or 'expect' in line:
         continue
     for k, v in re.findall(r'(\w+)=(\S+)', line):
         if k == want:
@@ -42,7 +42,7 @@ expect_eq "drained: messages" "$(json "$T/a.json" "d['totals']['messages']")" $(
 expect_eq "drained: recipients" "$(json "$T/a.json" "d['totals']['recipients']")" $(( $(summary "$T/a.sum" recipients) + dsn ))
 expect_eq "drained: pending" "$(json "$T/a.json" "d['totals']['pending']")" 0
 # per provider, for the providers the generator names
-grep 'provider=' "$T/a.sum" | grep -v 'provider=other' | while read -r line; do
+grep '^genlog: provider=' "$T/a.sum" | grep -v 'provider=other' | while read -r line; do
     p=$(echo "$line" | sed 's/.*provider=\([a-z]*\).*/\1/')
     for k in attempts:attempted deferrals:deferred bounced:bounced; do
         g=${k%%:*} m=${k##*:}
