@@ -12,13 +12,12 @@
 
 typedef struct hour_acc {
     mt_hour_stat s;
-    mt_strmap *senders; /* envelope domains deferred in this hour */
 } hour_acc;
 
 typedef struct prov_acc {
     mt_provider_stat s;
     mt_strmap *cohorts; /* dim byte + value -> mt_cohort_stat* */
-    mt_strmap *hours;   /* 8-byte hour start -> hour_acc* */
+    mt_strmap *hours;   /* 8-byte five-minute slot start -> hour_acc* */
     mt_strmap *domains; /* domain -> mt_domain_stat* */
     mt_strmap *replies; /* normalised text -> mt_reply_stat* */
     mt_strmap *raw;     /* reply as logged -> mt_reply_stat* (a bounded cache) */
@@ -259,12 +258,11 @@ static void add_cohorts(mt_diag *d, prov_acc *p, const mt_attempt *a)
 
 static void add_hour(prov_acc *p, const mt_attempt *a)
 {
-    int64_t h = a->time - ((a->time % 3600) + 3600) % 3600;
+    int64_t h = a->time - ((a->time % MT_SLOT_SECONDS) + MT_SLOT_SECONDS) % MT_SLOT_SECONDS;
     hour_acc *ha = mt_strmap_get(p->hours, &h, sizeof h);
     if (ha == NULL) {
         ha = mt_xcalloc(1, sizeof *ha);
         ha->s.hour = h;
-        ha->senders = mt_strmap_new(0);
         mt_strmap_put(p->hours, &h, sizeof h, ha);
     }
     ha->s.attempts++;
@@ -274,13 +272,18 @@ static void add_hour(prov_acc *p, const mt_attempt *a)
         ha->s.deferred++;
     else
         ha->s.bounced++;
-    if (a->status == MT_STATUS_DEFERRED && a->mail_from_domain && mt_strmap_count(ha->senders) < 1000) {
-        size_t n = strlen(a->mail_from_domain);
-        if (!mt_strmap_get(ha->senders, a->mail_from_domain, n)) {
-            mt_strmap_put(ha->senders, a->mail_from_domain, n, (void *)1);
-            ha->s.failing_senders++;
-        }
-    }
+    if (a->status == MT_STATUS_DEFERRED && a->mail_from_domain)
+        ha->s.sender_bits |= 1ull << (mt_hash(a->mail_from_domain, strlen(a->mail_from_domain)) & 63);
+}
+
+/* popcount of the hashed sender set: distinct senders, give or take the
+ * collisions of 64 bits (none matter for "three or more") */
+static int bits(uint64_t x)
+{
+    int n = 0;
+    for (; x; x &= x - 1)
+        n++;
+    return n;
 }
 
 static void example(mt_diag *d, char **slots, int *n, const char *addr)
@@ -689,13 +692,33 @@ const mt_diag_result *mt_diag_finish(mt_diag *d)
             qsort(cv.v, (size_t)cv.n, sizeof *cv.v, by_cohort);
         p->s.cohorts = (mt_cohort_stat **)cv.v;
         p->s.ncohorts = cv.n;
-        p->s.hours = mt_xcalloc((size_t)hv.n + 1, sizeof *p->s.hours);
+        p->s.slots = mt_xcalloc((size_t)hv.n + 1, sizeof *p->s.slots);
         for (int k = 0; k < hv.n; k++)
-            p->s.hours[k] = ((hour_acc *)hv.v[k])->s;
-        p->s.nhours = hv.n;
+            p->s.slots[k] = ((hour_acc *)hv.v[k])->s;
+        p->s.nslots = hv.n;
         if (hv.n)
-            qsort(p->s.hours, (size_t)hv.n, sizeof *p->s.hours, by_hour);
+            qsort(p->s.slots, (size_t)hv.n, sizeof *p->s.slots, by_hour);
         free(hv.v);
+        /* hours: the slots summed */
+        p->s.hours = mt_xcalloc((size_t)hv.n + 1, sizeof *p->s.hours);
+        int nh = 0;
+        for (int k = 0; k < p->s.nslots; k++) {
+            mt_hour_stat *sl = &p->s.slots[k];
+            sl->failing_senders = bits(sl->sender_bits);
+            int64_t h = sl->hour - ((sl->hour % 3600) + 3600) % 3600;
+            if (nh == 0 || p->s.hours[nh - 1].hour != h) {
+                memset(&p->s.hours[nh], 0, sizeof p->s.hours[nh]);
+                p->s.hours[nh++].hour = h;
+            }
+            mt_hour_stat *hs = &p->s.hours[nh - 1];
+            hs->attempts += sl->attempts;
+            hs->accepted += sl->accepted;
+            hs->deferred += sl->deferred;
+            hs->bounced += sl->bounced;
+            hs->sender_bits |= sl->sender_bits;
+            hs->failing_senders = bits(hs->sender_bits);
+        }
+        p->s.nhours = nh;
         p->s.domains = (mt_domain_stat **)dv.v;
         p->s.ndomains = dv.n;
         p->s.replies = (mt_reply_stat **)rv.v;
@@ -760,7 +783,6 @@ static void free_hour(const char *k, size_t n, void *v, void *arg)
     (void)n;
     (void)arg;
     hour_acc *h = v;
-    mt_strmap_free(h->senders);
     free(h);
 }
 
@@ -776,6 +798,7 @@ static void free_provider(const char *k, size_t n, void *v, void *arg)
     mt_strmap_free(p->hours);
     free(p->s.cohorts);
     free(p->s.hours);
+    free(p->s.slots);
     for (int i = 0; i < p->s.retry.nkeep_examples; i++)
         free(p->s.retry.keep_examples[i]);
     for (int i = 0; i < p->s.retry.nsuppress_examples; i++)

@@ -67,11 +67,15 @@ typedef struct mt_cohort_stat {
     int64_t first, last, first_failure, last_failure;
 } mt_cohort_stat;
 
+/* One time bucket of a provider's attempts: an hour, or five minutes. */
 typedef struct mt_hour_stat {
     int64_t hour; /* start, epoch seconds */
     uint64_t attempts, accepted, deferred, bounced;
-    int failing_senders; /* distinct envelope domains deferred in the hour */
+    uint64_t sender_bits; /* envelope domains deferred, hashed into 64 bits */
+    int failing_senders;  /* their number (exact below a dozen, a floor above) */
 } mt_hour_stat;
+
+#define MT_SLOT_SECONDS 300
 
 #define MT_RETRY_BUCKETS 6
 #define MT_DELAY_BUCKETS 7
@@ -116,6 +120,8 @@ typedef struct mt_provider_stat {
     int ncohorts;
     mt_hour_stat *hours; /* in time order, hours with attempts only */
     int nhours;
+    mt_hour_stat *slots; /* the same in five-minute buckets */
+    int nslots;
     mt_retry_stat retry;
 } mt_provider_stat;
 

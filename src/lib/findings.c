@@ -182,17 +182,27 @@ static int hot_hour(const mt_hour_stat *h)
     return h->attempts >= 5 && r >= 0.3 && h->failing_senders >= 3;
 }
 
+/* find_window - the largest run of consecutive hot buckets: hours for a
+ * log of days, five-minute slots for a log of a few hours */
 static int find_window(const mt_provider_stat *p, window *w)
 {
+    const mt_hour_stat *b = p->hours;
+    int nb = p->nhours;
+    int64_t width = 3600;
+    if (p->nslots && p->slots[p->nslots - 1].hour - p->slots[0].hour <= 12 * 3600) {
+        b = p->slots;
+        nb = p->nslots;
+        width = MT_SLOT_SECONDS;
+    }
     window cur;
     int in = 0, found = 0;
     memset(w, 0, sizeof *w);
     memset(&cur, 0, sizeof cur);
-    for (int i = 0; i <= p->nhours; i++) {
-        const mt_hour_stat *h = i < p->nhours ? &p->hours[i] : NULL;
+    for (int i = 0; i <= nb; i++) {
+        const mt_hour_stat *h = i < nb ? &b[i] : NULL;
         int hot = h && hot_hour(h);
         if (hot && in && h->hour == cur.end) {
-            cur.end += 3600;
+            cur.end += width;
         } else {
             if (in && (!found || cur.deferred > w->deferred)) {
                 *w = cur;
@@ -202,7 +212,7 @@ static int find_window(const mt_provider_stat *p, window *w)
             if (hot) {
                 memset(&cur, 0, sizeof cur);
                 cur.start = h->hour;
-                cur.end = h->hour + 3600;
+                cur.end = h->hour + width;
             }
         }
         if (hot) {
@@ -600,7 +610,7 @@ static void diagnose_provider(fvec *fv, const mt_provider_stat *p, const base *a
             f->last_failure = w.end;
             addf(&f->evidence, &f->nevidence,
                  "window %s to %s UTC: %.0f%% of %llu attempts deferred, against %.1f%% outside it; up to %d "
-                 "different sender domains failing in the same hour, and no cohort stands out",
+                 "different sender domains failing at the same time, and no cohort stands out",
                  a, b, 100 * w.rate, (unsigned long long)w.attempts, 100 * w.outside_rate, w.senders);
         } else {
             addf(&f->evidence, &f->nevidence,
