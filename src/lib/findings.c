@@ -811,3 +811,13 @@ void mt_findings_free(mt_findings *f)
     free(f->queue_advice);
     free(f);
 }
+
+const char *mt_findings_band(const mt_findings *f, const char *provider)
+{
+    const char *best = "low";
+    for (int i = 0; f && i < f->n; i++)
+        if (strcmp(f->v[i].provider, provider) == 0 && f->v[i].confidence >= 0.5 &&
+            band_rank(f->v[i].band) > band_rank(best))
+            best = f->v[i].band;
+    return best;
+}

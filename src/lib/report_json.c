@@ -175,6 +175,7 @@ static json_t *build(const mt_report_ctx *x)
         const mt_provider_stat *p = d->providers[i];
         json_t *o = json_object();
         json_object_set_new(o, "provider", json_string(p->name));
+        json_object_set_new(o, "band", json_string(mt_findings_band(x->findings, p->name)));
         put_counts(o, &p->c);
         json_t *doms = json_object();
         for (int k = 0; k < p->ndomains; k++) {
