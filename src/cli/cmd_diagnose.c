@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <errno.h>
 
 #include "../lib/analysis.h"
 #include "../lib/findings.h"
@@ -26,17 +28,47 @@ static const char usage[] =
     "\n"
     "  --json                  the SPEC section 5 JSON document instead of text\n"
     "  --markdown              the escalation evidence bundle (one per critical finding)\n"
+    "  --html FILE             also write the report as one self-contained HTML page\n"
+    "                          (inline charts, nothing fetched) to FILE; \"-\" writes it\n"
+    "                          to standard output instead of the text report\n"
     "  --top N                 replies listed per provider (default 5; JSON 10)\n"
     "  --color, --no-color     colour the text report (default: on a terminal,\n"
     "                          never when NO_COLOR is set)\n"
     "  -h, --help              this help\n"
     "\n";
 
+/* write_html - the HTML report into path ("-": standard output).  Prints
+ * the error, naming the file, and returns -1 when it cannot be written. */
+static int write_html(const mt_report_ctx *ctx, const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return mt_report_html(ctx, stdout) < 0
+                   ? (fprintf(stderr, "mailtriage: error writing the HTML report\n"), -1)
+                   : 0;
+    FILE *fp = fopen(path, "w");
+    if (fp == NULL) {
+        fprintf(stderr, "mailtriage: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    int rc = mt_report_html(ctx, fp);
+    int err = errno;
+    if (fclose(fp) != 0) {
+        err = errno;
+        rc = -1;
+    }
+    if (rc < 0) {
+        fprintf(stderr, "mailtriage: error writing %s: %s\n", path, strerror(err));
+        return -1;
+    }
+    return 0;
+}
+
 int cmd_diagnose(int argc, char **argv)
 {
     static const struct option opts[] = {
         {"json", no_argument, NULL, 'j'},
         {"markdown", no_argument, NULL, 'm'},
+        {"html", required_argument, NULL, 'H'},
         {"top", required_argument, NULL, 't'},
         {"color", no_argument, NULL, 'C'},
         {"no-color", no_argument, NULL, 'N'},
@@ -46,6 +78,7 @@ int cmd_diagnose(int argc, char **argv)
     };
     cli_input in = {.progress = -1};
     int json = 0, markdown = 0, top = -1, color = -1;
+    const char *html = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -60,6 +93,13 @@ int cmd_diagnose(int argc, char **argv)
             break;
         case 'm':
             markdown = 1;
+            break;
+        case 'H':
+            if (*optarg == '\0') {
+                fprintf(stderr, "mailtriage: --html wants a file name\n");
+                return EXIT_USAGE;
+            }
+            html = optarg;
             break;
         case 't': {
             char *end;
@@ -93,6 +133,19 @@ int cmd_diagnose(int argc, char **argv)
         const char *nc = getenv("NO_COLOR");
         color = isatty(1) && !(nc && *nc);
     }
+    /* find out now, not after reading gigabytes, that the page cannot be
+     * written; appending creates the file without clobbering it yet */
+    int html_created = 0;
+    if (html && strcmp(html, "-") != 0) {
+        struct stat st;
+        html_created = stat(html, &st) != 0;
+        FILE *probe = fopen(html, "a");
+        if (probe == NULL) {
+            fprintf(stderr, "mailtriage: cannot write %s: %s\n", html, strerror(errno));
+            return EXIT_INPUT;
+        }
+        fclose(probe);
+    }
     mt_diag *d = mt_diag_new(in.show_recipients);
     mt_scan_stats scan;
     mt_join_stats join;
@@ -101,6 +154,8 @@ int cmd_diagnose(int argc, char **argv)
     mt_rules *rules_loaded;
     int rc = cli_run_inputs(&in, argv[0], mt_diag_add, d, &scan, &join, rules, sizeof rules, &rules_loaded);
     if (rc != EXIT_OK) {
+        if (html_created)
+            unlink(html); /* the empty file the probe made */
         mt_diag_free(d);
         mt_rules_free(rules_loaded);
         return rc;
@@ -123,9 +178,11 @@ int cmd_diagnose(int argc, char **argv)
     mt_findings *findings = mt_findings_build(ctx.diag);
     ctx.findings = findings;
     ctx.show_recipients = in.show_recipients;
-    int wr = json       ? mt_report_json(&ctx, stdout)
-             : markdown ? mt_report_markdown(&ctx, stdout)
-                        : mt_report_text(&ctx, stdout);
+    int hr = html ? write_html(&ctx, html) : 0;
+    int wr = html && strcmp(html, "-") == 0 && !json && !markdown ? 0
+             : json                                               ? mt_report_json(&ctx, stdout)
+             : markdown                                           ? mt_report_markdown(&ctx, stdout)
+                                                                  : mt_report_text(&ctx, stdout);
     mt_findings_free(findings);
     if (fflush(stdout) != 0)
         wr = -1;
@@ -135,5 +192,5 @@ int cmd_diagnose(int argc, char **argv)
         fprintf(stderr, "mailtriage: error writing the report\n");
         return EXIT_INPUT;
     }
-    return EXIT_OK;
+    return hr < 0 ? EXIT_INPUT : EXIT_OK;
 }

@@ -12,6 +12,10 @@
 #define FLUSH_AT (1u << 20)
 
 struct mt_events_out {
+    /* the last timestamp formatted: records of a message come in bursts */
+    int64_t last_time;
+    int32_t last_usec;
+    char last_ts[40];
     FILE *fp;
     mt_events_format fmt;
     int show_recipients;
@@ -50,11 +54,24 @@ mt_events_out *mt_events_out_new(FILE *fp, mt_events_format fmt, int show_recipi
 
 void mt_recipient_redact(const char *addr, uint64_t salt, char *out, size_t outlen)
 {
+    static const char hex[] = "0123456789abcdef";
     const char *at = strrchr(addr, '@');
     size_t ln = at ? (size_t)(at - addr) : strlen(addr);
     uint64_t h = mt_hash(addr, ln) ^ salt;
     h = mt_hash(&h, sizeof h);
-    snprintf(out, outlen, "x-%08x@%s", (unsigned)(h & 0xffffffffu), at ? at + 1 : "");
+    const char *dom = at ? at + 1 : "";
+    size_t dl = strlen(dom);
+    if (outlen < 12 + dl) {
+        if (outlen)
+            out[0] = '\0';
+        return;
+    }
+    out[0] = 'x';
+    out[1] = '-';
+    for (int i = 0; i < 8; i++)
+        out[2 + i] = hex[(h >> (28 - 4 * i)) & 15];
+    out[10] = '@';
+    memcpy(out + 11, dom, dl + 1);
 }
 
 /* one field, by kind */
@@ -109,11 +126,20 @@ static void fmt_u64(char *out, uint64_t v)
 void mt_events_write(const mt_attempt *a, void *arg)
 {
     mt_events_out *o = arg;
-    char ts[40], src[4200], rcpt[600], code[8], size[24], retry[16], delay[32];
-    mt_time_format(a->time, a->time_usec, ts);
-    char line[24];
-    fmt_u64(line, a->source_line);
-    snprintf(src, sizeof src, "%s:%s", a->source_file ? a->source_file : "", line);
+    char src[4200], rcpt[600], code[8], size[24], retry[16], delay[32];
+    if (a->time != o->last_time || a->time_usec != o->last_usec || o->last_ts[0] == '\0') {
+        mt_time_format(a->time, a->time_usec, o->last_ts);
+        o->last_time = a->time;
+        o->last_usec = a->time_usec;
+    }
+    const char *ts = o->last_ts;
+    const char *file = a->source_file ? a->source_file : "";
+    size_t fl = strlen(file);
+    if (fl > sizeof src - 32)
+        fl = sizeof src - 32;
+    memcpy(src, file, fl);
+    src[fl] = ':';
+    fmt_u64(src + fl + 1, a->source_line);
     const char *recipient = a->recipient;
     if (recipient && !o->show_recipients) {
         mt_recipient_redact(recipient, o->salt, rcpt, sizeof rcpt);
@@ -136,7 +162,7 @@ void mt_events_write(const mt_attempt *a, void *arg)
     put_str(o, f++, a->mx_ip);
     put_str(o, f++, mt_stage_name(a->stage));
     if (a->reply_code)
-        snprintf(code, sizeof code, "%d", a->reply_code);
+        fmt_u64(code, (uint64_t)a->reply_code);
     put_num(o, f++, a->reply_code ? code : NULL);
     put_str(o, f++, a->enhanced[0] ? a->enhanced : NULL);
     put_str(o, f++, a->reply_text);
@@ -149,12 +175,17 @@ void mt_events_write(const mt_attempt *a, void *arg)
     fmt_u64(retry, (uint64_t)a->retry_count);
     put_num(o, f++, retry);
     if (a->delay_seconds >= 0) {
-        snprintf(delay, sizeof delay, "%.2f", a->delay_seconds);
-        size_t dl = strlen(delay);
-        while (dl > 1 && delay[dl - 1] == '0')
-            delay[--dl] = '\0';
-        if (delay[dl - 1] == '.')
-            delay[dl - 1] = '\0';
+        /* hundredths, as Postfix logs them, without trailing zeros */
+        uint64_t c = (uint64_t)(a->delay_seconds * 100 + 0.5);
+        fmt_u64(delay, c / 100);
+        if (c % 100) {
+            size_t dl = strlen(delay);
+            delay[dl++] = '.';
+            delay[dl++] = (char)('0' + c % 100 / 10);
+            if (c % 10)
+                delay[dl++] = (char)('0' + c % 10);
+            delay[dl] = '\0';
+        }
     }
     put_num(o, f++, a->delay_seconds >= 0 ? delay : NULL);
     put_str(o, f++, mt_final_name(a->final_status));

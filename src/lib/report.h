@@ -39,4 +39,12 @@ int mt_report_text(const mt_report_ctx *ctx, FILE *fp);
  * for each critical finding, or the leading findings when none is. */
 int mt_report_markdown(const mt_report_ctx *ctx, FILE *fp);
 
+/* mt_report_html - the diagnosis as one self-contained HTML page on fp:
+ * the findings, queue settings and limits, inline SVG charts (deferral
+ * rate per provider per hour, SMTP stages, the scoped cohort against the
+ * rest, retry outcomes) and the supporting tables.  The page references
+ * nothing outside itself; every string from the logs is HTML-escaped.
+ * Returns -1 when writing fails. */
+int mt_report_html(const mt_report_ctx *ctx, FILE *fp);
+
 #endif
