@@ -236,6 +236,8 @@ static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, c
             c->refused_by_category[a->category]++;
         if (a->rule_flags & MT_RULE_GENERIC_FRONTEND)
             c->generic_failures++;
+        if (a->recipient_domain)
+            c->fail_domain_bits |= 1ull << (mt_hash(a->recipient_domain, strlen(a->recipient_domain)) & 63);
         if (c->first_failure == 0 || a->time < c->first_failure)
             c->first_failure = a->time;
         if (a->time > c->last_failure)
@@ -440,39 +442,46 @@ static prov_acc *provider_acc(mt_diag *d, const char *name)
     return p;
 }
 
+/* add_reply - count a failing reply.  Replies are grouped by their
+ * normalised text and their stage: the same words after MAIL FROM and
+ * after DATA tell different stories.  A bounded cache of the texts as
+ * logged saves normalising the same text again. */
 static void add_reply(mt_diag *d, prov_acc *p, const mt_attempt *a)
 {
     const char *text = a->reply_text ? a->reply_text : "(no reply text)";
-    size_t tn = strlen(text);
-    mt_reply_stat *r = mt_strmap_get(p->raw, text, tn);
-    if (r)
-        goto counted;
-    normalise(text, &d->norm, &d->scratch);
-    r = mt_strmap_get(p->replies, d->norm.data, d->norm.len);
+    mt_buf *k = &d->key;
+    mt_buf_reset(k);
+    mt_buf_putc(k, (char)('A' + a->stage));
+    mt_buf_puts(k, text);
+    mt_reply_stat *r = mt_strmap_get(p->raw, k->data, k->len);
     if (r == NULL) {
-        if (mt_strmap_count(p->replies) >= MAX_REPLIES_PER_PROVIDER) {
-            p->s.replies_dropped++;
-            return;
+        normalise(text, &d->norm, &d->scratch);
+        mt_buf_putc(&d->norm, (char)('A' + a->stage));
+        r = mt_strmap_get(p->replies, d->norm.data, d->norm.len);
+        if (r == NULL) {
+            if (mt_strmap_count(p->replies) >= MAX_REPLIES_PER_PROVIDER) {
+                p->s.replies_dropped++;
+                return;
+            }
+            r = mt_xcalloc(1, sizeof *r);
+            r->text = mt_xstrndup(d->norm.data, d->norm.len - 1);
+            if (d->show_recipients) {
+                r->example = mt_xstrdup(text);
+            } else {
+                mt_redact_text(text, &d->red);
+                r->example = mt_xstrdup(d->red.data ? d->red.data : "");
+            }
+            r->stage = a->stage;
+            r->category = a->category;
+            r->code = a->reply_code;
+            memcpy(r->enhanced, a->enhanced, sizeof r->enhanced);
+            r->meaning = a->rule_meaning;
+            r->flags = a->rule_flags;
+            r->first = a->time;
+            mt_strmap_put(p->replies, d->norm.data, d->norm.len, r);
         }
-        r = mt_xcalloc(1, sizeof *r);
-        r->text = mt_xstrdup(d->norm.data);
-        if (d->show_recipients) {
-            r->example = mt_xstrdup(text);
-        } else {
-            mt_redact_text(text, &d->red);
-            r->example = mt_xstrdup(d->red.data ? d->red.data : "");
-        }
-        r->stage = a->stage;
-        r->category = a->category;
-        r->code = a->reply_code;
-        memcpy(r->enhanced, a->enhanced, sizeof r->enhanced);
-        r->meaning = a->rule_meaning;
-        r->flags = a->rule_flags;
-        r->first = a->time;
-        mt_strmap_put(p->replies, d->norm.data, d->norm.len, r);
+        mt_strmap_put(p->raw, k->data, k->len, r);
     }
-    mt_strmap_put(p->raw, text, tn, r);
-counted:
     r->count++;
     if (a->time < r->first)
         r->first = a->time;

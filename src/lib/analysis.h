@@ -64,6 +64,7 @@ typedef struct mt_cohort_stat {
     uint64_t failed_by_category[MT_CAT_COUNT];
     uint64_t refused_by_category[MT_CAT_COUNT]; /* the permanent (5xx) part */
     uint64_t generic_failures;                  /* replies that are a generic front-end text */
+    uint64_t fail_domain_bits;                  /* recipient domains of its failures, hashed into 64 bits */
     int64_t first, last, first_failure, last_failure;
 } mt_cohort_stat;
 

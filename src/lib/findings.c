@@ -453,7 +453,7 @@ static void fill_common(mt_finding *f, const mt_provider_stat *p, const group *g
     addf(&f->evidence, &f->nevidence, "%s: %llu of %llu attempts failed (%.1f%%) between %s and %s UTC",
          p->name, (unsigned long long)(p->c.deferred + p->c.bounced), (unsigned long long)p->c.attempts,
          pct(p->c.deferred + p->c.bounced, p->c.attempts), a, b);
-    if (so)
+    if (so) {
         addf(&f->evidence, &f->nevidence,
              "cohort %s=%s: %llu of %llu attempts failed (%.1f%%) against %.1f%% for the provider's other "
              "mail "
@@ -461,6 +461,13 @@ static void fill_common(mt_finding *f, const mt_provider_stat *p, const group *g
              mt_dim_name(so->c->dim), so->c->value, (unsigned long long)so->f,
              (unsigned long long)so->c->c.attempts, 100 * so->rate, 100 * so->rest, so->z,
              100 * so->coverage);
+        int nd = 0;
+        for (uint64_t x = so->c->fail_domain_bits; x; x &= x - 1)
+            nd++;
+        if (so->c->dim != MT_DIM_RECIPIENT_DOMAIN && nd > 1)
+            addf(&f->evidence, &f->nevidence,
+                 "its failures span about %d of %s's recipient domains, not one pool", nd, p->name);
+    }
     addf(&f->evidence, &f->nevidence, "stage: most failures at %s%s", f->stage,
          strcmp(f->stage, "data_end") == 0 ? " (after DATA: the message body was the last thing sent)" : "");
     if (r) {

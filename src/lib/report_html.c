@@ -258,7 +258,8 @@ static const char css[] =
     "header p{margin:2px 0;color:var(--mute)}\n"
     "h2{font-size:19px;margin:0 0 10px;padding-bottom:6px;border-bottom:1px solid var(--line)}\n"
     "h3{font-size:15px;margin:16px 0 6px}\n"
-    "section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:18px 22px;margin:18px 0}\n"
+    "section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:18px 22px;margin:18px "
+    "0}\n"
     ".tiles{display:grid;grid-template-columns:repeat(6,1fr);gap:10px;margin:16px 0 0}\n"
     ".tile{background:#fff;border:1px solid var(--line);border-radius:8px;padding:10px 12px}\n"
     ".tile b{display:block;font-size:20px}\n"
@@ -285,7 +286,8 @@ static const char css[] =
     "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
     "td.reply{overflow-wrap:anywhere;font-size:12px}\n"
     "td.reply small{display:block;color:var(--mute)}\n"
-    ".bar{display:inline-block;height:10px;background:" C_DEFERRED ";border-radius:2px;vertical-align:middle}\n"
+    ".bar{display:inline-block;height:10px;background:" C_DEFERRED
+    ";border-radius:2px;vertical-align:middle}\n"
     ".barbox{display:inline-block;width:90px;height:10px;background:#f1f5f9;border-radius:2px;"
     "margin-right:6px;vertical-align:middle}\n"
     ".legend{display:flex;flex-wrap:wrap;gap:6px 18px;margin:4px 0 6px;font-size:13px}\n"
@@ -341,12 +343,14 @@ static void put_header(const mt_report_ctx *x, FILE *fp)
     fprintf(fp, "<div class=\"tiles\">\n");
     fprintf(fp, "<div class=\"tile\"><b>%s</b><span>messages</span></div>\n", grouped(d->messages, a));
     fprintf(fp, "<div class=\"tile\"><b>%s</b><span>recipients</span></div>\n", grouped(t->recipients, a));
-    fprintf(fp, "<div class=\"tile\"><b>%s</b><span>delivery attempts</span></div>\n", grouped(t->attempts, a));
+    fprintf(fp, "<div class=\"tile\"><b>%s</b><span>delivery attempts</span></div>\n",
+            grouped(t->attempts, a));
     fprintf(fp, "<div class=\"tile\"><b>%.1f%%</b><span>attempts deferred (%s)</span></div>\n",
             100 * ratio(t->deferred, t->attempts), grouped(t->deferred, b));
     fprintf(fp, "<div class=\"tile\"><b>%s</b><span>recipients delivered</span></div>\n",
             grouped(t->delivered, a));
-    fprintf(fp, "<div class=\"tile\"><b>%s / %s / %s</b><span>bounced / expired / still queued</span></div>\n",
+    fprintf(fp,
+            "<div class=\"tile\"><b>%s / %s / %s</b><span>bounced / expired / still queued</span></div>\n",
             grouped(t->rcpt_bounced, a), grouped(t->rcpt_expired, b), grouped(t->pending, w1));
     fprintf(fp, "</div>\n</header>\n");
 }
@@ -394,7 +398,8 @@ static void put_finding(const mt_finding *g, int num, FILE *fp)
     if (g->reply) {
         fputs("<dt>Commonest reply</dt><dd><code>", fp);
         put_esc(fp, g->reply);
-        fprintf(fp, "</code>%s</dd>\n", g->generic_reply ? " <span class=\"muted\">(a generic front-end text)</span>" : "");
+        fprintf(fp, "</code>%s</dd>\n",
+                g->generic_reply ? " <span class=\"muted\">(a generic front-end text)</span>" : "");
     }
     if (g->retry_outcome) {
         fputs("<dt>Retry outcome</dt><dd>", fp);
@@ -433,16 +438,18 @@ static void put_findings(const mt_report_ctx *x, FILE *fp)
     for (int i = 0; i < n; i++)
         put_finding(&f->v[i], i + 1, fp);
     if (f && f->n > n)
-        fprintf(fp, "<p class=\"caption\">%d further finding%s of low confidence not shown (<code>--json</code> "
-                    "lists every finding).</p>\n",
+        fprintf(fp,
+                "<p class=\"caption\">%d further finding%s of low confidence not shown (<code>--json</code> "
+                "lists every finding).</p>\n",
                 f->n - n, f->n - n == 1 ? "" : "s");
     fputs("</section>\n", fp);
 
     fputs("<section id=\"queue\">\n<h2>Queue settings and limits</h2>\n", fp);
     if (f && f->queue_advice) {
-        fputs("<p>Settings to paste: they pace the affected providers, derived from the accepted volume.</p>\n"
-              "<pre>",
-              fp);
+        fputs(
+            "<p>Settings to paste: they pace the affected providers, derived from the accepted volume.</p>\n"
+            "<pre>",
+            fp);
         put_esc(fp, f->queue_advice);
         fputs("</pre>\n", fp);
     } else {
@@ -497,15 +504,16 @@ static int charted(const mt_diag_result *d, const mt_provider_stat **out, int ma
     return n;
 }
 
-/* tick_step - hours between time-axis ticks so that a span of hours gets
- * at most about ten labels. */
-static int64_t tick_step(int64_t span_hours)
+/* tick_step - seconds between time-axis ticks so that a span of seconds
+ * gets at most about ten labels, on round minutes, hours or days. */
+static int64_t tick_step(int64_t span)
 {
-    static const int steps[] = {1, 2, 3, 6, 12, 24, 48, 72, 168, 336, 720};
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
-        if (span_hours / steps[i] <= 10)
-            return steps[i];
-    return (span_hours / 10 / 720 + 1) * 720;
+    static const int minutes[] = {5,   10,   15,   30,   60,    120,   180,  360,
+                                  720, 1440, 2880, 4320, 10080, 20160, 43200};
+    for (size_t i = 0; i < sizeof minutes / sizeof minutes[0]; i++)
+        if (span / (60 * (int64_t)minutes[i]) <= 10)
+            return 60 * (int64_t)minutes[i];
+    return (span / 10 / 2592000 + 1) * 2592000;
 }
 
 /* time_axis - the ticks, grid lines and UTC labels of [lo, hi) under a plot
@@ -514,7 +522,7 @@ static void time_axis(FILE *fp, int64_t lo, int64_t hi, double x0, double w, dou
 {
     static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    int64_t step = tick_step((hi - lo) / 3600) * 3600;
+    int64_t step = tick_step(hi - lo);
     /* ticks on multiples of the step counted from UTC midnight */
     int64_t t = lo - (lo % 86400 + 86400) % 86400;
     while (t < lo)
@@ -525,10 +533,10 @@ static void time_axis(FILE *fp, int64_t lo, int64_t hi, double x0, double w, dou
         time_t tt = (time_t)t;
         struct tm tm;
         gmtime_r(&tt, &tm);
-        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"" C_GRID "\"/>\n", px, ytop,
-                px, y);
-        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"" C_AXIS "\"/>\n", px, y, px,
-                y + 4);
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"" C_GRID "\"/>\n", px,
+                ytop, px, y);
+        fprintf(fp, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"" C_AXIS "\"/>\n", px, y,
+                px, y + 4);
         if (step < 86400)
             fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%02d:%02d</text>\n", px, y + 17,
                     tm.tm_hour, tm.tm_min);
@@ -635,26 +643,28 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
         char a[32], b[32];
         fprintf(fp, "<span><i class=\"line\" style=\"background:%s\"></i>", palette[i]);
         put_esc(fp, ps[i]->name);
-        fprintf(fp, " <span class=\"muted\">(%s of %s attempts deferred)</span></span>", grouped(ps[i]->c.deferred, a),
-                grouped(ps[i]->c.attempts, b));
+        fprintf(fp, " <span class=\"muted\">(%s of %s attempts deferred)</span></span>",
+                grouped(ps[i]->c.deferred, a), grouped(ps[i]->c.attempts, b));
     }
     fputs("</div>\n", fp);
 
-    /* upper panel: rate lines; lower panel: attempts per hour */
+    const char *unit = slots ? "five minutes" : "hour";
+    /* upper panel: rate lines; lower panel: attempts per bucket */
     const double L = 56, R = 16, T = 14, PH = 250, GAP = 52, VH = 70;
     const double PW = SVG_W - L - R, VY = T + PH + GAP;
     const int H = (int)(VY + VH + 40);
-    open_svg(fp, H, "Deferral rate per hour, per provider");
+    open_svg(fp, H, "Deferral rate over time, per provider");
     for (int pct = 0; pct <= 100; pct += 20) {
         double y = T + PH * (1 - pct / 100.0);
-        fprintf(fp, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"%s\"/>\n", L, y, L + PW, y,
-                pct ? C_GRID : C_AXIS);
+        fprintf(fp, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"%s\"/>\n", L, y, L + PW,
+                y, pct ? C_GRID : C_AXIS);
         fprintf(fp, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%d%%</text>\n", L - 8, y + 4, pct);
     }
-    fprintf(fp,
-            "<text class=\"m\" transform=\"translate(14 %.0f) rotate(-90)\" text-anchor=\"middle\">deferred / "
-            "attempted</text>\n",
-            T + PH / 2);
+    fprintf(
+        fp,
+        "<text class=\"m\" transform=\"translate(14 %.0f) rotate(-90)\" text-anchor=\"middle\">deferred / "
+        "attempted</text>\n",
+        T + PH / 2);
     time_axis(fp, lo, hi, L, PW, T, T + PH);
 
     for (int i = 0; i < np; i++) {
@@ -694,8 +704,10 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
             char w[24], a[32], b[32];
             when(h->hour, w);
             int thin = h->attempts < 5;
-            fprintf(fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"%s\" stroke=\"%s\" stroke-width=\"1.5\">",
-                    px, py, thin ? "2.5" : "2.2", thin ? "#fff" : palette[i], palette[i]);
+            fprintf(
+                fp,
+                "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"%s\" stroke=\"%s\" stroke-width=\"1.5\">",
+                px, py, thin ? "2.5" : "2.2", thin ? "#fff" : palette[i], palette[i]);
             fputs("<title>", fp);
             put_esc(fp, p->name);
             fprintf(fp, " %s UTC: %s of %s attempts deferred</title></circle>\n", w, grouped(h->deferred, a),
@@ -704,9 +716,10 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
     }
 
     /* the volume under it, all charted providers together */
-    fprintf(fp, "<text class=\"m\" x=\"%.0f\" y=\"%.0f\">attempts per hour (charted providers): accepted or "
-                "refused, and <tspan fill=\"#b26a00\">deferred</tspan>; busiest hour %llu</text>\n",
-            L, VY - 8, (unsigned long long)peak);
+    fprintf(fp,
+            "<text class=\"m\" x=\"%.0f\" y=\"%.0f\">attempts per %s, charted providers together "
+            "(<tspan style=\"fill:#b26a00\">deferred</tspan> in amber); the busiest %s had %llu</text>\n",
+            L, VY - 8, unit, unit, (unsigned long long)peak);
     fprintf(fp, "<line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" y2=\"%.1f\" stroke=\"" C_AXIS "\"/>\n", L, VY + VH,
             L + PW, VY + VH);
     double bw = PW * (double)B / (double)(hi - lo);
@@ -714,10 +727,11 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
         double px = L + PW * (double)(hs[i].hour - lo) / (double)(hi - lo);
         double ha = VH * ratio(hs[i].attempts, peak), hd = VH * ratio(hs[i].deferred, peak);
         double gap = bw > 4 ? 1 : 0;
-        fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#cbd5e1\"/>\n", px + gap / 2,
-                VY + VH - ha, bw - gap, ha);
+        fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#cbd5e1\"/>\n",
+                px + gap / 2, VY + VH - ha, bw - gap, ha);
         if (hd > 0)
-            fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"" C_DEFERRED "\"/>\n",
+            fprintf(fp,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"" C_DEFERRED "\"/>\n",
                     px + gap / 2, VY + VH - hd, bw - gap, hd);
     }
     time_axis(fp, lo, hi, L, PW, VY + VH, VY + VH);
@@ -725,15 +739,18 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
     char w1[24], w2[24], a[32], b[32];
     when(lo, w1);
     when(hi, w2);
-    fprintf(fp, "<p class=\"caption\">Each point is one hour (UTC) of one provider's attempts: deferred divided "
-                "by attempted; hollow points are hours with fewer than 5 attempts, where the rate means little. "
-                "Drawn: %s to %s UTC.",
-            w1, w2);
+    fprintf(fp,
+            "<p class=\"caption\">Each point is one %s (UTC) of one provider's attempts: deferred divided "
+            "by attempted; hollow points have fewer than 5 attempts, where the rate means little. "
+            "Drawn: %s to %s UTC.",
+            slots ? "five-minute bucket" : "hour", w1, w2);
     if (left_att)
-        fprintf(fp, " Not drawn: %s attempts (%s deferred) in quieter hours outside this span, mostly retries of "
-                    "queued recipients.",
-                grouped(left_att, a), grouped(left_def, b));
-    fputs(" The logs give hourly figures per provider, not per recipient domain; the domains' totals are in the "
+        fprintf(fp,
+                " Not drawn: %s attempts (%s deferred) in the quieter %ss before or after this span, "
+                "mostly retries of queued recipients.",
+                grouped(left_att, a), grouped(left_def, b), slots ? "bucket" : "hour");
+    fputs(" The logs give hourly figures per provider, not per recipient domain; the domains' totals are in "
+          "the "
           "table below.</p>\n",
           fp);
     free(hs);
@@ -752,19 +769,21 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
             double r = ratio(ds->c.deferred, ds->c.attempts);
             fputs("<tr><td>", fp);
             if (k == 0) {
-                fprintf(fp, "<i style=\"display:inline-block;width:10px;height:10px;border-radius:2px;"
-                            "background:%s;margin-right:6px\"></i>",
+                fprintf(fp,
+                        "<i style=\"display:inline-block;width:10px;height:10px;border-radius:2px;"
+                        "background:%s;margin-right:6px\"></i>",
                         palette[i]);
                 put_esc(fp, p->name);
             }
             fputs("</td><td>", fp);
             put_esc_n(fp, ds->domain, 60);
-            fprintf(fp,
-                    "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td "
-                    "class=\"n\">%s</td><td><span class=\"barbox\"><span class=\"bar\" style=\"width:%.0f%%\">"
-                    "</span></span>%.1f%%</td></tr>\n",
-                    grouped(ds->c.attempts, c1), grouped(ds->c.accepted, c2), grouped(ds->c.deferred, c3),
-                    grouped(ds->c.bounced, c4), 100 * r, 100 * r);
+            fprintf(
+                fp,
+                "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td "
+                "class=\"n\">%s</td><td><span class=\"barbox\"><span class=\"bar\" style=\"width:%.0f%%\">"
+                "</span></span>%.1f%%</td></tr>\n",
+                grouped(ds->c.attempts, c1), grouped(ds->c.accepted, c2), grouped(ds->c.deferred, c3),
+                grouped(ds->c.bounced, c4), 100 * r, 100 * r);
         }
         if (p->ndomains > nd)
             fprintf(fp, "<tr><td></td><td class=\"muted\" colspan=\"6\">and %d more domains</td></tr>\n",
@@ -777,18 +796,20 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
 
 /* seg - one segment of a horizontal stacked bar, with its count inside
  * when it is wide enough and a tooltip either way. */
-static void seg(FILE *fp, double *px, double y, double w, double h, const char *fill, uint64_t v, const char *what,
-                const char *stage)
+static void seg(FILE *fp, double *px, double y, double w, double h, const char *fill, uint64_t v,
+                const char *what, const char *stage)
 {
     if (v == 0 || w <= 0)
         return;
     char a[32];
-    fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s: %s %s</title>"
-                "</rect>\n",
+    fprintf(fp,
+            "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s: %s %s</title>"
+            "</rect>\n",
             *px, y, w, h, fill, stage, grouped(v, a), what);
     if (w >= 8.0 * (double)strlen(a) + 8)
-        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#fff\" style=\"fill:#fff\">%s"
-                    "</text>\n",
+        fprintf(fp,
+                "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#fff\" style=\"fill:#fff\">%s"
+                "</text>\n",
                 *px + w / 2, y + h / 2 + 4, a);
     *px += w;
 }
@@ -814,7 +835,8 @@ static void chart_stages(const mt_report_ctx *x, FILE *fp)
     const double BW = SVG_W - L - RW;
     int H = (int)(T + n * (RH + GAP) + 22);
     open_svg(fp, H, "Outcome of the attempts at each SMTP stage");
-    fprintf(fp, "<text class=\"m\" x=\"%.0f\" y=\"12\">share of the attempts that ended at this stage</text>\n",
+    fprintf(fp,
+            "<text class=\"m\" x=\"%.0f\" y=\"12\">share of the attempts that ended at this stage</text>\n",
             L);
     fprintf(fp, "<text class=\"m\" x=\"%.0f\" y=\"12\">attempts, and deferred</text>\n", L + BW + 14);
     int row = 0;
@@ -828,20 +850,25 @@ static void chart_stages(const mt_report_ctx *x, FILE *fp)
         uint64_t other = st->c.attempts > st->c.accepted + st->c.deferred + st->c.bounced
                              ? st->c.attempts - st->c.accepted - st->c.deferred - st->c.bounced
                              : 0;
-        fprintf(fp, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", L - 10, y + RH / 2 + 4, name);
-        fprintf(fp, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f1f5f9\"/>\n", L, y, BW, RH);
+        fprintf(fp, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\">%s</text>\n", L - 10, y + RH / 2 + 4,
+                name);
+        fprintf(fp, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f1f5f9\"/>\n", L, y,
+                BW, RH);
         seg(fp, &px, y, BW * (double)st->c.accepted / tot, RH, C_ACCEPTED, st->c.accepted, "accepted", name);
         seg(fp, &px, y, BW * (double)st->c.deferred / tot, RH, C_DEFERRED, st->c.deferred, "deferred", name);
         seg(fp, &px, y, BW * (double)st->c.bounced / tot, RH, C_REFUSED, st->c.bounced, "refused", name);
         seg(fp, &px, y, BW * (double)other / tot, RH, C_OTHER, other, "expired or other", name);
         char a[32];
-        fprintf(fp, "<text x=\"%.0f\" y=\"%.1f\">%s <tspan class=\"m\">attempts,</tspan> %.1f%% <tspan "
-                    "class=\"m\">deferred</tspan></text>\n",
-                L + BW + 14, y + RH / 2 + 4, grouped(st->c.attempts, a), 100 * ratio(st->c.deferred, st->c.attempts));
+        fprintf(fp,
+                "<text x=\"%.0f\" y=\"%.1f\">%s <tspan class=\"m\">attempts,</tspan> %.1f%% <tspan "
+                "class=\"m\">deferred</tspan></text>\n",
+                L + BW + 14, y + RH / 2 + 4, grouped(st->c.attempts, a),
+                100 * ratio(st->c.deferred, st->c.attempts));
         row++;
     }
     fputs("</svg>\n", fp);
-    fputs("<p class=\"caption\">The stage is the SMTP step the last reply answered: connect and greeting failures "
+    fputs("<p class=\"caption\">The stage is the SMTP step the last reply answered: connect and greeting "
+          "failures "
           "point at the network or connection limits, MAIL and RCPT at the sender or the recipient, "
           "<code>data_end</code> (after the body was sent) at the message or a generic receiver fault.</p>\n",
           fp);
@@ -874,11 +901,15 @@ static void rate_row(FILE *fp, double y, const char *label1, const char *label2,
     put_esc(fp, label1);
     put_esc_n(fp, label2, 34);
     fputs("</text>\n", fp);
-    fprintf(fp, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f1f5f9\"/>\n", L, y, BW, RH);
-    fprintf(fp, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n", L, y, BW * r, RH, fill);
-    fprintf(fp, "<text x=\"%.0f\" y=\"%.1f\"><tspan font-weight=\"600\">%.1f%%</tspan> <tspan class=\"m\">%s of %s "
-                "attempts failed</tspan></text>\n",
-            L + BW + 10, y + RH / 2 + 4, 100 * r, grouped(fail, a), grouped(att, b));
+    fprintf(fp, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f1f5f9\"/>\n", L, y, BW,
+            RH);
+    fprintf(fp, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n", L, y, BW * r,
+            RH, fill);
+    fprintf(
+        fp,
+        "<text x=\"%.0f\" y=\"%.1f\"><tspan font-weight=\"600\">%.1f%%</tspan> <tspan class=\"m\">%s of %s "
+        "attempts failed</tspan></text>\n",
+        L + BW + 10, y + RH / 2 + 4, 100 * r, grouped(fail, a), grouped(att, b));
 }
 
 static void chart_cohorts(const mt_report_ctx *x, FILE *fp)
@@ -941,19 +972,21 @@ static void chart_cohorts(const mt_report_ctx *x, FILE *fp)
     if (drawn == 0)
         fputs("<p>No finding with failures to compare.</p>\n", fp);
     else
-        fputs("<p class=\"caption\">Failed: deferred, refused or expired attempts, out of all attempts of the "
-              "cohort. A cohort far above the rest of the provider's mail points at the sender or the message; a "
-              "whole provider failing while others do not points at the receiver or at the sender's standing "
-              "there.</p>\n",
-              fp);
+        fputs(
+            "<p class=\"caption\">Failed: deferred, refused or expired attempts, out of all attempts of the "
+            "cohort. A cohort far above the rest of the provider's mail points at the sender or the message; "
+            "a "
+            "whole provider failing while others do not points at the receiver or at the sender's standing "
+            "there.</p>\n",
+            fp);
 }
 
 /* ---- chart (d): retry outcomes ----------------------------------------- */
 
 /* histogram - vertical bars of counts v[0..n) labelled names, in a panel at
  * x0 of width w between y0 (top) and y0+h (the baseline). */
-static void histogram(FILE *fp, double x0, double y0, double w, double h, const char *title, const uint64_t *v,
-                      const char *const *names, int n)
+static void histogram(FILE *fp, double x0, double y0, double w, double h, const char *title,
+                      const uint64_t *v, const char *const *names, int n)
 {
     uint64_t max = 1;
     for (int i = 0; i < n; i++)
@@ -968,11 +1001,13 @@ static void histogram(FILE *fp, double x0, double y0, double w, double h, const 
         double bx = x0 + i * slot + (slot - bw) / 2;
         char a[32];
         if (v[i])
-            fprintf(fp, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"" C_ACCEPTED "\"/>\n", bx,
-                    y0 + h - bh, bw, bh);
-        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", bx + bw / 2, y0 + h - bh - 5,
-                grouped(v[i], a));
-        fprintf(fp, "<text class=\"m\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", bx + bw / 2, y0 + h + 15);
+            fprintf(fp,
+                    "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"" C_ACCEPTED "\"/>\n",
+                    bx, y0 + h - bh, bw, bh);
+        fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", bx + bw / 2,
+                y0 + h - bh - 5, grouped(v[i], a));
+        fprintf(fp, "<text class=\"m\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", bx + bw / 2,
+                y0 + h + 15);
         put_esc(fp, names[i]);
         fputs("</text>\n", fp);
     }
@@ -1005,7 +1040,8 @@ static void chart_retry(const mt_report_ctx *x, FILE *fp)
         fputs("<p>No recipient was deferred.</p>\n", fp);
         return;
     }
-    fputs("<div class=\"legend\"><span><i style=\"background:" C_DEFERRED "\"></i>deferred at least once</span>"
+    fputs("<div class=\"legend\"><span><i style=\"background:" C_DEFERRED
+          "\"></i>deferred at least once</span>"
           "<span><i style=\"background:" C_ACCEPTED "\"></i>delivered after retrying</span>"
           "<span><i style=\"background:" C_REFUSED "\"></i>expired or refused later</span>"
           "<span><i style=\"background:" C_OTHER "\"></i>still queued at the end of the log</span></div>\n",
@@ -1034,13 +1070,13 @@ static void chart_retry(const mt_report_ctx *x, FILE *fp)
         for (int k = 0; k < 5; k++) {
             double y = FY + k * (FH + FG);
             double w = FW * ratio(rows[k].v, r->deferred_rcpts);
-            fprintf(fp, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\"%s>%s</text>\n", FL - 8, y + FH / 2 + 4,
-                    k ? "" : " font-weight=\"600\"", rows[k].label);
-            fprintf(fp, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f1f5f9\"/>\n", FL, y, FW,
-                    FH);
+            fprintf(fp, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\"%s>%s</text>\n", FL - 8,
+                    y + FH / 2 + 4, k ? "" : " font-weight=\"600\"", rows[k].label);
+            fprintf(fp, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.0f\" height=\"%.0f\" fill=\"#f1f5f9\"/>\n", FL,
+                    y, FW, FH);
             if (w > 0)
-                fprintf(fp, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n", FL, y, w, FH,
-                        rows[k].fill);
+                fprintf(fp, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n", FL,
+                        y, w, FH, rows[k].fill);
             fprintf(fp, "<text x=\"%.0f\" y=\"%.1f\">%s", FL + FW + 8, y + FH / 2 + 4, grouped(rows[k].v, b));
             if (k)
                 fprintf(fp, " <tspan class=\"m\">%.0f%%</tspan>", 100 * ratio(rows[k].v, r->deferred_rcpts));
@@ -1051,11 +1087,13 @@ static void chart_retry(const mt_report_ctx *x, FILE *fp)
         histogram(fp, 710, 62, 290, 100, "time from first try to delivery", r->delays, mt_delay_bucket_names,
                   MT_DELAY_BUCKETS);
         fputs("</svg>\n", fp);
-        fprintf(fp, "<p class=\"caption\">First attempt deferred: %s; greylisting-like (deferred at RCPT or the "
-                    "greeting, accepted 3 to 60 minutes later): %s. ",
+        fprintf(fp,
+                "<p class=\"caption\">First attempt deferred: %s; greylisting-like (deferred at RCPT or the "
+                "greeting, accepted 3 to 60 minutes later): %s. ",
                 grouped(r->first_deferred, a), grouped(r->greylist_like, b));
         fprintf(fp, "Only ever 4xx (keep, never suppress): %s; ", grouped(r->keep, a));
-        fprintf(fp, "refused permanently as not existing (may be suppressed): %s.</p>\n", grouped(r->suppress, b));
+        fprintf(fp, "refused permanently as not existing (may be suppressed): %s.</p>\n",
+                grouped(r->suppress, b));
         fputs("</div>\n", fp);
     }
 }
@@ -1069,7 +1107,8 @@ static void table_providers(const mt_report_ctx *x, FILE *fp)
     fputs("<section id=\"providers\">\n<h2>Providers</h2>\n", fp);
     fputs("<table>\n<tr><th>provider</th><th class=\"n\">attempted</th><th class=\"n\">accepted</th>"
           "<th class=\"n\">deferred</th><th class=\"n\">refused</th><th>deferral rate</th>"
-          "<th class=\"n\">recipients delivered</th><th class=\"n\">expired</th><th class=\"n\">still queued</th>"
+          "<th class=\"n\">recipients delivered</th><th class=\"n\">expired</th><th class=\"n\">still "
+          "queued</th>"
           "</tr>\n",
           fp);
     for (int i = 0; i < d->nproviders; i++) {
@@ -1077,13 +1116,15 @@ static void table_providers(const mt_report_ctx *x, FILE *fp)
         double r = ratio(p->c.deferred, p->c.attempts);
         fputs("<tr><td>", fp);
         put_esc(fp, p->name);
-        fprintf(fp,
-                "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-                "<td><span class=\"barbox\"><span class=\"bar\" style=\"width:%.0f%%\"></span></span>%.1f%%</td>"
-                "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-                grouped(p->c.attempts, a), grouped(p->c.accepted, b), grouped(p->c.deferred, c),
-                grouped(p->c.bounced, e), 100 * r, 100 * r, grouped(p->c.delivered, g), grouped(p->c.rcpt_expired, h),
-                grouped(p->c.pending, a));
+        fprintf(
+            fp,
+            "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td "
+            "class=\"n\">%s</td>"
+            "<td><span class=\"barbox\"><span class=\"bar\" style=\"width:%.0f%%\"></span></span>%.1f%%</td>"
+            "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
+            grouped(p->c.attempts, a), grouped(p->c.accepted, b), grouped(p->c.deferred, c),
+            grouped(p->c.bounced, e), 100 * r, 100 * r, grouped(p->c.delivered, g),
+            grouped(p->c.rcpt_expired, h), grouped(p->c.pending, a));
     }
     fputs("</table>\n", fp);
 
@@ -1094,9 +1135,10 @@ static void table_providers(const mt_report_ctx *x, FILE *fp)
         fputs("<h3>", fp);
         put_esc(fp, p->name);
         fputs(": commonest failing replies</h3>\n", fp);
-        fputs("<table>\n<tr><th class=\"n\">count</th><th>stage</th><th>category</th><th>reply (an example, as "
-              "logged)</th></tr>\n",
-              fp);
+        fputs(
+            "<table>\n<tr><th class=\"n\">count</th><th>stage</th><th>category</th><th>reply (an example, as "
+            "logged)</th></tr>\n",
+            fp);
         for (int k = 0; k < p->nreplies && k < x->top; k++) {
             const mt_reply_stat *r = p->replies[k];
             fprintf(fp, "<tr><td class=\"n\">%s</td><td>%s</td><td>%s</td><td class=\"reply\"><code>",
@@ -1104,9 +1146,10 @@ static void table_providers(const mt_report_ctx *x, FILE *fp)
             put_esc_n(fp, r->example, 400);
             fputs("</code>", fp);
             if (r->flags & MT_RULE_GENERIC_FRONTEND)
-                fputs("<small>A generic front-end text: the receiver's real reason is hidden behind it; stage, "
-                      "timing and cohort must decide.</small>",
-                      fp);
+                fputs(
+                    "<small>A generic front-end text: the receiver's real reason is hidden behind it; stage, "
+                    "timing and cohort must decide.</small>",
+                    fp);
             else if (r->meaning) {
                 fputs("<small>", fp);
                 put_esc(fp, r->meaning);
@@ -1129,9 +1172,11 @@ static void table_senders(const mt_report_ctx *x, FILE *fp)
     fputs("<section id=\"senders\">\n<h2>Senders</h2>\n<p class=\"caption\">Route, sending IP and envelope "
           "domain towards each provider; most failures first.</p>\n",
           fp);
-    fputs("<table>\n<tr><th>band</th><th>route</th><th>sending IP</th><th>envelope domain</th><th>provider</th>"
-          "<th class=\"n\">attempts</th><th class=\"n\">deferred</th><th>deferral rate</th><th>pattern</th></tr>\n",
-          fp);
+    fputs(
+        "<table>\n<tr><th>band</th><th>route</th><th>sending IP</th><th>envelope domain</th><th>provider</th>"
+        "<th class=\"n\">attempts</th><th class=\"n\">deferred</th><th>deferral "
+        "rate</th><th>pattern</th></tr>\n",
+        fp);
     int ns = 0;
     for (int i = 0; i < d->nsenders && ns < 25; i++) {
         const mt_sender_stat *s = d->senders[i];
@@ -1146,7 +1191,11 @@ static void table_senders(const mt_report_ctx *x, FILE *fp)
         fputs("</td><td>", fp);
         put_esc_n(fp, s->sending_ip ? s->sending_ip : "(unknown)", 40);
         fputs("</td><td>", fp);
-        put_esc_n(fp, !s->mail_from_domain ? "(unknown)" : *s->mail_from_domain ? s->mail_from_domain : "<>", 60);
+        put_esc_n(fp,
+                  !s->mail_from_domain   ? "(unknown)"
+                  : *s->mail_from_domain ? s->mail_from_domain
+                                         : "<>",
+                  60);
         fputs("</td><td>", fp);
         put_esc(fp, s->provider ? s->provider : "-");
         fprintf(fp,
@@ -1158,7 +1207,8 @@ static void table_senders(const mt_report_ctx *x, FILE *fp)
     }
     fputs("</table>\n", fp);
     if (d->nsenders > ns)
-        fprintf(fp, "<p class=\"caption\">%d more cohorts; <code>--json</code> lists all.</p>\n", d->nsenders - ns);
+        fprintf(fp, "<p class=\"caption\">%d more cohorts; <code>--json</code> lists all.</p>\n",
+                d->nsenders - ns);
     fputs("</section>\n", fp);
 }
 
@@ -1166,8 +1216,9 @@ static void table_input(const mt_report_ctx *x, FILE *fp)
 {
     char a[32], b[32], c[32], e[32];
     fputs("<section id=\"input\">\n<h2>Input</h2>\n", fp);
-    fprintf(fp, "<p>%s lines read (%s bytes); %s of other programs skipped; %s unparsed", grouped(x->scan->lines, a),
-            grouped(x->scan->bytes, b), grouped(x->scan->foreign, c), grouped(x->scan->malformed, e));
+    fprintf(fp, "<p>%s lines read (%s bytes); %s of other programs skipped; %s unparsed",
+            grouped(x->scan->lines, a), grouped(x->scan->bytes, b), grouped(x->scan->foreign, c),
+            grouped(x->scan->malformed, e));
     if (x->scan->long_lines)
         fprintf(fp, "; %s over-long lines cut", grouped(x->scan->long_lines, a));
     fputs(".</p>\n", fp);
@@ -1195,7 +1246,8 @@ int mt_report_html(const mt_report_ctx *x, FILE *fp)
 {
     fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src "
+          "'unsafe-inline'; "
           "img-src data:\">\n"
           "<title>mailtriage diagnosis</title>\n<style>\n",
           fp);
@@ -1212,7 +1264,8 @@ int mt_report_html(const mt_report_ctx *x, FILE *fp)
     table_providers(x, fp);
     table_senders(x, fp);
     table_input(x, fp);
-    fputs("<footer>Generated by mailtriage " MT_VERSION " from the logs alone; nothing on this page is fetched "
+    fputs("<footer>Generated by mailtriage " MT_VERSION
+          " from the logs alone; nothing on this page is fetched "
           "from the network.</footer>\n</main>\n</body>\n</html>\n",
           fp);
     return ferror(fp) ? -1 : 0;
