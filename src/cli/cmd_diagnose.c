@@ -2,13 +2,13 @@
  * cmd_diagnose.c - `mailtriage diagnose`: read, normalise, classify,
  * aggregate, report.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <errno.h>
 
 #include "../lib/analysis.h"
 #include "../lib/findings.h"
@@ -60,6 +60,30 @@ static int write_html(const mt_report_ctx *ctx, const char *path)
         fprintf(stderr, "mailtriage: error writing %s: %s\n", path, strerror(err));
         return -1;
     }
+    return 0;
+}
+
+/* probe_html - find out before reading any input (which may take minutes)
+ * that the page can be written to path and is not one of the inputs.
+ * Appending creates a missing file without clobbering an existing one;
+ * *created says it did, so a failed run can remove it.  Prints the error,
+ * naming the file, and returns -1 when the page cannot go there. */
+static int probe_html(const char *path, const char **files, int nfiles, int *created)
+{
+    struct stat st, in;
+    *created = stat(path, &st) != 0;
+    for (int i = 0; !*created && i < nfiles; i++)
+        if (strcmp(files[i], "-") != 0 && stat(files[i], &in) == 0 && in.st_dev == st.st_dev &&
+            in.st_ino == st.st_ino && S_ISREG(st.st_mode)) {
+            fprintf(stderr, "mailtriage: --html %s would overwrite an input file\n", path);
+            return -1;
+        }
+    FILE *probe = fopen(path, "a");
+    if (probe == NULL) {
+        fprintf(stderr, "mailtriage: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    fclose(probe);
     return 0;
 }
 
@@ -133,19 +157,14 @@ int cmd_diagnose(int argc, char **argv)
         const char *nc = getenv("NO_COLOR");
         color = isatty(1) && !(nc && *nc);
     }
-    /* find out now, not after reading gigabytes, that the page cannot be
-     * written; appending creates the file without clobbering it yet */
-    int html_created = 0;
-    if (html && strcmp(html, "-") != 0) {
-        struct stat st;
-        html_created = stat(html, &st) != 0;
-        FILE *probe = fopen(html, "a");
-        if (probe == NULL) {
-            fprintf(stderr, "mailtriage: cannot write %s: %s\n", html, strerror(errno));
-            return EXIT_INPUT;
-        }
-        fclose(probe);
+    if (html && strcmp(html, "-") == 0 && (json || markdown)) {
+        fprintf(stderr, "mailtriage: --html - cannot share standard output with --%s\n",
+                json ? "json" : "markdown");
+        return EXIT_USAGE;
     }
+    int html_created = 0;
+    if (html && strcmp(html, "-") != 0 && probe_html(html, in.files, in.nfiles, &html_created) < 0)
+        return EXIT_INPUT;
     mt_diag *d = mt_diag_new(in.show_recipients);
     mt_scan_stats scan;
     mt_join_stats join;
@@ -179,10 +198,10 @@ int cmd_diagnose(int argc, char **argv)
     ctx.findings = findings;
     ctx.show_recipients = in.show_recipients;
     int hr = html ? write_html(&ctx, html) : 0;
-    int wr = html && strcmp(html, "-") == 0 && !json && !markdown ? 0
-             : json                                               ? mt_report_json(&ctx, stdout)
-             : markdown                                           ? mt_report_markdown(&ctx, stdout)
-                                                                  : mt_report_text(&ctx, stdout);
+    int wr = html && strcmp(html, "-") == 0 ? 0 /* the page took standard output */
+             : json                         ? mt_report_json(&ctx, stdout)
+             : markdown                     ? mt_report_markdown(&ctx, stdout)
+                                            : mt_report_text(&ctx, stdout);
     mt_findings_free(findings);
     if (fflush(stdout) != 0)
         wr = -1;

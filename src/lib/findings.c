@@ -450,8 +450,9 @@ static void fill_common(mt_finding *f, const mt_provider_stat *p, const group *g
     }
     when(f->first_failure, a, sizeof a);
     when(f->last_failure, b, sizeof b);
-    addf(&f->evidence, &f->nevidence, "%s: %llu of %llu attempts failed (%.1f%%) between %s and %s UTC",
-         p->name, (unsigned long long)(p->c.deferred + p->c.bounced), (unsigned long long)p->c.attempts,
+    addf(&f->evidence, &f->nevidence,
+         "%s: %llu of %llu attempts failed, for any reason (%.1f%%), between %s and %s UTC", p->name,
+         (unsigned long long)(p->c.deferred + p->c.bounced), (unsigned long long)p->c.attempts,
          pct(p->c.deferred + p->c.bounced, p->c.attempts), a, b);
     if (so) {
         addf(&f->evidence, &f->nevidence,
@@ -827,4 +828,25 @@ const char *mt_findings_band(const mt_findings *f, const char *provider)
             band_rank(f->v[i].band) > band_rank(best))
             best = f->v[i].band;
     return best;
+}
+
+const char *mt_cause_words(const char *cause)
+{
+    static const struct {
+        const char *cause, *words;
+    } w[] = {
+        {"receiver_transient", "a temporary fault on the receiver's side"},
+        {"content", "the message itself (content, MIME, attachments or size) after DATA"},
+        {"sender_reputation", "the sender's reputation or identity with the receiver"},
+        {"authentication", "the sender's authentication or DNS"},
+        {"rate_limit", "the receiver's rate limits"},
+        {"greylisting", "greylisting (first attempts deferred, retries accepted)"},
+        {"recipient", "recipient addresses that do not exist"},
+        {"network", "the network path to the receiver"},
+        {"policy_block", "an explicit refusal on spam or policy grounds"},
+    };
+    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+        if (strcmp(w[i].cause, cause) == 0)
+            return w[i].words;
+    return cause;
 }

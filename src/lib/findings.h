@@ -52,6 +52,10 @@ typedef struct mt_findings {
 mt_findings *mt_findings_build(const mt_diag_result *r);
 void mt_findings_free(mt_findings *f);
 
+/* mt_cause_words - a cause in a postmaster's words ("a temporary fault on
+ * the receiver's side"); the cause itself when it has none. */
+const char *mt_cause_words(const char *cause);
+
 /* mt_findings_band - a provider's risk band: the highest band of its
  * findings with confidence 0.5 or more, else "low". */
 const char *mt_findings_band(const mt_findings *f, const char *provider);

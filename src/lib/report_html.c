@@ -188,30 +188,6 @@ static uint64_t failures(const mt_counts *c)
     return c->deferred + c->bounced + c->expired;
 }
 
-/* cause_words - a SPEC §5 cause in a postmaster's words (the same words
- * as the text report); an unknown cause is returned as it is. */
-static const char *cause_words(const char *cause)
-{
-    static const struct {
-        const char *cause, *words;
-    } w[] = {
-        {"receiver_transient", "a temporary fault on the receiver's side"},
-        {"content", "the message itself (content, MIME, attachments or size) after DATA"},
-        {"sender_reputation", "the sender's reputation or identity with the receiver"},
-        {"authentication", "the sender's authentication or DNS"},
-        {"rate_limit", "the receiver's rate limits"},
-        {"greylisting", "greylisting (first attempts deferred, retries accepted)"},
-        {"recipient", "recipient addresses that do not exist"},
-        {"network", "the network path to the receiver"},
-        {"policy_block", "an explicit refusal on spam or policy grounds"},
-        {"none", "nothing wrong: the provider is healthy"},
-    };
-    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
-        if (strcmp(w[i].cause, cause) == 0)
-            return w[i].words;
-    return cause;
-}
-
 /* band_class - the CSS class of a risk band: only our three words ever
  * reach the markup, whatever the string says. */
 static const char *band_class(const char *band)
@@ -273,14 +249,17 @@ static const char css[] =
     "color:#fff;background:var(--low);margin-right:6px}\n"
     ".badge.critical{background:var(--crit)}\n"
     ".badge.warning{background:var(--warn)}\n"
+    ".badge.low{background:#e5e7eb;color:#4b5563}\n"
     ".badge.plain{background:#eef2f7;color:var(--ink);font-weight:500}\n"
     "dl.facts{display:grid;grid-template-columns:150px 1fr;gap:2px 12px;margin:10px 0}\n"
     "dl.facts dt{color:var(--mute)}\n"
     "dl.facts dd{margin:0;overflow-wrap:anywhere}\n"
     ".finding ul,.finding ol{margin:4px 0 8px;padding-left:22px}\n"
-    "pre{background:#f8fafc;border:1px solid var(--line);border-radius:6px;padding:10px 12px;overflow-x:auto;"
+    "pre{background:#f8fafc;border:1px solid var(--line);border-radius:6px;padding:10px 12px;overflow:auto;"
+    "max-height:340px;"
     "font:12px/1.45 ui-monospace,'SFMono-Regular',Menlo,Consolas,'DejaVu Sans Mono',monospace}\n"
     "table{border-collapse:collapse;width:100%;margin:6px 0 12px;font-size:13px}\n"
+    "table.replies{table-layout:fixed}\n"
     "th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}\n"
     "th{background:#f8fafc;font-weight:600;color:#374151}\n"
     "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
@@ -299,11 +278,12 @@ static const char css[] =
     "svg.c{display:block;width:100%;height:auto}\n"
     "svg.c text{font-family:inherit;font-size:12px;fill:#374151}\n"
     "svg.c text.t{font-size:13px;font-weight:600;fill:#1f2937}\n"
-    "svg.c text.m{fill:#6b7280;font-size:11px}\n"
+    "svg.c .m{fill:#6b7280;font-size:11px}\n"
     ".muted{color:var(--mute)}\n"
     "nav a{color:#2563eb;text-decoration:none;margin-right:14px}\n"
     "footer{color:var(--mute);font-size:12px;text-align:center}\n"
-    "@media print{body{background:#fff}section{break-inside:avoid;border:none}}\n";
+    "@media "
+    "print{body{background:#fff}section{border:none}pre{max-height:none}.chart,tr{break-inside:avoid}}\n";
 
 /* open_svg - start one chart: an SVG of height h in the 1000-wide viewBox,
  * labelled for screen readers with title (a constant of ours). */
@@ -321,7 +301,7 @@ static void put_header(const mt_report_ctx *x, FILE *fp)
 {
     const mt_diag_result *d = x->diag;
     const mt_counts *t = &d->totals;
-    char a[32], b[32], w1[24], w2[24];
+    char a[32], b[32], c[32], w1[24], w2[24];
     when(d->first, w1);
     when(d->last, w2);
     fprintf(fp, "<header>\n<h1>Mail delivery diagnosis</h1>\n<p>");
@@ -351,7 +331,7 @@ static void put_header(const mt_report_ctx *x, FILE *fp)
             grouped(t->delivered, a));
     fprintf(fp,
             "<div class=\"tile\"><b>%s / %s / %s</b><span>bounced / expired / still queued</span></div>\n",
-            grouped(t->rcpt_bounced, a), grouped(t->rcpt_expired, b), grouped(t->pending, w1));
+            grouped(t->rcpt_bounced, a), grouped(t->rcpt_expired, b), grouped(t->pending, c));
     fprintf(fp, "</div>\n</header>\n");
 }
 
@@ -364,7 +344,7 @@ static void put_finding(const mt_finding *g, int num, FILE *fp)
     fprintf(fp, "<div class=\"finding %s\">\n<h3>%d. ", band, num);
     put_esc(fp, g->provider);
     fputs(": ", fp);
-    put_esc(fp, cause_words(g->cause));
+    put_esc(fp, mt_cause_words(g->cause));
     fprintf(fp, "</h3>\n<div><span class=\"badge %s\">", band);
     put_esc(fp, g->band);
     fputs("</span><span class=\"badge plain\">cause: ", fp);
@@ -481,7 +461,8 @@ static int cmp_hour(const void *a, const void *b)
 }
 
 /* charted - up to max providers with deferrals, most deferrals first, into
- * out; returns how many. */
+ * out; returns how many.  Beyond the first, only providers with at least
+ * five deferrals are charted. */
 static int charted(const mt_diag_result *d, const mt_provider_stat **out, int max)
 {
     int n = 0;
@@ -501,6 +482,9 @@ static int charted(const mt_diag_result *d, const mt_provider_stat **out, int ma
         }
         out[k] = p;
     }
+    /* a provider with a handful of deferrals only draws a line along 0% */
+    while (n > 1 && out[n - 1]->c.deferred < 5)
+        n--;
     return n;
 }
 
@@ -607,6 +591,36 @@ static hour_sum *merged(const mt_provider_stat *const *ps, int np, int slots, in
     return hs;
 }
 
+/* finding_windows - shade the failure window of each shown finding that
+ * is narrower than half the drawn span [lo, hi) (a wider one says nothing
+ * a glance at the lines does not), numbered as in the diagnosis. */
+static void finding_windows(const mt_report_ctx *x, FILE *fp, int64_t lo, int64_t hi, double L, double PW,
+                            double T, double PH)
+{
+    int n = nshown(x->findings);
+    for (int i = 0; i < n; i++) {
+        const mt_finding *g = &x->findings->v[i];
+        int64_t a = g->first_failure, b = g->last_failure;
+        if (a == 0 || b <= a || b - a > (hi - lo) / 2 || b <= lo || a >= hi)
+            continue;
+        a = a < lo ? lo : a;
+        b = b > hi ? hi : b;
+        double x0 = L + PW * (double)(a - lo) / (double)(hi - lo);
+        double w = PW * (double)(b - a) / (double)(hi - lo);
+        char w1[24], w2[24];
+        when(g->first_failure, w1);
+        when(g->last_failure, w2);
+        fprintf(fp,
+                "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#c62828\" "
+                "fill-opacity=\"0.07\"><title>finding %d (",
+                x0, T, w < 2 ? 2 : w, PH, i + 1);
+        put_esc(fp, g->provider);
+        fprintf(fp, "): failures from %s to %s UTC</title></rect>\n", w1, w2);
+        fprintf(fp, "<text class=\"m\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">finding %d</text>\n",
+                x0 + w / 2, T - 3, i + 1);
+    }
+}
+
 static void chart_rate(const mt_report_ctx *x, FILE *fp)
 {
     const mt_diag_result *d = x->diag;
@@ -650,7 +664,7 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
 
     const char *unit = slots ? "five minutes" : "hour";
     /* upper panel: rate lines; lower panel: attempts per bucket */
-    const double L = 56, R = 16, T = 14, PH = 250, GAP = 52, VH = 70;
+    const double L = 56, R = 34, T = 18, PH = 250, GAP = 64, VH = 70;
     const double PW = SVG_W - L - R, VY = T + PH + GAP;
     const int H = (int)(VY + VH + 40);
     open_svg(fp, H, "Deferral rate over time, per provider");
@@ -666,6 +680,7 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
         "attempted</text>\n",
         T + PH / 2);
     time_axis(fp, lo, hi, L, PW, T, T + PH);
+    finding_windows(x, fp, lo, hi, L, PW, T, PH);
 
     for (int i = 0; i < np; i++) {
         const mt_provider_stat *p = ps[i];
@@ -741,7 +756,9 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
     when(hi, w2);
     fprintf(fp,
             "<p class=\"caption\">Each point is one %s (UTC) of one provider's attempts: deferred divided "
-            "by attempted; hollow points have fewer than 5 attempts, where the rate means little. "
+            "by attempted; hollow points have fewer than 5 attempts, where the rate means little; a shaded "
+            "band is the "
+            "failure window of a finding above. "
             "Drawn: %s to %s UTC.",
             slots ? "five-minute bucket" : "hour", w1, w2);
     if (left_att)
@@ -749,9 +766,8 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
                 " Not drawn: %s attempts (%s deferred) in the quieter %ss before or after this span, "
                 "mostly retries of queued recipients.",
                 grouped(left_att, a), grouped(left_def, b), slots ? "bucket" : "hour");
-    fputs(" The logs give hourly figures per provider, not per recipient domain; the domains' totals are in "
-          "the "
-          "table below.</p>\n",
+    fputs(" The series over time exist per provider, not per recipient domain; each domain's totals are in "
+          "the table below.</p>\n",
           fp);
     free(hs);
 
@@ -762,7 +778,7 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
           fp);
     for (int i = 0; i < np; i++) {
         const mt_provider_stat *p = ps[i];
-        int nd = p->ndomains < 6 ? p->ndomains : 6;
+        int nd = p->ndomains < 5 ? p->ndomains : 5;
         for (int k = 0; k < nd; k++) {
             const mt_domain_stat *ds = p->domains[k];
             char c1[32], c2[32], c3[32], c4[32];
@@ -1066,7 +1082,7 @@ static void chart_retry(const mt_report_ctx *x, FILE *fp)
             {"still queued", r->pending, C_OTHER},
             {"refused later", r->bounced_after_deferral, C_REFUSED},
         };
-        const double FL = 150, FW = 170, FY = 42, FH = 20, FG = 9;
+        const double FL = 150, FW = 150, FY = 42, FH = 20, FG = 9;
         for (int k = 0; k < 5; k++) {
             double y = FY + k * (FH + FG);
             double w = FW * ratio(rows[k].v, r->deferred_rcpts);
@@ -1082,9 +1098,9 @@ static void chart_retry(const mt_report_ctx *x, FILE *fp)
                 fprintf(fp, " <tspan class=\"m\">%.0f%%</tspan>", 100 * ratio(rows[k].v, r->deferred_rcpts));
             fputs("</text>\n", fp);
         }
-        histogram(fp, 420, 62, 250, 100, "delivered after N retries", r->retries, mt_retry_bucket_names,
+        histogram(fp, 400, 62, 252, 100, "delivered after N retries", r->retries, mt_retry_bucket_names,
                   MT_RETRY_BUCKETS);
-        histogram(fp, 710, 62, 290, 100, "time from first try to delivery", r->delays, mt_delay_bucket_names,
+        histogram(fp, 685, 62, 315, 100, "time from first try to delivery", r->delays, mt_delay_bucket_names,
                   MT_DELAY_BUCKETS);
         fputs("</svg>\n", fp);
         fprintf(fp,
@@ -1103,9 +1119,10 @@ static void chart_retry(const mt_report_ctx *x, FILE *fp)
 static void table_providers(const mt_report_ctx *x, FILE *fp)
 {
     const mt_diag_result *d = x->diag;
-    char a[32], b[32], c[32], e[32], g[32], h[32];
+    char a[32], b[32], c[32], e[32], g[32], h[32], pend[32];
     fputs("<section id=\"providers\">\n<h2>Providers</h2>\n", fp);
-    fputs("<table>\n<tr><th>provider</th><th class=\"n\">attempted</th><th class=\"n\">accepted</th>"
+    fputs("<table>\n<tr><th>provider</th><th>band</th><th class=\"n\">attempted</th><th "
+          "class=\"n\">accepted</th>"
           "<th class=\"n\">deferred</th><th class=\"n\">refused</th><th>deferral rate</th>"
           "<th class=\"n\">recipients delivered</th><th class=\"n\">expired</th><th class=\"n\">still "
           "queued</th>"
@@ -1114,17 +1131,20 @@ static void table_providers(const mt_report_ctx *x, FILE *fp)
     for (int i = 0; i < d->nproviders; i++) {
         const mt_provider_stat *p = d->providers[i];
         double r = ratio(p->c.deferred, p->c.attempts);
+        const char *band = mt_findings_band(x->findings, p->name);
         fputs("<tr><td>", fp);
         put_esc(fp, p->name);
+        fprintf(fp, "</td><td><span class=\"badge %s\">", band_class(band));
+        put_esc(fp, band);
         fprintf(
             fp,
-            "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td "
+            "</span></td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td "
             "class=\"n\">%s</td>"
             "<td><span class=\"barbox\"><span class=\"bar\" style=\"width:%.0f%%\"></span></span>%.1f%%</td>"
             "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
             grouped(p->c.attempts, a), grouped(p->c.accepted, b), grouped(p->c.deferred, c),
             grouped(p->c.bounced, e), 100 * r, 100 * r, grouped(p->c.delivered, g),
-            grouped(p->c.rcpt_expired, h), grouped(p->c.pending, a));
+            grouped(p->c.rcpt_expired, h), grouped(p->c.pending, pend));
     }
     fputs("</table>\n", fp);
 
@@ -1135,15 +1155,16 @@ static void table_providers(const mt_report_ctx *x, FILE *fp)
         fputs("<h3>", fp);
         put_esc(fp, p->name);
         fputs(": commonest failing replies</h3>\n", fp);
-        fputs(
-            "<table>\n<tr><th class=\"n\">count</th><th>stage</th><th>category</th><th>reply (an example, as "
-            "logged)</th></tr>\n",
-            fp);
+        fputs("<table class=\"replies\">\n<colgroup><col style=\"width:70px\"><col style=\"width:90px\">"
+              "<col style=\"width:140px\"><col></colgroup>\n<tr><th "
+              "class=\"n\">count</th><th>stage</th><th>category</th><th>reply (an example, as "
+              "logged)</th></tr>\n",
+              fp);
         for (int k = 0; k < p->nreplies && k < x->top; k++) {
             const mt_reply_stat *r = p->replies[k];
             fprintf(fp, "<tr><td class=\"n\">%s</td><td>%s</td><td>%s</td><td class=\"reply\"><code>",
                     grouped(r->count, a), mt_stage_name(r->stage), mt_category_name(r->category));
-            put_esc_n(fp, r->example, 400);
+            put_esc_n(fp, r->example, 240);
             fputs("</code>", fp);
             if (r->flags & MT_RULE_GENERIC_FRONTEND)
                 fputs(

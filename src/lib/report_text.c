@@ -55,27 +55,6 @@ static void when(int64_t t, char *out)
     snprintf(out, 20, "%.10s %.5s", b, b + 11);
 }
 
-static const char *cause_words(const char *cause)
-{
-    static const struct {
-        const char *cause, *words;
-    } w[] = {
-        {"receiver_transient", "a temporary fault on the receiver's side"},
-        {"content", "the message itself (content, MIME, attachments or size) after DATA"},
-        {"sender_reputation", "the sender's reputation or identity with the receiver"},
-        {"authentication", "the sender's authentication or DNS"},
-        {"rate_limit", "the receiver's rate limits"},
-        {"greylisting", "greylisting (first attempts deferred, retries accepted)"},
-        {"recipient", "recipient addresses that do not exist"},
-        {"network", "the network path to the receiver"},
-        {"policy_block", "an explicit refusal on spam or policy grounds"},
-    };
-    for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
-        if (strcmp(w[i].cause, cause) == 0)
-            return w[i].words;
-    return cause;
-}
-
 static void print_findings(const mt_report_ctx *x, FILE *fp)
 {
     const mt_findings *f = x->findings;
@@ -90,7 +69,7 @@ static void print_findings(const mt_report_ctx *x, FILE *fp)
                           : strcmp(g->band, "warning") == 0 ? c_yel(x)
                                                             : "";
         fprintf(fp, "\n%s%d. %s: %s%s  [%s, %s, confidence %.2f]\n", col, shown, g->provider,
-                cause_words(g->cause), c_off(x), g->band, g->pattern, g->confidence);
+                mt_cause_words(g->cause), c_off(x), g->band, g->pattern, g->confidence);
         if (g->scope_key)
             fprintf(fp, "   Where: %s = %s\n", g->scope_key, g->scope_value);
         else
