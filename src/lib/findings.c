@@ -242,7 +242,7 @@ static void addf(char ***v, int *n, const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     char tmp[2048];
-    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): analyzer 14 bug
     va_end(ap);
     mt_buf_puts(&b, tmp);
     *v = mt_xrealloc(*v, (size_t)(*n + 1) * sizeof **v);
@@ -452,7 +452,7 @@ static void fill_common(mt_finding *f, const mt_provider_stat *p, const group *g
     when(f->last_failure, b, sizeof b);
     addf(&f->evidence, &f->nevidence,
          "%s: %llu of %llu attempts failed, for any reason (%.1f%%), between %s and %s UTC", p->name,
-         (unsigned long long)(p->c.deferred + p->c.bounced), (unsigned long long)p->c.attempts,
+         (unsigned long long)p->c.deferred + p->c.bounced, (unsigned long long)p->c.attempts,
          pct(p->c.deferred + p->c.bounced, p->c.attempts), a, b);
     if (so) {
         addf(&f->evidence, &f->nevidence,

@@ -137,7 +137,7 @@ void mt_events_write(const mt_attempt *a, void *arg)
     size_t fl = strlen(file);
     if (fl > sizeof src - 32)
         fl = sizeof src - 32;
-    memcpy(src, file, fl);
+    memcpy(src, file, fl); // NOLINT(bugprone-not-null-terminated-result): ':' and a number follow
     src[fl] = ':';
     fmt_u64(src + fl + 1, a->source_line);
     const char *recipient = a->recipient;
