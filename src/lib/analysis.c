@@ -16,16 +16,17 @@ typedef struct hour_acc {
 
 typedef struct prov_acc {
     mt_provider_stat s;
-    mt_strmap *cohorts; /* dim byte + value -> mt_cohort_stat* */
-    mt_strmap *hours;   /* 8-byte five-minute slot start -> hour_acc* */
-    mt_strmap *domains; /* domain -> mt_domain_stat* */
-    mt_strmap *replies; /* normalised text -> mt_reply_stat* */
-    mt_strmap *raw;     /* reply as logged -> mt_reply_stat* (a bounded cache) */
+    mt_strmap *cohorts;           /* dim byte + value -> mt_cohort_stat* */
+    mt_strmap *hours;             /* 8-byte five-minute slot start -> hour_acc* */
+    mt_domain_stat *domain_store; /* built at the end from the recipient_domain cohorts */
+    hour_acc *last_slot;          /* attempts come roughly in time order */
+    mt_strmap *replies;           /* normalised text -> mt_reply_stat* */
+    mt_strmap *raw;               /* reply as logged -> mt_reply_stat* (a bounded cache) */
 } prov_acc;
 
 typedef struct sender_acc {
     mt_sender_stat s;
-    mt_strmap *domains; /* recipient domains seen */
+    uint64_t domain_bits; /* recipient domains seen, hashed into 64 bits */
 } sender_acc;
 
 /* what is known of one recipient of the message being counted: a
@@ -42,8 +43,18 @@ typedef struct rstate {
     int64_t second_time;
 } rstate;
 
+/* the cohort last found for a dimension: the attempts of one message come
+ * together and share most of their values (same strings, same pointers) */
+typedef struct cohort_memo {
+    uint64_t serial;
+    const void *provider;
+    const char *value;
+    mt_cohort_stat *c;
+} cohort_memo;
+
 struct mt_diag {
     int show_recipients;
+    cohort_memo memo[MT_DIM_COUNT];
     rstate *rs;
     size_t nrs;
     mt_diag_result r;
@@ -212,11 +223,17 @@ static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, c
 {
     if (value == NULL || *value == '\0')
         return; /* unknown is not a cohort */
+    cohort_memo *m = &d->memo[dim];
+    mt_cohort_stat *c = NULL;
+    if (m->serial == a->message_serial && m->provider == p && m->value == value)
+        c = m->c; /* same message, same string: same cohort */
     mt_buf *k = &d->key;
-    mt_buf_reset(k);
-    mt_buf_putc(k, (char)('A' + dim));
-    mt_buf_puts(k, value);
-    mt_cohort_stat *c = mt_strmap_get(p->cohorts, k->data, k->len);
+    if (c == NULL) {
+        mt_buf_reset(k);
+        mt_buf_putc(k, (char)('A' + dim));
+        mt_buf_puts(k, value);
+        c = mt_strmap_get(p->cohorts, k->data, k->len);
+    }
     if (c == NULL) {
         c = mt_xcalloc(1, sizeof *c);
         c->dim = dim;
@@ -224,6 +241,10 @@ static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, c
         c->first = a->time;
         mt_strmap_put(p->cohorts, k->data, k->len, c);
     }
+    m->serial = a->message_serial;
+    m->provider = p;
+    m->value = value;
+    m->c = c;
     count(&c->c, a);
     if (a->time < c->first)
         c->first = a->time;
@@ -261,12 +282,14 @@ static void add_cohorts(mt_diag *d, prov_acc *p, const mt_attempt *a)
 static void add_hour(prov_acc *p, const mt_attempt *a)
 {
     int64_t h = a->time - ((a->time % MT_SLOT_SECONDS) + MT_SLOT_SECONDS) % MT_SLOT_SECONDS;
-    hour_acc *ha = mt_strmap_get(p->hours, &h, sizeof h);
+    hour_acc *ha =
+        p->last_slot && p->last_slot->s.hour == h ? p->last_slot : mt_strmap_get(p->hours, &h, sizeof h);
     if (ha == NULL) {
         ha = mt_xcalloc(1, sizeof *ha);
         ha->s.hour = h;
         mt_strmap_put(p->hours, &h, sizeof h, ha);
     }
+    p->last_slot = ha;
     ha->s.attempts++;
     if (a->status == MT_STATUS_SENT)
         ha->s.accepted++;
@@ -429,7 +452,6 @@ static prov_acc *provider_acc(mt_diag *d, const char *name)
     if (p == NULL) {
         p = mt_xcalloc(1, sizeof *p);
         p->s.name = mt_strmap_put(d->providers, name, strlen(name), p);
-        p->domains = mt_strmap_new(0);
         p->replies = mt_strmap_new(0);
         p->raw = mt_strmap_new(20000);
         p->cohorts = mt_strmap_new(0);
@@ -508,7 +530,6 @@ static void add_sender(mt_diag *d, const mt_attempt *a)
         s->s.mail_from_domain = intern(d, a->mail_from_domain);
         s->s.provider = intern(d, a->provider);
         s->s.first = a->time;
-        s->domains = mt_strmap_new(0);
         mt_strmap_put(d->senders, k->data, k->len, s);
     }
     count(&s->s.c, a);
@@ -522,8 +543,8 @@ static void add_sender(mt_diag *d, const mt_attempt *a)
         if (a->time > s->s.last_failure)
             s->s.last_failure = a->time;
     }
-    if (a->recipient_domain && !mt_strmap_get(s->domains, a->recipient_domain, strlen(a->recipient_domain)))
-        mt_strmap_put(s->domains, a->recipient_domain, strlen(a->recipient_domain), (void *)1);
+    if (a->recipient_domain)
+        s->domain_bits |= 1ull << (mt_hash(a->recipient_domain, strlen(a->recipient_domain)) & 63);
 }
 
 void mt_diag_add(const mt_attempt *a, void *arg)
@@ -542,14 +563,6 @@ void mt_diag_add(const mt_attempt *a, void *arg)
 
     prov_acc *p = provider_acc(d, a->provider ? a->provider : "other");
     count(&p->s.c, a);
-    const char *dom = a->recipient_domain ? a->recipient_domain : "(none)";
-    mt_domain_stat *ds = mt_strmap_get(p->domains, dom, strlen(dom));
-    if (ds == NULL) {
-        ds = mt_xcalloc(1, sizeof *ds);
-        ds->domain = mt_xstrdup(dom);
-        mt_strmap_put(p->domains, dom, strlen(dom), ds);
-    }
-    count(&ds->c, a);
     mt_stage_stat *st = &d->r.stages[a->stage < MT_STAGE_COUNT ? a->stage : 0];
     count(&st->c, a);
     if (a->status != MT_STATUS_SENT) {
@@ -688,10 +701,7 @@ const mt_diag_result *mt_diag_finish(mt_diag *d)
     for (int i = 0; i < pv.n; i++) {
         prov_acc *p = pv.v[i];
         vec dv = {0}, rv = {0};
-        mt_strmap_each(p->domains, collect, &dv);
         mt_strmap_each(p->replies, collect, &rv);
-        if (dv.n)
-            qsort(dv.v, (size_t)dv.n, sizeof *dv.v, by_domain_attempts);
         if (rv.n)
             qsort(rv.v, (size_t)rv.n, sizeof *rv.v, by_reply_count);
         vec cv = {0}, hv = {0};
@@ -701,6 +711,23 @@ const mt_diag_result *mt_diag_finish(mt_diag *d)
             qsort(cv.v, (size_t)cv.n, sizeof *cv.v, by_cohort);
         p->s.cohorts = (mt_cohort_stat **)cv.v;
         p->s.ncohorts = cv.n;
+        /* recipient domains: the counts of their cohorts */
+        int nd = 0;
+        for (int k = 0; k < cv.n; k++)
+            nd += p->s.cohorts[k]->dim == MT_DIM_RECIPIENT_DOMAIN;
+        p->domain_store = mt_xcalloc((size_t)nd + 1, sizeof *p->domain_store);
+        dv.v = mt_xcalloc((size_t)nd + 1, sizeof *dv.v);
+        for (int k = 0; k < cv.n; k++) {
+            const mt_cohort_stat *c = p->s.cohorts[k];
+            if (c->dim != MT_DIM_RECIPIENT_DOMAIN)
+                continue;
+            mt_domain_stat *ds = &p->domain_store[dv.n];
+            ds->domain = c->value; /* owned by the cohort */
+            ds->c = c->c;
+            dv.v[dv.n++] = ds;
+        }
+        if (dv.n)
+            qsort(dv.v, (size_t)dv.n, sizeof *dv.v, by_domain_attempts);
         p->s.slots = mt_xcalloc((size_t)hv.n + 1, sizeof *p->s.slots);
         for (int k = 0; k < hv.n; k++)
             p->s.slots[k] = ((hour_acc *)hv.v[k])->s;
@@ -744,7 +771,7 @@ const mt_diag_result *mt_diag_finish(mt_diag *d)
     d->r.senders = mt_xcalloc((size_t)sv.n + 1, sizeof *d->r.senders);
     for (int i = 0; i < sv.n; i++) {
         sender_acc *s = sv.v[i];
-        s->s.ndomains = (int)mt_strmap_count(s->domains);
+        s->s.ndomains = bits(s->domain_bits);
         band_sender(&s->s);
         d->r.senders[i] = &s->s;
     }
@@ -753,16 +780,6 @@ const mt_diag_result *mt_diag_finish(mt_diag *d)
         qsort(d->r.senders, (size_t)sv.n, sizeof *d->r.senders, by_sender_failures);
     free(sv.v);
     return &d->r;
-}
-
-static void free_domain(const char *k, size_t n, void *v, void *arg)
-{
-    (void)k;
-    (void)n;
-    (void)arg;
-    mt_domain_stat *ds = v;
-    free(ds->domain);
-    free(ds);
 }
 
 static void free_reply(const char *k, size_t n, void *v, void *arg)
@@ -812,12 +829,11 @@ static void free_provider(const char *k, size_t n, void *v, void *arg)
         free(p->s.retry.keep_examples[i]);
     for (int i = 0; i < p->s.retry.nsuppress_examples; i++)
         free(p->s.retry.suppress_examples[i]);
-    mt_strmap_each(p->domains, free_domain, NULL);
     mt_strmap_each(p->replies, free_reply, NULL);
-    mt_strmap_free(p->domains);
     mt_strmap_free(p->replies);
     mt_strmap_free(p->raw);
     free(p->s.domains);
+    free(p->domain_store);
     free(p->s.replies);
     free(p);
 }
@@ -828,7 +844,6 @@ static void free_sender(const char *k, size_t n, void *v, void *arg)
     (void)n;
     (void)arg;
     sender_acc *s = v;
-    mt_strmap_free(s->domains);
     free(s);
 }
 

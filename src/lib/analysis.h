@@ -35,7 +35,7 @@ typedef struct mt_reply_stat {
 } mt_reply_stat;
 
 typedef struct mt_domain_stat {
-    char *domain;
+    const char *domain;
     mt_counts c;
 } mt_domain_stat;
 
@@ -138,7 +138,7 @@ typedef struct mt_sender_stat {
     int64_t first, last, first_failure, last_failure;
     const char *pattern; /* none | intermittent | persistent */
     const char *band;    /* low | warning | critical */
-    int ndomains;        /* distinct recipient domains of the provider */
+    int ndomains;        /* distinct recipient domains (up to hash collisions in 64 bits) */
 } mt_sender_stat;
 
 typedef struct mt_diag_result {
