@@ -23,6 +23,7 @@ typedef struct cli_input {
     const char *routes_path;
     const char *rules_path;
     const char *template_header;
+    const char *messages_path;
     int show_recipients;
     int progress; /* -1: decide by isatty(stderr) */
     int threads;  /* 0: decide by the number of cores */
@@ -43,7 +44,8 @@ int cli_input_option(cli_input *in, int opt, const char *arg);
     {"progress", no_argument, NULL, 1006},                          \
     {"no-progress", no_argument, NULL, 1007},                       \
     {"format", required_argument, NULL, 1008},                      \
-    {"threads", required_argument, NULL, 1009}
+    {"threads", required_argument, NULL, 1009},                     \
+    {"messages", required_argument, NULL, 1010}
 /* clang-format on */
 
 extern const char cli_input_help[];

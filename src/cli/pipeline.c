@@ -26,6 +26,10 @@ const char cli_input_help[] =
     "                          program; $MAILTRIAGE_RULES overrides)\n"
     "  --template-header NAME  header whose header_checks INFO line carries the\n"
     "                          template id (default X-Template-Id)\n"
+    "  --messages FILE         a CSV export keyed by message_id or queue_id with\n"
+    "                          message_template_id, header_from_domain,\n"
+    "                          attachment_types, message_size_bytes, mail_from_domain\n"
+    "                          columns: fills what the log does not say\n"
     "  --show-recipients       print recipients' local parts (default: redacted)\n"
     "  --progress, --no-progress  progress on stderr (default: when stderr is a terminal)\n"
     "  --threads 1|2           parse on a second thread (default: 2 on a multi-core machine)\n";
@@ -71,6 +75,9 @@ int cli_input_option(cli_input *in, int opt, const char *arg)
         in->threads = (int)t;
         return 1;
     }
+    case 1010:
+        in->messages_path = arg;
+        return 1;
     case 1008:
         if (strcmp(arg, "postfix") != 0 && strcmp(arg, "auto") != 0) {
             fprintf(stderr, "mailtriage: --format '%s' is not supported yet (postfix, auto)\n", arg);
@@ -111,8 +118,23 @@ int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, voi
             return EXIT_INPUT;
         }
     }
+    mt_msgmeta *meta = NULL;
+    if (in->messages_path) {
+        const char *ignored;
+        meta = mt_msgmeta_load(in->messages_path, &err, &ignored);
+        if (meta == NULL) {
+            fprintf(stderr, "mailtriage: %s\n", err.data);
+            mt_buf_free(&err);
+            mt_routes_free(routes);
+            mt_rules_free(rules);
+            return EXIT_INPUT;
+        }
+        if (ignored)
+            fprintf(stderr, "mailtriage: %s: columns ignored: %s\n", in->messages_path, ignored);
+    }
     mt_classifier *cls = mt_classifier_new(rules);
     mt_join *j = mt_join_new(cls, routes, in->template_header, fn, arg);
+    mt_join_set_messages(j, meta);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     mt_scan_opts so = {.year = in->year,
                        .progress = in->progress >= 0 ? in->progress : isatty(2),
@@ -130,6 +152,7 @@ int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, voi
     mt_join_free(j);
     mt_classifier_free(cls);
     mt_routes_free(routes);
+    mt_msgmeta_free(meta);
     mt_buf_free(&err);
     *rules_out = rules;
     return rc < 0 ? EXIT_INPUT : EXIT_OK;

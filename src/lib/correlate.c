@@ -57,6 +57,7 @@ typedef struct msg {
 } msg;
 
 struct mt_join {
+    const mt_msgmeta *meta;
     mt_classifier *cls;
     const mt_routes *routes;
     char template_header[128];
@@ -233,6 +234,21 @@ static void emit(mt_join *j, msg *m)
             break;
         default:
             a.final_status = m->expired ? MT_FINAL_EXPIRED : MT_FINAL_DEFERRED;
+        }
+        if (j->meta) {
+            const mt_msgmeta_row *row = mt_msgmeta_find(j->meta, a.message_id, a.queue_id);
+            if (row) {
+                if (!a.message_template_id)
+                    a.message_template_id = row->template_id;
+                if (!a.header_from_domain)
+                    a.header_from_domain = row->header_from_domain;
+                if (!a.attachment_types)
+                    a.attachment_types = row->attachment_types;
+                if (!a.mail_from_domain)
+                    a.mail_from_domain = row->mail_from_domain;
+                if (a.message_size < 0)
+                    a.message_size = row->size;
+            }
         }
         a.message_serial = serial;
         a.rcpt_index = p->rcpt;
@@ -432,6 +448,11 @@ void mt_join_finish(mt_join *j)
             drop(j, &j->tab[i]);
         }
     }
+}
+
+void mt_join_set_messages(mt_join *j, const mt_msgmeta *meta)
+{
+    j->meta = meta;
 }
 
 const mt_join_stats *mt_join_get_stats(const mt_join *j)

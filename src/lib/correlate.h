@@ -12,6 +12,7 @@
 #define MT_CORRELATE_H
 
 #include "classify.h"
+#include "msgmeta.h"
 #include "reader_postfix.h"
 #include "record.h"
 #include "routes.h"
@@ -32,6 +33,10 @@ typedef struct mt_join_stats {
  * be NULL.  All pointers must outlive the joiner. */
 mt_join *mt_join_new(mt_classifier *cls, const mt_routes *routes, const char *template_header,
                      mt_attempt_fn fn, void *arg);
+
+/* mt_join_set_messages - fill what the log leaves empty from a --messages
+ * export (may be NULL); it must outlive the joiner. */
+void mt_join_set_messages(mt_join *j, const mt_msgmeta *meta);
 
 /* mt_join_line - feed one parsed line.  file must stay valid until
  * mt_join_finish (records point at it). */
