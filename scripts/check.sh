@@ -69,6 +69,7 @@ done
 
 echo "== end-to-end with a real Postfix"
 step "e2e postfix" bash tests/e2e/postfix_e2e.sh
+step "e2e postfix scenarios" bash tests/e2e/postfix_scenarios.sh
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 if [ ! -f build-asan/build.ninja ]; then

@@ -14,13 +14,23 @@
 # Routing: 163.com and 126.com -> smtp-cn:[SINK]   (smtp client with syslog_name=postfix-cn)
 #          qq.com, sender.example -> smtp:[SINK]   (syslog_name=postfix)
 #          everything else -> error: (nothing leaves the machine, no DNS).
+# With PF_NETEASE_ROUTE=split, 163.com and 126.com are routed by ENVELOPE
+# SENDER instead (sender_dependent_default_transport_maps): senders matching
+# the regexp PF_CN_SENDERS (default ^news@) go via smtp-cn:[SINK], all other
+# senders via smtp:[SINK], so the same recipient domains reach the sink over
+# both routes.  Every other domain still goes to error: (a "*" transport_maps
+# entry), except those listed in PF_SINK_DOMAINS (space separated, routed to
+# smtp:[SINK]; e.g. the test's sender domains, so that bounces are delivered).
+# PF_CN_HELO sets smtp_helo_name of the smtp-cn transport (default: the
+# instance's myhostname), so that the sink can tell the two routes apart.
 # No smtpd listens anywhere; submit with  sendmail -C BASEDIR/conf ...
 # Must run as root.  Postfix is started with `postfix -c BASEDIR/conf start`;
 # root is trusted with an alternate config directory, so /etc/postfix/main.cf is
 # neither needed nor touched.
 #
 # Tunables (environment): PF_QUEUE_LIFETIME (40s), PF_MIN_BACKOFF (2s),
-# PF_MAX_BACKOFF (4s), PF_QUEUE_RUN_DELAY (2s).
+# PF_MAX_BACKOFF (4s), PF_QUEUE_RUN_DELAY (2s), PF_NETEASE_ROUTE (cn|split),
+# PF_CN_SENDERS, PF_SINK_DOMAINS, PF_CN_HELO (see Routing above).
 set -eu
 
 usage() { echo "usage: $0 start|stop|config BASEDIR [SINK_ADDR:PORT]" >&2; exit 2; }
@@ -41,6 +51,11 @@ conf=$base/conf
 queue=$base/queue
 data=$base/data
 log=$base/maillog
+netease_route=${PF_NETEASE_ROUTE:-cn}
+case $netease_route in cn|split) ;; *) echo "$0: PF_NETEASE_ROUTE must be cn or split" >&2; exit 2 ;; esac
+case ${PF_CN_HELO:-} in
+    *[!A-Za-z0-9.-]*) echo "$0: PF_CN_HELO must be a host name" >&2; exit 2 ;;
+esac
 
 write_config() {
     mkdir -p "$conf" "$queue" "$data"
@@ -83,7 +98,29 @@ alias_database =
 local_transport = error:5.1.1 local delivery disabled in e2e test
 default_transport = error:5.4.4 no route outside the e2e test
 relayhost =
-transport_maps = inline:{ 163.com=smtp-cn:[$sink_host]:$sink_port, 126.com=smtp-cn:[$sink_host]:$sink_port, qq.com=smtp:[$sink_host]:$sink_port, sender.example=smtp:[$sink_host]:$sink_port }
+EOF
+    extra=
+    for d in ${PF_SINK_DOMAINS:-}; do
+        case $d in *[!A-Za-z0-9.-]*) echo "$0: bad domain in PF_SINK_DOMAINS: $d" >&2; exit 2 ;; esac
+        extra="$extra, $d=smtp:[$sink_host]:$sink_port"
+    done
+    if [ "$netease_route" = cn ]; then
+        cat >> "$conf/main.cf" <<EOF
+transport_maps = inline:{ 163.com=smtp-cn:[$sink_host]:$sink_port, 126.com=smtp-cn:[$sink_host]:$sink_port, qq.com=smtp:[$sink_host]:$sink_port, sender.example=smtp:[$sink_host]:$sink_port$extra }
+EOF
+    else
+        # An empty (":") entry keeps the transport and next hop that the
+        # sender-dependent default chose; "*" sends everything else to error.
+        cat >> "$conf/main.cf" <<EOF
+transport_maps = inline:{ 163.com=:, 126.com=:, qq.com=smtp:[$sink_host]:$sink_port, sender.example=smtp:[$sink_host]:$sink_port$extra, { *=error:5.4.4 no route outside the e2e test } }
+sender_dependent_default_transport_maps = regexp:$conf/sender_transport
+EOF
+        cn_re=${PF_CN_SENDERS:-^news@}
+        case $cn_re in */*) echo "$0: PF_CN_SENDERS must not contain '/'" >&2; exit 2 ;; esac
+        printf '/%s/ smtp-cn:[%s]:%s\n/@/ smtp:[%s]:%s\n' \
+            "$cn_re" "$sink_host" "$sink_port" "$sink_host" "$sink_port" > "$conf/sender_transport"
+    fi
+    cat >> "$conf/main.cf" <<EOF
 
 # No DNS anywhere: bracketed IP literals as next hops, DNS off in the client.
 smtp_dns_support_level = disabled
@@ -130,6 +167,7 @@ smtp       unix  -       -       n       -       -       smtp
 relay      unix  -       -       n       -       -       smtp
 smtp-cn    unix  -       -       n       -       -       smtp
   -o syslog_name=postfix-cn
+@CN_HELO@
 showq      unix  n       -       n       -       -       showq
 error      unix  -       -       n       -       -       error
 retry      unix  -       -       n       -       -       error
@@ -138,6 +176,11 @@ anvil      unix  -       -       n       -       1       anvil
 scache     unix  -       -       n       -       1       scache
 postlog    unix-dgram n  -       n       -       1       postlogd
 EOF
+    if [ -n "${PF_CN_HELO:-}" ]; then
+        sed -i "s/^@CN_HELO@\$/  -o smtp_helo_name=$PF_CN_HELO/" "$conf/master.cf"
+    else
+        sed -i '/^@CN_HELO@$/d' "$conf/master.cf"
+    fi
 }
 
 master_pid() {

@@ -279,6 +279,25 @@ static void add_cohorts(mt_diag *d, prov_acc *p, const mt_attempt *a)
     add_cohort(d, p, MT_DIM_RECIPIENT_DOMAIN, a->recipient_domain, a);
 }
 
+static void add_sender_hash(mt_hour_stat *b, uint64_t h)
+{
+    b->sender_bits |= 1ull << (h & 63);
+    for (int i = 0; i < b->nsenders; i++)
+        if (b->senders[i] == h)
+            return;
+    if (b->nsenders < MT_BUCKET_SENDERS)
+        b->senders[b->nsenders++] = h;
+}
+
+static int bits(uint64_t x);
+
+/* distinct_senders - exact while few, the 64-bit set's count beyond */
+static int distinct_senders(const mt_hour_stat *b)
+{
+    int n = bits(b->sender_bits);
+    return b->nsenders < MT_BUCKET_SENDERS ? b->nsenders : (n > b->nsenders ? n : b->nsenders);
+}
+
 static void add_hour(prov_acc *p, const mt_attempt *a)
 {
     int64_t h = a->time - ((a->time % MT_SLOT_SECONDS) + MT_SLOT_SECONDS) % MT_SLOT_SECONDS;
@@ -290,15 +309,28 @@ static void add_hour(prov_acc *p, const mt_attempt *a)
         mt_strmap_put(p->hours, &h, sizeof h, ha);
     }
     p->last_slot = ha;
-    ha->s.attempts++;
+    mt_hour_stat *b = &ha->s;
+    b->attempts++;
+    if (a->retry_count == 0)
+        b->first_attempts++;
     if (a->status == MT_STATUS_SENT)
-        ha->s.accepted++;
+        b->accepted++;
     else if (a->status == MT_STATUS_DEFERRED)
-        ha->s.deferred++;
+        b->deferred++;
     else
-        ha->s.bounced++;
-    if (a->status == MT_STATUS_DEFERRED && a->mail_from_domain)
-        ha->s.sender_bits |= 1ull << (mt_hash(a->mail_from_domain, strlen(a->mail_from_domain)) & 63);
+        b->bounced++;
+    if (a->status != MT_STATUS_SENT) {
+        if (b->first_failure == 0 || a->time < b->first_failure)
+            b->first_failure = a->time;
+        if (a->time > b->last_failure)
+            b->last_failure = a->time;
+    }
+    if (a->status == MT_STATUS_DEFERRED) {
+        if (a->retry_count == 0)
+            b->first_deferred++;
+        if (a->mail_from_domain)
+            add_sender_hash(b, mt_hash(a->mail_from_domain, strlen(a->mail_from_domain)));
+    }
 }
 
 /* popcount of the hashed sender set: distinct senders, give or take the
@@ -740,7 +772,7 @@ const mt_diag_result *mt_diag_finish(mt_diag *d)
         int nh = 0;
         for (int k = 0; k < p->s.nslots; k++) {
             mt_hour_stat *sl = &p->s.slots[k];
-            sl->failing_senders = bits(sl->sender_bits);
+            sl->failing_senders = distinct_senders(sl);
             int64_t h = sl->hour - ((sl->hour % 3600) + 3600) % 3600;
             if (nh == 0 || p->s.hours[nh - 1].hour != h) {
                 memset(&p->s.hours[nh], 0, sizeof p->s.hours[nh]);
@@ -751,8 +783,16 @@ const mt_diag_result *mt_diag_finish(mt_diag *d)
             hs->accepted += sl->accepted;
             hs->deferred += sl->deferred;
             hs->bounced += sl->bounced;
+            hs->first_attempts += sl->first_attempts;
+            hs->first_deferred += sl->first_deferred;
+            if (sl->first_failure && (hs->first_failure == 0 || sl->first_failure < hs->first_failure))
+                hs->first_failure = sl->first_failure;
+            if (sl->last_failure > hs->last_failure)
+                hs->last_failure = sl->last_failure;
+            for (int q = 0; q < sl->nsenders; q++)
+                add_sender_hash(hs, sl->senders[q]);
             hs->sender_bits |= sl->sender_bits;
-            hs->failing_senders = bits(hs->sender_bits);
+            hs->failing_senders = distinct_senders(hs);
         }
         p->s.nhours = nh;
         p->s.domains = (mt_domain_stat **)dv.v;

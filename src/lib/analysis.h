@@ -69,11 +69,20 @@ typedef struct mt_cohort_stat {
 } mt_cohort_stat;
 
 /* One time bucket of a provider's attempts: an hour, or five minutes. */
+#define MT_BUCKET_SENDERS 4
 typedef struct mt_hour_stat {
     int64_t hour; /* start, epoch seconds */
     uint64_t attempts, accepted, deferred, bounced;
-    uint64_t sender_bits; /* envelope domains deferred, hashed into 64 bits */
-    int failing_senders;  /* their number (exact below a dozen, a floor above) */
+    /* first attempts only: how the receiver treated new mail in the bucket,
+     * whatever the retry timers made of the old */
+    uint64_t first_attempts, first_deferred;
+    int64_t first_failure, last_failure; /* within the bucket */
+    /* envelope domains deferred in the bucket: the first few exactly (as
+     * hashes), all of them as bits of a 64-bit set */
+    uint64_t senders[MT_BUCKET_SENDERS];
+    int nsenders;
+    uint64_t sender_bits;
+    int failing_senders; /* exact up to MT_BUCKET_SENDERS, a floor above */
 } mt_hour_stat;
 
 #define MT_SLOT_SECONDS 300

@@ -170,16 +170,27 @@ static int best_cohort(const mt_provider_stat *p, const group *g, uint64_t gtota
 /* A window of hours in which the provider failed far above its usual rate,
  * across several senders. */
 typedef struct window {
-    int64_t start, end; /* [start, end) */
+    int64_t start, end;                  /* [start, end) of the buckets */
+    int64_t first_failure, last_failure; /* the failures inside them */
     uint64_t attempts, deferred;
     int senders;
     double rate, outside_rate;
 } window;
 
+/* hot_hour - a bucket in which the receiver turned new mail away across
+ * several senders.  Judged on first attempts when there are enough of
+ * them: the share of retries depends on the sender's retry timers, not on
+ * the receiver. */
 static int hot_hour(const mt_hour_stat *h)
 {
-    double r = h->attempts ? (double)h->deferred / (double)h->attempts : 0;
-    return h->attempts >= 5 && r >= 0.3 && h->failing_senders >= 3;
+    double r;
+    if (h->first_attempts >= 5)
+        r = (double)h->first_deferred / (double)h->first_attempts;
+    else if (h->attempts >= 5)
+        r = (double)h->deferred / (double)h->attempts;
+    else
+        return 0;
+    return r >= 0.3 && h->failing_senders >= 3;
 }
 
 /* find_window - the largest run of consecutive hot buckets: hours for a
@@ -216,6 +227,10 @@ static int find_window(const mt_provider_stat *p, window *w)
             }
         }
         if (hot) {
+            if (h->first_failure && (cur.first_failure == 0 || h->first_failure < cur.first_failure))
+                cur.first_failure = h->first_failure;
+            if (h->last_failure > cur.last_failure)
+                cur.last_failure = h->last_failure;
             cur.attempts += h->attempts;
             cur.deferred += h->deferred;
             if (h->failing_senders > cur.senders)
@@ -612,10 +627,10 @@ static void diagnose_provider(fvec *fv, const mt_provider_stat *p, const base *a
                      100 * so.rest);
         } else if (have_window) {
             char a[24], b[24];
-            when(w.start, a, sizeof a);
-            when(w.end, b, sizeof b);
-            f->first_failure = w.start;
-            f->last_failure = w.end;
+            when(w.first_failure ? w.first_failure : w.start, a, sizeof a);
+            when(w.last_failure ? w.last_failure : w.end, b, sizeof b);
+            f->first_failure = w.first_failure ? w.first_failure : w.start;
+            f->last_failure = w.last_failure ? w.last_failure : w.end;
             addf(&f->evidence, &f->nevidence,
                  "window %s to %s UTC: %.0f%% of %llu attempts deferred, against %.1f%% outside it; up to %d "
                  "different sender domains failing at the same time, and no cohort stands out",

@@ -11,7 +11,7 @@
 
 enum { C_MSGID, C_QID, C_TEMPLATE, C_HFROM, C_ATYPES, C_SIZE, C_MFROM, C_N };
 
-static const char *const colnames[C_N] = {"message_id",       "queue_id",          "message_template_id",
+static const char *const colnames[C_N] = {"message_id",         "queue_id",         "message_template_id",
                                           "header_from_domain", "attachment_types", "message_size_bytes",
                                           "mail_from_domain"};
 
@@ -114,7 +114,8 @@ mt_msgmeta *mt_msgmeta_load(const char *path, mt_buf *err, const char **ignored)
     return m;
 }
 
-mt_msgmeta *mt_msgmeta_parse(const char *data, size_t len, const char *path, mt_buf *err, const char **ignored)
+mt_msgmeta *mt_msgmeta_parse(const char *data, size_t len, const char *path, mt_buf *err,
+                             const char **ignored)
 {
     *ignored = NULL;
     mt_msgmeta *m = mt_xcalloc(1, sizeof *m);

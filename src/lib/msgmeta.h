@@ -32,7 +32,8 @@ void mt_msgmeta_free(mt_msgmeta *m);
 
 /* mt_msgmeta_parse - the same from data[0..len) in memory; name is used in
  * messages.  (The fuzz target's entry point.) */
-mt_msgmeta *mt_msgmeta_parse(const char *data, size_t len, const char *name, mt_buf *err, const char **ignored);
+mt_msgmeta *mt_msgmeta_parse(const char *data, size_t len, const char *name, mt_buf *err,
+                             const char **ignored);
 
 /* mt_msgmeta_find - the row for a message, by Message-ID first (without
  * angle brackets), then queue id; NULL when neither is known. */

@@ -37,12 +37,36 @@ A --plan file (JSON) adds rules that are checked first:
      {"stage": "rcpt",     "recipient_prefix": "slow", "reply": "451 4.7.1 Try later", "times": 3},
      {"stage": "rcpt",     "recipient": "a@b.c",       "reply": "550 5.7.1 Nope"},
      {"stage": "data_end", "message_id": "<x@y>",      "reply": "451 4.3.2 Internal server error", "times": 1},
-     {"stage": "data_end", "fault": "spam",            "reply": "554 5.7.1 DT:SPM spam"}
+     {"stage": "data_end", "fault": "spam",            "reply": "554 5.7.1 DT:SPM spam"},
+     {"stage": "data_end", "header": "X-Template-Id: tpl-bad",
+                           "recipient_domain": ["163.com", "126.com"],
+                           "reply": "451 4.3.2 Internal server error"},
+     {"stage": "data_end", "recipient_domain": "163.com",
+                           "active_from": 1700000000, "active_until": 1700000090,
+                           "reply": "451 4.3.2 Internal server error"},
+     {"stage": "mail",     "helo": "cn.mta.test.invalid",
+                           "reply": "451 4.3.2 Internal server error"}
   ]}
 
+Selectors (a rule fires when ALL the selectors it has match; a rule without
+any selector is refused):
+  helo              EHLO/HELO name of the session (any stage; how a test
+                    tells one of the MTA's routes from another)
+  sender            envelope sender (MAIL FROM address), exact   (any stage)
+  active_from/until epoch seconds: only in [from, until)           (any stage)
+  recipient, recipient_prefix (of the local part), recipient_domain (a
+                    string or a list)   (rcpt and data_end; at data_end any
+                    recipient of the transaction may match)
+  message_id, fault (an X-Test-Fault word), header ("Name: value", exact
+                    value, name case-insensitive)            (data_end only)
+
+Stages: "mail" answers the MAIL FROM command (the transaction then has no
+sender, so the RCPT and DATA commands pipelined after it get 503), "rcpt"
+each RCPT TO, "data_end" the end of DATA.
+
 "times" = number of attempts the rule fires on (counted per recipient for rcpt
-rules, per Message-ID and recipient for data_end rules); absent or null =
-always.  A reply
+rules, per Message-ID and recipient for data_end rules, per envelope sender
+for mail rules); absent or null = always.  A reply
 starting with 421 closes the connection after it is sent.
 
 Journal: NDJSON, one line per recipient per transaction, flushed after each
@@ -50,13 +74,15 @@ write:
 
   {"time": "...Z", "session": 3, "transaction": 1, "client": "127.0.0.1",
    "helo": "...", "mail_from": "...", "message_id": "<...>" | null,
-   "recipient": "...", "stage": "rcpt" | "data_end" | "data",
+   "recipient": "..." | null, "stage": "mail" | "rcpt" | "data_end" | "data",
    "code": 451, "enhanced_status": "4.3.2",
    "reply": "451 4.3.2 Internal server error",
    "outcome": "accepted" | "deferred" | "bounced" | "aborted",
    "attempt": 1, "size": 1234}
 
-A recipient refused at RCPT gets one "rcpt" line; one accepted at RCPT gets one
+A transaction refused at MAIL FROM gets one "mail" line with recipient and
+message_id null (the recipients pipelined after it are not known to have
+been meant for it).  A recipient refused at RCPT gets one "rcpt" line; one accepted at RCPT gets one
 "data_end" line carrying the reply to the end of DATA (or one "data" line with
 outcome "aborted" if the client went away before finishing the message).
 RCPT-stage lines are written when the transaction ends so that they carry the
@@ -80,6 +106,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 
 MAX_SIZE = 50 * 1024 * 1024
 MAX_LINE = 8192
@@ -107,34 +134,86 @@ def outcome_of(code):
 
 
 class Rule(object):
+    STAGES = ("mail", "rcpt", "data_end")
+    MESSAGE_SELECTORS = ("message_id", "fault", "header")
+
     def __init__(self, d):
         self.stage = d.get("stage", "data_end")
-        if self.stage not in ("rcpt", "data_end"):
-            raise ValueError("rule stage must be rcpt or data_end: %r" % d)
+        if self.stage not in self.STAGES:
+            raise ValueError("rule stage must be mail, rcpt or data_end: %r" % d)
         self.recipient = (d.get("recipient") or "").lower() or None
         self.recipient_prefix = (d.get("recipient_prefix") or "").lower() or None
+        doms = d.get("recipient_domain")
+        if isinstance(doms, str):
+            doms = [doms]
+        self.recipient_domains = {x.lower() for x in doms} if doms else None
         self.message_id = d.get("message_id")
         self.fault = (d.get("fault") or "").lower() or None
+        self.header = None
+        if d.get("header"):
+            name, sep, value = d["header"].partition(":")
+            if not sep or not name.strip():
+                raise ValueError("rule header must be 'Name: value': %r" % d)
+            self.header = (name.strip().lower(), value.strip())
+        self.helo = (d.get("helo") or "").lower() or None
+        self.sender = d.get("sender")
+        self.active_from = d.get("active_from")
+        self.active_until = d.get("active_until")
         self.reply = d["reply"]
         split_reply(self.reply)
         self.times = d.get("times")
+        selectors = [self.recipient, self.recipient_prefix, self.recipient_domains,
+                     self.message_id, self.fault, self.header, self.helo, self.sender,
+                     self.active_from, self.active_until]
+        if all(x is None for x in selectors):
+            raise ValueError("rule has no selector (it would match everything): %r" % d)
+        if self.stage != "data_end" and any(d.get(k) for k in self.MESSAGE_SELECTORS):
+            raise ValueError("message_id/fault/header rules must be data_end rules: %r" % d)
+        if self.stage == "mail" and (self.recipient or self.recipient_prefix or self.recipient_domains):
+            raise ValueError("mail rules cannot select on recipients: %r" % d)
 
-    def matches_rcpt(self, rcpt):
-        local = rcpt.split("@", 1)[0].lower()
-        if self.recipient and self.recipient != rcpt.lower():
+    def _session_ok(self, helo, sender):
+        if self.helo is not None and (helo or "").lower() != self.helo:
             return False
-        if self.recipient_prefix and not local.startswith(self.recipient_prefix):
+        if self.sender is not None and (sender or "") != self.sender:
             return False
-        if not (self.recipient or self.recipient_prefix):
+        now = time.time()
+        if self.active_from is not None and now < float(self.active_from):
+            return False
+        if self.active_until is not None and now >= float(self.active_until):
             return False
         return True
 
-    def matches_message(self, message_id, faults):
+    def _rcpt_ok(self, rcpt):
+        rcpt = rcpt.lower()
+        local, _, dom = rcpt.partition("@")
+        if self.recipient and self.recipient != rcpt:
+            return False
+        if self.recipient_prefix and not local.startswith(self.recipient_prefix):
+            return False
+        if self.recipient_domains is not None and dom not in self.recipient_domains:
+            return False
+        return True
+
+    def matches_mail(self, helo, sender):
+        return self._session_ok(helo, sender)
+
+    def matches_rcpt(self, rcpt, helo=None, sender=None):
+        return self._session_ok(helo, sender) and self._rcpt_ok(rcpt)
+
+    def matches_message(self, message_id, faults, headers=(), recipients=(), helo=None, sender=None):
+        if not self._session_ok(helo, sender):
+            return False
+        if (self.recipient or self.recipient_prefix or self.recipient_domains is not None) and \
+                not any(self._rcpt_ok(r) for r in recipients):
+            return False
         if self.message_id and self.message_id != message_id:
             return False
         if self.fault and self.fault not in faults:
             return False
-        return bool(self.message_id or self.fault)
+        if self.header and self.header not in [(n, v) for n, v in headers]:
+            return False
+        return True
 
 
 class State(object):
@@ -147,6 +226,7 @@ class State(object):
         self.hostname = hostname
         self.rcpt_attempts = {}   # recipient (lower) -> RCPT commands seen
         self.msg_attempts = {}    # (Message-ID, recipient) -> end-of-DATA seen
+        self.mail_attempts = {}   # envelope sender -> MAIL commands seen
         self.session_seq = 0
 
     def next_session(self):
@@ -159,6 +239,11 @@ class State(object):
             k = rcpt.lower()
             self.rcpt_attempts[k] = self.rcpt_attempts.get(k, 0) + 1
             return self.rcpt_attempts[k]
+
+    def count_mail(self, sender):
+        with self.lock:
+            self.mail_attempts[sender] = self.mail_attempts.get(sender, 0) + 1
+            return self.mail_attempts[sender]
 
     def count_message(self, message_id, recipients):
         """Count one end-of-DATA for each (Message-ID, recipient); return
@@ -315,9 +400,7 @@ class Handler(socketserver.StreamRequestHandler):
             elif not m:
                 self.send("501 5.5.4 Syntax: MAIL FROM:<address>")
             else:
-                self.transaction += 1
-                self.mail_from = m.group(1)
-                self.send("250 2.1.0 Ok")
+                return self.mail(m.group(1))
         elif verb == "RCPT":
             return self.rcpt(arg)
         elif verb == "DATA":
@@ -341,6 +424,29 @@ class Handler(socketserver.StreamRequestHandler):
             self.send("500 5.5.2 Error: command not recognized")
         return True
 
+    def mail(self, sender):
+        self.transaction += 1
+        attempt = self.st.count_mail(sender)
+        reply = None
+        for rule in self.st.rules:
+            if rule.stage == "mail" and rule.matches_mail(self.helo, sender):
+                if rule.times is None or attempt <= int(rule.times):
+                    reply = rule.reply
+                break
+        if reply is None:
+            self.mail_from = sender
+            self.send("250 2.1.0 Ok")
+            return True
+        code, enh = split_reply(reply)
+        rec = self.base()
+        rec.update({"mail_from": sender, "message_id": None, "recipient": None,
+                    "stage": "mail", "code": code, "enhanced_status": enh,
+                    "reply": reply, "outcome": outcome_of(code),
+                    "attempt": attempt, "size": None})
+        self.st.write([rec])
+        self.send(reply)
+        return code != 421
+
     def rcpt(self, arg):
         m = re.match(r"(?i)^TO:\s*<([^>]*)>", arg)
         if self.mail_from is None:
@@ -353,7 +459,7 @@ class Handler(socketserver.StreamRequestHandler):
         attempt = self.st.count_rcpt(rcpt)
         reply = None
         for rule in self.st.rules:
-            if rule.stage == "rcpt" and rule.matches_rcpt(rcpt):
+            if rule.stage == "rcpt" and rule.matches_rcpt(rcpt, self.helo, self.mail_from):
                 if rule.times is None or attempt <= int(rule.times):
                     reply = rule.reply
                 break
@@ -418,7 +524,9 @@ class Handler(socketserver.StreamRequestHandler):
             reply = "552 5.3.4 Message size exceeds fixed limit"
         else:
             for rule in self.st.rules:
-                if rule.stage == "data_end" and rule.matches_message(message_id, faults):
+                if rule.stage == "data_end" and rule.matches_message(
+                        message_id, faults, self.headers(chunks),
+                        [r for r, _a in self.accepted], self.helo, self.mail_from):
                     if rule.times is None or attempt <= int(rule.times):
                         reply = rule.reply
                     break
