@@ -69,7 +69,7 @@ typedef struct mt_cohort_stat {
 } mt_cohort_stat;
 
 /* One time bucket of a provider's attempts: an hour, or five minutes. */
-#define MT_BUCKET_SENDERS 4
+#define MT_BUCKET_SENDERS 8
 typedef struct mt_hour_stat {
     int64_t hour; /* start, epoch seconds */
     uint64_t attempts, accepted, deferred, bounced;

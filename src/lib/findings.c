@@ -177,20 +177,16 @@ typedef struct window {
     double rate, outside_rate;
 } window;
 
-/* hot_hour - a bucket in which the receiver turned new mail away across
- * several senders.  Judged on first attempts when there are enough of
- * them: the share of retries depends on the sender's retry timers, not on
- * the receiver. */
+/* hot_hour - a bucket in which the receiver turned mail away across
+ * several senders.  The deferral rate is taken over all attempts and over
+ * first attempts, whichever is higher: retries inflate the first when the
+ * sender retries fast, a window shorter than the bucket dilutes both, and
+ * first attempts measure what happened to new mail whatever the timers. */
 static int hot_hour(const mt_hour_stat *h)
 {
-    double r;
-    if (h->first_attempts >= 5)
-        r = (double)h->first_deferred / (double)h->first_attempts;
-    else if (h->attempts >= 5)
-        r = (double)h->deferred / (double)h->attempts;
-    else
-        return 0;
-    return r >= 0.3 && h->failing_senders >= 3;
+    double all = h->attempts >= 5 ? (double)h->deferred / (double)h->attempts : 0;
+    double first = h->first_attempts >= 5 ? (double)h->first_deferred / (double)h->first_attempts : 0;
+    return (all >= 0.3 || first >= 0.3) && h->failing_senders >= 3;
 }
 
 /* find_window - the largest run of consecutive hot buckets: hours for a

@@ -34,8 +34,10 @@ typedef struct chunk {
     uint64_t seq;
     int file;
     int first_of_file;
-    int end_of_file; /* a marker: the file is done (no text) */
-    mt_buf text;
+    int end_of_file;  /* a marker: the file is done (no text) */
+    mt_buf text;      /* the block, when it had to be copied */
+    const char *data; /* the block: text.data, or a view into a mapped file */
+    size_t len;
     mt_pf_line *lines;
     uint32_t *idx; /* line number within the chunk, from 0 */
     size_t n, cap;
@@ -66,6 +68,8 @@ typedef struct par {
     pthread_mutex_t read_mu;
     int cur_file;
     mt_input *in;
+    mt_input **done_inputs; /* mapped inputs: their blocks live until the end */
+    int ndone_inputs;
     int base_year;
     /* fixed inputs */
     const char *const *paths;
@@ -93,6 +97,8 @@ static chunk *chunk_get(par *p)
         mt_buf_init(&c->text);
     }
     mt_buf_reset(&c->text);
+    c->data = NULL;
+    c->len = 0;
     c->n = 0;
     c->nlines = c->postfix = c->foreign = c->malformed = c->deliveries = c->long_lines = 0;
     c->nreasons = 0;
@@ -153,7 +159,14 @@ static chunk *read_chunk(par *p, chunk *c)
         p->base_year = 0;
     }
     c->file = p->cur_file;
-    size_t got = mt_input_chunk(p->in, &c->text, CHUNK_BYTES);
+    size_t got;
+    if (mt_input_mapped(p->in)) {
+        got = mt_input_view(p->in, &c->data, CHUNK_BYTES);
+    } else {
+        got = mt_input_chunk(p->in, &c->text, CHUNK_BYTES);
+        c->data = c->text.data;
+    }
+    c->len = got;
     if (got == 0) {
         c->end_of_file = 1;
         const char *e = mt_input_error(p->in);
@@ -162,14 +175,21 @@ static chunk *read_chunk(par *p, chunk *c)
         c->bytes = mt_input_bytes(p->in);
         c->raw_bytes = mt_input_raw_bytes(p->in);
         c->long_lines = 0;
-        mt_input_close(p->in);
+        if (mt_input_mapped(p->in)) {
+            /* chunks in flight still point into the mapping */
+            p->done_inputs =
+                mt_xrealloc(p->done_inputs, (size_t)(p->ndone_inputs + 1) * sizeof *p->done_inputs);
+            p->done_inputs[p->ndone_inputs++] = p->in;
+        } else {
+            mt_input_close(p->in);
+        }
         p->in = NULL;
         p->cur_file++;
         return c;
     }
     c->size = mt_input_size(p->in);
     if (p->base_year == 0)
-        p->base_year = base_year(c->text.data, c->text.len, p->opts, mt_input_mtime(p->in));
+        p->base_year = base_year(c->data, c->len, p->opts, mt_input_mtime(p->in));
     return c;
 }
 
@@ -195,9 +215,9 @@ static void parse_chunk(chunk *c, int year)
     mt_yearctx_init(&yc, year, 0);
     size_t pos = 0, len;
     int cut;
-    char *line;
+    const char *line;
     uint32_t idx = 0;
-    while ((line = mt_chunk_line(c->text.data, c->text.len, &pos, &len, &cut)) != NULL) {
+    while ((line = mt_chunk_next(c->data, c->len, &pos, &len, &cut)) != NULL) {
         uint32_t my = idx++;
         if (cut)
             c->long_lines++;
@@ -309,7 +329,7 @@ static void join_chunk(par *p, chunk *c)
     p->file_postfix += c->postfix;
     p->file_lines += c->nlines;
     p->file_line_base += c->nlines;
-    p->joined_bytes += c->text.len;
+    p->joined_bytes += c->len;
     if (p->opts->progress) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -415,6 +435,9 @@ int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_
     }
     if (p.in)
         mt_input_close(p.in);
+    for (int i = 0; i < p.ndone_inputs; i++)
+        mt_input_close(p.done_inputs[i]);
+    free(p.done_inputs);
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.read_mu);
     pthread_mutex_destroy(&p.mu);
