@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -33,8 +32,6 @@ struct mt_input {
     int gz_live;
     ZSTD_DStream *zs;
     size_t zs_last; /* last ZSTD_decompressStream return: 0 at a frame end */
-    char *map;      /* a plain regular file, mapped whole */
-    size_t map_len, map_pos;
     char err[256];
     uint64_t bytes, raw, size, long_lines;
     int64_t mtime;
@@ -119,45 +116,9 @@ mt_input *mt_input_open(const char *path, mt_buf *err)
             return NULL;
         }
     }
-    if (in->comp == COMP_NONE && in->size > 0 && in->fd > 0) {
-        /* a plain file is read in place: no copy into our buffers */
-        void *m = mmap(NULL, (size_t)in->size, PROT_READ, MAP_PRIVATE, in->fd, 0);
-        if (m != MAP_FAILED) {
-            in->map = m;
-            in->map_len = (size_t)in->size;
-#ifdef MADV_SEQUENTIAL
-            madvise(m, in->map_len, MADV_SEQUENTIAL);
-#endif
-            in->raw = in->map_len;
-        }
-    }
     in->cap = 4 * CHUNK;
     in->buf = mt_xmalloc(in->cap + 1);
     return in;
-}
-
-int mt_input_mapped(const mt_input *in)
-{
-    return in->map != NULL;
-}
-
-size_t mt_input_view(mt_input *in, const char **block, size_t want)
-{
-    if (in->map == NULL || in->map_pos >= in->map_len)
-        return 0;
-    const char *s = in->map + in->map_pos;
-    size_t avail = in->map_len - in->map_pos;
-    size_t take = avail;
-    if (avail > want) {
-        const char *nl = memrchr(s, '\n', want);
-        if (nl == NULL)
-            nl = memchr(s + want, '\n', avail - want);
-        take = nl ? (size_t)(nl - s) + 1 : avail;
-    }
-    *block = s;
-    in->map_pos += take;
-    in->bytes += take;
-    return take;
 }
 
 const char *mt_chunk_next(const char *block, size_t blen, size_t *pos, size_t *len, int *cut)
@@ -402,8 +363,6 @@ void mt_input_close(mt_input *in)
 {
     if (in == NULL)
         return;
-    if (in->map)
-        munmap(in->map, in->map_len);
     if (in->fd > 0)
         close(in->fd);
     if (in->gz_live)

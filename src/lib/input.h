@@ -31,16 +31,9 @@ mt_input *mt_input_open(const char *path, mt_buf *err);
  * Split the block with mt_chunk_line. */
 size_t mt_input_chunk(mt_input *in, mt_buf *out, size_t want);
 
-/* mt_input_view - for a plain regular file, which is mapped into memory:
- * the next block of whole lines (about `want` bytes) as a pointer into the
- * mapping, no copy.  Returns its length, 0 at the end or when the input is
- * not mapped (mt_input_mapped says which).  The block stays valid until
- * mt_input_close.  It is not NUL-terminated: split it with mt_chunk_next. */
-size_t mt_input_view(mt_input *in, const char **block, size_t want);
-int mt_input_mapped(const mt_input *in);
-
-/* mt_chunk_next - like mt_chunk_line, for a read-only block: the line is
- * not terminated, only its length is returned. */
+/* mt_chunk_next - like mt_chunk_line, without writing to the block: the
+ * line is not terminated, only its length is returned (the parsers work
+ * on lengths; the fuzz target holds them to it). */
 const char *mt_chunk_next(const char *block, size_t blen, size_t *pos, size_t *len, int *cut);
 
 /* mt_chunk_line - the line at *pos in a block from mt_input_chunk, made a

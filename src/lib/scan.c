@@ -35,8 +35,8 @@ typedef struct chunk {
     int file;
     int first_of_file;
     int end_of_file;  /* a marker: the file is done (no text) */
-    mt_buf text;      /* the block, when it had to be copied */
-    const char *data; /* the block: text.data, or a view into a mapped file */
+    mt_buf text;      /* the block of whole lines */
+    const char *data; /* text.data */
     size_t len;
     mt_pf_line *lines;
     uint32_t *idx; /* line number within the chunk, from 0 */
@@ -68,8 +68,6 @@ typedef struct par {
     pthread_mutex_t read_mu;
     int cur_file;
     mt_input *in;
-    mt_input **done_inputs; /* mapped inputs: their blocks live until the end */
-    int ndone_inputs;
     int base_year;
     /* fixed inputs */
     const char *const *paths;
@@ -159,13 +157,8 @@ static chunk *read_chunk(par *p, chunk *c)
         p->base_year = 0;
     }
     c->file = p->cur_file;
-    size_t got;
-    if (mt_input_mapped(p->in)) {
-        got = mt_input_view(p->in, &c->data, CHUNK_BYTES);
-    } else {
-        got = mt_input_chunk(p->in, &c->text, CHUNK_BYTES);
-        c->data = c->text.data;
-    }
+    size_t got = mt_input_chunk(p->in, &c->text, CHUNK_BYTES);
+    c->data = c->text.data;
     c->len = got;
     if (got == 0) {
         c->end_of_file = 1;
@@ -175,14 +168,7 @@ static chunk *read_chunk(par *p, chunk *c)
         c->bytes = mt_input_bytes(p->in);
         c->raw_bytes = mt_input_raw_bytes(p->in);
         c->long_lines = 0;
-        if (mt_input_mapped(p->in)) {
-            /* chunks in flight still point into the mapping */
-            p->done_inputs =
-                mt_xrealloc(p->done_inputs, (size_t)(p->ndone_inputs + 1) * sizeof *p->done_inputs);
-            p->done_inputs[p->ndone_inputs++] = p->in;
-        } else {
-            mt_input_close(p->in);
-        }
+        mt_input_close(p->in);
         p->in = NULL;
         p->cur_file++;
         return c;
@@ -435,9 +421,6 @@ int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_
     }
     if (p.in)
         mt_input_close(p.in);
-    for (int i = 0; i < p.ndone_inputs; i++)
-        mt_input_close(p.done_inputs[i]);
-    free(p.done_inputs);
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.read_mu);
     pthread_mutex_destroy(&p.mu);
