@@ -29,6 +29,11 @@ static const char usage[] =
     "  --json                  the SPEC section 5 JSON document instead of text\n"
     "  --markdown              the escalation evidence bundle (one per critical finding)\n"
     "  --html FILE             also write the report as one self-contained HTML page\n"
+    "  --keep-list FILE        CSV of every recipient that only saw temporary (4xx)\n"
+    "                          failures and is still queued or expired: valid\n"
+    "                          addresses, never to suppress (needs --show-recipients)\n"
+    "  --suppress-list FILE    CSV of every recipient refused as not existing (5xx):\n"
+    "                          the only ones to suppress (needs --show-recipients)\n"
     "                          (inline charts, nothing fetched) to FILE; \"-\" writes it\n"
     "                          to standard output instead of the text report\n"
     "  --top N                 replies listed per provider (default 5; JSON 10)\n"
@@ -93,6 +98,8 @@ int cmd_diagnose(int argc, char **argv)
         {"json", no_argument, NULL, 'j'},
         {"markdown", no_argument, NULL, 'm'},
         {"html", required_argument, NULL, 'H'},
+        {"keep-list", required_argument, NULL, 'K'},
+        {"suppress-list", required_argument, NULL, 'S'},
         {"top", required_argument, NULL, 't'},
         {"color", no_argument, NULL, 'C'},
         {"no-color", no_argument, NULL, 'N'},
@@ -102,7 +109,7 @@ int cmd_diagnose(int argc, char **argv)
     };
     cli_input in = {.progress = -1};
     int json = 0, markdown = 0, top = -1, color = -1;
-    const char *html = NULL;
+    const char *html = NULL, *keep_path = NULL, *suppress_path = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -124,6 +131,12 @@ int cmd_diagnose(int argc, char **argv)
                 return EXIT_USAGE;
             }
             html = optarg;
+            break;
+        case 'K':
+            keep_path = optarg;
+            break;
+        case 'S':
+            suppress_path = optarg;
             break;
         case 't': {
             char *end;
@@ -162,16 +175,47 @@ int cmd_diagnose(int argc, char **argv)
                 json ? "json" : "markdown");
         return EXIT_USAGE;
     }
-    int html_created = 0;
-    if (html && strcmp(html, "-") != 0 && probe_html(html, in.files, in.nfiles, &html_created) < 0)
+    if ((keep_path || suppress_path) && !in.show_recipients) {
+        fprintf(stderr, "mailtriage: --keep-list and --suppress-list write recipients' addresses; "
+                        "add --show-recipients to say you mean it\n");
+        return EXIT_USAGE;
+    }
+    FILE *keep = NULL, *suppress = NULL;
+    if (keep_path && (keep = fopen(keep_path, "w")) == NULL) {
+        fprintf(stderr, "mailtriage: cannot write %s: %s\n", keep_path, strerror(errno));
         return EXIT_INPUT;
+    }
+    if (suppress_path && (suppress = fopen(suppress_path, "w")) == NULL) {
+        fprintf(stderr, "mailtriage: cannot write %s: %s\n", suppress_path, strerror(errno));
+        if (keep)
+            fclose(keep);
+        return EXIT_INPUT;
+    }
+    int html_created = 0;
+    if (html && strcmp(html, "-") != 0 && probe_html(html, in.files, in.nfiles, &html_created) < 0) {
+        if (keep)
+            fclose(keep);
+        if (suppress)
+            fclose(suppress);
+        return EXIT_INPUT;
+    }
     mt_diag *d = mt_diag_new(in.show_recipients);
+    mt_diag_set_lists(d, keep, suppress);
     mt_scan_stats scan;
     mt_join_stats join;
     memset(&scan, 0, sizeof scan);
     char rules[4096];
     mt_rules *rules_loaded;
     int rc = cli_run_inputs(&in, argv[0], mt_diag_add, d, &scan, &join, rules, sizeof rules, &rules_loaded);
+    /* the lists are complete once the input is: close them now */
+    if (keep && fclose(keep) != 0) {
+        fprintf(stderr, "mailtriage: error writing %s\n", keep_path);
+        rc = EXIT_INPUT;
+    }
+    if (suppress && fclose(suppress) != 0) {
+        fprintf(stderr, "mailtriage: error writing %s\n", suppress_path);
+        rc = EXIT_INPUT;
+    }
     if (rc != EXIT_OK) {
         if (html_created)
             unlink(html); /* the empty file the probe made */

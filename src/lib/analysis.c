@@ -54,6 +54,8 @@ typedef struct cohort_memo {
 
 struct mt_diag {
     int show_recipients;
+    FILE *keep_list, *suppress_list; /* full address lists, when asked for */
+    mt_buf row;
     cohort_memo memo[MT_DIM_COUNT];
     rstate *rs;
     size_t nrs;
@@ -355,6 +357,38 @@ static void example(mt_diag *d, char **slots, int *n, const char *addr)
     }
 }
 
+/* list_row - one CSV row of a keep or suppress list */
+static void list_row(mt_diag *d, FILE *fp, const mt_attempt *a)
+{
+    if (fp == NULL || a->recipient == NULL)
+        return;
+    char code[8] = "";
+    if (a->reply_code)
+        snprintf(code, sizeof code, "%d", a->reply_code);
+    mt_buf *b = &d->row;
+    mt_buf_reset(b);
+    const char *f[] = {a->recipient, a->provider ? a->provider : "", mt_final_name(a->final_status), code,
+                       a->reply_text ? a->reply_text : ""};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (i)
+            mt_buf_putc(b, ',');
+        mt_buf_put_csv_field(b, f[i], strlen(f[i]));
+    }
+    mt_buf_putc(b, '\n');
+    fwrite(b->data, 1, b->len, fp);
+}
+
+void mt_diag_set_lists(mt_diag *d, FILE *keep, FILE *suppress)
+{
+    static const char header[] = "recipient,provider,final_queue_status,smtp_reply_code,smtp_reply_text\n";
+    d->keep_list = keep;
+    d->suppress_list = suppress;
+    if (keep)
+        fputs(header, keep);
+    if (suppress)
+        fputs(header, suppress);
+}
+
 static int delay_bucket(int64_t s)
 {
     static const int64_t lim[] = {300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 86400};
@@ -434,10 +468,12 @@ static void track_rcpt(mt_diag *d, prov_acc *p, const mt_attempt *a)
         r->deferrals > 0) {
         rt->keep++;
         example(d, rt->keep_examples, &rt->nkeep_examples, a->recipient);
+        list_row(d, d->keep_list, a);
     }
     if (a->final_status == MT_FINAL_BOUNCED && (a->rule_flags & MT_RULE_PERMANENT_RECIPIENT)) {
         rt->suppress++;
         example(d, rt->suppress_examples, &rt->nsuppress_examples, a->recipient);
+        list_row(d, d->suppress_list, a);
     }
 }
 
@@ -902,6 +938,7 @@ void mt_diag_free(mt_diag *d)
     mt_buf_free(&d->norm);
     mt_buf_free(&d->red);
     mt_buf_free(&d->scratch);
+    mt_buf_free(&d->row);
     free(d->rs);
     free(d);
 }

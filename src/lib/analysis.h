@@ -12,6 +12,7 @@
 #define MT_ANALYSIS_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "record.h"
 
@@ -167,6 +168,12 @@ typedef struct mt_diag mt_diag;
  * in example replies (otherwise they are masked). */
 mt_diag *mt_diag_new(int show_recipients);
 void mt_diag_free(mt_diag *d);
+
+/* mt_diag_set_lists - write, as CSV rows, every recipient that only ever
+ * saw temporary failures and is still queued or expired (keep: a valid
+ * address, never to be suppressed) and every recipient refused as not
+ * existing (suppress).  Files stay the caller's; NULL for none. */
+void mt_diag_set_lists(mt_diag *d, FILE *keep, FILE *suppress);
 
 /* mt_diag_add - count one attempt (an mt_attempt_fn). */
 void mt_diag_add(const mt_attempt *a, void *diag);

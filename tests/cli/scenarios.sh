@@ -76,6 +76,26 @@ p = [x for x in d["providers"] if x["provider"] == "netease"][0]["retry_outcome"
 assert p["keep_only_4xx"]["count"] > 0, p
 assert all("…@" in e for e in p["keep_only_4xx"]["examples"]), p   # redacted by default
 PY
+# the full keep and suppress lists: every 4xx-only recipient still queued
+# or expired, every recipient refused as not existing, and nobody in both
+"$MT" diagnose --show-recipients --keep-list "$T/keep.csv" --suppress-list "$T/sup.csv" --json "$T/r.log" >"$T/r2.json" 2>/dev/null
+expect_eq "lists: exit 0" $? 0
+python3 - "$T/r2.json" "$T/keep.csv" "$T/sup.csv" <<'PY' && ok "keep/suppress lists match the counts, 4xx and 5xx apart" || notok "keep/suppress lists"
+import csv, json, sys
+d = json.load(open(sys.argv[1]))
+keep = list(csv.DictReader(open(sys.argv[2])))
+sup = list(csv.DictReader(open(sys.argv[3])))
+want_keep = sum(p["retry_outcome"]["keep_only_4xx"]["count"] for p in d["providers"])
+want_sup = sum(p["retry_outcome"]["suppressible_5xx"]["count"] for p in d["providers"])
+assert len(keep) == want_keep and len(sup) == want_sup, (len(keep), want_keep, len(sup), want_sup)
+assert all(r["final_queue_status"] in ("deferred", "expired") and (r["smtp_reply_code"] == "" or r["smtp_reply_code"].startswith("4")) for r in keep)  # "": no reply at all (a timeout)
+assert all(r["final_queue_status"] == "bounced" and r["smtp_reply_code"].startswith("5") for r in sup)
+assert not {r["recipient"] for r in keep} & {r["recipient"] for r in sup}
+assert all("@" in r["recipient"] and "…" not in r["recipient"] for r in keep)
+PY
+"$MT" diagnose --keep-list "$T/k.csv" "$T/r.log" >/dev/null 2>&1
+expect_eq "lists need --show-recipients" $? 2
+
 # queue settings are derived from the accepted volume
 grep -q "destination_rate_delay" "$T/r.md" && notok "markdown carries no config" || ok "markdown is the bundle only"
 "$MT" diagnose "$T/r.log" >"$T/r.txt" 2>/dev/null
