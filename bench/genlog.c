@@ -1344,6 +1344,10 @@ static const fault_rule sc_rate[] = {
     {P_NETEASE, ANY, ANY, 0, 0, 0.12, R_NE_HL_IFC, CO_LOAD},
     {P_NETEASE, ANY, ANY, 0, 0, 0.10, R_NE_MI_DMC, CO_LOAD},
 };
+static const fault_rule sc_volume[] = {
+    /* the generic 451 4.3.2 after DATA, but as often as the load is high: no throttling words */
+    {P_NETEASE, ANY, ANY, 0, 0, 0.45, R_NE_451_432, CO_LOAD},
+};
 static const fault_rule sc_network[] = {
     {ANY, ROUTE_CN, ANY, 1, 0, 1.0, R_CONN_TIMEOUT, CO_ALL},
 };
@@ -1389,6 +1393,10 @@ static const scenario_t scenarios[] = {
      "Netease refuses connections (421 HL:ICC, 421 HL:IFC) and MAIL FROM (451 MI:DMC) with a chance that "
      "follows the square of the hourly arrival rate; retries succeed",
      0, sc_rate, NELEM(sc_rate), PICK_NONE, 0, 0, "rate_limit", "netease", "-"},
+    {"netease-volume-451",
+     "Netease answers the generic 451 4.3.2 after DATA with a chance that follows the square of the hourly "
+     "arrival rate (no throttling words in the reply); retries succeed",
+     0, sc_volume, NELEM(sc_volume), PICK_NONE, 0, 0, "rate_limit", "netease", "-"},
     {"route-network",
      "route mx2 postfix-cn cannot connect to any receiver (Connection timed out) for 3 hours, then recovers",
      3.0, sc_network, NELEM(sc_network), PICK_NONE, 0, 0, "network", "-", "route:postfix-cn/smtp"},

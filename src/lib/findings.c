@@ -242,6 +242,75 @@ static int find_window(const mt_provider_stat *p, window *w)
     return w->rate >= 3 * w->outside_rate && w->rate - w->outside_rate >= 0.25;
 }
 
+/* Deferral rate against volume, hour by hour. */
+typedef struct vcorr {
+    double r;                     /* Pearson correlation */
+    int n;                        /* hours used */
+    double busy_rate, quiet_rate; /* deferral rate in the busiest and quietest third */
+} vcorr;
+
+/* volume_corr - does the provider's hourly deferral rate follow its hourly
+ * volume?  Needs 8 hours with 5 or more attempts and a correlation of
+ * 0.6 or more, and the busy hours deferred at least twice as often. */
+static int volume_corr(const mt_provider_stat *p, vcorr *v)
+{
+    double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    int n = 0;
+    for (int i = 0; i < p->nhours; i++) {
+        const mt_hour_stat *h = &p->hours[i];
+        if (h->attempts < 5)
+            continue;
+        double x = (double)h->attempts, y = (double)h->deferred / (double)h->attempts;
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        syy += y * y;
+        sxy += x * y;
+        n++;
+    }
+    if (n < 8)
+        return 0;
+    double cov = sxy - sx * sy / n, vx = sxx - sx * sx / n, vy = syy - sy * sy / n;
+    if (vx <= 0 || vy <= 0)
+        return 0;
+    v->r = cov / sqrt(vx * vy);
+    v->n = n;
+    /* busiest and quietest thirds, by volume */
+    uint64_t lo_cut = 0, hi_cut = 0;
+    {
+        uint64_t *vol = mt_xmalloc((size_t)n * sizeof *vol);
+        int k = 0;
+        for (int i = 0; i < p->nhours; i++)
+            if (p->hours[i].attempts >= 5)
+                vol[k++] = p->hours[i].attempts;
+        for (int a = 1; a < k; a++) /* insertion sort: a few hundred hours at most */
+            for (int b = a; b > 0 && vol[b - 1] > vol[b]; b--) {
+                uint64_t t = vol[b];
+                vol[b] = vol[b - 1];
+                vol[b - 1] = t;
+            }
+        lo_cut = vol[k / 3];
+        hi_cut = vol[(2 * k) / 3];
+        free(vol);
+    }
+    uint64_t ba = 0, bd = 0, qa = 0, qd = 0;
+    for (int i = 0; i < p->nhours; i++) {
+        const mt_hour_stat *h = &p->hours[i];
+        if (h->attempts < 5)
+            continue;
+        if (h->attempts >= hi_cut) {
+            ba += h->attempts;
+            bd += h->deferred;
+        } else if (h->attempts <= lo_cut) {
+            qa += h->attempts;
+            qd += h->deferred;
+        }
+    }
+    v->busy_rate = ba ? (double)bd / (double)ba : 0;
+    v->quiet_rate = qa ? (double)qd / (double)qa : 0;
+    return v->r >= 0.6 && v->busy_rate >= 2 * v->quiet_rate && v->busy_rate >= 0.05;
+}
+
 /* ---- building findings ---- */
 
 static void addf(char ***v, int *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -386,7 +455,7 @@ static void steps_for(mt_finding *f, const mt_provider_stat *p, const char *scop
              "result headers.");
     } else if (strcmp(c, "rate_limit") == 0) {
         addf(v, n,
-             "Slow down to %s: fewer parallel connections and a delay between deliveries (settings "
+             "Slow down your mail to %s: fewer parallel connections and a delay between deliveries (settings "
              "below), spread over the day.",
              p->name);
         addf(v, n, "Do not add IPs to get around the limit: it resets on the same reputation.");
@@ -582,6 +651,8 @@ static void diagnose_provider(fvec *fv, const mt_provider_stat *p, const base *a
         /* replies that do not say why: decide by cohort, then by time */
         if (share < 0.2 && gfail < 50)
             continue;
+        vcorr vc;
+        memset(&vc, 0, sizeof vc);
         window w;
         /* a window counts all deferrals; it is this group's only when the
          * group's failures can account for it */
@@ -605,6 +676,13 @@ static void diagnose_provider(fvec *fv, const mt_provider_stat *p, const base *a
             strength = clamp01((double)w.deferred / (double)(p->c.deferred ? p->c.deferred : 1));
             rate = w.rate;
             explained = w.deferred;
+        } else if (volume_corr(p, &vc)) {
+            /* deferrals that rise and fall with the volume: a rate limit,
+             * whatever the reply says */
+            cause = "rate_limit";
+            strength = vc.r;
+            rate = (double)gfail / (double)p->c.attempts;
+            explained = gfail;
         } else {
             /* no cohort, no window: spread thin over time and senders */
             cause = "receiver_transient";
@@ -621,6 +699,12 @@ static void diagnose_provider(fvec *fv, const mt_provider_stat *p, const base *a
                 addf(&f->evidence, &f->nevidence,
                      "the same senders' other mail to %s passes: only %.1f%% of it failed this way", p->name,
                      100 * so.rest);
+        } else if (strcmp(cause, "rate_limit") == 0) {
+            addf(&f->evidence, &f->nevidence,
+                 "the deferral rate rises and falls with the hourly volume (correlation %.2f over %d hours): "
+                 "%.0f%% deferred in the busiest hours, %.0f%% in the quietest; the reply has no throttling "
+                 "words, the pattern does",
+                 vc.r, vc.n, 100 * vc.busy_rate, 100 * vc.quiet_rate);
         } else if (have_window) {
             char a[24], b[24];
             when(w.first_failure ? w.first_failure : w.start, a, sizeof a);
