@@ -1150,6 +1150,7 @@ enum {
     R_NE_DT_SPM_554,
     R_G_4726,
     R_G_5726,
+    R_GREYLIST_QUIET,
     NREPLY
 };
 static const reply_t replies[NREPLY] = {
@@ -1248,6 +1249,9 @@ static const reply_t replies[NREPLY] = {
                   "policy. Please contact the administrator of 550-5.7.26 %B domain if this was a legitimate "
                   "mail. To learn about 550-5.7.26 the DMARC initiative, go to 550 5.7.26  "
                   "https://support.google.com/mail/?p=DmarcRejection %G - gsmtp"},
+    /* greylisting that does not say so */
+    [R_GREYLIST_QUIET] = {"greylisted-quietly", ST_RCPT, 'D', "4.7.1",
+                          "450 4.7.1 <%R>: Recipient address rejected: please try again later"},
 };
 
 static const int prov_unknown[NPROV] = {R_NE_UNKNOWN,  R_QQ_UNKNOWN, R_GEN_UNKNOWN, R_GEN_UNKNOWN,
@@ -1338,6 +1342,9 @@ static const fault_rule sc_attach[] = {
 static const fault_rule sc_greylist[] = {
     {P_SINA, ANY, ANY, 0, 0, 1.0, R_GREYLIST, CO_NEWPAIR},
 };
+static const fault_rule sc_greylist_quiet[] = {
+    {P_SINA, ANY, ANY, 0, 0, 1.0, R_GREYLIST_QUIET, CO_NEWPAIR},
+};
 static const fault_rule sc_rate[] = {
     /* at the busiest hour about 44% of the Netease sessions are refused, at the quietest about 3% */
     {P_NETEASE, ANY, ANY, 0, 0, 0.30, R_NE_HL_ICC, CO_LOAD},
@@ -1389,6 +1396,10 @@ static const scenario_t scenarios[] = {
      "Sina (sina.com, sina.cn, vip.sina.com) greylists the first RCPT TO of every new sender/recipient pair "
      "with 450 4.2.0; the retry 5-10 minutes later is accepted",
      0, sc_greylist, NELEM(sc_greylist), PICK_NONE, 0, 0, "greylisting", "sina", "-"},
+    {"greylisting-quiet",
+     "Sina greylists like the greylisting scenario, but its reply has no greylisting words (450 4.7.1 "
+     "... please try again later): the pattern alone must tell",
+     0, sc_greylist_quiet, NELEM(sc_greylist_quiet), PICK_NONE, 0, 0, "greylisting", "sina", "-"},
     {"netease-rate-limit",
      "Netease refuses connections (421 HL:ICC, 421 HL:IFC) and MAIL FROM (451 MI:DMC) with a chance that "
      "follows the square of the hourly arrival rate; retries succeed",

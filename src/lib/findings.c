@@ -249,6 +249,18 @@ typedef struct vcorr {
     double busy_rate, quiet_rate; /* deferral rate in the busiest and quietest third */
 } vcorr;
 
+/* greylist_pattern - most of the provider's deferred recipients were
+ * deferred on their first attempt at RCPT (or before) and accepted on the
+ * next one, 3 to 60 minutes later: greylisting, whatever the words. */
+static int greylist_pattern(const mt_provider_stat *p, uint64_t gfail)
+{
+    const mt_retry_stat *r = &p->retry;
+    uint64_t early = p->failed_by_stage[MT_STAGE_RCPT] + p->failed_by_stage[MT_STAGE_GREETING] +
+                     p->failed_by_stage[MT_STAGE_MAIL];
+    return r->first_deferred >= 10 && r->greylist_like * 10 >= r->first_deferred * 7 &&
+           r->greylist_like * 10 >= r->deferred_rcpts * 6 && early * 10 >= gfail * 6;
+}
+
 /* volume_corr - does the provider's hourly deferral rate follow its hourly
  * volume?  Needs 8 hours with 5 or more attempts and a correlation of
  * 0.6 or more, and the busy hours deferred at least twice as often. */
@@ -676,6 +688,12 @@ static void diagnose_provider(fvec *fv, const mt_provider_stat *p, const base *a
             strength = clamp01((double)w.deferred / (double)(p->c.deferred ? p->c.deferred : 1));
             rate = w.rate;
             explained = w.deferred;
+        } else if (greylist_pattern(p, gfail)) {
+            /* first attempts deferred, the next accepted minutes later */
+            cause = "greylisting";
+            strength = (double)p->retry.greylist_like / (double)p->retry.first_deferred;
+            rate = (double)gfail / (double)p->c.attempts;
+            explained = gfail;
         } else if (volume_corr(p, &vc)) {
             /* deferrals that rise and fall with the volume: a rate limit,
              * whatever the reply says */
@@ -699,6 +717,11 @@ static void diagnose_provider(fvec *fv, const mt_provider_stat *p, const base *a
                 addf(&f->evidence, &f->nevidence,
                      "the same senders' other mail to %s passes: only %.1f%% of it failed this way", p->name,
                      100 * so.rest);
+        } else if (strcmp(cause, "greylisting") == 0) {
+            addf(&f->evidence, &f->nevidence,
+                 "%llu of %llu recipients deferred on the first attempt were accepted on the next, 3 to 60 "
+                 "minutes later; the reply has no greylisting words, the pattern does",
+                 (unsigned long long)p->retry.greylist_like, (unsigned long long)p->retry.first_deferred);
         } else if (strcmp(cause, "rate_limit") == 0) {
             addf(&f->evidence, &f->nevidence,
                  "the deferral rate rises and falls with the hourly volume (correlation %.2f over %d hours): "
@@ -720,9 +743,12 @@ static void diagnose_provider(fvec *fv, const mt_provider_stat *p, const base *a
                  "no route, sender, template, attachment profile or recipient domain stands out, and no "
                  "time window: the failures are spread thin");
         }
-        f->band = band_of(f->pattern, rate, &p->retry, strcmp(cause, "receiver_transient") == 0);
+        int benign = strcmp(cause, "greylisting") == 0;
+        f->band =
+            benign ? "low" : band_of(f->pattern, rate, &p->retry, strcmp(cause, "receiver_transient") == 0);
         steps_for(f, p, f->scope_key ? f->scope_value : "");
-        finish_finding(f, strength, rate, explained, have ? so.c->c.recipients : p->c.recipients, all, 0);
+        finish_finding(f, strength, rate, explained, have ? so.c->c.recipients : p->c.recipients, all,
+                       benign);
     }
 }
 
