@@ -148,22 +148,6 @@ static void put_esc(FILE *fp, const char *s)
 
 /* ---- numbers and words ------------------------------------------------- */
 
-/* grouped - v with thousands separators ("1,234,567") in buf (>= 32 bytes);
- * returns buf. */
-static const char *grouped(uint64_t v, char *buf)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-    int o = 0;
-    for (int i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = tmp[i];
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 /* ratio - part / whole, 0 when whole is 0. */
 static double ratio(uint64_t part, uint64_t whole)
 {
@@ -313,7 +297,7 @@ static void put_header(const mt_report_ctx *x, FILE *fp)
     }
     if (x->nfiles > 20)
         fprintf(fp, " and %d more", x->nfiles - 20);
-    fprintf(fp, "</p>\n<p>%s lines (%.1f MB), ", grouped(x->scan->lines, a), (double)x->scan->bytes / 1e6);
+    fprintf(fp, "</p>\n<p>%s lines (%.1f MB), ", mt_grouped(x->scan->lines, a), (double)x->scan->bytes / 1e6);
     put_esc(fp, x->format);
     fprintf(fp, " format; attempts from %s to %s UTC; recipients' local parts %s.</p>\n", w1, w2,
             x->show_recipients ? "shown" : "redacted");
@@ -321,17 +305,17 @@ static void put_header(const mt_report_ctx *x, FILE *fp)
                 "<a href=\"#charts\">Charts</a><a href=\"#providers\">Providers</a>"
                 "<a href=\"#senders\">Senders</a><a href=\"#input\">Input</a></nav>\n");
     fprintf(fp, "<div class=\"tiles\">\n");
-    fprintf(fp, "<div class=\"tile\"><b>%s</b><span>messages</span></div>\n", grouped(d->messages, a));
-    fprintf(fp, "<div class=\"tile\"><b>%s</b><span>recipients</span></div>\n", grouped(t->recipients, a));
+    fprintf(fp, "<div class=\"tile\"><b>%s</b><span>messages</span></div>\n", mt_grouped(d->messages, a));
+    fprintf(fp, "<div class=\"tile\"><b>%s</b><span>recipients</span></div>\n", mt_grouped(t->recipients, a));
     fprintf(fp, "<div class=\"tile\"><b>%s</b><span>delivery attempts</span></div>\n",
-            grouped(t->attempts, a));
+            mt_grouped(t->attempts, a));
     fprintf(fp, "<div class=\"tile\"><b>%.1f%%</b><span>attempts deferred (%s)</span></div>\n",
-            100 * ratio(t->deferred, t->attempts), grouped(t->deferred, b));
+            100 * ratio(t->deferred, t->attempts), mt_grouped(t->deferred, b));
     fprintf(fp, "<div class=\"tile\"><b>%s</b><span>recipients delivered</span></div>\n",
-            grouped(t->delivered, a));
+            mt_grouped(t->delivered, a));
     fprintf(fp,
             "<div class=\"tile\"><b>%s / %s / %s</b><span>bounced / expired / still queued</span></div>\n",
-            grouped(t->rcpt_bounced, a), grouped(t->rcpt_expired, b), grouped(t->pending, c));
+            mt_grouped(t->rcpt_bounced, a), mt_grouped(t->rcpt_expired, b), mt_grouped(t->pending, c));
     fprintf(fp, "</div>\n</header>\n");
 }
 
@@ -365,8 +349,8 @@ static void put_finding(const mt_finding *g, int num, FILE *fp)
         fputs("'s mail (no single cohort stands out)", fp);
     }
     fputs("</dd>\n", fp);
-    fprintf(fp, "<dt>Failures</dt><dd>%s of %s attempts (%.1f%%)</dd>\n", grouped(g->failures, a),
-            grouped(g->attempts, b), 100 * ratio(g->failures, g->attempts));
+    fprintf(fp, "<dt>Failures</dt><dd>%s of %s attempts (%.1f%%)</dd>\n", mt_grouped(g->failures, a),
+            mt_grouped(g->attempts, b), 100 * ratio(g->failures, g->attempts));
     when(g->first_failure, w1);
     when(g->last_failure, w2);
     fprintf(fp, "<dt>Failure window</dt><dd>%s to %s UTC</dd>\n", w1, w2);
@@ -658,7 +642,7 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
         fprintf(fp, "<span><i class=\"line\" style=\"background:%s\"></i>", palette[i]);
         put_esc(fp, ps[i]->name);
         fprintf(fp, " <span class=\"muted\">(%s of %s attempts deferred)</span></span>",
-                grouped(ps[i]->c.deferred, a), grouped(ps[i]->c.attempts, b));
+                mt_grouped(ps[i]->c.deferred, a), mt_grouped(ps[i]->c.attempts, b));
     }
     fputs("</div>\n", fp);
 
@@ -725,8 +709,8 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
                 px, py, thin ? "2.5" : "2.2", thin ? "#fff" : palette[i], palette[i]);
             fputs("<title>", fp);
             put_esc(fp, p->name);
-            fprintf(fp, " %s UTC: %s of %s attempts deferred</title></circle>\n", w, grouped(h->deferred, a),
-                    grouped(h->attempts, b));
+            fprintf(fp, " %s UTC: %s of %s attempts deferred</title></circle>\n", w,
+                    mt_grouped(h->deferred, a), mt_grouped(h->attempts, b));
         }
     }
 
@@ -765,7 +749,7 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
         fprintf(fp,
                 " Not drawn: %s attempts (%s deferred) in the quieter %ss before or after this span, "
                 "mostly retries of queued recipients.",
-                grouped(left_att, a), grouped(left_def, b), slots ? "bucket" : "hour");
+                mt_grouped(left_att, a), mt_grouped(left_def, b), slots ? "bucket" : "hour");
     fputs(" The series over time exist per provider, not per recipient domain; each domain's totals are in "
           "the table below.</p>\n",
           fp);
@@ -798,8 +782,8 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
                 "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td "
                 "class=\"n\">%s</td><td><span class=\"barbox\"><span class=\"bar\" style=\"width:%.0f%%\">"
                 "</span></span>%.1f%%</td></tr>\n",
-                grouped(ds->c.attempts, c1), grouped(ds->c.accepted, c2), grouped(ds->c.deferred, c3),
-                grouped(ds->c.bounced, c4), 100 * r, 100 * r);
+                mt_grouped(ds->c.attempts, c1), mt_grouped(ds->c.accepted, c2),
+                mt_grouped(ds->c.deferred, c3), mt_grouped(ds->c.bounced, c4), 100 * r, 100 * r);
         }
         if (p->ndomains > nd)
             fprintf(fp, "<tr><td></td><td class=\"muted\" colspan=\"6\">and %d more domains</td></tr>\n",
@@ -821,7 +805,7 @@ static void seg(FILE *fp, double *px, double y, double w, double h, const char *
     fprintf(fp,
             "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\"><title>%s: %s %s</title>"
             "</rect>\n",
-            *px, y, w, h, fill, stage, grouped(v, a), what);
+            *px, y, w, h, fill, stage, mt_grouped(v, a), what);
     if (w >= 8.0 * (double)strlen(a) + 8)
         fprintf(fp,
                 "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" fill=\"#fff\" style=\"fill:#fff\">%s"
@@ -878,7 +862,7 @@ static void chart_stages(const mt_report_ctx *x, FILE *fp)
         fprintf(fp,
                 "<text x=\"%.0f\" y=\"%.1f\">%s <tspan class=\"m\">attempts,</tspan> %.1f%% <tspan "
                 "class=\"m\">deferred</tspan></text>\n",
-                L + BW + 14, y + RH / 2 + 4, grouped(st->c.attempts, a),
+                L + BW + 14, y + RH / 2 + 4, mt_grouped(st->c.attempts, a),
                 100 * ratio(st->c.deferred, st->c.attempts));
         row++;
     }
@@ -925,7 +909,7 @@ static void rate_row(FILE *fp, double y, const char *label1, const char *label2,
         fp,
         "<text x=\"%.0f\" y=\"%.1f\"><tspan font-weight=\"600\">%.1f%%</tspan> <tspan class=\"m\">%s of %s "
         "attempts failed</tspan></text>\n",
-        L + BW + 10, y + RH / 2 + 4, 100 * r, grouped(fail, a), grouped(att, b));
+        L + BW + 10, y + RH / 2 + 4, 100 * r, mt_grouped(fail, a), mt_grouped(att, b));
 }
 
 static void chart_cohorts(const mt_report_ctx *x, FILE *fp)
@@ -1021,7 +1005,7 @@ static void histogram(FILE *fp, double x0, double y0, double w, double h, const 
                     "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"" C_ACCEPTED "\"/>\n",
                     bx, y0 + h - bh, bw, bh);
         fprintf(fp, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>\n", bx + bw / 2,
-                y0 + h - bh - 5, grouped(v[i], a));
+                y0 + h - bh - 5, mt_grouped(v[i], a));
         fprintf(fp, "<text class=\"m\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", bx + bw / 2,
                 y0 + h + 15);
         put_esc(fp, names[i]);
@@ -1069,7 +1053,7 @@ static void chart_retry(const mt_report_ctx *x, FILE *fp)
         open_svg(fp, 200, "Retry outcome of deferred recipients");
         fputs("<text class=\"t\" x=\"0\" y=\"16\">", fp);
         put_esc(fp, ps[i]->name);
-        fprintf(fp, ": %s deferred recipients</text>\n", grouped(r->deferred_rcpts, a));
+        fprintf(fp, ": %s deferred recipients</text>\n", mt_grouped(r->deferred_rcpts, a));
         /* the funnel */
         struct {
             const char *label;
@@ -1093,7 +1077,8 @@ static void chart_retry(const mt_report_ctx *x, FILE *fp)
             if (w > 0)
                 fprintf(fp, "<rect x=\"%.0f\" y=\"%.1f\" width=\"%.1f\" height=\"%.0f\" fill=\"%s\"/>\n", FL,
                         y, w, FH, rows[k].fill);
-            fprintf(fp, "<text x=\"%.0f\" y=\"%.1f\">%s", FL + FW + 8, y + FH / 2 + 4, grouped(rows[k].v, b));
+            fprintf(fp, "<text x=\"%.0f\" y=\"%.1f\">%s", FL + FW + 8, y + FH / 2 + 4,
+                    mt_grouped(rows[k].v, b));
             if (k)
                 fprintf(fp, " <tspan class=\"m\">%.0f%%</tspan>", 100 * ratio(rows[k].v, r->deferred_rcpts));
             fputs("</text>\n", fp);
@@ -1106,10 +1091,10 @@ static void chart_retry(const mt_report_ctx *x, FILE *fp)
         fprintf(fp,
                 "<p class=\"caption\">First attempt deferred: %s; greylisting-like (deferred at RCPT or the "
                 "greeting, accepted 3 to 60 minutes later): %s. ",
-                grouped(r->first_deferred, a), grouped(r->greylist_like, b));
-        fprintf(fp, "Only ever 4xx (keep, never suppress): %s; ", grouped(r->keep, a));
+                mt_grouped(r->first_deferred, a), mt_grouped(r->greylist_like, b));
+        fprintf(fp, "Only ever 4xx (keep, never suppress): %s; ", mt_grouped(r->keep, a));
         fprintf(fp, "refused permanently as not existing (may be suppressed): %s.</p>\n",
-                grouped(r->suppress, b));
+                mt_grouped(r->suppress, b));
         fputs("</div>\n", fp);
     }
 }
@@ -1142,9 +1127,9 @@ static void table_providers(const mt_report_ctx *x, FILE *fp)
             "class=\"n\">%s</td>"
             "<td><span class=\"barbox\"><span class=\"bar\" style=\"width:%.0f%%\"></span></span>%.1f%%</td>"
             "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td></tr>\n",
-            grouped(p->c.attempts, a), grouped(p->c.accepted, b), grouped(p->c.deferred, c),
-            grouped(p->c.bounced, e), 100 * r, 100 * r, grouped(p->c.delivered, g),
-            grouped(p->c.rcpt_expired, h), grouped(p->c.pending, pend));
+            mt_grouped(p->c.attempts, a), mt_grouped(p->c.accepted, b), mt_grouped(p->c.deferred, c),
+            mt_grouped(p->c.bounced, e), 100 * r, 100 * r, mt_grouped(p->c.delivered, g),
+            mt_grouped(p->c.rcpt_expired, h), mt_grouped(p->c.pending, pend));
     }
     fputs("</table>\n", fp);
 
@@ -1163,7 +1148,7 @@ static void table_providers(const mt_report_ctx *x, FILE *fp)
         for (int k = 0; k < p->nreplies && k < x->top; k++) {
             const mt_reply_stat *r = p->replies[k];
             fprintf(fp, "<tr><td class=\"n\">%s</td><td>%s</td><td>%s</td><td class=\"reply\"><code>",
-                    grouped(r->count, a), mt_stage_name(r->stage), mt_category_name(r->category));
+                    mt_grouped(r->count, a), mt_stage_name(r->stage), mt_category_name(r->category));
             put_esc_n(fp, r->example, 240);
             fputs("</code>", fp);
             if (r->flags & MT_RULE_GENERIC_FRONTEND)
@@ -1222,7 +1207,7 @@ static void table_senders(const mt_report_ctx *x, FILE *fp)
         fprintf(fp,
                 "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td><span class=\"barbox\"><span "
                 "class=\"bar\" style=\"width:%.0f%%\"></span></span>%.1f%%</td><td>",
-                grouped(s->c.attempts, a), grouped(s->c.deferred, b), 100 * r, 100 * r);
+                mt_grouped(s->c.attempts, a), mt_grouped(s->c.deferred, b), 100 * r, 100 * r);
         put_esc(fp, s->pattern);
         fputs("</td></tr>\n", fp);
     }
@@ -1238,16 +1223,16 @@ static void table_input(const mt_report_ctx *x, FILE *fp)
     char a[32], b[32], c[32], e[32];
     fputs("<section id=\"input\">\n<h2>Input</h2>\n", fp);
     fprintf(fp, "<p>%s lines read (%s bytes); %s of other programs skipped; %s unparsed",
-            grouped(x->scan->lines, a), grouped(x->scan->bytes, b), grouped(x->scan->foreign, c),
-            grouped(x->scan->malformed, e));
+            mt_grouped(x->scan->lines, a), mt_grouped(x->scan->bytes, b), mt_grouped(x->scan->foreign, c),
+            mt_grouped(x->scan->malformed, e));
     if (x->scan->long_lines)
-        fprintf(fp, "; %s over-long lines cut", grouped(x->scan->long_lines, a));
+        fprintf(fp, "; %s over-long lines cut", mt_grouped(x->scan->long_lines, a));
     fputs(".</p>\n", fp);
     if (x->scan->nreasons) {
         fputs("<table>\n<tr><th class=\"n\">lines</th><th>why unparsed</th><th>first at</th></tr>\n", fp);
         for (int i = 0; i < x->scan->nreasons; i++) {
             const mt_scan_reason *r = &x->scan->reasons[i];
-            fprintf(fp, "<tr><td class=\"n\">%s</td><td>", grouped(r->count, a));
+            fprintf(fp, "<tr><td class=\"n\">%s</td><td>", mt_grouped(r->count, a));
             put_esc(fp, r->why);
             fputs("</td><td>", fp);
             put_esc(fp, r->where);

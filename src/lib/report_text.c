@@ -23,21 +23,6 @@ static const char *c_off(const mt_report_ctx *x)
     return x->color ? "\033[0m" : "";
 }
 
-/* grouped - 1234567 -> "1,234,567" */
-static const char *grouped(uint64_t v, char *buf)
-{
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-    int o = 0;
-    for (int i = 0; i < n; i++) {
-        if (i && (n - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = tmp[i];
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 static double pct(uint64_t a, uint64_t b)
 {
     return b ? 100.0 * (double)a / (double)b : 0.0;
@@ -104,19 +89,19 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
     when(d->last, w2);
     fprintf(fp,
             "%smailtriage diagnose%s: %d file%s, %s lines (%.1f MB), %s format, attempts %s to %s UTC\n\n",
-            c_bold(x), c_off(x), x->nfiles, x->nfiles == 1 ? "" : "s", grouped(x->scan->lines, a),
+            c_bold(x), c_off(x), x->nfiles, x->nfiles == 1 ? "" : "s", mt_grouped(x->scan->lines, a),
             (double)x->scan->bytes / 1e6, x->format, w1, w2);
 
     print_findings(x, fp);
 
     fprintf(fp, "%sTotals%s\n", c_bold(x), c_off(x));
-    fprintf(fp, "  %s messages, %s recipients, %s delivery attempts\n", grouped(d->messages, a),
-            grouped(t->recipients, b), grouped(t->attempts, c));
+    fprintf(fp, "  %s messages, %s recipients, %s delivery attempts\n", mt_grouped(d->messages, a),
+            mt_grouped(t->recipients, b), mt_grouped(t->attempts, c));
     fprintf(fp, "  recipients: %s delivered, %s bounced, %s expired, %s still queued\n",
-            grouped(t->delivered, a), grouped(t->rcpt_bounced, b), grouped(t->rcpt_expired, c),
-            grouped(t->pending, e));
-    fprintf(fp, "  attempts: %s accepted, %s deferred (%.1f%%), %s refused\n\n", grouped(t->accepted, a),
-            grouped(t->deferred, b), pct(t->deferred, t->attempts), grouped(t->bounced, c));
+            mt_grouped(t->delivered, a), mt_grouped(t->rcpt_bounced, b), mt_grouped(t->rcpt_expired, c),
+            mt_grouped(t->pending, e));
+    fprintf(fp, "  attempts: %s accepted, %s deferred (%.1f%%), %s refused\n\n", mt_grouped(t->accepted, a),
+            mt_grouped(t->deferred, b), pct(t->deferred, t->attempts), mt_grouped(t->bounced, c));
 
     fprintf(fp,
             "%sWhat is failing where%s (per provider: accepted vs attempted, then the commonest replies)\n",
@@ -127,13 +112,13 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
         uint64_t fails = p->c.deferred + p->c.bounced + p->c.expired;
         const char *col = fails == 0 ? "" : pct(fails, p->c.attempts) >= 20 ? c_red(x) : c_yel(x);
         fprintf(fp, "\n  %s%-10s%s attempted %s, accepted %s (%.1f%%), deferred %s, refused %s\n", col,
-                p->name, c_off(x), grouped(p->c.attempts, a), grouped(p->c.accepted, b),
-                pct(p->c.accepted, p->c.attempts), grouped(p->c.deferred, c), grouped(p->c.bounced, e));
+                p->name, c_off(x), mt_grouped(p->c.attempts, a), mt_grouped(p->c.accepted, b),
+                pct(p->c.accepted, p->c.attempts), mt_grouped(p->c.deferred, c), mt_grouped(p->c.bounced, e));
         fprintf(fp, "             domains:");
         for (int k = 0; k < p->ndomains && k < 6; k++) {
             const mt_domain_stat *ds = p->domains[k];
-            fprintf(fp, "%s %s %s/%s", k ? "," : "", ds->domain, grouped(ds->c.accepted, a),
-                    grouped(ds->c.attempts, b));
+            fprintf(fp, "%s %s %s/%s", k ? "," : "", ds->domain, mt_grouped(ds->c.accepted, a),
+                    mt_grouped(ds->c.attempts, b));
         }
         if (p->ndomains > 6)
             fprintf(fp, ", and %d more", p->ndomains - 6);
@@ -146,13 +131,13 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
         for (int s = 0; s < MT_STAGE_COUNT; s++)
             if (p->deferred_by_stage[s]) {
                 fprintf(fp, "%s %s %s", first ? "" : ",", mt_stage_name((mt_stage)s),
-                        grouped(p->deferred_by_stage[s], a));
+                        mt_grouped(p->deferred_by_stage[s], a));
                 first = 0;
             }
         fprintf(fp, "%s\n", first ? " none" : "");
         for (int k = 0; k < p->nreplies && k < x->top; k++) {
             const mt_reply_stat *r = p->replies[k];
-            fprintf(fp, "      %8s  %-8s %-17s %.110s\n", grouped(r->count, a), mt_stage_name(r->stage),
+            fprintf(fp, "      %8s  %-8s %-17s %.110s\n", mt_grouped(r->count, a), mt_stage_name(r->stage),
                     mt_category_name(r->category), r->example);
             if (r->flags & MT_RULE_GENERIC_FRONTEND)
                 fprintf(fp,
@@ -174,8 +159,8 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
         const mt_stage_stat *st = &d->stages[s];
         if (st->c.attempts == 0)
             continue;
-        fprintf(fp, "  %-10s %12s %12s %12s %12s\n", mt_stage_name(st->stage), grouped(st->c.attempts, a),
-                grouped(st->c.accepted, b), grouped(st->c.deferred, c), grouped(st->c.bounced, e));
+        fprintf(fp, "  %-10s %12s %12s %12s %12s\n", mt_stage_name(st->stage), mt_grouped(st->c.attempts, a),
+                mt_grouped(st->c.accepted, b), mt_grouped(st->c.deferred, c), mt_grouped(st->c.bounced, e));
     }
 
     fprintf(fp, "\n%sSenders%s (route, sending IP, envelope domain -> provider; most failures first)\n",
@@ -194,20 +179,21 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
                 !s->mail_from_domain   ? "(sender unknown)"
                 : *s->mail_from_domain ? s->mail_from_domain
                                        : "<>",
-                s->provider ? s->provider : "-", grouped(s->c.attempts, a), pct(s->c.deferred, s->c.attempts),
-                s->pattern);
+                s->provider ? s->provider : "-", mt_grouped(s->c.attempts, a),
+                pct(s->c.deferred, s->c.attempts), s->pattern);
     }
     if (d->nsenders > ns)
         fprintf(fp, "  (%d more cohorts; --json lists all)\n", d->nsenders - ns);
 
     fprintf(fp, "\n%sInput%s: %s lines read; %s of other programs skipped; %s unparsed", c_bold(x), c_off(x),
-            grouped(x->scan->lines, a), grouped(x->scan->foreign, b), grouped(x->scan->malformed, c));
+            mt_grouped(x->scan->lines, a), mt_grouped(x->scan->foreign, b),
+            mt_grouped(x->scan->malformed, c));
     if (x->scan->long_lines)
-        fprintf(fp, "; %s over-long lines cut", grouped(x->scan->long_lines, e));
+        fprintf(fp, "; %s over-long lines cut", mt_grouped(x->scan->long_lines, e));
     fprintf(fp, "\n");
     for (int i = 0; i < x->scan->nreasons; i++) {
         const mt_scan_reason *r = &x->scan->reasons[i];
-        fprintf(fp, "  %s x %s (first at %s)\n", grouped(r->count, a), r->why, r->where);
+        fprintf(fp, "  %s x %s (first at %s)\n", mt_grouped(r->count, a), r->why, r->where);
     }
     return ferror(fp) ? -1 : 0;
 }

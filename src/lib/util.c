@@ -250,6 +250,20 @@ uint64_t mt_hash(const void *p, size_t n)
     return h;
 }
 
+const char *mt_grouped(uint64_t v, char *buf)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+    int o = 0;
+    for (int i = 0; i < n; i++) {
+        if (i && (n - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = tmp[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 void mt_lower_ascii(char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)

@@ -56,6 +56,10 @@ void mt_buf_put_csv_field(mt_buf *b, const char *s, size_t n);
  * dozen bytes, which is all we hash (queue ids, domains, reply texts). */
 uint64_t mt_hash(const void *p, size_t n);
 
+/* mt_grouped - v with thousands separators ("1,234,567") written into buf,
+ * which holds at least 32 bytes; returns buf. */
+const char *mt_grouped(uint64_t v, char *buf);
+
 /* mt_lower_ascii - lowercase ASCII letters of s[0..n) in place. */
 void mt_lower_ascii(char *s, size_t n);
 
