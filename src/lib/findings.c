@@ -341,13 +341,6 @@ static void addf(char ***v, int *n, const char *fmt, ...)
     (*v)[(*n)++] = b.data ? b.data : mt_xstrdup("");
 }
 
-static void when(int64_t t, char *out, size_t n)
-{
-    char b[40];
-    mt_time_format(t, 0, b);
-    snprintf(out, n, "%.10s %.5s", b, b + 11);
-}
-
 static double pct(uint64_t a, uint64_t b)
 {
     return b ? 100.0 * (double)a / (double)b : 0;
@@ -540,8 +533,8 @@ static void fill_common(mt_finding *f, const mt_provider_stat *p, const group *g
         f->attempts = p->c.attempts;
         f->failures = gfail;
     }
-    when(f->first_failure, a, sizeof a);
-    when(f->last_failure, b, sizeof b);
+    mt_time_minutes(f->first_failure, a, sizeof a);
+    mt_time_minutes(f->last_failure, b, sizeof b);
     addf(&f->evidence, &f->nevidence,
          "%s: %llu of %llu attempts failed, for any reason (%.1f%%), between %s and %s UTC", p->name,
          (unsigned long long)p->c.deferred + p->c.bounced, (unsigned long long)p->c.attempts,
@@ -730,8 +723,8 @@ static void diagnose_provider(fvec *fv, const mt_provider_stat *p, const base *a
                  vc.r, vc.n, 100 * vc.busy_rate, 100 * vc.quiet_rate);
         } else if (have_window) {
             char a[24], b[24];
-            when(w.first_failure ? w.first_failure : w.start, a, sizeof a);
-            when(w.last_failure ? w.last_failure : w.end, b, sizeof b);
+            mt_time_minutes(w.first_failure ? w.first_failure : w.start, a, sizeof a);
+            mt_time_minutes(w.last_failure ? w.last_failure : w.end, b, sizeof b);
             f->first_failure = w.first_failure ? w.first_failure : w.start;
             f->last_failure = w.last_failure ? w.last_failure : w.end;
             addf(&f->evidence, &f->nevidence,

@@ -298,35 +298,9 @@ size_t mt_input_chunk(mt_input *in, mt_buf *out, size_t want)
     }
 }
 
-char *mt_chunk_line(char *block, size_t blen, size_t *pos, size_t *len, int *cut)
-{
-    if (*pos >= blen)
-        return NULL;
-    char *s = block + *pos;
-    size_t avail = blen - *pos;
-    char *nl = memchr(s, '\n', avail);
-    size_t n = nl ? (size_t)(nl - s) : avail;
-    *pos += nl ? n + 1 : n;
-    if (n && s[n - 1] == '\r')
-        n--;
-    *cut = 0;
-    if (n > MT_INPUT_MAX_LINE) {
-        n = MT_INPUT_MAX_LINE;
-        *cut = 1;
-    }
-    s[n] = '\0'; /* the LF, the CR, a cut byte, or the buffer's own NUL */
-    *len = n;
-    return s;
-}
-
 const char *mt_input_error(const mt_input *in)
 {
     return in->err[0] ? in->err : NULL;
-}
-
-const char *mt_input_name(const mt_input *in)
-{
-    return in->name;
 }
 
 uint64_t mt_input_bytes(const mt_input *in)
@@ -347,16 +321,6 @@ uint64_t mt_input_size(const mt_input *in)
 int64_t mt_input_mtime(const mt_input *in)
 {
     return in->mtime;
-}
-
-uint64_t mt_input_long_lines(const mt_input *in)
-{
-    return in->long_lines;
-}
-
-const char *mt_input_compression(const mt_input *in)
-{
-    return in->comp == COMP_GZIP ? "gzip" : in->comp == COMP_ZSTD ? "zstd" : "none";
 }
 
 void mt_input_close(mt_input *in)

@@ -4,7 +4,7 @@
  *
  * Blocks are copied into a buffer the caller owns, so that a block can be
  * parsed on another thread while the next one is read; lines are split in
- * place (mt_chunk_line), no allocation per line.  Line ends LF or CRLF; a
+ * place (mt_chunk_next), no allocation per line.  Line ends LF or CRLF; a
  * final line without LF is still a line.  A line longer than
  * MT_INPUT_MAX_LINE is cut there.
  */
@@ -28,31 +28,24 @@ mt_input *mt_input_open(const char *path, mt_buf *err);
  * when one line is longer), appended to out (which the caller owns and
  * may hand to another thread).  Returns the block's length, 0 at the end
  * of the input or on error.  A final line without LF is a whole line.
- * Split the block with mt_chunk_line. */
+ * Split the block with mt_chunk_next. */
 size_t mt_input_chunk(mt_input *in, mt_buf *out, size_t want);
 
-/* mt_chunk_next - like mt_chunk_line, without writing to the block: the
- * line is not terminated, only its length is returned (the parsers work
- * on lengths; the fuzz target holds them to it). */
+/* mt_chunk_next - the line at *pos in a block from mt_input_chunk, and its
+ * length (a line end and a CR before it left out), with *pos moved past
+ * it; NULL at the block's end.  The line is not NUL-terminated: the parsers
+ * work on lengths (the fuzz target holds them to it).  *cut is set when the
+ * line was longer than MT_INPUT_MAX_LINE and was cut there. */
 const char *mt_chunk_next(const char *block, size_t blen, size_t *pos, size_t *len, int *cut);
-
-/* mt_chunk_line - the line at *pos in a block from mt_input_chunk, made a
- * C string in place (line end and a CR before it removed), with *pos moved
- * past it; NULL at the block's end.  *cut is set when the line was longer
- * than MT_INPUT_MAX_LINE and was cut there. */
-char *mt_chunk_line(char *block, size_t blen, size_t *pos, size_t *len, int *cut);
 
 /* mt_input_error - NULL, or a message for a read/decompression error. A
  * truncated gzip/zstd stream is an error, reported, not a silent end. */
 const char *mt_input_error(const mt_input *in);
 
-const char *mt_input_name(const mt_input *in);
-uint64_t mt_input_bytes(const mt_input *in);          /* bytes of log text so far */
-uint64_t mt_input_raw_bytes(const mt_input *in);      /* bytes read from the file */
-uint64_t mt_input_size(const mt_input *in);           /* file size, 0 if unknown */
-int64_t mt_input_mtime(const mt_input *in);           /* 0 if unknown */
-uint64_t mt_input_long_lines(const mt_input *in);     /* blocks without a line end */
-const char *mt_input_compression(const mt_input *in); /* "none", "gzip", "zstd" */
+uint64_t mt_input_bytes(const mt_input *in);     /* bytes of log text so far */
+uint64_t mt_input_raw_bytes(const mt_input *in); /* bytes read from the file */
+uint64_t mt_input_size(const mt_input *in);      /* file size, 0 if unknown */
+int64_t mt_input_mtime(const mt_input *in);      /* 0 if unknown */
 
 void mt_input_close(mt_input *in);
 

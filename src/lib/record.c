@@ -3,6 +3,7 @@
  */
 #include "record.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "timeparse.h"
@@ -99,4 +100,15 @@ void mt_time_format(int64_t t, int32_t usec, char *out)
         snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", y, mo, d, h, mi, s, (int)usec);
     else
         snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, mo, d, h, mi, s);
+}
+
+void mt_time_minutes(int64_t t, char *out, size_t n)
+{
+    if (t == 0) {
+        snprintf(out, n, "-");
+        return;
+    }
+    char b[40];
+    mt_time_format(t, 0, b);
+    snprintf(out, n, "%.10s %.5s", b, b + 11);
 }

@@ -132,4 +132,8 @@ extern const int mt_record_nfields;
  * ".uuuuuu" when usec is non-zero) into out, which holds at least 32 bytes. */
 void mt_time_format(int64_t t, int32_t usec, char *out);
 
+/* mt_time_minutes - t as "2026-11-20 21:35" (UTC) into out (n >= 20
+ * bytes), "-" for 0: the reports' short form. */
+void mt_time_minutes(int64_t t, char *out, size_t n);
+
 #endif

@@ -154,18 +154,6 @@ static double ratio(uint64_t part, uint64_t whole)
     return whole ? (double)part / (double)whole : 0.0;
 }
 
-/* when - t as "2026-11-20 21:35" (UTC) in out (>= 24 bytes), "-" for 0. */
-static void when(int64_t t, char *out)
-{
-    if (t == 0) {
-        strcpy(out, "-");
-        return;
-    }
-    char b[40];
-    mt_time_format(t, 0, b);
-    snprintf(out, 24, "%.10s %.5s", b, b + 11);
-}
-
 /* failures - attempts that were not accepted: deferred, refused, expired. */
 static uint64_t failures(const mt_counts *c)
 {
@@ -286,8 +274,8 @@ static void put_header(const mt_report_ctx *x, FILE *fp)
     const mt_diag_result *d = x->diag;
     const mt_counts *t = &d->totals;
     char a[32], b[32], c[32], w1[24], w2[24];
-    when(d->first, w1);
-    when(d->last, w2);
+    mt_time_minutes(d->first, w1, sizeof w1);
+    mt_time_minutes(d->last, w2, sizeof w2);
     fprintf(fp, "<header>\n<h1>Mail delivery diagnosis</h1>\n<p>");
     fprintf(fp, "%d file%s: ", x->nfiles, x->nfiles == 1 ? "" : "s");
     for (int i = 0; i < x->nfiles && i < 20; i++) {
@@ -351,8 +339,8 @@ static void put_finding(const mt_finding *g, int num, FILE *fp)
     fputs("</dd>\n", fp);
     fprintf(fp, "<dt>Failures</dt><dd>%s of %s attempts (%.1f%%)</dd>\n", mt_grouped(g->failures, a),
             mt_grouped(g->attempts, b), 100 * ratio(g->failures, g->attempts));
-    when(g->first_failure, w1);
-    when(g->last_failure, w2);
+    mt_time_minutes(g->first_failure, w1, sizeof w1);
+    mt_time_minutes(g->last_failure, w2, sizeof w2);
     fprintf(fp, "<dt>Failure window</dt><dd>%s to %s UTC</dd>\n", w1, w2);
     if (g->stage) {
         fputs("<dt>SMTP stage</dt><dd>", fp);
@@ -592,8 +580,8 @@ static void finding_windows(const mt_report_ctx *x, FILE *fp, int64_t lo, int64_
         double x0 = L + PW * (double)(a - lo) / (double)(hi - lo);
         double w = PW * (double)(b - a) / (double)(hi - lo);
         char w1[24], w2[24];
-        when(g->first_failure, w1);
-        when(g->last_failure, w2);
+        mt_time_minutes(g->first_failure, w1, sizeof w1);
+        mt_time_minutes(g->last_failure, w2, sizeof w2);
         fprintf(fp,
                 "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#c62828\" "
                 "fill-opacity=\"0.07\"><title>finding %d (",
@@ -701,7 +689,7 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
             double px = L + PW * ((double)(h->hour - lo) + (double)B / 2) / (double)(hi - lo);
             double py = T + PH * (1 - ratio(h->deferred, h->attempts));
             char w[24], a[32], b[32];
-            when(h->hour, w);
+            mt_time_minutes(h->hour, w, sizeof w);
             int thin = h->attempts < 5;
             fprintf(
                 fp,
@@ -736,8 +724,8 @@ static void chart_rate(const mt_report_ctx *x, FILE *fp)
     time_axis(fp, lo, hi, L, PW, VY + VH, VY + VH);
     fputs("</svg>\n", fp);
     char w1[24], w2[24], a[32], b[32];
-    when(lo, w1);
-    when(hi, w2);
+    mt_time_minutes(lo, w1, sizeof w1);
+    mt_time_minutes(hi, w2, sizeof w2);
     fprintf(fp,
             "<p class=\"caption\">Each point is one %s (UTC) of one provider's attempts: deferred divided "
             "by attempted; hollow points have fewer than 5 attempts, where the rate means little; a shaded "

@@ -28,18 +28,6 @@ static double pct(uint64_t a, uint64_t b)
     return b ? 100.0 * (double)a / (double)b : 0.0;
 }
 
-static void when(int64_t t, char *out)
-{
-    if (t == 0) {
-        strcpy(out, "-");
-        return;
-    }
-    char b[40];
-    mt_time_format(t, 0, b);
-    /* "2026-11-20T21:35:51Z" -> "2026-11-20 21:35" */
-    snprintf(out, 20, "%.10s %.5s", b, b + 11);
-}
-
 static void print_findings(const mt_report_ctx *x, FILE *fp)
 {
     const mt_findings *f = x->findings;
@@ -85,8 +73,8 @@ int mt_report_text(const mt_report_ctx *x, FILE *fp)
     const mt_counts *t = &d->totals;
     char a[32], b[32], c[32], e[32], w1[24], w2[24];
 
-    when(d->first, w1);
-    when(d->last, w2);
+    mt_time_minutes(d->first, w1, sizeof w1);
+    mt_time_minutes(d->last, w2, sizeof w2);
     fprintf(fp,
             "%smailtriage diagnose%s: %d file%s, %s lines (%.1f MB), %s format, attempts %s to %s UTC\n\n",
             c_bold(x), c_off(x), x->nfiles, x->nfiles == 1 ? "" : "s", mt_grouped(x->scan->lines, a),

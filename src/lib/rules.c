@@ -248,16 +248,6 @@ void mt_rules_free(mt_rules *r)
     free(r);
 }
 
-int mt_rules_count(const mt_rules *r)
-{
-    return r->nrules;
-}
-
-int mt_rules_provider_count(const mt_rules *r)
-{
-    return r->nproviders;
-}
-
 const char *mt_rules_provider(const mt_rules *r, const char *domain, size_t dn, const char *mx, size_t mxn)
 {
     char low[256];
@@ -290,12 +280,6 @@ const char *mt_rules_provider(const mt_rules *r, const char *domain, size_t dn, 
         pcre2_match_data_free(md);
     }
     return "other";
-}
-
-const char *const *mt_rules_provider_domains(const mt_rules *r, const char *name)
-{
-    int i = provider_index((mt_rules *)r, name, strlen(name), 0);
-    return i < 0 ? NULL : (const char *const *)r->providers[i].domains;
 }
 
 void *mt_rules_match_data_new(const mt_rules *r)

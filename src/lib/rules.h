@@ -33,18 +33,10 @@ typedef struct mt_rule_hit {
 mt_rules *mt_rules_load(const char *path, mt_buf *err);
 void mt_rules_free(mt_rules *r);
 
-/* mt_rules_count - how many reply rules and providers were loaded. */
-int mt_rules_count(const mt_rules *r);
-int mt_rules_provider_count(const mt_rules *r);
-
 /* mt_rules_provider - the provider of a recipient domain (exact or parent
  * domain listed), else of the MX host (mx regexes), else "other".  The
  * returned name is owned by the rules.  Inputs need not be lower case. */
 const char *mt_rules_provider(const mt_rules *r, const char *domain, size_t dn, const char *mx, size_t mxn);
-
-/* mt_rules_provider_domains - the domains listed for a provider name, as
- * a NULL-terminated array owned by the rules (NULL if none). */
-const char *const *mt_rules_provider_domains(const mt_rules *r, const char *provider);
 
 /* mt_rules_match - the index of the first reply rule for provider that
  * matches reply[0..n), or -1.  md is scratch space from

@@ -44,8 +44,8 @@ static int read_all(size_t want, char lines[][64], int max, int *error, int *cut
     while (mt_input_chunk(in, &block, want)) {
         size_t pos = 0, len;
         int cut;
-        char *l;
-        while ((l = mt_chunk_line(block.data, block.len, &pos, &len, &cut)) != NULL) {
+        const char *l;
+        while ((l = mt_chunk_next(block.data, block.len, &pos, &len, &cut)) != NULL) {
             if (n < max)
                 snprintf(lines[n], 64, "%.*s", (int)len, l);
             n++;
