@@ -264,6 +264,35 @@ const char *mt_grouped(uint64_t v, char *buf)
     return buf;
 }
 
+int mt_is_local_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr(".!#$%&'*+/=?^_`{|}~-", c) != NULL);
+}
+
+void mt_redact_text(const char *s, mt_buf *out)
+{
+    mt_buf_reset(out);
+    size_t n = strlen(s);
+    size_t i = 0;
+    while (i < n) {
+        const char *at = memchr(s + i, '@', n - i);
+        if (at == NULL) {
+            mt_buf_append(out, s + i, n - i);
+            break;
+        }
+        size_t a = (size_t)(at - s);
+        size_t b = a;
+        while (b > i && mt_is_local_char(s[b - 1]))
+            b--;
+        mt_buf_append(out, s + i, b - i);
+        if (b < a)
+            mt_buf_puts(out, "\xe2\x80\xa6"); /* … */
+        mt_buf_putc(out, '@');
+        i = a + 1;
+    }
+}
+
 void mt_lower_ascii(char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)

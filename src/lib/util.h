@@ -60,6 +60,14 @@ uint64_t mt_hash(const void *p, size_t n);
  * which holds at least 32 bytes; returns buf. */
 const char *mt_grouped(uint64_t v, char *buf);
 
+/* mt_is_local_char - whether c may appear in an address's local part
+ * (RFC 5322 atext and the dot). */
+int mt_is_local_char(char c);
+
+/* mt_redact_text - "alice@163.com" -> "…@163.com": every local part in
+ * the NUL-terminated s masked, the result written to out (reset first). */
+void mt_redact_text(const char *s, mt_buf *out);
+
 /* mt_lower_ascii - lowercase ASCII letters of s[0..n) in place. */
 void mt_lower_ascii(char *s, size_t n);
 
