@@ -210,7 +210,8 @@ static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, c
     if (c == NULL) {
         for (int i = 0; i < RECENT_COHORTS; i++) {
             mt_cohort_stat *r = p->recent[dim][i];
-            if (r != NULL && (r->value == value || strcmp(r->value, value) == 0)) {
+            if (r != NULL &&
+                (r->value == value || (r->value[0] == value[0] && strcmp(r->value, value) == 0))) {
                 c = r;
                 break;
             }

@@ -41,7 +41,18 @@ typedef struct mt_buf {
 void mt_buf_init(mt_buf *b);
 void mt_buf_free(mt_buf *b);
 void mt_buf_reset(mt_buf *b);
-void mt_buf_reserve(mt_buf *b, size_t extra);
+/* mt_buf_grow - make room for `need` bytes in all (the slow path of
+ * mt_buf_reserve). */
+void mt_buf_grow(mt_buf *b, size_t need);
+
+/* mt_buf_reserve - room for `extra` more bytes and the NUL.  Inline: the
+ * buffers of the hot paths almost never grow. */
+static inline void mt_buf_reserve(mt_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 > b->cap)
+        mt_buf_grow(b, b->len + extra + 1);
+}
+
 void mt_buf_append(mt_buf *b, const void *p, size_t n);
 void mt_buf_puts(mt_buf *b, const char *s);
 void mt_buf_putc(mt_buf *b, char c);
