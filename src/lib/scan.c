@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "input.h"
+#include "reader_exim.h"
 
 /*
  * The input is cut into chunks of whole lines, read in order by whichever
@@ -34,6 +35,7 @@ typedef struct chunk {
     uint64_t seq;
     int file;
     int first_of_file;
+    mt_format fmt;    /* the file's format; AUTO: none detected */
     int end_of_file;  /* a marker: the file is done (no text) */
     mt_buf text;      /* the block of whole lines */
     const char *data; /* text.data */
@@ -41,10 +43,13 @@ typedef struct chunk {
     mt_pf_line *lines;
     uint32_t *idx; /* line number within the chunk, from 0 */
     size_t n, cap;
-    uint64_t nlines, postfix, foreign, malformed, deliveries, long_lines;
+    uint64_t nlines, recognised, foreign, malformed, deliveries, long_lines;
     int nreasons;
     mt_scan_reason reasons[MT_SCAN_MAX_REASONS];
     uint32_t reason_idx[MT_SCAN_MAX_REASONS];
+    int nex; /* skipped lines kept for --show-skipped */
+    mt_scan_example ex[MT_SCAN_MAX_EXAMPLES];
+    uint32_t ex_idx[MT_SCAN_MAX_EXAMPLES];
     int first_month, last_month, rollovers;
     char first[200]; /* first non-empty line, in a file's first chunk */
     /* end_of_file only */
@@ -69,6 +74,7 @@ typedef struct par {
     int cur_file;
     mt_input *in;
     int base_year;
+    mt_format *fmts; /* per file, set when its first chunk is read */
     /* fixed inputs */
     const char *const *paths;
     int npaths;
@@ -78,7 +84,7 @@ typedef struct par {
     mt_scan_stats *st;
     mt_buf *err;
     int rc;
-    uint64_t file_line_base, file_postfix, file_lines;
+    uint64_t file_line_base, file_recognised, file_lines;
     int carry_years, prev_last_month;
     char file_first[200];
     double start, last_progress;
@@ -98,8 +104,10 @@ static chunk *chunk_get(par *p)
     c->data = NULL;
     c->len = 0;
     c->n = 0;
-    c->nlines = c->postfix = c->foreign = c->malformed = c->deliveries = c->long_lines = 0;
+    c->nlines = c->recognised = c->foreign = c->malformed = c->deliveries = c->long_lines = 0;
     c->nreasons = 0;
+    c->nex = 0;
+    c->fmt = MT_FORMAT_AUTO;
     c->first_month = c->last_month = c->rollovers = 0;
     c->first[0] = c->err[0] = '\0';
     c->first_of_file = c->end_of_file = c->open_failed = 0;
@@ -174,13 +182,23 @@ static chunk *read_chunk(par *p, chunk *c)
         return c;
     }
     c->size = mt_input_size(p->in);
+    if (c->first_of_file)
+        p->fmts[c->file] =
+            p->opts->format != MT_FORMAT_AUTO ? p->opts->format : mt_format_detect(c->data, c->len);
+    c->fmt = p->fmts[c->file];
     if (p->base_year == 0)
         p->base_year = base_year(c->data, c->len, p->opts, mt_input_mtime(p->in));
     return c;
 }
 
-static void chunk_note_skip(chunk *c, const char *why, const char *line, size_t n, uint32_t idx)
+static void chunk_note_skip(chunk *c, const char *why, const char *line, size_t n, uint32_t idx, int keep)
 {
+    if (c->nex < keep) {
+        mt_scan_example *e = &c->ex[c->nex];
+        c->ex_idx[c->nex++] = idx;
+        e->why = why;
+        snprintf(e->text, sizeof e->text, "%.*s", (int)(n < 190 ? n : 190), line);
+    }
     for (int i = 0; i < c->nreasons; i++)
         if (c->reasons[i].why == why) {
             c->reasons[i].count++;
@@ -195,7 +213,43 @@ static void chunk_note_skip(chunk *c, const char *why, const char *line, size_t 
     snprintf(r->example, sizeof r->example, "%.*s", (int)(n < 190 ? n : 190), line);
 }
 
-static void parse_chunk(chunk *c, int year)
+/* store - keep the parsed line at c->lines[c->n] for the joiner */
+static mt_pf_line *slot(chunk *c)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 4096;
+        c->lines = mt_xrealloc(c->lines, c->cap * sizeof *c->lines);
+        c->idx = mt_xrealloc(c->idx, c->cap * sizeof *c->idx);
+    }
+    return &c->lines[c->n];
+}
+
+/* line_postfix, line_exim - parse one line into the next slot; what the
+ * parser says decides whether it is kept, counted or skipped. */
+static void keep_kind(chunk *c, mt_pf_kind k, const char *why, const char *line, size_t len, uint32_t my,
+                      int keep)
+{
+    switch (k) {
+    case MT_PF_FOREIGN:
+        c->foreign++;
+        break;
+    case MT_PF_MALFORMED:
+        c->malformed++;
+        chunk_note_skip(c, why, line, len, my, keep);
+        break;
+    case MT_PF_IGNORED:
+    case MT_PF_BOUNCE_NOTICE:
+        c->recognised++;
+        break;
+    default:
+        c->recognised++;
+        if (k == MT_PF_DELIVERY)
+            c->deliveries++;
+        c->idx[c->n++] = my;
+    }
+}
+
+static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
 {
     mt_yearctx yc;
     mt_yearctx_init(&yc, year, 0);
@@ -203,6 +257,7 @@ static void parse_chunk(chunk *c, int year)
     int cut;
     const char *line;
     uint32_t idx = 0;
+    int keep = opts->show_skipped < MT_SCAN_MAX_EXAMPLES ? opts->show_skipped : MT_SCAN_MAX_EXAMPLES;
     while ((line = mt_chunk_next(c->data, c->len, &pos, &len, &cut)) != NULL) {
         uint32_t my = idx++;
         if (cut)
@@ -211,30 +266,19 @@ static void parse_chunk(chunk *c, int year)
             continue;
         if (c->first_of_file && c->first[0] == '\0')
             snprintf(c->first, sizeof c->first, "%.*s", (int)(len < 190 ? len : 190), line);
-        if (c->n == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 4096;
-            c->lines = mt_xrealloc(c->lines, c->cap * sizeof *c->lines);
-            c->idx = mt_xrealloc(c->idx, c->cap * sizeof *c->idx);
-        }
-        mt_pf_line *pl = &c->lines[c->n];
-        mt_pf_kind k = mt_pf_parse(line, len, &yc, pl);
-        switch (k) {
-        case MT_PF_FOREIGN:
-            c->foreign++;
+        mt_pf_line *pl = slot(c);
+        mt_pf_kind k;
+        switch (c->fmt) {
+        case MT_FORMAT_POSTFIX:
+            k = mt_pf_parse(line, len, &yc, pl);
+            keep_kind(c, k, pl->why, line, len, my, keep);
             break;
-        case MT_PF_MALFORMED:
-            c->malformed++;
-            chunk_note_skip(c, pl->why, line, len, my);
-            break;
-        case MT_PF_IGNORED:
-        case MT_PF_BOUNCE_NOTICE:
-            c->postfix++;
+        case MT_FORMAT_EXIM:
+            k = mt_exim_parse(line, len, pl);
+            keep_kind(c, k, pl->why, line, len, my, keep);
             break;
         default:
-            c->postfix++;
-            if (k == MT_PF_DELIVERY)
-                c->deliveries++;
-            c->idx[c->n++] = my;
+            break; /* no format: join_chunk reports the file */
         }
     }
     c->nlines = idx;
@@ -252,7 +296,7 @@ static void join_chunk(par *p, chunk *c)
     if (p->rc < 0)
         return; /* an earlier file failed: the rest is drained unread */
     if (c->first_of_file) {
-        p->file_line_base = p->file_postfix = p->file_lines = 0;
+        p->file_line_base = p->file_recognised = p->file_lines = 0;
         p->carry_years = p->prev_last_month = 0;
         p->file_first[0] = '\0';
         st->files++;
@@ -269,12 +313,28 @@ static void join_chunk(par *p, chunk *c)
         if (c->err[0]) {
             mt_buf_puts(p->err, c->err);
             p->rc = -1;
-        } else if (p->file_postfix == 0 && p->file_first[0] != '\0') {
-            mt_buf_printf(p->err, "%s: no Postfix log lines found in %llu lines; the first line is:\n  %s",
-                          path, (unsigned long long)p->file_lines, p->file_first);
+        } else if (p->file_recognised == 0 && p->file_first[0] != '\0') {
+            mt_buf_printf(p->err, "%s: no %s lines found in %llu lines; the first line is:\n  %s", path,
+                          mt_format_name(p->fmts[c->file]), (unsigned long long)p->file_lines, p->file_first);
             p->rc = -1;
         }
         return;
+    }
+    if (c->first_of_file && c->fmt == MT_FORMAT_AUTO) {
+        if (c->first[0] == '\0')
+            return; /* blank lines only: nothing to say */
+        mt_buf_printf(p->err,
+                      "%s: not a format mailtriage reads (%s; --format names one); the first line is:\n  %s",
+                      path, mt_format_names, c->first);
+        p->rc = -1;
+        return;
+    }
+    if (c->first_of_file) {
+        const char *name = mt_format_name(c->fmt);
+        if (st->format[0] == '\0')
+            snprintf(st->format, sizeof st->format, "%s", name);
+        else if (strcmp(st->format, name) != 0)
+            snprintf(st->format, sizeof st->format, "mixed");
     }
     if (c->first_of_file)
         snprintf(p->file_first, sizeof p->file_first, "%s", c->first);
@@ -295,7 +355,7 @@ static void join_chunk(par *p, chunk *c)
         p->prev_last_month = c->last_month;
     st->foreign += c->foreign;
     st->malformed += c->malformed;
-    st->postfix += c->postfix;
+    st->recognised += c->recognised;
     st->deliveries += c->deliveries;
     st->long_lines += c->long_lines;
     for (int i = 0; i < c->nreasons; i++) {
@@ -312,7 +372,14 @@ static void join_chunk(par *p, chunk *c)
             st->nreasons++;
         }
     }
-    p->file_postfix += c->postfix;
+    for (int i = 0;
+         i < c->nex && st->nexamples < p->opts->show_skipped && st->nexamples < MT_SCAN_MAX_EXAMPLES; i++) {
+        mt_scan_example *e = &st->examples[st->nexamples++];
+        *e = c->ex[i];
+        snprintf(e->where, sizeof e->where, "%s:%llu", path,
+                 (unsigned long long)p->file_line_base + c->ex_idx[i] + 1);
+    }
+    p->file_recognised += c->recognised;
     p->file_lines += c->nlines;
     p->file_line_base += c->nlines;
     p->joined_bytes += c->len;
@@ -365,7 +432,7 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&p->mu);
             pthread_mutex_unlock(&p->read_mu);
             if (got && !got->end_of_file)
-                parse_chunk(got, year);
+                parse_chunk(got, year, p->opts);
             pthread_mutex_lock(&p->mu);
             if (got) {
                 p->ring[got->seq % RING] = got;
@@ -399,6 +466,7 @@ int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_
     p.j = j;
     p.st = st;
     p.err = err;
+    p.fmts = mt_xcalloc(n > 0 ? (size_t)n : 1, sizeof *p.fmts);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     p.start = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -424,5 +492,6 @@ int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.read_mu);
     pthread_mutex_destroy(&p.mu);
+    free(p.fmts);
     return p.rc;
 }
