@@ -259,6 +259,12 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
     mt_slice orig = MT_SLICE_NULL;
     const char *msg = NULL;
     size_t msgn = 0;
+    if (k > 1 && p[k - 1] == ':') { /* "** a@b: retry timeout exceeded" */
+        addr.len--;
+        msg = k < n ? p + k + 1 : p + n;
+        msgn = n - (size_t)(msg - p);
+        k = n;
+    }
     mt_slice r_router = MT_SLICE_NULL, t_transport = MT_SLICE_NULL, confirm = MT_SLICE_NULL,
              qt = MT_SLICE_NULL;
     int keyed = 0;
@@ -376,9 +382,13 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
     if (o->status == MT_STATUS_DEFERRED && find(msg, msgn, "retry time not reached") &&
         !find(msg, msgn, "SMTP error"))
         return o->kind = MT_PF_IGNORED; /* Exim did not try: no attempt */
-    failure(msg, msgn, o);
-    if (o->status == MT_STATUS_BOUNCED &&
+    int smtp = find(msg, msgn, "SMTP error") != NULL;
+    if (o->status == MT_STATUS_BOUNCED && !smtp &&
         (find(msg, msgn, "retry timeout exceeded") || find(msg, msgn, "failing for a long time")))
+        return o->kind = MT_PF_QMGR_EXPIRED; /* given up without trying again: no attempt */
+    failure(msg, msgn, o);
+    /* a temporary reply that ends the address: the retry time ran out */
+    if (o->status == MT_STATUS_BOUNCED && o->reply_code >= 400 && o->reply_code < 500)
         o->status = MT_STATUS_EXPIRED;
     return o->kind = MT_PF_DELIVERY;
 }
