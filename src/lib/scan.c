@@ -10,6 +10,7 @@
 
 #include "input.h"
 #include "reader_exim.h"
+#include "reader_record.h"
 
 /*
  * The input is cut into chunks of whole lines, read in order by whichever
@@ -36,6 +37,10 @@ typedef struct chunk {
     int file;
     int first_of_file;
     mt_format fmt;    /* the file's format; AUTO: none detected */
+    const mt_rec_ctx *rctx; /* record formats: the file's header etc. */
+    int ctx_failed;         /* err holds why the file's context failed */
+    char unknown[256];      /* first chunk: columns no field takes */
+    mt_buf arena;           /* record formats: decoded strings */
     int end_of_file;  /* a marker: the file is done (no text) */
     mt_buf text;      /* the block of whole lines */
     const char *data; /* text.data */
@@ -74,7 +79,8 @@ typedef struct par {
     int cur_file;
     mt_input *in;
     int base_year;
-    mt_format *fmts; /* per file, set when its first chunk is read */
+    mt_format *fmts;    /* per file, set when its first chunk is read */
+    mt_rec_ctx **rctxs; /* per file, record formats */
     /* fixed inputs */
     const char *const *paths;
     int npaths;
@@ -99,6 +105,7 @@ static chunk *chunk_get(par *p)
     } else {
         c = mt_xcalloc(1, sizeof *c);
         mt_buf_init(&c->text);
+        mt_buf_init(&c->arena);
     }
     mt_buf_reset(&c->text);
     c->data = NULL;
@@ -108,6 +115,9 @@ static chunk *chunk_get(par *p)
     c->nreasons = 0;
     c->nex = 0;
     c->fmt = MT_FORMAT_AUTO;
+    c->rctx = NULL;
+    c->ctx_failed = 0;
+    c->unknown[0] = '\0';
     c->first_month = c->last_month = c->rollovers = 0;
     c->first[0] = c->err[0] = '\0';
     c->first_of_file = c->end_of_file = c->open_failed = 0;
@@ -118,6 +128,7 @@ static chunk *chunk_get(par *p)
 static void chunk_free(chunk *c)
 {
     mt_buf_free(&c->text);
+    mt_buf_free(&c->arena);
     free(c->lines);
     free(c->idx);
     free(c);
@@ -186,6 +197,29 @@ static chunk *read_chunk(par *p, chunk *c)
         p->fmts[c->file] =
             p->opts->format != MT_FORMAT_AUTO ? p->opts->format : mt_format_detect(c->data, c->len);
     c->fmt = p->fmts[c->file];
+    if (c->first_of_file && (c->fmt == MT_FORMAT_PMTA || c->fmt == MT_FORMAT_KUMO || c->fmt == MT_FORMAT_CSV ||
+                             c->fmt == MT_FORMAT_NDJSON)) {
+        /* the first non-empty line: the header of the CSV formats */
+        size_t pos = 0, len;
+        int cut;
+        const char *line;
+        while ((line = mt_chunk_next(c->data, c->len, &pos, &len, &cut)) != NULL && len == 0)
+            ;
+        mt_buf unknown, e;
+        mt_buf_init(&unknown);
+        mt_buf_init(&e);
+        p->rctxs[c->file] = mt_rec_ctx_new(c->fmt, line ? line : "", line ? len : 0,
+                                           (const mt_rec_map *)p->opts->map, p->opts->nmap, &unknown, &e);
+        if (p->rctxs[c->file] == NULL) {
+            c->ctx_failed = 1;
+            snprintf(c->err, sizeof c->err, "%s", e.data ? e.data : "bad header");
+        }
+        if (unknown.len)
+            snprintf(c->unknown, sizeof c->unknown, "%s", unknown.data);
+        mt_buf_free(&unknown);
+        mt_buf_free(&e);
+    }
+    c->rctx = p->rctxs[c->file];
     if (p->base_year == 0)
         p->base_year = base_year(c->data, c->len, p->opts, mt_input_mtime(p->in));
     return c;
@@ -249,6 +283,85 @@ static void keep_kind(chunk *c, mt_pf_kind k, const char *why, const char *line,
     }
 }
 
+/* record_lines - a whole-attempt record as the joiner's parsed lines: the
+ * message's fields, the attempt, its expiry, the end of the recipient. */
+static void record_lines(chunk *c, const mt_xrec *r, uint32_t my, uint64_t seq, mt_arena *a)
+{
+    /* the joiner's key is "host queue_id", both cut short: the host part
+     * becomes a hash of what tells messages apart beyond the queue id
+     * (the Message-ID; the recipient for per-recipient records), so long
+     * or host-local ids cannot merge two messages */
+    mt_slice host = {"", 0}, qid = r->queue_id.len ? r->queue_id : r->message_id;
+    if (r->per_rcpt || r->message_id.len || qid.len > 30) {
+        uint64_t h = mt_hash(r->message_id.p ? r->message_id.p : "", r->message_id.len);
+        if (r->per_rcpt)
+            h ^= mt_hash(r->recipient.p, r->recipient.len) * 31;
+        if (qid.len > 30)
+            h ^= mt_hash(qid.p, qid.len) * 17;
+        char hex[20];
+        int k = snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+        mt_slice hs = mt_arena_put(a, hex, (size_t)k);
+        if (hs.p)
+            host = hs;
+    }
+    if (qid.len == 0) {
+        /* no id at all: the row is its own message */
+        char id[48];
+        int k = snprintf(id, sizeof id, "#%llu.%u", (unsigned long long)seq, my);
+        qid = mt_arena_put(a, id, (size_t)k);
+        if (qid.p == NULL)
+            qid = (mt_slice){"#", 1};
+    }
+    int msg_fields = r->kind == MT_XREC_ARRIVAL || r->mail_from.len || r->size >= 0 || r->message_id.len ||
+                     r->header_from_domain.len || r->template_id.len || r->attachment_types.len;
+    int n = 0;
+    mt_pf_kind kinds[4];
+    if (msg_fields)
+        kinds[n++] = MT_PF_QMGR_FROM;
+    if (r->kind == MT_XREC_ATTEMPT)
+        kinds[n++] = MT_PF_DELIVERY;
+    if (r->kind == MT_XREC_EXPIRED || (r->expired && r->status == MT_STATUS_DEFERRED))
+        kinds[n++] = MT_PF_QMGR_EXPIRED;
+    if (r->final)
+        kinds[n++] = MT_PF_REMOVED;
+    for (int i = 0; i < n; i++) {
+        mt_pf_line *l = slot(c);
+        memset(l, 0, sizeof *l);
+        l->kind = kinds[i];
+        l->time = r->time;
+        l->usec = r->usec;
+        l->host = host;
+        l->queue_id = qid;
+        l->delay = -1;
+        l->size = -1;
+        l->nrcpt = -1;
+        if (kinds[i] == MT_PF_QMGR_FROM) {
+            l->from = r->mail_from.len ? r->mail_from : MT_SLICE_NULL;
+            l->size = r->size;
+            l->message_id = r->message_id;
+            l->header_from = r->header_from_domain;
+            l->template_id = r->template_id;
+            l->attachment_types = r->attachment_types;
+        } else if (kinds[i] == MT_PF_DELIVERY) {
+            l->to = r->recipient;
+            l->program = r->route;
+            l->relay = r->route;
+            l->mx_host = r->mx_host;
+            l->mx_ip = r->mx_ip;
+            l->reply = r->reply;
+            l->reply_code = r->reply_code;
+            memcpy(l->enhanced, r->enhanced, sizeof l->enhanced);
+            l->stage = r->stage;
+            l->status = r->status;
+            l->delay = r->delay;
+            l->sending_ip = r->sending_ip;
+            l->helo_name = r->helo_name;
+            c->deliveries++;
+        }
+        c->idx[c->n++] = my;
+    }
+}
+
 static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
 {
     mt_yearctx yc;
@@ -258,6 +371,14 @@ static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
     const char *line;
     uint32_t idx = 0;
     int keep = opts->show_skipped < MT_SCAN_MAX_EXAMPLES ? opts->show_skipped : MT_SCAN_MAX_EXAMPLES;
+    mt_arena arena = {NULL, 0, 0};
+    if (c->rctx) {
+        /* decoded strings never outgrow their text; the slack covers what
+         * readers add (reply heads, synthetic ids) */
+        mt_buf_reset(&c->arena);
+        mt_buf_reserve(&c->arena, c->len * 3 + 65536);
+        arena = (mt_arena){c->arena.data, 0, c->arena.cap - 1};
+    }
     while ((line = mt_chunk_next(c->data, c->len, &pos, &len, &cut)) != NULL) {
         uint32_t my = idx++;
         if (cut)
@@ -277,6 +398,25 @@ static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
             k = mt_exim_parse(line, len, pl);
             keep_kind(c, k, pl->why, line, len, my, keep);
             break;
+        case MT_FORMAT_PMTA:
+        case MT_FORMAT_KUMO:
+        case MT_FORMAT_CSV:
+        case MT_FORMAT_NDJSON: {
+            if (c->rctx == NULL)
+                break;
+            mt_xrec r;
+            const char *why = NULL;
+            int rc = mt_rec_parse(c->rctx, line, len, &arena, &r, &why);
+            if (rc < 0) {
+                c->malformed++;
+                chunk_note_skip(c, why ? why : "record: cannot be parsed", line, len, my, keep);
+            } else {
+                c->recognised++;
+                if (rc > 0)
+                    record_lines(c, &r, my, c->seq, &arena);
+            }
+            break;
+        }
         default:
             break; /* no format: join_chunk reports the file */
         }
@@ -319,6 +459,16 @@ static void join_chunk(par *p, chunk *c)
             p->rc = -1;
         }
         return;
+    }
+    if (c->first_of_file && c->ctx_failed) {
+        mt_buf_printf(p->err, "%s: %s", path, c->err);
+        p->rc = -1;
+        return;
+    }
+    if (c->first_of_file && c->unknown[0]) {
+        size_t ul = strlen(st->unknown_columns);
+        snprintf(st->unknown_columns + ul, sizeof st->unknown_columns - ul, "%s%s: %s", ul ? "; " : "", path,
+                 c->unknown);
     }
     if (c->first_of_file && c->fmt == MT_FORMAT_AUTO) {
         if (c->first[0] == '\0')
@@ -467,6 +617,7 @@ int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_
     p.st = st;
     p.err = err;
     p.fmts = mt_xcalloc(n > 0 ? (size_t)n : 1, sizeof *p.fmts);
+    p.rctxs = mt_xcalloc(n > 0 ? (size_t)n : 1, sizeof *p.rctxs);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     p.start = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -493,5 +644,8 @@ int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_
     pthread_mutex_destroy(&p.read_mu);
     pthread_mutex_destroy(&p.mu);
     free(p.fmts);
+    for (int i = 0; i < n; i++)
+        mt_rec_ctx_free(p.rctxs[i]);
+    free(p.rctxs);
     return p.rc;
 }
