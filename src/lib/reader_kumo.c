@@ -41,10 +41,10 @@ static mt_stage stage_of(const char *cmd)
         const char *word;
         mt_stage stage;
     } map[] = {
-        {"MAIL", MT_STAGE_MAIL}, {"RCPT", MT_STAGE_RCPT},         {"DATA", MT_STAGE_DATA},
-        {"BDAT", MT_STAGE_DATA_END}, {"EHLO", MT_STAGE_HELO},     {"HELO", MT_STAGE_HELO},
-        {"LHLO", MT_STAGE_HELO}, {"STARTTLS", MT_STAGE_STARTTLS}, {"AUTH", MT_STAGE_HELO},
-        {"QUIT", MT_STAGE_QUIT}, {".", MT_STAGE_DATA_END},
+        {"MAIL", MT_STAGE_MAIL},     {"RCPT", MT_STAGE_RCPT},         {"DATA", MT_STAGE_DATA},
+        {"BDAT", MT_STAGE_DATA_END}, {"EHLO", MT_STAGE_HELO},         {"HELO", MT_STAGE_HELO},
+        {"LHLO", MT_STAGE_HELO},     {"STARTTLS", MT_STAGE_STARTTLS}, {"AUTH", MT_STAGE_HELO},
+        {"QUIT", MT_STAGE_QUIT},     {".", MT_STAGE_DATA_END},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strncasecmp(cmd, map[i].word, strlen(map[i].word)) == 0)
@@ -107,6 +107,7 @@ int mt_kumo_parse(const char *line, size_t n, mt_arena *a, mt_xrec *r, const cha
     if (json_is_integer(created) && r->time >= json_integer_value(created))
         r->delay = (double)(r->time - json_integer_value(created));
     r->queue_id = str(o, "id", a);
+    r->id_unique = 1;
     r->mail_from = str(o, "sender", a);
     r->recipient = str(o, "recipient", a);
     if (r->queue_id.len == 0 || r->recipient.len == 0) {

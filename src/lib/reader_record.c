@@ -80,7 +80,8 @@ int mt_csv_split(const char *line, size_t n, mt_slice *out, int max, mt_arena *a
 
 void mt_xrec_set_reply(mt_xrec *r, mt_slice text)
 {
-    while (text.len && (text.p[text.len - 1] == ' ' || text.p[text.len - 1] == '\r' || text.p[text.len - 1] == '\n'))
+    while (text.len &&
+           (text.p[text.len - 1] == ' ' || text.p[text.len - 1] == '\r' || text.p[text.len - 1] == '\n'))
         text.len--;
     r->reply = text;
     char enh[16];
@@ -347,20 +348,11 @@ void mt_export_finish(mt_xrec *r)
                 memcpy(r->enhanced, enh, sizeof enh);
         }
     }
-    if (r->reply_code >= 200 && r->reply_code < 400)
-        r->status = MT_STATUS_SENT;
-    else if (r->reply_code >= 500)
-        r->status = MT_STATUS_BOUNCED;
-    else if (r->reply_code >= 400)
-        r->status = MT_STATUS_DEFERRED;
     /* no code (local deliveries, connection failures): the category says
      * whether it was accepted, the final status whether a failure ended it */
-    else if (r->category_none == 1)
-        r->status = MT_STATUS_SENT;
-    else if (r->final_bounced)
-        r->status = MT_STATUS_BOUNCED;
-    else
-        r->status = MT_STATUS_DEFERRED;
+    int sent = r->reply_code ? r->reply_code < 400 : r->category_none == 1;
+    int failed = r->reply_code ? r->reply_code >= 500 : r->final_bounced;
+    r->status = sent ? MT_STATUS_SENT : failed ? MT_STATUS_BOUNCED : MT_STATUS_DEFERRED;
 }
 
 /* --- the context ----------------------------------------------------------- */
@@ -442,7 +434,8 @@ void mt_rec_ctx_free(mt_rec_ctx *c)
     free(c);
 }
 
-static int parse_ndjson(const mt_rec_ctx *c, const char *line, size_t n, mt_arena *a, mt_xrec *r, const char **why)
+static int parse_ndjson(const mt_rec_ctx *c, const char *line, size_t n, mt_arena *a, mt_xrec *r,
+                        const char **why)
 {
     json_error_t je;
     json_t *o = json_loadb(line, n, 0, &je);
@@ -459,7 +452,7 @@ static int parse_ndjson(const mt_rec_ctx *c, const char *line, size_t n, mt_aren
         int f = mt_export_field(key, strlen(key), c->map, c->nmap);
         if (f == F_NONE || json_is_null(v))
             continue;
-        mt_slice s = MT_SLICE_NULL;
+        mt_slice s;
         char num[40];
         if (json_is_string(v)) {
             s = mt_arena_put(a, json_string_value(v), json_string_length(v));
@@ -490,7 +483,8 @@ static int parse_ndjson(const mt_rec_ctx *c, const char *line, size_t n, mt_aren
     return rc;
 }
 
-static int parse_csv(const mt_rec_ctx *c, const char *line, size_t n, mt_arena *a, mt_xrec *r, const char **why)
+static int parse_csv(const mt_rec_ctx *c, const char *line, size_t n, mt_arena *a, mt_xrec *r,
+                     const char **why)
 {
     mt_slice f[MAX_COLS];
     int nf = mt_csv_split(line, n, f, MAX_COLS, a);

@@ -52,13 +52,14 @@ typedef struct mt_xrec {
     int reply_code; /* 0: none */
     mt_stage stage;
     mt_status status;
-    int64_t size;  /* -1: unknown */
-    double delay;  /* -1: unknown */
-    int final;     /* the recipient's last word: the message is done with it */
-    int expired;   /* the export says the recipient expired (final_queue_status) */
-    int per_rcpt;  /* key by message and recipient (PowerMTA: no message id) */
-    int category_none;  /* exports: category "none" (1), another (2), absent (0) */
-    int final_bounced;  /* exports: final_queue_status "bounced" */
+    int64_t size;      /* -1: unknown */
+    double delay;      /* -1: unknown */
+    int final;         /* the recipient's last word: the message is done with it */
+    int expired;       /* the export says the recipient expired (final_queue_status) */
+    int per_rcpt;      /* key by message and recipient (PowerMTA: no message id) */
+    int id_unique;     /* the queue id alone names the message (KumoMTA ids) */
+    int category_none; /* exports: category "none" (1), another (2), absent (0) */
+    int final_bounced; /* exports: final_queue_status "bounced" */
 } mt_xrec;
 
 typedef struct mt_rec_ctx mt_rec_ctx;
@@ -102,7 +103,8 @@ typedef struct mt_pmta_cols {
         dlv_dest_ip, dlv_size, vmta, job_id, env_id, message_id, ncols;
 } mt_pmta_cols;
 int mt_pmta_header(const mt_slice *cols, int n, mt_pmta_cols *pc, mt_buf *unknown);
-int mt_pmta_parse(const mt_pmta_cols *pc, const mt_slice *f, int n, mt_arena *a, mt_xrec *r, const char **why);
+int mt_pmta_parse(const mt_pmta_cols *pc, const mt_slice *f, int n, mt_arena *a, mt_xrec *r,
+                  const char **why);
 
 /* KumoMTA: one JSON log record. */
 int mt_kumo_parse(const char *line, size_t n, mt_arena *a, mt_xrec *r, const char **why);

@@ -36,14 +36,14 @@ typedef struct chunk {
     uint64_t seq;
     int file;
     int first_of_file;
-    mt_format fmt;    /* the file's format; AUTO: none detected */
+    mt_format fmt;          /* the file's format; AUTO: none detected */
     const mt_rec_ctx *rctx; /* record formats: the file's header etc. */
     int ctx_failed;         /* err holds why the file's context failed */
     char unknown[256];      /* first chunk: columns no field takes */
     mt_buf arena;           /* record formats: decoded strings */
-    int end_of_file;  /* a marker: the file is done (no text) */
-    mt_buf text;      /* the block of whole lines */
-    const char *data; /* text.data */
+    int end_of_file;        /* a marker: the file is done (no text) */
+    mt_buf text;            /* the block of whole lines */
+    const char *data;       /* text.data */
     size_t len;
     mt_pf_line *lines;
     uint32_t *idx; /* line number within the chunk, from 0 */
@@ -197,8 +197,8 @@ static chunk *read_chunk(par *p, chunk *c)
         p->fmts[c->file] =
             p->opts->format != MT_FORMAT_AUTO ? p->opts->format : mt_format_detect(c->data, c->len);
     c->fmt = p->fmts[c->file];
-    if (c->first_of_file && (c->fmt == MT_FORMAT_PMTA || c->fmt == MT_FORMAT_KUMO || c->fmt == MT_FORMAT_CSV ||
-                             c->fmt == MT_FORMAT_NDJSON)) {
+    if (c->first_of_file && (c->fmt == MT_FORMAT_PMTA || c->fmt == MT_FORMAT_KUMO ||
+                             c->fmt == MT_FORMAT_CSV || c->fmt == MT_FORMAT_NDJSON)) {
         /* the first non-empty line: the header of the CSV formats */
         size_t pos = 0, len;
         int cut;
@@ -292,8 +292,9 @@ static void record_lines(chunk *c, const mt_xrec *r, uint32_t my, uint64_t seq, 
      * (the Message-ID; the recipient for per-recipient records), so long
      * or host-local ids cannot merge two messages */
     mt_slice host = {"", 0}, qid = r->queue_id.len ? r->queue_id : r->message_id;
-    if (r->per_rcpt || r->message_id.len || qid.len > 30) {
-        uint64_t h = mt_hash(r->message_id.p ? r->message_id.p : "", r->message_id.len);
+    mt_slice mid = r->id_unique ? MT_SLICE_NULL : r->message_id;
+    if (r->per_rcpt || mid.len || qid.len > 30) {
+        uint64_t h = mt_hash(mid.p ? mid.p : "", mid.len);
         if (r->per_rcpt)
             h ^= mt_hash(r->recipient.p, r->recipient.len) * 31;
         if (qid.len > 30)
