@@ -311,7 +311,7 @@ static void add_attempt(msg *m, const mt_pf_line *l, const char *file, uint64_t 
     p->line = lineno;
     p->file = file;
     p->rcpt = ri;
-    p->route = put(m, l->program.p, l->program.len);
+    p->route = l->program.len ? put(m, l->program.p, l->program.len) : NONE;
     p->mx_host = l->mx_host.len ? put_lower(m, l->mx_host.p, l->mx_host.len) : NONE;
     p->mx_ip = l->mx_ip.len ? put(m, l->mx_ip.p, l->mx_ip.len) : NONE;
     p->reply = l->reply.len ? put(m, l->reply.p, l->reply.len) : NONE;

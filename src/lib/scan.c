@@ -11,6 +11,7 @@
 #include "input.h"
 #include "reader_exim.h"
 #include "reader_record.h"
+#include "reader_transcript.h"
 
 /*
  * The input is cut into chunks of whole lines, read in order by whichever
@@ -91,6 +92,7 @@ typedef struct par {
     mt_buf *err;
     int rc;
     uint64_t file_line_base, file_recognised, file_lines;
+    mt_ts *ts; /* the transcript being joined, if any */
     int carry_years, prev_last_month;
     char file_first[200];
     double start, last_progress;
@@ -428,6 +430,43 @@ static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
     c->rollovers = yc.rollovers;
 }
 
+typedef struct ts_emit_arg {
+    par *p;
+    const char *path;
+    uint64_t lineno;
+} ts_emit_arg;
+
+static void ts_emit(const mt_pf_line *l, void *arg)
+{
+    ts_emit_arg *e = arg;
+    mt_join_line(e->p->j, l, e->path, e->lineno);
+}
+
+/* join_transcript - transcripts carry state from line to line: they are
+ * read here, in order, rather than on the parsing threads. */
+static void join_transcript(par *p, chunk *c, const char *path)
+{
+    if (p->ts == NULL) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "transcript%d", c->file);
+        p->ts = mt_ts_new(tag);
+    }
+    ts_emit_arg e = {p, path, 0};
+    size_t pos = 0, len;
+    int cut;
+    const char *line;
+    uint32_t idx = 0;
+    while ((line = mt_chunk_next(c->data, c->len, &pos, &len, &cut)) != NULL) {
+        e.lineno = p->file_line_base + ++idx;
+        if (len == 0)
+            continue;
+        if (mt_ts_line(p->ts, line, len, ts_emit, &e))
+            c->recognised++;
+        else
+            c->foreign++;
+    }
+}
+
 /* join_chunk - feed one chunk to the joiner, in order; called by the one
  * thread that holds the joining role. */
 static void join_chunk(par *p, chunk *c)
@@ -441,6 +480,12 @@ static void join_chunk(par *p, chunk *c)
         p->carry_years = p->prev_last_month = 0;
         p->file_first[0] = '\0';
         st->files++;
+    }
+    if (c->end_of_file && p->ts) {
+        ts_emit_arg e = {p, path, p->file_line_base};
+        mt_ts_finish(p->ts, ts_emit, &e);
+        mt_ts_free(p->ts);
+        p->ts = NULL;
     }
     if (c->end_of_file) {
         if (c->open_failed) {
@@ -491,6 +536,8 @@ static void join_chunk(par *p, chunk *c)
         snprintf(p->file_first, sizeof p->file_first, "%s", c->first);
     if (p->file_first[0] == '\0' && c->first[0])
         snprintf(p->file_first, sizeof p->file_first, "%s", c->first);
+    if (c->fmt == MT_FORMAT_TRANSCRIPT)
+        join_transcript(p, c, path);
     /* a Dec -> Jan turn between the previous chunk and this one */
     if (p->prev_last_month && c->first_month && c->first_month < p->prev_last_month &&
         p->prev_last_month - c->first_month >= 6)
@@ -641,6 +688,7 @@ int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_
     }
     if (p.in)
         mt_input_close(p.in);
+    mt_ts_free(p.ts);
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.read_mu);
     pthread_mutex_destroy(&p.mu);
