@@ -219,12 +219,12 @@ static void failure(const char *p, size_t n, mt_pf_line *o)
     }
     const char *w;
     if ((w = find(p, n, "timeout after ")) != NULL) {
-        const char *c = w + 14;
+        const char *c = w + strlen("timeout after ");
         o->stage = stage_after(c, n - (size_t)(c - p));
         return;
     }
     if ((w = find(p, n, "closed connection in response to ")) != NULL) {
-        const char *c = w + 34;
+        const char *c = w + strlen("closed connection in response to ");
         o->stage = stage_after(c, n - (size_t)(c - p));
         return;
     }

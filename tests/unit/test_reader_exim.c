@@ -155,6 +155,13 @@ static void t_deferral(void **state)
     assert_int_equal(L.stage, MT_STAGE_DATA_END);
     assert_int_equal(L.reply_code, 451);
     assert_string_equal(L.enhanced, "4.3.2");
+    assert_int_equal(
+        parse("2026-11-20 05:53:01 4pc4HO-DDI59l-7O == manayan@sina.com R=dnslookup T=remote_smtp defer "
+              "(-18) H=freemx1.sinamail.sina.com.cn [202.108.3.242]: Remote host closed connection in "
+              "response to RCPT TO:<manayan@sina.com>"),
+        MT_PF_DELIVERY);
+    assert_int_equal(L.stage, MT_STAGE_RCPT);
+    assert_slice(L.mx_host, "freemx1.sinamail.sina.com.cn");
     /* Exim did not try: not an attempt */
     assert_int_equal(
         parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 == userx@simple R=all T=smtp defer (-54): "
@@ -193,17 +200,19 @@ static void t_failure(void **state)
     assert_int_equal(L.stage, MT_STAGE_CONNECT);
     /* expiry: Exim gives up after the retry rule's time, without trying
      * (no attempt, the message expired) or on an attempt answered 4xx */
-    assert_int_equal(parse("2026-11-22 21:35:51 1vKp0a-0004Rg-1x ** e01@163.com R=dnslookup T=remote_smtp: retry "
-                           "timeout exceeded"),
-                     MT_PF_QMGR_EXPIRED);
+    assert_int_equal(
+        parse("2026-11-22 21:35:51 1vKp0a-0004Rg-1x ** e01@163.com R=dnslookup T=remote_smtp: retry "
+              "timeout exceeded"),
+        MT_PF_QMGR_EXPIRED);
     assert_slice(L.queue_id, "1vKp0a-0004Rg-1x");
     /* as Exim 4.96 writes it when no router or transport is named */
     assert_int_equal(parse("2026-11-28 02:00:57.475 1xX7jc-0004AB-1E ** e01@163.com: retry timeout exceeded"),
                      MT_PF_QMGR_EXPIRED);
-    assert_int_equal(parse("2026-11-22 21:35:51 1vKp0a-0004Rg-1x ** e01@163.com R=cn T=remote_cn H=127.0.0.1 "
-                           "[127.0.0.1] I=[127.0.0.1]: SMTP error from remote mail server after end of data: 451 "
-                           "4.3.2 Internal server error"),
-                     MT_PF_DELIVERY);
+    assert_int_equal(
+        parse("2026-11-22 21:35:51 1vKp0a-0004Rg-1x ** e01@163.com R=cn T=remote_cn H=127.0.0.1 "
+              "[127.0.0.1] I=[127.0.0.1]: SMTP error from remote mail server after end of data: 451 "
+              "4.3.2 Internal server error"),
+        MT_PF_DELIVERY);
     assert_int_equal(L.status, MT_STATUS_EXPIRED);
     assert_int_equal(L.stage, MT_STAGE_DATA_END);
     assert_slice(L.sending_ip, "127.0.0.1");
