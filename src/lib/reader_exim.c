@@ -34,13 +34,13 @@ static int digits(const char *s, int n, int *out)
 
 /* base-62 characters: a table test per byte (this runs for every line) */
 static const unsigned char b62[256] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1,
-    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1,
-    ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1,
-    ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
-    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
+    ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
 };
 
 static int alnum(char c)
@@ -186,6 +186,24 @@ static void set_reply(mt_pf_line *o, const char *p, size_t n)
         memcpy(o->enhanced, enh, sizeof enh);
 }
 
+/* closing_quote - the index of the '"' that closes a quoted value whose
+ * text starts at k (a backslash escapes the next byte), n if none */
+static size_t closing_quote(const char *p, size_t k, size_t n)
+{
+    while (k < n) {
+        const char *q = memchr(p + k, '"', n - k);
+        if (q == NULL)
+            return n;
+        size_t i = (size_t)(q - p), bs = 0;
+        while (i - bs > k && p[i - bs - 1] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return i;
+        k = i + 1;
+    }
+    return n;
+}
+
 /* reply_start - in "COMMAND: 451 …", the reply: the first ": " followed
  * by a 3-digit code.  NULL if none. */
 static const char *reply_start(const char *p, size_t n)
@@ -297,12 +315,7 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
         size_t vs = has_key ? ke + 1 : k, ve;
         int quoted = vs < n && p[vs] == '"';
         if (quoted) {
-            ve = vs + 1;
-            while (ve < n && p[ve] != '"') {
-                if (p[ve] == '\\' && ve + 1 < n)
-                    ve++;
-                ve++;
-            }
+            ve = closing_quote(p, vs + 1, n);
             if (ve >= n)
                 return malformed(o, "exim delivery: unclosed quote");
             k = ve + 1;
@@ -422,12 +435,7 @@ static mt_pf_kind arrival(const char *p, size_t n, mt_pf_line *o)
         int has_key = ke > ks && ke < n && p[ke] == '=';
         size_t vs = has_key ? ke + 1 : k, ve;
         if (vs < n && p[vs] == '"') {
-            ve = vs + 1;
-            while (ve < n && p[ve] != '"') {
-                if (p[ve] == '\\' && ve + 1 < n)
-                    ve++;
-                ve++;
-            }
+            ve = closing_quote(p, vs + 1, n);
             if (ve >= n)
                 return malformed(o, "exim arrival: unclosed quote");
             k = ve + 1;
@@ -460,7 +468,10 @@ static mt_pf_kind arrival(const char *p, size_t n, mt_pf_line *o)
 
 mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_pf_line *o)
 {
-    memset(o, 0, sizeof *o);
+    /* every field but the header ones (never set here) is cleared; the
+     * struct is large and this runs for every line */
+    memset(o, 0, offsetof(mt_pf_line, header_name));
+    o->sending_ip = o->helo_name = o->header_from = o->template_id = o->attachment_types = MT_SLICE_NULL;
     o->delay = -1;
     o->size = -1;
     o->nrcpt = -1;

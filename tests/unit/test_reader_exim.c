@@ -97,6 +97,12 @@ static void t_delivery(void **state)
     assert_slice(L.sending_ip, "198.51.100.20");
     assert_slice(L.reply, "250 Mail OK queued as: mx1,abc");
     assert_true(L.delay > 61.9 && L.delay < 62.1);
+    /* an escaped quote inside the confirmation, and an escaped backslash before the closing one */
+    assert_int_equal(parse("2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1] "
+                           "C=\"250 ok \\\"id\\\" x\\\\\" QT=1s"),
+                     MT_PF_DELIVERY);
+    assert_slice(L.reply, "250 ok \\\"id\\\" x\\\\");
+    assert_true(L.delay > 0.9 && L.delay < 1.1);
     /* cutthrough */
     assert_int_equal(parse("2026-11-20 21:36:02 1vKp0a-0004Rg-1x >> c@qq.com R=dnslookup T=remote_smtp "
                            "H=mx3.qq.com [203.205.219.57] C=\"250 Ok\""),
