@@ -20,10 +20,10 @@
 #include "timeparse.h"
 
 static const char *const names[MT_FORMAT_COUNT] = {
-    "auto", "postfix", "exim", "pmta", "kumo", "csv", "ndjson", "transcript",
+    "auto", "postfix", "exim", "pmta", "kumo", "csv", "ndjson", "transcript", "opensmtpd",
 };
 
-const char mt_format_names[] = "postfix, exim, pmta, kumo, csv, ndjson, transcript";
+const char mt_format_names[] = "postfix, exim, pmta, kumo, csv, ndjson, transcript, opensmtpd";
 
 const char *mt_format_name(mt_format f)
 {
@@ -157,6 +157,10 @@ mt_format mt_format_detect(const char *text, size_t len)
         }
         if (transcript_line(l, n))
             return MT_FORMAT_TRANSCRIPT;
+        const char *sd = memmem(l, n < 80 ? n : 80, " smtpd[", 7);
+        if (sd && (memmem(l, n, " mta delivery evpid=", 20) || memmem(l, n, " smtp connected address=", 24) ||
+                   memmem(l, n, " smtp message msgid=", 20)))
+            return MT_FORMAT_OPENSMTPD;
         mt_pf_kind k = mt_exim_parse(l, n, &pl);
         if (k != MT_PF_MALFORMED && pl.queue_id.len)
             return MT_FORMAT_EXIM;

@@ -16,6 +16,7 @@ typedef enum mt_format {
     MT_FORMAT_CSV,        /* generic CSV export, SPEC §3 column names */
     MT_FORMAT_NDJSON,     /* generic NDJSON export, SPEC §3 keys */
     MT_FORMAT_TRANSCRIPT, /* SMTP transcripts: swaks, s_client, C:/S:, <-/-> */
+    MT_FORMAT_OPENSMTPD,  /* OpenSMTPD's syslog lines ("mta delivery") */
     MT_FORMAT_COUNT
 } mt_format;
 

@@ -20,6 +20,7 @@
 
 #include "format.h"
 #include "record.h"
+#include "timeparse.h"
 #include "util.h"
 
 /* A bump allocator over memory the caller owns; it never grows, so the
@@ -105,6 +106,10 @@ typedef struct mt_pmta_cols {
 int mt_pmta_header(const mt_slice *cols, int n, mt_pmta_cols *pc, mt_buf *unknown);
 int mt_pmta_parse(const mt_pmta_cols *pc, const mt_slice *f, int n, mt_arena *a, mt_xrec *r,
                   const char **why);
+
+/* OpenSMTPD: one syslog line (year inference through yc); returns 2 for
+ * another program's line, 0 for an smtpd line without an attempt. */
+int mt_opensmtpd_parse(const char *line, size_t n, mt_yearctx *yc, mt_xrec *r, const char **why);
 
 /* KumoMTA: one JSON log record. */
 int mt_kumo_parse(const char *line, size_t n, mt_arena *a, mt_xrec *r, const char **why);

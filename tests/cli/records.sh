@@ -53,6 +53,25 @@ grep -q '^2026-11-20T21:35:51Z,.*,k1,m1@sender.example,cn-ip1,198.51.100.20,.*,d
 grep -q ',rcpt,450,4.2.0,.*greylisting,.*,expired$' "$T/k.csv" && ok "kumo: greylisted at RCPT, expired" ||
     notok "kumo 450: $(grep 450 "$T/k.csv")"
 
+# --- OpenSMTPD: the delivery lines carry the reply; other smtpd lines and
+# other programs' lines are skipped
+cat >"$T/smtpd.log" <<'EOF'
+Nov 20 21:35:50 mx4 smtpd[4242]: 7d1b5c5e8e0f0a1b smtp connected address=local host=mx4
+Nov 20 21:35:50 mx4 kernel: [1234.5] eth0: link up
+Nov 20 21:35:51 mx4 smtpd[4242]: 3c8f1d2a4b5e6f70 mta delivery evpid=a1b2c3d4e5f60718 from=<news@sender.example> to=<alice@163.com> rcpt=<-> source="198.51.100.30" relay="163mx01.mxmail.netease.com [220.181.14.141]" delay=1s result="TempFail" stat="451 4.3.2 Internal server error"
+Nov 20 21:35:52 mx4 smtpd[4242]: 3c8f1d2a4b5e6f72 mta delivery evpid=a1b2c3d4e5f60719 from=<news@sender.example> to=<bob@qq.com> rcpt=<-> source="198.51.100.30" relay="mx3.qq.com [203.205.219.57]" delay=2s result="PermFail" stat="550 Mailbox not found"
+Nov 20 21:45:51 mx4 smtpd[4242]: 3c8f1d2a4b5e6f71 mta delivery evpid=a1b2c3d4e5f60718 from=<news@sender.example> to=<alice@163.com> rcpt=<-> source="198.51.100.30" relay="163mx01.mxmail.netease.com [220.181.14.141]" delay=10m1s result="Ok" stat="250 Mail OK"
+EOF
+"$MT" diagnose --json --year 2026 "$T/smtpd.log" >"$T/o.json" 2>"$T/err"; expect_eq "opensmtpd: exit 0" $? 0
+expect_eq "opensmtpd: format detected" "$(json "$T/o.json" "d['input']['format']")" opensmtpd
+expect_eq "opensmtpd: attempts (mta delivery lines)" "$(json "$T/o.json" "d['totals']['attempts']")" \
+    "$(grep -c ' mta delivery ' "$T/smtpd.log")"
+expect_eq "opensmtpd: other programs' lines skipped" "$(json "$T/o.json" "d['input']['other_program_lines']")" 1
+"$MT" events --csv --year 2026 "$T/smtpd.log" >"$T/o.csv" 2>/dev/null
+grep -q ',a1b2c3d4,.*,198.51.100.30,.*,220.181.14.141,unknown,451,4.3.2,.*,0,1,delivered$' "$T/o.csv" &&
+    grep -q ',250,.*,1,601,delivered$' "$T/o.csv" && ok "opensmtpd: the retry joined by envelope, sending IP from source=" ||
+    notok "opensmtpd rows: $(cat "$T/o.csv")"
+
 # --- generic exports: our own events read back give the same diagnosis
 if [ -x "$GENLOG" ]; then
     "$GENLOG" --messages 1500 --seed 11 >"$T/gen.log" 2>/dev/null

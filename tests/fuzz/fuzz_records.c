@@ -18,8 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    static const mt_format fmts[] = {MT_FORMAT_PMTA, MT_FORMAT_KUMO, MT_FORMAT_CSV, MT_FORMAT_NDJSON};
-    mt_format f = fmts[data[0] % 4];
+    static const mt_format fmts[] = {MT_FORMAT_PMTA, MT_FORMAT_KUMO, MT_FORMAT_CSV, MT_FORMAT_NDJSON,
+                                     MT_FORMAT_OPENSMTPD};
+    mt_format f = fmts[data[0] % 5];
     static const mt_rec_map map[] = {{"email", 5, "recipient"}, {"when", 4, "timestamp"}};
     data++;
     size--;
@@ -28,6 +29,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(copy, data, size);
         (void)mt_format_detect(copy, size);
         free(copy);
+    }
+    if (f == MT_FORMAT_OPENSMTPD) {
+        /* syslog lines: no header, year inference across lines */
+        mt_yearctx yc;
+        mt_yearctx_init(&yc, 2026, 1);
+        size_t st = 0;
+        for (size_t i = 0; i <= size; i++) {
+            if (i == size || data[i] == '\n') {
+                size_t n = i - st;
+                char *line = malloc(n ? n : 1);
+                memcpy(line, data + st, n);
+                mt_xrec r;
+                const char *why;
+                if (mt_opensmtpd_parse(line, n, &yc, &r, &why) == 1 &&
+                    (r.recipient.p < line || r.recipient.p + r.recipient.len > line + n))
+                    abort();
+                free(line);
+                st = i + 1;
+            }
+        }
+        return 0;
     }
     const uint8_t *nl = memchr(data, '\n', size);
     size_t hn = nl ? (size_t)(nl - data) : size;

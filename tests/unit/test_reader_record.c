@@ -264,6 +264,56 @@ static void t_export_ndjson(void **state)
     mt_buf_free(&unknown);
 }
 
+/* OpenSMTPD: lines in the layout of mta_log() (usr.sbin/smtpd/mta.c) */
+static void t_opensmtpd(void **state)
+{
+    (void)state;
+    mt_yearctx yc;
+    mt_yearctx_init(&yc, 2026, 0);
+    static const char defer[] =
+        "Nov 20 21:35:51 mx4 smtpd[4242]: 3c8f1d2a4b5e6f70 mta delivery evpid=a1b2c3d4e5f60718 "
+        "from=<news@sender.example> to=<alice@163.com> rcpt=<-> source=\"198.51.100.30\" "
+        "relay=\"163mx01.mxmail.netease.com [220.181.14.141]\" delay=1m2s result=\"TempFail\" "
+        "stat=\"451 4.3.2 Internal server error\"";
+    assert_int_equal(mt_opensmtpd_parse(defer, strlen(defer), &yc, &R, &why), 1);
+    assert_int_equal(R.time, 1795210551);
+    assert_slice(R.queue_id, "a1b2c3d4");
+    assert_true(R.per_rcpt);
+    assert_slice(R.recipient, "alice@163.com");
+    assert_slice(R.mail_from, "news@sender.example");
+    assert_slice(R.sending_ip, "198.51.100.30");
+    assert_slice(R.mx_host, "163mx01.mxmail.netease.com");
+    assert_slice(R.mx_ip, "220.181.14.141");
+    assert_int_equal(R.status, MT_STATUS_DEFERRED);
+    assert_int_equal(R.reply_code, 451);
+    assert_string_equal(R.enhanced, "4.3.2");
+    assert_true(R.delay > 61.9 && R.delay < 62.1);
+    assert_int_equal(R.final, 0);
+    static const char ok[] =
+        "Nov 20 21:45:51 mx4 smtpd[4242]: 3c8f1d2a4b5e6f71 mta delivery evpid=a1b2c3d4e5f60718 "
+        "from=<news@sender.example> to=<alice@163.com> rcpt=<-> source=\"-\" "
+        "relay=\"163mx01.mxmail.netease.com [220.181.14.141]\" delay=10m1s result=\"Ok\" "
+        "stat=\"250 Mail OK queued as \"mx1\"\"";
+    assert_int_equal(mt_opensmtpd_parse(ok, strlen(ok), &yc, &R, &why), 1);
+    assert_int_equal(R.status, MT_STATUS_SENT);
+    assert_int_equal(R.final, 1);
+    assert_int_equal(R.stage, MT_STAGE_DATA_END);
+    assert_int_equal(R.sending_ip.len, 0);
+    assert_slice(R.reply, "250 Mail OK queued as \"mx1\"");
+    static const char session[] =
+        "Nov 20 21:35:50 mx4 smtpd[4242]: 7d1b5c5e8e0f0a1b smtp connected address=local";
+    assert_int_equal(mt_opensmtpd_parse(session, strlen(session), &yc, &R, &why), 0);
+    static const char other[] = "Nov 20 21:35:50 mx4 kernel: something";
+    assert_int_equal(mt_opensmtpd_parse(other, strlen(other), &yc, &R, &why), 2);
+    static const char bad[] =
+        "Nov 20 21:35:50 mx4 smtpd[4242]: 3c mta delivery evpid=a1 to=<x@y> result=\"Ok\"";
+    assert_int_equal(mt_opensmtpd_parse(bad, strlen(bad), &yc, &R, &why), -1);
+    assert_int_equal(mt_opensmtpd_parse("garbage", 7, &yc, &R, &why), -1);
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s\n%s\n", session, defer);
+    assert_int_equal(mt_format_detect(buf, strlen(buf)), MT_FORMAT_OPENSMTPD);
+}
+
 static void t_csv_split(void **state)
 {
     (void)state;
@@ -300,6 +350,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_pmta),          cmocka_unit_test(t_kumo),      cmocka_unit_test(t_export_csv),
         cmocka_unit_test(t_export_ndjson), cmocka_unit_test(t_csv_split), cmocka_unit_test(t_detect),
+        cmocka_unit_test(t_opensmtpd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
