@@ -161,10 +161,9 @@ mt_format mt_format_detect(const char *text, size_t len)
         if (sd && (memmem(l, n, " mta delivery evpid=", 20) || memmem(l, n, " smtp connected address=", 24) ||
                    memmem(l, n, " smtp message msgid=", 20)))
             return MT_FORMAT_OPENSMTPD;
-        mt_pf_kind k = mt_exim_parse(l, n, &pl);
-        if (k != MT_PF_MALFORMED && pl.queue_id.len)
+        if (mt_exim_probe(l, n))
             return MT_FORMAT_EXIM;
-        k = mt_pf_parse(l, n, &yc, &pl);
+        mt_pf_kind k = mt_pf_parse(l, n, &yc, &pl);
         if (k != MT_PF_MALFORMED && k != MT_PF_FOREIGN)
             return MT_FORMAT_POSTFIX;
     }

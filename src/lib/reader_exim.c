@@ -466,6 +466,44 @@ static mt_pf_kind arrival(const char *p, size_t n, mt_pf_line *o)
     return o->kind = MT_PF_QMGR_FROM;
 }
 
+int mt_exim_probe(const char *line, size_t n)
+{
+    int64_t t;
+    int32_t us;
+    size_t k = stamp(line, n, &t, &us);
+    if (k == 0 || k >= n || line[k] != ' ')
+        return 0;
+    k++;
+    if (line[k] == '[') { /* +pid */
+        size_t j = k + 1;
+        while (j < n && line[j] >= '0' && line[j] <= '9')
+            j++;
+        if (j == k + 1 || j + 1 >= n || line[j] != ']' || line[j + 1] != ' ')
+            return 0;
+        k = j + 2;
+    }
+    const char *p = line + k;
+    size_t rn = n - k;
+    const char *sp = memchr(p, ' ', rn);
+    if (mt_exim_is_msgid(p, sp ? (size_t)(sp - p) : rn))
+        return 1;
+    static const char *const known[] = {"SMTP connection from ",
+                                        "SMTP protocol ",
+                                        "SMTP command timeout ",
+                                        "H=",
+                                        "Start queue run",
+                                        "End queue run",
+                                        "exim ",
+                                        "TLS error ",
+                                        "no host name found for ",
+                                        "rejected ",
+                                        "unexpected disconnection "};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (starts(p, rn, known[i]))
+            return 1;
+    return find(p, rn, " authenticator failed for ") != NULL;
+}
+
 mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_pf_line *o)
 {
     /* every field but the header ones (never set here) is cleared; the

@@ -32,6 +32,12 @@
  * (daemon start, queue runs, rejections, frozen…). */
 mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_pf_line *out);
 
+/* mt_exim_probe - for format detection: 1 when line[0..n) is an Exim
+ * mainlog line: an Exim stamp, then a message id or one of the lines Exim
+ * writes without one (SMTP connections, rejections, authenticator
+ * failures, queue runs, the daemon's start). */
+int mt_exim_probe(const char *line, size_t n);
+
 /* mt_exim_is_msgid - true when p[0..n) is an Exim message id. */
 int mt_exim_is_msgid(const char *p, size_t n);
 

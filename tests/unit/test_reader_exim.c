@@ -259,6 +259,16 @@ static void t_detect(void **state)
     static const char pf[] = "Nov 20 21:35:51 mx1 kernel: hello\n"
                              "Nov 20 21:35:51 mx1 postfix/qmgr[1]: 4BnSsd2Hm2z9vq: removed\n";
     assert_int_equal(mt_format_detect(pf, sizeof pf - 1), MT_FORMAT_POSTFIX);
+    /* a log of rejections only: Exim's, without message ids (fail2ban's test lines) */
+    static const char rej[] =
+        "2013-06-12 03:57:58 login authenticator failed for (ylmf-pc) [120.196.140.45]: 535 "
+        "Incorrect authentication data (set_id=admin)\n";
+    assert_int_equal(mt_format_detect(rej, sizeof rej - 1), MT_FORMAT_EXIM);
+    static const char pid[] =
+        "2026-11-20 21:35:51 [4242] SMTP connection from [192.0.2.1]:4000 (TCP/IP connection count = 1)\n";
+    assert_int_equal(mt_format_detect(pid, sizeof pid - 1), MT_FORMAT_EXIM);
+    static const char notex[] = "2026-11-20 21:35:51 something else entirely\n";
+    assert_int_equal(mt_format_detect(notex, sizeof notex - 1), MT_FORMAT_AUTO);
     static const char none[] = "hello world\nthis is not a log\n";
     assert_int_equal(mt_format_detect(none, sizeof none - 1), MT_FORMAT_AUTO);
     assert_int_equal(mt_format_from_name("exim"), MT_FORMAT_EXIM);
