@@ -474,6 +474,8 @@ int mt_exim_probe(const char *line, size_t n)
     if (k == 0 || k >= n || line[k] != ' ')
         return 0;
     k++;
+    if (k >= n)
+        return 0;
     if (line[k] == '[') { /* +pid */
         size_t j = k + 1;
         while (j < n && line[j] >= '0' && line[j] <= '9')
