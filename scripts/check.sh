@@ -71,6 +71,9 @@ echo "== end-to-end with a real Postfix"
 step "e2e postfix" bash tests/e2e/postfix_e2e.sh
 step "e2e postfix scenarios" bash tests/e2e/postfix_scenarios.sh
 
+echo "== end-to-end with a real Exim (unpacked privately, beside Postfix)"
+step "e2e exim" bash tests/e2e/exim_e2e.sh
+
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 if [ ! -f build-asan/build.ninja ]; then
     meson setup build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false \

@@ -16,6 +16,8 @@
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2
 
+#define CLI_MAX_MAP 32
+
 typedef struct cli_input {
     const char **files; /* in reading order; "-" for stdin */
     int nfiles;
@@ -27,6 +29,10 @@ typedef struct cli_input {
     int show_recipients;
     int progress; /* -1: decide by isatty(stderr) */
     int threads;  /* 0: decide by the number of cores */
+    int format;   /* mt_format; 0: auto */
+    int show_skipped;
+    mt_scan_map map[CLI_MAX_MAP]; /* --map OLD=NEW */
+    int nmap;
 } cli_input;
 
 /* cli_input_option - handle one of the shared long options (returns 1),
@@ -45,7 +51,9 @@ int cli_input_option(cli_input *in, int opt, const char *arg);
     {"no-progress", no_argument, NULL, 1007},                       \
     {"format", required_argument, NULL, 1008},                      \
     {"threads", required_argument, NULL, 1009},                     \
-    {"messages", required_argument, NULL, 1010}
+    {"messages", required_argument, NULL, 1010},                    \
+    {"map", required_argument, NULL, 1011},                         \
+    {"show-skipped", required_argument, NULL, 1012}
 /* clang-format on */
 
 extern const char cli_input_help[];

@@ -132,7 +132,7 @@ void mt_events_write(const mt_attempt *a, void *arg)
         o->last_time = a->time;
         o->last_usec = a->time_usec;
     }
-    const char *ts = o->last_ts;
+    const char *ts = a->time ? o->last_ts : NULL; /* 0: the input gives no time (transcripts) */
     const char *file = a->source_file ? a->source_file : "";
     size_t fl = strlen(file);
     if (fl > sizeof src - 32)

@@ -738,10 +738,12 @@ static void rebase1(mt_slice *s, const char *from, size_t len, char *to)
 
 void mt_pf_rebase(mt_pf_line *l, const char *from, size_t len, char *to)
 {
-    mt_slice *all[] = {&l->host,        &l->program,      &l->daemon,      &l->queue_id, &l->to,
-                       &l->orig_to,     &l->relay,        &l->dsn,         &l->tls,      &l->reason,
-                       &l->mx_host,     &l->mx_ip,        &l->reply,       &l->from,     &l->message_id,
-                       &l->header_name, &l->header_value, &l->new_queue_id};
+    mt_slice *all[] = {&l->host,         &l->program,      &l->daemon,          &l->queue_id,
+                       &l->to,           &l->orig_to,      &l->relay,           &l->dsn,
+                       &l->tls,          &l->reason,       &l->mx_host,         &l->mx_ip,
+                       &l->reply,        &l->from,         &l->message_id,      &l->header_name,
+                       &l->header_value, &l->new_queue_id, &l->sending_ip,      &l->helo_name,
+                       &l->header_from,  &l->template_id,  &l->attachment_types};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         rebase1(all[i], from, len, to);
 }
