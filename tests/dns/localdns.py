@@ -154,9 +154,15 @@ def _qname(pkt):
 def _fault_reply(pkt, kind):
     if len(pkt) < 12:
         return None
+    name, _ = _qname(pkt)
+    if name is None:
+        return None
+    qend = 12 + sum(len(l) + 1 for l in name.split(".") if l) + 1 + 4
+    pkt = pkt[:qend]  # the question only (drop the EDNS OPT record)
     flags = struct.unpack("!H", pkt[2:4])[0]
     rcode = {"servfail": 2, "refused": 5}.get(kind, 0)
     hdr = pkt[:2] + struct.pack("!H", 0x8000 | (flags & 0x0100) | 0x0080 | rcode)
+    pkt = pkt[:4] + b"\x00\x01" + pkt[6:]
     if kind == "malformed":
         # claims one answer and carries half of one
         return hdr + pkt[4:6] + b"\x00\x01\x00\x00\x00\x00" + pkt[12:] + b"\xc0\x0c\x00"
