@@ -9,6 +9,7 @@
 
 #include "../lib/dns.h"
 #include "../lib/domaincheck.h"
+#include "../lib/util.h"
 #include "cli.h"
 
 static const char usage[] =
@@ -40,6 +41,7 @@ static const char usage[] =
     "                          zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org)\n"
     "  --dbl ZONE              a domain blocklist zone (repeatable; default dbl.spamhaus.org)\n"
     "  --no-dnsbl              skip the blocklists\n"
+    "  --only AREA[,AREA]      run only these areas (spf, dkim, dmarc, mx, rdns, helo, dnsbl)\n"
     "  --resolver HOST[:PORT]  the DNS server to ask (an IP; default /etc/resolv.conf)\n"
     "  --timeout MS            per-try DNS timeout in milliseconds (default 2000, 2 tries)\n"
     "  --json                  JSON: one object per domain, one a line\n"
@@ -53,14 +55,20 @@ typedef struct strv {
     size_t n;
 } strv;
 
+/* Each vector has room for argc entries (no option repeats more often). */
 static void push(strv *s, const char *x)
 {
-    s->v = realloc(s->v, (s->n + 1) * sizeof *s->v);
-    if (!s->v) {
-        fputs("mailtriage: out of memory\n", stderr);
-        exit(EXIT_INPUT);
-    }
     s->v[s->n++] = x;
+}
+
+static int parse_ms(const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v <= 0 || v > 600000)
+        return -1;
+    *out = (int)v;
+    return 0;
 }
 
 static void run_one(mt_dns *d, const char *domain, const mt_domaincheck_opts *o, int json, mt_buf *b)
@@ -80,21 +88,17 @@ static void run_one(mt_dns *d, const char *domain, const mt_domaincheck_opts *o,
 int cmd_check_domain(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"ip", required_argument, NULL, 'i'},
-        {"helo", required_argument, NULL, 'H'},
-        {"selector", required_argument, NULL, 's'},
-        {"mail-from", required_argument, NULL, 'm'},
-        {"file", required_argument, NULL, 'f'},
-        {"json", no_argument, NULL, 'j'},
-        {"resolver", required_argument, NULL, 'R'},
-        {"timeout", required_argument, NULL, 't'},
-        {"dnsbl", required_argument, NULL, 'b'},
-        {"dbl", required_argument, NULL, 'B'},
-        {"no-dnsbl", no_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"ip", required_argument, NULL, 'i'},       {"helo", required_argument, NULL, 'H'},
+        {"selector", required_argument, NULL, 's'}, {"mail-from", required_argument, NULL, 'm'},
+        {"file", required_argument, NULL, 'f'},     {"json", no_argument, NULL, 'j'},
+        {"resolver", required_argument, NULL, 'R'}, {"timeout", required_argument, NULL, 't'},
+        {"dnsbl", required_argument, NULL, 'b'},    {"dbl", required_argument, NULL, 'B'},
+        {"no-dnsbl", no_argument, NULL, 'n'},       {"only", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
-    strv ips = {0}, sels = {0}, ipz = {0}, dz = {0};
+    const char **room = mt_xcalloc(4 * (size_t)argc + 4, sizeof *room);
+    strv ips = {room, 0}, sels = {room + argc + 1, 0}, ipz = {room + 2 * (argc + 1), 0},
+         dz = {room + 3 * (argc + 1), 0};
     mt_domaincheck_opts o = {0};
     mt_dns_opts dopts = {0};
     const char *file = NULL;
@@ -124,10 +128,10 @@ int cmd_check_domain(int argc, char **argv)
             dopts.resolver = optarg;
             break;
         case 't':
-            dopts.timeout_ms = atoi(optarg);
-            if (dopts.timeout_ms <= 0) {
-                fprintf(stderr, "mailtriage check-domain: --timeout wants milliseconds > 0\n");
-                return EXIT_USAGE;
+            if (parse_ms(optarg, &dopts.timeout_ms) < 0) {
+                fprintf(stderr, "mailtriage check-domain: --timeout wants milliseconds (1..600000)\n");
+                rc = EXIT_USAGE;
+                goto done;
             }
             break;
         case 'b':
@@ -139,18 +143,23 @@ int cmd_check_domain(int argc, char **argv)
         case 'n':
             nobl = 1;
             break;
+        case 'o':
+            o.only = optarg;
+            break;
         case 'h':
             fputs(usage, stdout);
-            return EXIT_OK;
+            goto done;
         default:
             fputs(usage, stderr);
-            return EXIT_USAGE;
+            rc = EXIT_USAGE;
+            goto done;
         }
     }
     if ((optind == argc && !file) || argc - optind > 1) {
         fprintf(stderr, "mailtriage check-domain: give one DOMAIN or --file LIST\n\n");
         fputs(usage, stderr);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto done;
     }
     o.ips = ips.v;
     o.nips = ips.n;
@@ -174,7 +183,8 @@ int cmd_check_domain(int argc, char **argv)
     mt_dns *d = mt_dns_new(&dopts, err, sizeof err);
     if (!d) {
         fprintf(stderr, "mailtriage check-domain: %s\n", err);
-        return EXIT_USAGE;
+        rc = EXIT_USAGE;
+        goto done;
     }
     mt_buf b;
     mt_buf_init(&b);
@@ -210,9 +220,7 @@ int cmd_check_domain(int argc, char **argv)
     }
     mt_buf_free(&b);
     mt_dns_free(d);
-    free(ips.v);
-    free(sels.v);
-    free(ipz.v);
-    free(dz.v);
+done:
+    free(room);
     return rc;
 }

@@ -49,6 +49,7 @@ int cmd_spf(int argc, char **argv)
     mt_spf_request req = {0};
     mt_dns_opts dopts = {0};
     int json = 0, have_from = 0, c;
+    char *end;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -69,8 +70,8 @@ int cmd_spf(int argc, char **argv)
             dopts.resolver = optarg;
             break;
         case 't':
-            dopts.timeout_ms = atoi(optarg);
-            if (dopts.timeout_ms <= 0) {
+            dopts.timeout_ms = (int)strtol(optarg, &end, 10);
+            if (*end || dopts.timeout_ms <= 0 || dopts.timeout_ms > 600000) {
                 fprintf(stderr, "mailtriage spf: --timeout wants milliseconds > 0\n");
                 return EXIT_USAGE;
             }

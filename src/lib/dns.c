@@ -414,14 +414,15 @@ void mt_dns_submit(mt_dns *d, const char *name, int type, mt_dns_cb cb, void *ar
 static void step(mt_dns *d)
 {
     ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-    int bits = ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
+    /* ARES_GETSOCK_WRITABLE shifts a signed 1 by up to 31: test the bits unsigned */
+    unsigned bits = (unsigned)ares_getsock(d->ch, socks, ARES_GETSOCK_MAXNUM);
     struct pollfd pfd[ARES_GETSOCK_MAXNUM];
     int n = 0;
     for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
         short ev = 0;
-        if (ARES_GETSOCK_READABLE(bits, i))
+        if (bits & (1u << i))
             ev |= POLLIN;
-        if (ARES_GETSOCK_WRITABLE(bits, i))
+        if (bits & (1u << (i + ARES_GETSOCK_MAXNUM)))
             ev |= POLLOUT;
         if (!ev)
             continue;

@@ -47,6 +47,7 @@ typedef struct mt_domaincheck_opts {
     size_t nip_zones;
     const char *const *domain_zones; /* domain DNSBLs; NULL: the defaults */
     size_t ndomain_zones;
+    const char *only; /* comma-separated areas to run ("spf,dkim"); NULL: all */
 } mt_domaincheck_opts;
 
 /* mt_domaincheck_run - run every check for domain through d into *out
