@@ -195,4 +195,38 @@ expect_eq "spf: temperror on timeout" "$("$MT" spf --resolver $R --timeout 200 -
 expect_eq "spf: none" "$("$MT" spf --resolver $R --ip 192.0.2.10 --mail-from x@nothing.test | head -1)" none
 "$MT" spf --ip nonsense --mail-from x@good.test --resolver $R >/dev/null 2>&1
 expect_eq "spf: bad IP is a usage error" $? 2
+# --- diagnose --check-dns: the log's envelope domains and route IPs checked,
+# failing checks folded into the findings as cause authentication
+gen_log() { # gen_log FILE: 12 messages; bounce@plusall.test deferred at 163.com, bounce@good.test delivered
+    local i t q dom
+    for i in $(seq 10 21); do
+        t="Nov 20 01:$i:00"
+        q="4AB${i}CD${i}EF"
+        if [ $((i % 2)) = 0 ]; then dom=plusall.test; else dom=good.test; fi
+        echo "$t mx1 postfix-out/cleanup[100]: $q: message-id=<m$i@$dom>"
+        echo "$t mx1 postfix-out/qmgr[101]: $q: from=<bounce@$dom>, size=2000, nrcpt=1 (queue active)"
+        if [ $dom = plusall.test ]; then
+            echo "$t mx1 postfix-out/smtp[102]: $q: to=<user$i@163.com>, relay=163mx01.mxmail.netease.com[220.181.12.11]:25, delay=1, delays=0.1/0/0.4/0.5, dsn=4.3.2, status=deferred (host 163mx01.mxmail.netease.com[220.181.12.11] said: 451 4.3.2 Internal server error (in reply to end of DATA command))"
+        else
+            echo "$t mx1 postfix-out/smtp[102]: $q: to=<user$i@163.com>, relay=163mx01.mxmail.netease.com[220.181.12.11]:25, delay=1, delays=0.1/0/0.4/0.5, dsn=2.0.0, status=sent (250 Mail OK queued as x)"
+            echo "$t mx1 postfix-out/qmgr[101]: $q: removed"
+        fi
+    done >"$1"
+}
+gen_log "$T/mail.log"
+echo "postfix-out 192.0.2.20 nowhere.good.test" >"$T/routes"
+"$MT" diagnose --json --routes "$T/routes" "$T/mail.log" >"$T/plain.json"
+"$MT" diagnose --json --check-dns --resolver $R --routes "$T/routes" "$T/mail.log" >"$T/dns.json" 2>"$T/dns.err"
+expect_eq "diagnose without --check-dns: no authentication finding" "$($PY -c "
+import json; d=json.load(open('$T/plain.json')); print(sum(f['cause']=='authentication' for f in d['findings']))")" 0
+expect_eq "--check-dns: authentication findings for both domains (via the failing rDNS of 192.0.2.20)" "$($PY -c "
+import json; d=json.load(open('$T/dns.json'))
+print(sorted(f['scope'].get('mail_from_domain','') for f in d['findings'] if f['cause']=='authentication'))")" "['good.test', 'plusall.test']"
+ev=$($PY -c "
+import json; d=json.load(open('$T/dns.json'))
+f=[f for f in d['findings'] if f['scope'].get('mail_from_domain')=='plusall.test'][0]
+print(' | '.join(f['evidence']))")
+case "$ev" in *"spf record plusall.test: fail: record parses; +all"*) ok "the failing SPF check is the evidence" ;; *) notok "evidence: $ev" ;; esac
+case "$ev" in *"rdns ptr 192.0.2.20: fail"*) ok "the failing rDNS check is the evidence" ;; *) notok "evidence: $ev" ;; esac
+grep -q '2 envelope domain(s) checked, 2 with failing checks' "$T/dns.err" && ok "--check-dns summary on stderr" || notok "stderr: $(cat "$T/dns.err")"
 finish
