@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+
 #include "../lib/dns.h"
 #include "../lib/spf.h"
 #include "cli.h"
@@ -29,9 +31,117 @@ static const char usage[] =
     "  --resolver HOST[:PORT]  the DNS server to ask (an IP; default /etc/resolv.conf)\n"
     "  --timeout MS            per-try DNS timeout in milliseconds (default 2000, 2 tries)\n"
     "  --json                  one JSON object\n"
+    "  --batch FILE            many checks: lines \"IP MAIL-FROM [HELO]\" (\"<>\" for the\n"
+    "                          null sender; \"-\" reads standard input); prints one line\n"
+    "                          each, in order: result, IP, MAIL-FROM, DNS lookups\n"
+    "  --jobs N                with --batch: evaluations run at once (default 4)\n"
     "  -h, --help              this help\n"
     "\n"
     "Exit status: 0 when a result was computed (whatever it is), 2 on usage errors.\n";
+
+typedef struct job {
+    char *ip, *from, *helo;
+    mt_spf_result result;
+    int lookups;
+} job;
+
+typedef struct batch {
+    job *v;
+    size_t n;
+    size_t next; /* the next job to take, under mu */
+    pthread_mutex_t mu;
+    const mt_dns_opts *dopts;
+    const char *receiver;
+    int failed;
+} batch;
+
+static void *worker(void *arg)
+{
+    batch *b = arg;
+    char err[256];
+    mt_dns *d = mt_dns_new(b->dopts, err, sizeof err);
+    if (!d) {
+        fprintf(stderr, "mailtriage spf: %s\n", err);
+        b->failed = 1;
+        return NULL;
+    }
+    for (;;) {
+        pthread_mutex_lock(&b->mu);
+        size_t i = b->next++;
+        pthread_mutex_unlock(&b->mu);
+        if (i >= b->n)
+            break;
+        job *j = &b->v[i];
+        mt_spf_request req = {.ip = j->ip, .sender = j->from, .helo = j->helo, .receiver = b->receiver};
+        mt_spf_outcome o;
+        mt_spf_check(d, &req, &o);
+        j->result = o.result;
+        j->lookups = o.dns_lookups;
+        mt_spf_outcome_free(&o);
+    }
+    mt_dns_free(d);
+    return NULL;
+}
+
+/* run_batch - the --batch mode: read every line, evaluate on `jobs`
+ * threads (one resolver handle each), print in input order. */
+static int run_batch(const char *path, int jobs, const mt_dns_opts *dopts, const char *receiver)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return EXIT_INPUT;
+    }
+    batch b = {.dopts = dopts, .receiver = receiver};
+    size_t cap = 0, bad = 0;
+    char line[2048];
+    while (fgets(line, sizeof line, f)) {
+        char *save = NULL, *ip = strtok_r(line, " \t\r\n", &save);
+        char *from = ip ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+        char *helo = from ? strtok_r(NULL, " \t\r\n", &save) : NULL;
+        if (!ip || *ip == '#')
+            continue;
+        if (!from) {
+            bad++;
+            continue;
+        }
+        if (b.n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            b.v = mt_xrealloc(b.v, cap * sizeof *b.v);
+        }
+        job *j = &b.v[b.n++];
+        j->ip = mt_xstrdup(ip);
+        j->from = mt_xstrdup(strcmp(from, "<>") == 0 ? "" : from);
+        j->helo = helo ? mt_xstrdup(helo) : NULL;
+    }
+    if (f != stdin)
+        fclose(f);
+    pthread_mutex_init(&b.mu, NULL);
+    pthread_t th[64];
+    int nth = jobs < 1 ? 1 : jobs > 64 ? 64 : jobs;
+    for (int t = 0; t < nth; t++)
+        pthread_create(&th[t], NULL, worker, &b);
+    for (int t = 0; t < nth; t++)
+        pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&b.mu);
+    mt_buf out;
+    mt_buf_init(&out);
+    for (size_t i = 0; i < b.n; i++) {
+        job *j = &b.v[i];
+        if (!b.failed)
+            mt_buf_printf(&out, "%s %s %s %d\n", mt_spf_result_name(j->result), j->ip,
+                          *j->from ? j->from : "<>", j->lookups);
+        free(j->ip);
+        free(j->from);
+        free(j->helo);
+    }
+    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    mt_buf_free(&out);
+    free(b.v);
+    if (bad)
+        fprintf(stderr, "mailtriage spf: %zu batch line(s) skipped (want \"IP MAIL-FROM [HELO]\")\n", bad);
+    return b.failed ? EXIT_USAGE : EXIT_OK;
+}
 
 int cmd_spf(int argc, char **argv)
 {
@@ -43,6 +153,8 @@ int cmd_spf(int argc, char **argv)
         {"resolver", required_argument, NULL, 'R'},
         {"timeout", required_argument, NULL, 't'},
         {"json", no_argument, NULL, 'j'},
+        {"batch", required_argument, NULL, 'b'},
+        {"jobs", required_argument, NULL, 'J'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -50,6 +162,8 @@ int cmd_spf(int argc, char **argv)
     mt_dns_opts dopts = {0};
     int json = 0, have_from = 0, c;
     char *end;
+    const char *batch_path = NULL;
+    int jobs = 4;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -79,6 +193,16 @@ int cmd_spf(int argc, char **argv)
         case 'j':
             json = 1;
             break;
+        case 'b':
+            batch_path = optarg;
+            break;
+        case 'J':
+            jobs = (int)strtol(optarg, &end, 10);
+            if (*end || jobs < 1 || jobs > 64) {
+                fprintf(stderr, "mailtriage spf: --jobs wants 1..64\n");
+                return EXIT_USAGE;
+            }
+            break;
         case 'h':
             fputs(usage, stdout);
             return EXIT_OK;
@@ -87,6 +211,8 @@ int cmd_spf(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    if (batch_path && optind == argc)
+        return run_batch(batch_path, jobs, &dopts, req.receiver);
     if (!req.ip || !have_from || optind != argc) {
         fprintf(stderr, "mailtriage spf: --ip and --mail-from are required%s\n\n",
                 optind != argc ? " (and no other arguments)" : "");

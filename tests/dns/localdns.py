@@ -170,7 +170,8 @@ def _fault_reply(pkt, kind):
 
 
 class LocalDNS:
-    def __init__(self, port=2660):
+    def __init__(self, port=2660, workers=1):
+        self.workers = workers
         self.port = port
         self.kport = port + 1
         self.dir = tempfile.mkdtemp(prefix="mt-dns.")
@@ -187,7 +188,7 @@ class LocalDNS:
         return """server:
     rundir: "%s"
     listen: 127.0.0.1@%d
-    udp-workers: 1
+    udp-workers: %d
     tcp-workers: 1
     background-workers: 1
 control:
@@ -207,9 +208,17 @@ template:
 zone:
   - domain: "."
     file: "root.zone"
-""" % (d, self.kport, d, d, d)
+""" % (d, self.kport, self.workers, d, d, d)
 
     def start(self, zone_text=None):
+        for p, kind in ((self.port, socket.SOCK_DGRAM), (self.kport, socket.SOCK_DGRAM)):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind(("127.0.0.1", p))
+            except OSError:
+                raise RuntimeError("127.0.0.1:%d is in use (a DNS server left running?)" % p)
+            finally:
+                s.close()
         with open(os.path.join(self.dir, "knot.conf"), "w") as f:
             f.write(self._conf())
         with open(os.path.join(self.dir, "root.zone"), "w") as f:
@@ -247,6 +256,11 @@ zone:
         soa = SOA.replace(" 1 3600", " %d 3600" % self.serial)
         with open(os.path.join(self.dir, "root.zone"), "w") as f:
             f.write(soa + zone_text)
+        sock = os.path.join(self.dir, "knot.sock")
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
         r = subprocess.run(["knotc", "-c", os.path.join(self.dir, "knot.conf"), "-b", "zone-reload", "."],
                            capture_output=True, text=True)
         if r.returncode != 0:
