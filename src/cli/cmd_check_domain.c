@@ -188,6 +188,7 @@ int cmd_check_domain(int argc, char **argv)
     }
     mt_buf b;
     mt_buf_init(&b);
+    o.psl = mt_domaincheck_psl_load();
     if (optind < argc)
         run_one(d, argv[optind], &o, json, &b);
     if (file) {
@@ -219,6 +220,7 @@ int cmd_check_domain(int argc, char **argv)
         }
     }
     mt_buf_free(&b);
+    mt_domaincheck_psl_free(o.psl);
     mt_dns_free(d);
 done:
     free(room);

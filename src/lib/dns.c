@@ -35,6 +35,7 @@ struct mt_dns {
     int max_inflight;
     int inflight;
     int destroying;
+    int dispatching; /* inside dispatch(): completions must not re-enter it */
     uint64_t sent;
     mt_dns_job *head, *tail; /* queued, not yet sent */
 };
@@ -348,7 +349,8 @@ static void on_answer(void *arg, int status, int timeouts, unsigned char *abuf, 
         mt_dns_answer_free(a);
     }
     free(j);
-    dispatch(d);
+    if (!d->dispatching)
+        dispatch(d);
 }
 
 /* A name we must not send: empty labels, labels over 63, over 253 bytes. */
@@ -373,6 +375,9 @@ static int bad_name(const char *n)
 
 static void dispatch(mt_dns *d)
 {
+    if (d->dispatching)
+        return; /* the running loop below takes what was queued */
+    d->dispatching = 1;
     while (d->head && d->inflight < d->max_inflight) {
         mt_dns_job *j = d->head;
         d->head = j->next;
@@ -386,6 +391,7 @@ static void dispatch(mt_dns *d)
         d->sent++;
         ares_query(d->ch, j->name, 1 /* IN */, j->type, on_answer, j);
     }
+    d->dispatching = 0;
 }
 
 static void enqueue(mt_dns *d, const char *name, int type, mt_dns_cb cb, void *arg, mt_dns_answer **slot)

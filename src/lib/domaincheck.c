@@ -780,10 +780,18 @@ static void check_dmarc(mt_dns *d, const psl_ctx_t *psl, const char *domain, con
                         : "MAIL FROM domain %s does not align with %s (%s): DMARC then rests on DKIM alone",
                 mf, domain, strict ? "strict" : "relaxed");
         }
+        /* a usable key found under the domain: signatures made with it carry d=domain */
+        size_t keys = 0;
+        for (size_t i = 0; i < r->n; i++)
+            if (strcmp(r->checks[i].area, "dkim") == 0 && strncmp(r->checks[i].name, "key ", 4) == 0 &&
+                r->checks[i].status <= MT_CHK_WARN)
+                keys++;
         if (o->nselectors)
-            add(r, "dmarc", "dkim alignment", MT_CHK_PASS,
-                "keys looked up under %s: a signature with d=%s aligns (%s)", domain, domain,
-                strstr(rec->data, "adkim=s") ? "strict" : "relaxed");
+            add(r, "dmarc", "dkim alignment", keys ? MT_CHK_PASS : MT_CHK_FAIL,
+                keys ? "%zu usable DKIM key(s) under %s: signatures with d=%s align (%s)"
+                     : "%zu usable DKIM keys under %s: no signature with d=%s can pass, DMARC rests on SPF "
+                       "(%s)",
+                keys, domain, domain, strstr(rec->data, "adkim=s") ? "strict" : "relaxed");
     }
     for (size_t i = 0; i < nn; i++)
         mt_dns_answer_free(ans[i]);
@@ -1123,7 +1131,8 @@ void mt_domaincheck_run(mt_dns *d, const char *domain, const mt_domaincheck_opts
 {
     memset(out, 0, sizeof *out);
     out->domain = mt_xstrdup(domain);
-    psl_ctx_t *psl = psl_latest(NULL);
+    psl_ctx_t *own = o->psl ? NULL : psl_latest(NULL);
+    const psl_ctx_t *psl = o->psl ? o->psl : own;
     if (want(o, "spf"))
         check_spf(d, domain, o, out);
     if (want(o, "dkim"))
@@ -1146,7 +1155,17 @@ void mt_domaincheck_run(mt_dns *d, const char *domain, const mt_domaincheck_opts
     }
     if (want(o, "dnsbl"))
         check_dnsbl(d, domain, o, out);
-    psl_free(psl);
+    psl_free(own);
+}
+
+const struct psl_ctx_st *mt_domaincheck_psl_load(void)
+{
+    return psl_latest(NULL);
+}
+
+void mt_domaincheck_psl_free(const struct psl_ctx_st *p)
+{
+    psl_free((psl_ctx_t *)p);
 }
 
 void mt_domain_report_free(mt_domain_report *r)

@@ -47,8 +47,14 @@ typedef struct mt_domaincheck_opts {
     size_t nip_zones;
     const char *const *domain_zones; /* domain DNSBLs; NULL: the defaults */
     size_t ndomain_zones;
-    const char *only; /* comma-separated areas to run ("spf,dkim"); NULL: all */
+    const char *only;             /* comma-separated areas to run ("spf,dkim"); NULL: all */
+    const struct psl_ctx_st *psl; /* the Public Suffix List (mt_domaincheck_psl_load); NULL: loaded per run */
 } mt_domaincheck_opts;
+
+/* mt_domaincheck_psl_load / _free - the Public Suffix List, loaded once
+ * for many runs (the newest of libpsl's built-in list and the system's). */
+const struct psl_ctx_st *mt_domaincheck_psl_load(void);
+void mt_domaincheck_psl_free(const struct psl_ctx_st *p);
 
 /* mt_domaincheck_run - run every check for domain through d into *out
  * (the caller frees it with mt_domain_report_free). */

@@ -78,7 +78,7 @@ bad.test.dbl.test. A 127.0.1.2
 slow.test. MX 10 mx.good.test.
 broken.test. MX 10 mx.good.test.
 ZONE
-printf 'slow.test timeout\nbroken.test malformed\nfail.test servfail\n' >"$T/faults"
+printf 'slow.test timeout\nbroken.test malformed\nfail.test servfail\nnope.test refused\n' >"$T/faults"
 
 mkfifo "$T/ctl"
 $PY "$ROOT/tests/dns/serve.py" $PORT "$T/zone" "$T/faults" <"$T/ctl" >"$T/ready" 2>"$T/serve.err" &
@@ -110,6 +110,7 @@ expect_eq "good: dkim ed25519" "$(st dkim 'key ed')" pass
 expect_eq "good: dkim size from the key" "$(summ dkim 'key s1')" "RSA key of 2048 bits"
 expect_eq "good: dmarc" "$(st dmarc record)" pass
 expect_eq "good: spf alignment" "$(st dmarc 'spf alignment')" pass
+expect_eq "good: dkim alignment (usable keys under the domain)" "$(st dmarc 'dkim alignment')" pass
 expect_eq "good: rdns fcrdns" "$(st rdns 'ptr 192.0.2.10')" pass
 expect_eq "good: helo" "$(st helo 'helo mail.good.test')" pass
 expect_eq "good: mx" "$(st mx 'host mx.good.test')" pass
@@ -149,6 +150,10 @@ expect_eq "p= not a key: fail" "$(st dkim 'key garbage')" fail
 expect_eq "missing selector: fail" "$(st dkim 'key missing')" fail
 # --- DMARC
 expect_eq "p=none: warn" "$(st dmarc record)" warn
+expect_eq "dkim alignment: usable keys (1024-bit, t=y) found" "$(st dmarc 'dkim alignment')" pass
+cd_json weak.test --no-dnsbl --selector k512 --selector revoked
+expect_eq "dkim alignment: no usable key, fail" "$(st dmarc 'dkim alignment')" fail
+cd_json weak.test --no-dnsbl --selector k1024 --selector k512 --selector revoked --selector testing --selector garbage --selector missing
 expect_eq "external rua not authorised: fail" "$(st dmarc 'rua mailto:reports@collector.test')" fail
 expect_eq "external rua authorised: pass" "$(st dmarc 'rua mailto:x@authorised.test')" pass
 case "$(summ dmarc record)" in *"unknown tag foo"*) ok "unknown tag named" ;; *) notok "unknown tag: $(summ dmarc record)" ;; esac
@@ -177,6 +182,8 @@ cd_json bad.test; expect_eq "listed domain: fail" "$(st dnsbl 'bad.test in dbl.t
 cd_json slow.test --no-dnsbl; expect_eq "timeout: error" "$(st spf record)" error
 cd_json broken.test --no-dnsbl; expect_eq "malformed answer: error" "$(st spf record)" error
 cd_json fail.test --no-dnsbl; expect_eq "SERVFAIL: error" "$(st spf record)" error
+cd_json nope.test --no-dnsbl; expect_eq "REFUSED: error" "$(st spf record)" error
+case "$(summ spf record)" in *refused*) ok "REFUSED named" ;; *) notok "REFUSED: $(summ spf record)" ;; esac
 # --- text form, --file
 "$MT" check-domain --resolver $R --no-dnsbl good.test >"$T/out.txt"
 head -1 "$T/out.txt" | grep -q '^good.test: [0-9]* pass' && ok "text summary line" || notok "text: $(head -1 "$T/out.txt")"
