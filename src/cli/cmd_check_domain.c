@@ -200,6 +200,14 @@ int cmd_check_domain(int argc, char **argv)
             char line[1024];
             unsigned long skipped = 0;
             while (fgets(line, sizeof line, f)) {
+                size_t ll = strlen(line);
+                if (ll == sizeof line - 1 && line[ll - 1] != '\n') {
+                    int ch; /* an over-long line: skip the rest of it */
+                    while ((ch = fgetc(f)) != EOF && ch != '\n')
+                        ;
+                    skipped++;
+                    continue;
+                }
                 char *p = line;
                 while (*p == ' ' || *p == '\t')
                     p++;

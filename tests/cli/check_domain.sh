@@ -74,6 +74,7 @@ v6.good.test. AAAA 2001:db8::1
 20.2.0.192.bl.test. A 127.0.0.2
 22.2.0.192.bl.test. A 127.255.255.254
 bad.test. TXT "v=spf1 -all"
+long.test. TXT $(txt "v=spf1 $(for i in $(seq 1 120); do printf 'ip4:198.51.100.%d ' $i; done)-all")
 bad.test.dbl.test. A 127.0.1.2
 slow.test. MX 10 mx.good.test.
 broken.test. MX 10 mx.good.test.
@@ -140,6 +141,9 @@ print(n)")
 expect_eq "lookup tree follows the include chain (10 includes read, the 11th refused)" "$depth" 10
 cd_json voids.test --no-dnsbl; expect_eq "3 void lookups: fail" "$(st spf lookups)" fail
 
+cd_json long.test --no-dnsbl --only spf
+expect_eq "a 2 KB record (answer over UDP size: TCP through the front): read, warned for length" "$(st spf record)" warn
+case "$(summ spf record)" in *"bytes (RFC 7208 3.4: keep under 450)"*) ok "length named" ;; *) notok "length: $(summ spf record)" ;; esac
 # --- DKIM
 cd_json weak.test --no-dnsbl --selector k1024 --selector k512 --selector revoked --selector testing --selector garbage --selector missing
 expect_eq "1024-bit key: warn" "$(st dkim 'key k1024')" warn
@@ -187,9 +191,10 @@ case "$(summ spf record)" in *refused*) ok "REFUSED named" ;; *) notok "REFUSED:
 # --- text form, --file
 "$MT" check-domain --resolver $R --no-dnsbl good.test >"$T/out.txt"
 head -1 "$T/out.txt" | grep -q '^good.test: [0-9]* pass' && ok "text summary line" || notok "text: $(head -1 "$T/out.txt")"
-printf 'good.test\n# comment\nplusall.test\n\ntwospf.test\n' >"$T/list"
-"$MT" check-domain --resolver $R --no-dnsbl --json --file "$T/list" >"$T/many.json"
+{ printf 'good.test\n# comment\nplusall.test\n\n'; head -c 3000 /dev/zero | tr '\0' a; printf '\ntwospf.test\n'; } >"$T/list"
+"$MT" check-domain --resolver $R --no-dnsbl --json --file "$T/list" >"$T/many.json" 2>"$T/many.err"
 expect_eq "--file: one JSON line per domain" "$(wc -l <"$T/many.json" | tr -d ' ')" 3
+grep -q '1 line(s) skipped' "$T/many.err" && ok "--file: an over-long line is skipped and counted" || notok "stderr: $(cat "$T/many.err")"
 
 # --- mailtriage spf through the same server
 expect_eq "spf: pass word first" "$("$MT" spf --resolver $R --ip 192.0.2.10 --mail-from x@good.test | head -1)" pass
