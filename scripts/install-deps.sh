@@ -7,7 +7,7 @@ set -eu
 
 BUILD="build-essential pkg-config meson ninja-build libpcre2-dev libjansson-dev zlib1g-dev libzstd-dev libc-ares-dev libpsl-dev libssl-dev"
 RUN_EXAMPLE="make"
-TEST="libcmocka-dev clang libclang-rt-dev clang-format clang-tidy postfix pflogsumm python3 time zstd gzip chromium knot knot-dnsutils openssl python3-yaml python3-spf python3-dnspython"
+TEST="libcmocka-dev clang libclang-rt-dev clang-format clang-tidy postfix pflogsumm python3 time zstd gzip chromium knot openssl python3-yaml python3-spf python3-dnspython"
 
 want="$BUILD $RUN_EXAMPLE"
 [ "${1:-}" = "--run" ] || want="$want $TEST"

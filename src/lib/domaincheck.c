@@ -674,13 +674,10 @@ static void check_dmarc(mt_dns *d, const psl_ctx_t *psl, const char *domain, con
             names[nn++] = p;
     } else
         p = domain;
-    while (p && (p = strchr(p, '.')) && nn < 9) {
-        p++;
-        if (strchr(p, '.') || labels <= 2) /* not the TLD */
-            names[nn++] = p;
-        else
-            break;
-    }
+    /* every parent down to the top-level domain (where a public-suffix
+     * operator may publish a psd=y record) */
+    while (p && (p = strchr(p, '.')) && nn < 9 && p[1])
+        names[nn++] = ++p;
     const char *org = org_domain(psl, domain);
     mt_dns_answer *ans[10] = {0};
     for (size_t i = 0; i < nn; i++) {
