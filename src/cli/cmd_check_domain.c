@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../lib/dns.h"
 #include "../lib/domaincheck.h"
@@ -198,7 +199,8 @@ int cmd_check_domain(int argc, char **argv)
             rc = EXIT_INPUT;
         } else {
             char line[1024];
-            unsigned long skipped = 0;
+            unsigned long skipped = 0, done_n = 0;
+            int progress = isatty(2); /* SPEC §2: progress only on a terminal */
             while (fgets(line, sizeof line, f)) {
                 size_t ll = strlen(line);
                 if (ll == sizeof line - 1 && line[ll - 1] != '\n') {
@@ -219,7 +221,11 @@ int cmd_check_domain(int argc, char **argv)
                     continue;
                 }
                 run_one(d, p, &o, json, &b);
+                if (progress && ++done_n % 100 == 0)
+                    fprintf(stderr, "\rmailtriage check-domain: %lu domains checked", done_n);
             }
+            if (progress && done_n >= 100)
+                fprintf(stderr, "\rmailtriage check-domain: %lu domains checked\n", done_n);
             if (f != stdin)
                 fclose(f);
             if (skipped)
