@@ -87,12 +87,17 @@ def main():
         with open(os.path.join(server.dir, "domains"), "w") as f:
             for i in range(n_dom):
                 f.write("d%d.bench\n" % i)
-        t0 = time.perf_counter()
-        r = subprocess.run([mt, "check-domain", "--file", os.path.join(server.dir, "domains"), "--json",
-                            "--resolver", "127.0.0.1:%d" % kport], capture_output=True, text=True, check=True)
-        t_cd = time.perf_counter() - t0
-        print("check-domain --file: %d domains in %.2f s, %.0f domains/s (%d JSON lines)"
-              % (n_dom, t_cd, n_dom / t_cd, len(r.stdout.splitlines())))
+        outs = {}
+        for j in (1, jobs):
+            t0 = time.perf_counter()
+            r = subprocess.run([mt, "check-domain", "--file", os.path.join(server.dir, "domains"), "--json",
+                                "--jobs", str(j), "--resolver", "127.0.0.1:%d" % kport],
+                               capture_output=True, text=True, check=True)
+            t_cd = time.perf_counter() - t0
+            outs[j] = r.stdout
+            print("check-domain --file --jobs %d: %d domains in %.2f s, %.0f domains/s (%d JSON lines)"
+                  % (j, n_dom, t_cd, n_dom / t_cd, len(r.stdout.splitlines())))
+        print("  same reports with --jobs %d as with --jobs 1: %s" % (jobs, "yes" if outs[1] == outs[jobs] else "NO"))
     finally:
         server.stop()
 

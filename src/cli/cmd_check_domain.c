@@ -3,6 +3,7 @@
  * domaincheck.c for one domain or a list, as text or JSON.
  */
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static const char usage[] =
     "                          zen.spamhaus.org, bl.spamcop.net, b.barracudacentral.org)\n"
     "  --dbl ZONE              a domain blocklist zone (repeatable; default dbl.spamhaus.org)\n"
     "  --no-dnsbl              skip the blocklists\n"
+    "  --jobs N                with --file: domains checked at once (default 1)\n"
     "  --only AREA[,AREA]      run only these areas (spf, dkim, dmarc, mx, rdns, helo, dnsbl)\n"
     "  --resolver HOST[:PORT]  the DNS server to ask (an IP; default /etc/resolv.conf)\n"
     "  --timeout MS            per-try DNS timeout in milliseconds (default 2000, 2 tries)\n"
@@ -72,7 +74,8 @@ static int parse_ms(const char *s, int *out)
     return 0;
 }
 
-static void run_one(mt_dns *d, const char *domain, const mt_domaincheck_opts *o, int json, mt_buf *b)
+/* render_one - check domain and render its report into b (reset first). */
+static void render_one(mt_dns *d, const char *domain, const mt_domaincheck_opts *o, int json, mt_buf *b)
 {
     mt_domain_report r;
     mt_domaincheck_run(d, domain, o, &r);
@@ -82,20 +85,84 @@ static void run_one(mt_dns *d, const char *domain, const mt_domaincheck_opts *o,
         mt_buf_putc(b, '\n');
     } else
         mt_domain_report_text(&r, b);
-    fwrite(b->data, 1, b->len, stdout);
     mt_domain_report_free(&r);
+}
+
+static void run_one(mt_dns *d, const char *domain, const mt_domaincheck_opts *o, int json, mt_buf *b)
+{
+    render_one(d, domain, o, json, b);
+    fwrite(b->data, 1, b->len, stdout);
+}
+
+/* --file with --jobs: domains are read BATCH at a time, checked by the
+ * workers (one resolver handle each) and printed in input order, so
+ * memory stays bounded whatever the length of the list. */
+#define BATCH 256
+
+typedef struct pool {
+    char *dom[BATCH];
+    mt_buf out[BATCH];
+    size_t n, next;
+    pthread_mutex_t mu;
+    const mt_domaincheck_opts *o;
+    int json;
+} pool;
+
+typedef struct worker_arg {
+    pool *p;
+    mt_dns *d;
+} worker_arg;
+
+static void *worker(void *arg)
+{
+    worker_arg *w = arg;
+    pool *p = w->p;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        size_t i = p->next++;
+        pthread_mutex_unlock(&p->mu);
+        if (i >= p->n)
+            return NULL;
+        render_one(w->d, p->dom[i], p->o, p->json, &p->out[i]);
+    }
+}
+
+static void flush_pool(pool *p, mt_dns **dns, int jobs)
+{
+    pthread_t th[64];
+    worker_arg wa[64];
+    p->next = 0;
+    for (int t = 0; t < jobs; t++) {
+        wa[t] = (worker_arg){p, dns[t]};
+        pthread_create(&th[t], NULL, worker, &wa[t]);
+    }
+    for (int t = 0; t < jobs; t++)
+        pthread_join(th[t], NULL);
+    for (size_t i = 0; i < p->n; i++) {
+        fwrite(p->out[i].data, 1, p->out[i].len, stdout);
+        free(p->dom[i]);
+    }
+    p->n = 0;
 }
 
 int cmd_check_domain(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"ip", required_argument, NULL, 'i'},       {"helo", required_argument, NULL, 'H'},
-        {"selector", required_argument, NULL, 's'}, {"mail-from", required_argument, NULL, 'm'},
-        {"file", required_argument, NULL, 'f'},     {"json", no_argument, NULL, 'j'},
-        {"resolver", required_argument, NULL, 'R'}, {"timeout", required_argument, NULL, 't'},
-        {"dnsbl", required_argument, NULL, 'b'},    {"dbl", required_argument, NULL, 'B'},
-        {"no-dnsbl", no_argument, NULL, 'n'},       {"only", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"ip", required_argument, NULL, 'i'},
+        {"helo", required_argument, NULL, 'H'},
+        {"selector", required_argument, NULL, 's'},
+        {"mail-from", required_argument, NULL, 'm'},
+        {"file", required_argument, NULL, 'f'},
+        {"json", no_argument, NULL, 'j'},
+        {"resolver", required_argument, NULL, 'R'},
+        {"timeout", required_argument, NULL, 't'},
+        {"dnsbl", required_argument, NULL, 'b'},
+        {"dbl", required_argument, NULL, 'B'},
+        {"no-dnsbl", no_argument, NULL, 'n'},
+        {"jobs", required_argument, NULL, 'J'},
+        {"only", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char **room = mt_xcalloc(4 * (size_t)argc + 4, sizeof *room);
     strv ips = {room, 0}, sels = {room + argc + 1, 0}, ipz = {room + 2 * (argc + 1), 0},
@@ -103,7 +170,7 @@ int cmd_check_domain(int argc, char **argv)
     mt_domaincheck_opts o = {0};
     mt_dns_opts dopts = {0};
     const char *file = NULL;
-    int json = 0, nobl = 0, c, rc = EXIT_OK;
+    int json = 0, nobl = 0, c, rc = EXIT_OK, jobs = 1;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -147,6 +214,17 @@ int cmd_check_domain(int argc, char **argv)
         case 'o':
             o.only = optarg;
             break;
+        case 'J': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > 64) {
+                fprintf(stderr, "mailtriage check-domain: --jobs wants 1..64\n");
+                rc = EXIT_USAGE;
+                goto done;
+            }
+            jobs = (int)v;
+            break;
+        }
         case 'h':
             fputs(usage, stdout);
             goto done;
@@ -200,6 +278,14 @@ int cmd_check_domain(int argc, char **argv)
         } else {
             char line[1024];
             unsigned long skipped = 0, done_n = 0;
+            pool pl = {.o = &o, .json = json};
+            mt_dns *dns[64] = {d};
+            for (int t = 1; t < jobs; t++)
+                if (!(dns[t] = mt_dns_new(&dopts, err, sizeof err)))
+                    jobs = t; /* fewer workers, same results */
+            pthread_mutex_init(&pl.mu, NULL);
+            for (size_t i = 0; i < BATCH; i++)
+                mt_buf_init(&pl.out[i]);
             int progress = isatty(2); /* SPEC §2: progress only on a terminal */
             while (fgets(line, sizeof line, f)) {
                 size_t ll = strlen(line);
@@ -220,12 +306,24 @@ int cmd_check_domain(int argc, char **argv)
                     skipped++;
                     continue;
                 }
-                run_one(d, p, &o, json, &b);
+                if (jobs > 1) {
+                    pl.dom[pl.n++] = mt_xstrdup(p);
+                    if (pl.n == BATCH)
+                        flush_pool(&pl, dns, jobs);
+                } else
+                    run_one(d, p, &o, json, &b);
                 if (progress && ++done_n % 100 == 0)
                     fprintf(stderr, "\rmailtriage check-domain: %lu domains checked", done_n);
             }
+            if (jobs > 1 && pl.n)
+                flush_pool(&pl, dns, jobs);
             if (progress && done_n >= 100)
                 fprintf(stderr, "\rmailtriage check-domain: %lu domains checked\n", done_n);
+            for (size_t i = 0; i < BATCH; i++)
+                mt_buf_free(&pl.out[i]);
+            pthread_mutex_destroy(&pl.mu);
+            for (int t = 1; t < jobs; t++)
+                mt_dns_free(dns[t]);
             if (f != stdin)
                 fclose(f);
             if (skipped)

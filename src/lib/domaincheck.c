@@ -731,7 +731,8 @@ static void check_dmarc(mt_dns *d, const psl_ctx_t *psl, const char *domain, con
                 continue;
             char list[600];
             snprintf(list, sizeof list, "%.*s", (int)(vl > 599 ? 599 : vl), val);
-            for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
+            for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok;
+                 tok = strtok_r(NULL, ",", &save)) {
                 while (isspace((unsigned char)*tok))
                     tok++;
                 char *at = strchr(tok, '@');

@@ -195,6 +195,11 @@ head -1 "$T/out.txt" | grep -q '^good.test: [0-9]* pass' && ok "text summary lin
 "$MT" check-domain --resolver $R --no-dnsbl --json --file "$T/list" >"$T/many.json" 2>"$T/many.err"
 expect_eq "--file: one JSON line per domain" "$(wc -l <"$T/many.json" | tr -d ' ')" 3
 grep -q '1 line(s) skipped' "$T/many.err" && ok "--file: an over-long line is skipped and counted" || notok "stderr: $(cat "$T/many.err")"
+for i in $(seq 1 30); do printf 'good.test\nplusall.test\nweak.test\nmxcname.test\norg.test\nbad.test\n'; done >"$T/list2"
+"$MT" check-domain --resolver $R --dnsbl bl.test --dbl dbl.test --ip 192.0.2.22 --file "$T/list2" >"$T/seq.txt"
+"$MT" check-domain --resolver $R --dnsbl bl.test --dbl dbl.test --ip 192.0.2.22 --file "$T/list2" --jobs 4 >"$T/par.txt"
+cmp -s "$T/seq.txt" "$T/par.txt" || diff "$T/seq.txt" "$T/par.txt" | head -20 | sed 's/^/    /'
+expect_eq "--jobs 4: the same reports in the same order as one at a time ($(grep -c '^[a-z]*\.test: ' "$T/seq.txt") domains)" "$(cmp -s "$T/seq.txt" "$T/par.txt" && echo same)" same
 
 # --- mailtriage spf through the same server
 expect_eq "spf: pass word first" "$("$MT" spf --resolver $R --ip 192.0.2.10 --mail-from x@good.test | head -1)" pass
