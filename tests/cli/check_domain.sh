@@ -52,6 +52,7 @@ k512._domainkey.weak.test. TXT "v=DKIM1; p=$K512"
 revoked._domainkey.weak.test. TXT "v=DKIM1; p="
 testing._domainkey.weak.test. TXT $(txt "v=DKIM1; t=y; p=$K2048")
 garbage._domainkey.weak.test. TXT "v=DKIM1; k=rsa; p=bm90IGEga2V5"
+sha1only._domainkey.weak.test. TXT $(txt "v=DKIM1; h=sha1; s=email; p=$K2048")
 _dmarc.weak.test. TXT "v=DMARC1; p=none; sp=none; rua=mailto:reports@collector.test,mailto:x@authorised.test; foo=bar"
 weak.test._report._dmarc.authorised.test. TXT "v=DMARC1"
 _dmarc.dup.test. TXT "v=DMARC1; p=reject; p=none"
@@ -145,12 +146,13 @@ cd_json long.test --no-dnsbl --only spf
 expect_eq "a 2 KB record (answer over UDP size: TCP through the front): read, warned for length" "$(st spf record)" warn
 case "$(summ spf record)" in *"bytes (RFC 7208 3.4: keep under 450)"*) ok "length named" ;; *) notok "length: $(summ spf record)" ;; esac
 # --- DKIM
-cd_json weak.test --no-dnsbl --selector k1024 --selector k512 --selector revoked --selector testing --selector garbage --selector missing
+cd_json weak.test --no-dnsbl --selector k1024 --selector k512 --selector revoked --selector testing --selector garbage --selector missing --selector sha1only
 expect_eq "1024-bit key: warn" "$(st dkim 'key k1024')" warn
 expect_eq "512-bit key: fail" "$(st dkim 'key k512')" fail
 expect_eq "revoked key: fail" "$(st dkim 'key revoked')" fail
 expect_eq "t=y: warn" "$(st dkim 'key testing')" warn
 expect_eq "p= not a key: fail" "$(st dkim 'key garbage')" fail
+expect_eq "h=sha1 only: warn" "$(st dkim 'key sha1only')" warn
 expect_eq "missing selector: fail" "$(st dkim 'key missing')" fail
 # --- DMARC
 expect_eq "p=none: warn" "$(st dmarc record)" warn
