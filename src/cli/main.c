@@ -19,7 +19,7 @@ static const char usage[] =
     "  diagnose [FILE...]   read logs, classify every reply, report what fails where\n"
     "  events [FILE...]     the normalised delivery-attempt records (NDJSON or CSV)\n"
     "  check-domain DOMAIN  SPF, DKIM keys, DMARC, reverse DNS, HELO, MX, blocklists\n"
-    "  spf --ip IP --mail-from ADDR   one SPF check_host() (RFC 7208), result word first\n"
+    "  spf --ip IP ...      one SPF check_host() (RFC 7208): the result word first\n"
     "  help [COMMAND]       this text, or a command's help\n"
     "\n"
     "Run `mailtriage COMMAND --help` for a command's options; `man mailtriage` for more.\n"
