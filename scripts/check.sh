@@ -101,9 +101,14 @@ for f in build-fuzz/fuzz_*; do
     if [ "$name" = postfix ] && [ -d "$MAILTRIAGE_CORPUS/mta-logs/lightmeter" ]; then
         extra=("$MAILTRIAGE_CORPUS/mta-logs/lightmeter/individual_files" "$MAILTRIAGE_CORPUS/mta-logs/lightmeter/logparser-corpus")
     fi
+    if [ "$name" = spf ] && [ -d "$MAILTRIAGE_CORPUS/auth/openspf-rfc7208" ]; then
+        spfseeds=$(mktemp -d) # the OpenSPF suites' records, extracted for this run only
+        /usr/bin/python3 tests/fuzz/spf_corpus_seeds.py "$MAILTRIAGE_CORPUS" "$spfseeds" >/dev/null && extra=("$spfseeds")
+    fi
     work=$(mktemp -d)
     step "fuzz $name" "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 "$work" "$seeds" "${extra[@]}"
     rm -rf "$work"
+    [ "$name" = spf ] && rm -rf "${spfseeds:-/nonexistent}"
 done
 
 echo "== style: clang-format and clang-tidy"

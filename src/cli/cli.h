@@ -69,5 +69,15 @@ int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, voi
 
 int cmd_events(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
+int cmd_spf(int argc, char **argv);
+int cmd_check_domain(int argc, char **argv);
+
+/* cli_check_dns - `diagnose --check-dns` (check_dns.c): run the sender
+ * DNS checks for the envelope domains and IPs of r and fold the failing
+ * ones into f.  0, or -1 (message printed) when DNS cannot be used. */
+struct mt_diag_result;
+struct mt_findings;
+struct mt_dns_opts;
+int cli_check_dns(const struct mt_diag_result *r, struct mt_findings *f, const struct mt_dns_opts *dopts);
 
 #endif

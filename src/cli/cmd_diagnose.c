@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../lib/analysis.h"
+#include "../lib/dns.h"
 #include "../lib/findings.h"
 #include "../lib/input.h"
 #include "../lib/report.h"
@@ -39,6 +40,10 @@ static const char usage[] =
     "  --suppress-list FILE    CSV of every recipient refused as not existing (5xx):\n"
     "                          the only ones to suppress (needs --show-recipients)\n"
     "  --top N                 replies listed per provider (default 5; JSON 10)\n"
+    "  --check-dns             also check the envelope domains and sending IPs the logs\n"
+    "                          show (SPF, DKIM, DMARC, rDNS, HELO, MX, blocklists, as\n"
+    "                          `check-domain`); failing checks become `authentication`\n"
+    "                          findings.  --resolver HOST[:PORT] picks the DNS server\n"
     "  --color, --no-color     colour the text report (default: on a terminal,\n"
     "                          never when NO_COLOR is set)\n"
     "  -h, --help              this help\n"
@@ -105,12 +110,15 @@ int cmd_diagnose(int argc, char **argv)
         {"top", required_argument, NULL, 't'},
         {"color", no_argument, NULL, 'C'},
         {"no-color", no_argument, NULL, 'N'},
+        {"check-dns", no_argument, NULL, 'D'},
+        {"resolver", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         CLI_INPUT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     cli_input in = {.progress = -1};
-    int json = 0, markdown = 0, top = -1, color = -1;
+    int json = 0, markdown = 0, top = -1, color = -1, check_dns = 0;
+    mt_dns_opts dopts = {0};
     const char *html = NULL, *keep_path = NULL, *suppress_path = NULL;
     int c;
     optind = 1;
@@ -155,6 +163,12 @@ int cmd_diagnose(int argc, char **argv)
             break;
         case 'N':
             color = 0;
+            break;
+        case 'D':
+            check_dns = 1;
+            break;
+        case 'R':
+            dopts.resolver = optarg;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -241,6 +255,12 @@ int cmd_diagnose(int argc, char **argv)
     };
     ctx.diag = mt_diag_finish(d);
     mt_findings *findings = mt_findings_build(ctx.diag);
+    if (check_dns && cli_check_dns(ctx.diag, findings, &dopts) < 0) {
+        mt_findings_free(findings);
+        mt_diag_free(d);
+        mt_rules_free(rules_loaded);
+        return EXIT_USAGE;
+    }
     ctx.findings = findings;
     ctx.show_recipients = in.show_recipients;
     int hr = html ? write_html(&ctx, html) : 0;

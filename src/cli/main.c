@@ -18,6 +18,8 @@ static const char usage[] =
     "Commands:\n"
     "  diagnose [FILE...]   read logs, classify every reply, report what fails where\n"
     "  events [FILE...]     the normalised delivery-attempt records (NDJSON or CSV)\n"
+    "  check-domain DOMAIN  SPF, DKIM keys, DMARC, reverse DNS, HELO, MX, blocklists\n"
+    "  spf --ip IP ...      one SPF check_host() (RFC 7208): the result word first\n"
     "  help [COMMAND]       this text, or a command's help\n"
     "\n"
     "Run `mailtriage COMMAND --help` for a command's options; `man mailtriage` for more.\n"
@@ -34,6 +36,10 @@ int main(int argc, char **argv)
         return cmd_diagnose(argc - 1, argv + 1);
     if (strcmp(cmd, "events") == 0)
         return cmd_events(argc - 1, argv + 1);
+    if (strcmp(cmd, "check-domain") == 0)
+        return cmd_check_domain(argc - 1, argv + 1);
+    if (strcmp(cmd, "spf") == 0)
+        return cmd_spf(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2) {
             char *sub[] = {argv[2], "--help", NULL};
@@ -41,6 +47,10 @@ int main(int argc, char **argv)
                 return cmd_diagnose(2, sub);
             if (strcmp(argv[2], "events") == 0)
                 return cmd_events(2, sub);
+            if (strcmp(argv[2], "check-domain") == 0)
+                return cmd_check_domain(2, sub);
+            if (strcmp(argv[2], "spf") == 0)
+                return cmd_spf(2, sub);
         }
         fputs(usage, stdout);
         return EXIT_OK;
