@@ -1,0 +1,515 @@
+/*
+ * bounce_reason.c - status and reply code in free text; the bounce reason.
+ *
+ * The decision follows the order Sisimai documents for its reasons (so
+ * that our answers speak its vocabulary the same way): a reason the bounce
+ * format states wins unless it is one of the vague ones; then the reasons
+ * that a status or a phrase proves, most specific first; then a second
+ * list tried on the phrases only; then the status's class; then the
+ * action and command.  The phrases are data (bounce-reasons.tsv).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "bounce_reason.h"
+
+#include <ctype.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rules.h"
+
+static const char *const reason_names[] = {
+    "authfailure",  "badreputation", "blocked",     "contenterror",  "exceedlimit",     "expired",
+    "failedstarttls", "filtered",    "hasmoved",    "hostunknown",   "mailboxfull",     "mailererror",
+    "mesgtoobig",   "networkerror",  "norelaying",  "notaccept",     "notcompliantrfc", "policyviolation",
+    "rejected",     "requireptr",    "securityerror", "spamdetected", "speeding",       "suppressed",
+    "suspend",      "syntaxerror",   "systemerror", "systemfull",    "toomanyconn",     "userunknown",
+    "vacation",     "virusdetected", "onhold",      "undefined",     "delivered",       "feedback",
+};
+#define NREASONS ((int)(sizeof reason_names / sizeof reason_names[0]))
+
+struct mt_bounce_reasons {
+    pcre2_code *re[NREASONS];
+    pcre2_match_data *md;
+};
+
+static int reason_index(const char *name, size_t n)
+{
+    for (int i = 0; i < NREASONS; i++)
+        if (strlen(reason_names[i]) == n && memcmp(reason_names[i], name, n) == 0)
+            return i;
+    return -1;
+}
+
+mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        mt_buf_printf(err, "%s: cannot open the bounce reason phrases", path);
+        return NULL;
+    }
+    mt_buf alt[NREASONS];
+    for (int i = 0; i < NREASONS; i++)
+        mt_buf_init(&alt[i]);
+    mt_bounce_reasons *r = mt_xcalloc(1, sizeof *r);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, bad = 0;
+    while (!bad && (len = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len == 0 || line[0] == '#')
+            continue;
+        char *tab = strchr(line, '\t');
+        int idx = tab ? reason_index(line, (size_t)(tab - line)) : -1;
+        if (idx < 0 || tab[1] == '\0') {
+            mt_buf_printf(err, "%s:%d: expected REASON<TAB>REGEX with a known reason", path, lineno);
+            bad = 1;
+            break;
+        }
+        if (alt[idx].len)
+            mt_buf_putc(&alt[idx], '|');
+        mt_buf_printf(&alt[idx], "(?:%s)", tab + 1);
+    }
+    free(line);
+    fclose(fp);
+    for (int i = 0; !bad && i < NREASONS; i++) {
+        if (alt[i].len == 0)
+            continue;
+        int ec;
+        PCRE2_SIZE off;
+        r->re[i] = pcre2_compile((PCRE2_SPTR)alt[i].data, alt[i].len, PCRE2_CASELESS, &ec, &off, NULL);
+        if (r->re[i] == NULL) {
+            PCRE2_UCHAR msg[256];
+            pcre2_get_error_message(ec, msg, sizeof msg);
+            mt_buf_printf(err, "%s: phrases of %s: %s at offset %zu", path, reason_names[i], (char *)msg,
+                          (size_t)off);
+            bad = 1;
+            break;
+        }
+        pcre2_jit_compile(r->re[i], PCRE2_JIT_COMPLETE);
+    }
+    for (int i = 0; i < NREASONS; i++)
+        mt_buf_free(&alt[i]);
+    if (bad) {
+        mt_bounce_reasons_free(r);
+        return NULL;
+    }
+    r->md = pcre2_match_data_create(4, NULL);
+    return r;
+}
+
+void mt_bounce_reasons_free(mt_bounce_reasons *r)
+{
+    if (r == NULL)
+        return;
+    for (int i = 0; i < NREASONS; i++)
+        pcre2_code_free(r->re[i]);
+    pcre2_match_data_free(r->md);
+    free(r);
+}
+
+int mt_bounce_reasons_default_path(const char *argv0, char *out, size_t outlen)
+{
+    char rules[4096];
+    if (!mt_rules_default_path(argv0, rules, sizeof rules))
+        return 0;
+    char *slash = strrchr(rules, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(out, outlen, "%s/bounce-reasons.tsv", slash ? rules : ".");
+    return access(out, R_OK) == 0;
+}
+
+int mt_bounce_reasons_match(const mt_bounce_reasons *r, const char *reason, const char *text, size_t n)
+{
+    if (r == NULL || text == NULL || n == 0)
+        return 0;
+    int i = reason_index(reason, strlen(reason));
+    if (i < 0 || r->re[i] == NULL)
+        return 0;
+    return pcre2_match(r->re[i], (PCRE2_SPTR)text, n, 0, 0, r->md, NULL) >= 0;
+}
+
+/* ---- status and reply code in text ---- */
+
+static int is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+long mt_bounce_find_status(const char *t, size_t n, char out[16])
+{
+    out[0] = '\0';
+    for (size_t i = 0; i + 5 <= n; i++) {
+        char c = t[i];
+        if ((c != '2' && c != '4' && c != '5') || t[i + 1] != '.')
+            continue;
+        if (i > 0 && (is_digit((unsigned char)t[i - 1]) || t[i - 1] == '.' || isalpha((unsigned char)t[i - 1])))
+            continue;
+        size_t j = i + 2, d1 = 0, d2 = 0;
+        while (j < n && is_digit((unsigned char)t[j]) && d1 < 4)
+            j++, d1++;
+        if (d1 == 0 || d1 > 3 || j >= n || t[j] != '.')
+            continue;
+        j++;
+        while (j < n && is_digit((unsigned char)t[j]) && d2 < 4)
+            j++, d2++;
+        if (d2 == 0 || d2 > 3)
+            continue;
+        if (j < n && (is_digit((unsigned char)t[j]) || isalpha((unsigned char)t[j]) ||
+                      (t[j] == '.' && j + 1 < n && is_digit((unsigned char)t[j + 1]))))
+            continue;
+        size_t len = j - i;
+        memcpy(out, t + i, len);
+        out[len] = '\0';
+        return (long)i;
+    }
+    return -1;
+}
+
+int mt_bounce_find_code(const char *t, size_t n, char cls)
+{
+    for (size_t i = 0; i + 3 <= n; i++) {
+        char c = t[i];
+        if (c != '2' && c != '4' && c != '5')
+            continue;
+        if (cls && c != cls)
+            continue;
+        if (!is_digit((unsigned char)t[i + 1]) || !is_digit((unsigned char)t[i + 2]))
+            continue;
+        if (t[i + 1] > '5')
+            continue;
+        if (i > 0) {
+            unsigned char p = (unsigned char)t[i - 1];
+            if (is_digit(p) || isalpha(p) || p == '.' || p == '-' || p == '#' || p == '/' || p == '=' ||
+                p == '_' || p == '+')
+                continue;
+        }
+        if (i + 3 < n) {
+            char f = t[i + 3];
+            if (f != ' ' && f != '-' && f != '\n' && f != '\t' && f != ')' && f != '"')
+                continue;
+            if (f == '-' && i + 4 < n && !isalpha((unsigned char)t[i + 4]) && !is_digit((unsigned char)t[i + 4]) &&
+                t[i + 4] != ' ')
+                continue;
+        }
+        return (c - '0') * 100 + (t[i + 1] - '0') * 10 + (t[i + 2] - '0');
+    }
+    return 0;
+}
+
+void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
+{
+    mt_buf_reset(out);
+    mt_buf_reserve(out, n + 1);
+    int space = 1;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)t[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            space = 1;
+            continue;
+        }
+        if (space && out->len)
+            mt_buf_putc(out, ' ');
+        space = 0;
+        mt_buf_putc(out, (char)tolower(c));
+    }
+}
+
+/* ---- the status table: RFC 3463 and the IANA registry, in reasons ---- */
+
+const char *mt_bounce_status_reason(const char *st)
+{
+    if (st == NULL || st[0] == '\0')
+        return "";
+    if (st[0] == '2')
+        return "delivered";
+    int sub = 0, det = 0;
+    if (sscanf(st + 2, "%d.%d", &sub, &det) != 2)
+        return "";
+    int perm = st[0] == '5';
+    switch (sub) {
+    case 1:
+        switch (det) {
+        case 1:
+        case 3:
+            return "userunknown";
+        case 2:
+            return "hostunknown";
+        case 4:
+            return "filtered";
+        case 6:
+            return "hasmoved";
+        case 7:
+        case 8:
+            return "rejected";
+        case 9:
+            return "systemerror";
+        case 10:
+            return "notaccept";
+        default:
+            return det == 0 && perm ? "userunknown" : "";
+        }
+    case 2:
+        switch (det) {
+        case 0:
+            return perm ? "filtered" : "";
+        case 1:
+            return perm ? "filtered" : "suspend";
+        case 2:
+            return "mailboxfull";
+        case 3:
+            return "exceedlimit";
+        case 4:
+            return "filtered";
+        default:
+            return "";
+        }
+    case 3:
+        switch (det) {
+        case 0:
+            return perm ? "systemerror" : "";
+        case 1:
+            return "systemfull";
+        case 2:
+            return "notaccept";
+        case 3:
+        case 5:
+            return "systemerror";
+        case 4:
+            return "mesgtoobig";
+        default:
+            return "";
+        }
+    case 4:
+        switch (det) {
+        case 0:
+            return perm ? "networkerror" : "";
+        case 1:
+            return perm ? "" : "expired";
+        case 2:
+        case 6:
+            return "networkerror";
+        case 3:
+            return perm ? "systemerror" : "";
+        case 4:
+            return perm ? "hostunknown" : "networkerror";
+        case 5:
+            return "systemfull";
+        case 7:
+            return "expired";
+        default:
+            return "";
+        }
+    case 5:
+        switch (det) {
+        case 3:
+            return perm ? "toomanyconn" : "systemerror";
+        case 4:
+        case 5:
+            return "systemerror";
+        case 6:
+            return "securityerror";
+        default:
+            return "";
+        }
+    case 6:
+        return det == 4 ? "" : "contenterror";
+    case 7:
+        switch (det) {
+        case 0:
+            return perm ? "securityerror" : "";
+        case 1:
+        case 2:
+            return perm ? "securityerror" : "blocked";
+        case 13:
+            return "suspend";
+        case 16:
+            return "mesgtoobig";
+        case 17:
+        case 18:
+            return "hasmoved";
+        case 20:
+        case 21:
+        case 22:
+        case 23:
+        case 24:
+        case 26:
+            return "authfailure";
+        case 25:
+            return "requireptr";
+        case 27:
+            return "notaccept";
+        default:
+            return det >= 3 && det <= 19 ? "securityerror" : "";
+        }
+    default:
+        return "";
+    }
+}
+
+/* ---- the decision ---- */
+
+static int retried(const char *r)
+{
+    static const char *const v[] = {"undefined", "onhold",       "systemerror", "securityerror",
+                                    "expired",   "networkerror", "hostunknown", "userunknown"};
+    if (r == NULL || r[0] == '\0')
+        return 1;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (strcmp(r, v[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int cmd_is(const mt_bounce_fact *f, const char *list)
+{
+    const char *c = f->command ? f->command : "";
+    if (c[0] == '\0')
+        return 0;
+    size_t n = strlen(c);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ' ');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == n && memcmp(p, c, n) == 0)
+            return 1;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+#define M(name) mt_bounce_reasons_match(r, name, d, dn)
+
+/* Does the status or a phrase prove reason name (the first list)? */
+static int probes(const mt_bounce_reasons *r, const char *name, const mt_bounce_fact *f, const char *sr)
+{
+    const char *d = f->diag ? f->diag : "";
+    size_t dn = strlen(d);
+    if (strcmp(name, "userunknown") == 0) {
+        if (strcmp(sr, "suspend") == 0)
+            return 0;
+        if (strcmp(sr, "userunknown") == 0)
+            return !(M("norelaying") || M("blocked") || M("mailboxfull") || M("hasmoved") || M("rejected") ||
+                     M("notaccept"));
+        if (cmd_is(f, "RCPT") || (f->command == NULL || f->command[0] == '\0'))
+            return M("userunknown");
+        return 0;
+    }
+    if (strcmp(name, "filtered") == 0) {
+        if (strcmp(sr, "suspend") == 0)
+            return 0;
+        if (strcmp(sr, "filtered") == 0)
+            return M("userunknown") || M("filtered");
+        if (cmd_is(f, "CONN EHLO HELO MAIL RCPT"))
+            return 0;
+        return M("filtered") || (cmd_is(f, "DATA") && M("userunknown"));
+    }
+    if (strcmp(name, "rejected") == 0) {
+        if (strcmp(sr, "rejected") == 0)
+            return 1;
+        if (cmd_is(f, "MAIL"))
+            return M("rejected");
+        if (cmd_is(f, "DATA"))
+            return strcmp(sr, "userunknown") != 0 && M("rejected");
+        if (sr[0] == '\0' || strcmp(sr, "onhold") == 0 || strcmp(sr, "securityerror") == 0 ||
+            strcmp(sr, "systemerror") == 0)
+            return M("rejected");
+        return 0;
+    }
+    if (strcmp(name, "hostunknown") == 0) {
+        if (strcmp(sr, "hostunknown") == 0)
+            return !M("networkerror");
+        return M("hostunknown");
+    }
+    if (strcmp(name, "norelaying") == 0) {
+        if (cmd_is(f, "CONN EHLO HELO"))
+            return 0;
+        return M("norelaying");
+    }
+    if (strcmp(name, "spamdetected") == 0) {
+        if (strcmp(sr, "spamdetected") == 0)
+            return 1;
+        if (cmd_is(f, "CONN EHLO HELO MAIL RCPT"))
+            return 0;
+        return M("spamdetected");
+    }
+    if (strcmp(name, "mesgtoobig") == 0) {
+        if (strcmp(sr, "mesgtoobig") == 0)
+            return 1;
+        if (strcmp(sr, "exceedlimit") == 0)
+            return 0;
+        return M("mesgtoobig");
+    }
+    if (strcmp(name, "suspend") == 0)
+        return strcmp(sr, "suspend") == 0 || M("suspend");
+    return strcmp(sr, name) == 0 || M(name);
+}
+
+const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_fact *f)
+{
+    static const char *const first[] = {
+        "mailboxfull", "mesgtoobig",      "exceedlimit",   "suspend",      "hasmoved",
+        "norelaying",  "authfailure",     "userunknown",   "filtered",     "requireptr",
+        "notcompliantrfc", "badreputation", "contenterror", "rejected",    "hostunknown",
+        "spamdetected", "speeding",       "toomanyconn",   "blocked",
+    };
+    static const char *const second[] = {
+        "mailboxfull", "authfailure",  "badreputation", "speeding",   "spamdetected", "virusdetected",
+        "policyviolation", "norelaying", "systemerror",  "networkerror", "suspend",    "contenterror",
+        "systemfull",  "notaccept",    "expired",       "failedstarttls", "securityerror", "suppressed",
+        "mailererror",
+    };
+    const char *st = f->status ? f->status : "";
+    const char *d = f->diag ? f->diag : "";
+    size_t dn = strlen(d);
+    const char *dtype = f->dtype ? f->dtype : "";
+    const char *action = f->action ? f->action : "";
+    if (f->preset && f->preset[0] && !retried(f->preset))
+        return f->preset;
+    if (st[0] == '2')
+        return "delivered";
+    const char *sr = mt_bounce_status_reason(st);
+    int smtp = dtype[0] == '\0' || strcasecmp(dtype, "smtp") == 0;
+    if (smtp)
+        for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
+            if (probes(r, first[i], f, sr))
+                return first[i];
+    /* the other reasons */
+    if (f->preset && f->preset[0] && strcmp(f->preset, "undefined") != 0 && strcmp(f->preset, "onhold") != 0)
+        return f->preset;
+    if (retried(sr) || !smtp) {
+        for (size_t i = 0; i < sizeof second / sizeof second[0]; i++)
+            if (M(second[i]))
+                return second[i];
+        if (sr[0] == '\0') {
+            if (strncmp(st, "5.6", 3) == 0 || strncmp(st, "4.6", 3) == 0)
+                return "contenterror";
+            if (strncmp(st, "5.7", 3) == 0 || strncmp(st, "4.7", 3) == 0)
+                return "securityerror";
+            if (strncasecmp(dtype, "x-unix", 6) == 0)
+                return "mailererror";
+            if (f->reply_code >= 500 && f->reply_code <= 507 && f->reply_code != 503)
+                return "syntaxerror";
+            if (f->reply_code >= 400 && f->reply_code <= 407 && f->reply_code != 403)
+                return "syntaxerror";
+            if (strcmp(action, "delayed") == 0 || strcmp(action, "expired") == 0)
+                return "expired";
+            if (cmd_is(f, "EHLO HELO"))
+                return "blocked";
+        }
+    }
+    if (sr[0] && strcmp(sr, "undefined") != 0)
+        return sr;
+    if (strcmp(action, "delayed") == 0)
+        return "expired";
+    if (M("vacation"))
+        return "vacation";
+    return dn ? "onhold" : "undefined";
+}
