@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "bounce_lhost.h"
+#include "mailbox.h"
 
 struct mt_bounce_parser {
     const mt_bounce_reasons *reasons;
@@ -766,7 +767,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
             r->time = parse_date(p->tmp.data);
         if (r->addr[0] == '\0' && to_h)
             copy_str(r->addr, sizeof r->addr, self);
-    } else if (p->dsn.len == 0 && is_autoreply(mo, subject)) {
+    } else if (p->dsn.len == 0 && is_autoreply(mo, subject) && !looks_like_bounce(from_h, subject, 0)) {
         format = "rfc3834";
         kind = MT_BOUNCE_AUTOREPLY;
         mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
@@ -811,4 +812,73 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         count = emit(p, source, &of, msg_time, format, kind, feedback, fn, arg);
     g_object_unref(m);
     return count;
+}
+
+/* ---- reading paths ---- */
+
+typedef struct read_ctx {
+    mt_bounce_parser *p;
+    mt_bounce_fn fn;
+    void *arg;
+    mt_bounce_stats *st;
+    uint64_t records;
+} read_ctx;
+
+static void count_record(const mt_attempt *a, const mt_bounce_info *info, void *arg)
+{
+    read_ctx *c = arg;
+    c->records++;
+    if ((unsigned)info->kind < 5)
+        c->st->by_kind[info->kind]++;
+    c->fn(a, info, c->arg);
+}
+
+static void on_message(const char *buf, size_t n, const char *name, void *arg)
+{
+    read_ctx *c = arg;
+    c->records = 0;
+    int r = mt_bounce_parse(c->p, buf, n, name, count_record, c);
+    if (r < 0)
+        c->st->not_mail++;
+    else if (r == 0)
+        c->st->not_bounce++;
+    else
+        c->st->bounces++;
+    c->st->records += c->records;
+}
+
+int mt_bounce_read(mt_bounce_parser *p, const char *path, mt_bounce_fn fn, void *arg, mt_bounce_stats *st,
+                   mt_buf *err)
+{
+    read_ctx c = {.p = p, .fn = fn, .arg = arg, .st = st};
+    mt_mailbox_stats ms = {0};
+    int rc = mt_mailbox_read(path, on_message, &c, &ms, err);
+    st->files += ms.files;
+    st->messages += ms.messages;
+    st->unreadable += ms.unreadable;
+    return rc;
+}
+
+typedef struct plain_ctx {
+    void (*fn)(const mt_attempt *, void *);
+    void *arg;
+} plain_ctx;
+
+static void plain(const mt_attempt *a, const mt_bounce_info *info, void *arg)
+{
+    plain_ctx *c = arg;
+    if (info->kind == MT_BOUNCE_AUTOREPLY || info->kind == MT_BOUNCE_COMPLAINT)
+        return; /* not delivery attempts */
+    c->fn(a, c->arg);
+}
+
+int mt_bounce_attempts(mt_bounce_parser *p, const char *const *paths, int n, void (*fn)(const mt_attempt *, void *),
+                       void *arg, mt_bounce_stats *st, mt_buf *err)
+{
+    plain_ctx c = {fn, arg};
+    int bad = 0;
+    for (int i = 0; i < n; i++)
+        if (mt_bounce_read(p, paths[i], plain, &c, st, err) < 0)
+            bad++;
+    return bad;
 }

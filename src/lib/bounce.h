@@ -63,4 +63,29 @@ int mt_bounce_sniff(const char *buf, size_t n);
 /* mt_bounce_reason_category - our category (SPEC §4) for a bounce reason. */
 mt_category mt_bounce_reason_category(const char *reason);
 
+/* What mt_bounce_read saw. */
+typedef struct mt_bounce_stats {
+    uint64_t files;      /* files read */
+    uint64_t messages;   /* messages found (an mbox holds many) */
+    uint64_t bounces;    /* messages that gave records */
+    uint64_t not_bounce; /* mail messages that are no bounce */
+    uint64_t not_mail;   /* inputs that are not mail messages at all */
+    uint64_t unreadable; /* files or directories that could not be read */
+    uint64_t records;
+    uint64_t by_kind[5]; /* records per mt_bounce_kind */
+} mt_bounce_stats;
+
+/* mt_bounce_read - every message under path (mailbox.h: a file, an mbox,
+ * a Maildir or folder, "-" for stdin) through p into fn; counts in st
+ * (accumulated, the caller zeroes it once).  Returns 0, or -1 with a
+ * message in err when path cannot be read. */
+int mt_bounce_read(mt_bounce_parser *p, const char *path, mt_bounce_fn fn, void *arg, mt_bounce_stats *st,
+                   mt_buf *err);
+
+/* mt_bounce_attempts - the same for a list of paths, handing plain
+ * attempt records to fn (for `diagnose --bounces`: the records of the
+ * bounces feed the diagnosis like log records).  Returns the number of
+ * paths that could not be read. */
+int mt_bounce_attempts(mt_bounce_parser *p, const char *const *paths, int n, void (*fn)(const mt_attempt *, void *),
+                       void *arg, mt_bounce_stats *st, mt_buf *err);
 #endif
