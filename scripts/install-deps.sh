@@ -6,8 +6,11 @@
 set -eu
 
 BUILD="build-essential pkg-config meson ninja-build libpcre2-dev libjansson-dev zlib1g-dev libzstd-dev"
+# issue 5 (bounces): GMime 3 for MIME and charsets; Sisimai (Perl) for bench/bounces.sh
+BUILD="$BUILD libgmime-3.0-dev"
 RUN_EXAMPLE="make"
 TEST="libcmocka-dev clang libclang-rt-dev clang-format clang-tidy postfix pflogsumm python3 time zstd gzip chromium"
+TEST="$TEST libsisimai-perl"
 
 want="$BUILD $RUN_EXAMPLE"
 [ "${1:-}" = "--run" ] || want="$want $TEST"

@@ -652,6 +652,25 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
     return count;
 }
 
+/* the first "<address>" of a notice that is not its own addressee */
+static void first_bracketed(const char *t, size_t n, const char *self, char *out, size_t cap)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (t[i] != '<')
+            continue;
+        size_t o, l;
+        if (!mt_bounce_find_addr(t + i + 1, n - i - 1, &o, &l) || o != 0 || i + 1 + l >= n || t[i + 1 + l] != '>')
+            continue;
+        if (self && strlen(self) == l && strncasecmp(self, t + i + 1, l) == 0)
+            continue;
+        if (l < cap) {
+            memcpy(out, t + i + 1, l);
+            out[l] = '\0';
+            return;
+        }
+    }
+}
+
 static int is_autoreply(GMimeObject *m, const char *subject)
 {
     const char *v = g_mime_object_get_header(m, "Auto-Submitted");
@@ -788,24 +807,34 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                 if (xf)
                     copy_addr(r->addr, sizeof r->addr, xf, strlen(xf));
                 if (r->addr[0] == '\0')
+                    first_bracketed(p->notice.data ? p->notice.data : "", cut, self, r->addr, sizeof r->addr);
+                if (r->addr[0] == '\0')
                     copy_str(r->addr, sizeof r->addr, of.to);
                 mt_buf_append(&r->diag, p->notice.data ? p->notice.data : "", cut);
             }
         } else if (p->rcpts.n) {
             /* DSN recipients without a diagnostic: the notice says it */
+            mt_bounce_rcpts tmp = {0};
+            mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, self[0] ? self : NULL, &tmp);
             for (int i = 0; i < p->rcpts.n; i++) {
                 mt_bounce_rcpt *r = &p->rcpts.v[i];
-                if (r->diag.len)
-                    continue;
-                mt_bounce_rcpts tmp = {0};
-                mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, self[0] ? self : NULL, &tmp);
-                for (int k = 0; k < tmp.n; k++)
+                const mt_bounce_rcpt *said = NULL;
+                for (int k = 0; k < tmp.n && !said; k++)
                     if (strcasecmp(tmp.v[k].addr, r->addr) == 0)
-                        mt_buf_append(&r->diag, tmp.v[k].diag.data, tmp.v[k].diag.len);
-                if (r->diag.len == 0 && tmp.n == 0)
-                    mt_buf_append(&r->diag, p->notice.data ? p->notice.data : "", cut > 2000 ? 2000 : cut);
-                mt_bounce_rcpts_free(&tmp);
+                        said = &tmp.v[k];
+                if (said == NULL && tmp.n == 1 && p->rcpts.n == 1)
+                    said = &tmp.v[0];
+                if (r->diag.len == 0) {
+                    if (said)
+                        mt_buf_append(&r->diag, said->diag.data ? said->diag.data : "", said->diag.len);
+                    else if (tmp.n == 0)
+                        mt_buf_append(&r->diag, p->notice.data ? p->notice.data : "", cut > 2000 ? 2000 : cut);
+                }
+                if (said && r->command[0] == '\0' && !mt_bounce_lhost_command(r->diag.data, r->diag.len)[0])
+                    copy_str(r->command, sizeof r->command,
+                             mt_bounce_lhost_command(said->diag.data ? said->diag.data : "", said->diag.len));
             }
+            mt_bounce_rcpts_free(&tmp);
         }
     }
     if (p->rcpts.n)

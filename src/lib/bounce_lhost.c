@@ -122,6 +122,9 @@ static const char *const cut_markers[] = {
     "------------------- message header ----",
     "---------- original message ----------",
     "the original message was received at",
+    "message headers follow",
+    "----- original message -----",
+    "---------- forwarded message ----------",
     NULL,
 };
 
