@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounce_json.h"
 #include "bounce_lhost.h"
 #include "mailbox.h"
 
@@ -578,7 +579,8 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
         size_t dn = r->diag.len;
         char st[16] = "";
         if (forced == MT_BOUNCE_FAILURE) {
-            if (r->status[0] == '\0' || (strcmp(r->status + 1, ".0.0") == 0)) {
+            size_t sl = strlen(r->status);
+            if (r->status[0] == '\0' || (sl > 2 && strcmp(r->status + sl - 2, ".0") == 0)) {
                 char ts[16];
                 long off = mt_bounce_find_status(d, dn, ts);
                 if (off >= 0 && (r->status[0] == '\0' || ts[0] == r->status[0]))
@@ -797,6 +799,13 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         if (p->dsn.len) {
             format = "rfc3464";
             parse_dsn(p, &msg_time);
+        }
+        int jkind = 0;
+        if (p->rcpts.n == 0 && p->notice.len &&
+            mt_bounce_json_scan(p->notice.data, p->notice.len, &p->rcpts, &jkind) > 0) {
+            format = "json";
+            if (jkind == MT_BOUNCE_COMPLAINT)
+                kind = MT_BOUNCE_COMPLAINT;
         }
         if (p->rcpts.n == 0 && looks_like_bounce(from_h, subject, p->dsn.len)) {
             format = "text";

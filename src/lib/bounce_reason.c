@@ -398,7 +398,7 @@ static int probes(const mt_bounce_reasons *r, const char *name, const mt_bounce_
         if (strcmp(sr, "userunknown") == 0)
             return !(M("norelaying") || M("blocked") || M("mailboxfull") || M("hasmoved") || M("rejected") ||
                      M("notaccept"));
-        if (cmd_is(f, "RCPT"))
+        if (cmd_is(f, "RCPT") || ((f->command == NULL || f->command[0] == '\0') && sr[0] == '\0'))
             return M("userunknown");
         return 0;
     }
