@@ -244,3 +244,50 @@ int cmd_bounces(int argc, char **argv)
     mt_buf_free(&err);
     return rc;
 }
+
+int cli_run_bounces(const cli_input *in, const char *argv0, mt_attempt_fn fn, void *arg, mt_scan_stats *scan,
+                    mt_rules **rules_out, char *rules_path, size_t rules_len)
+{
+    *rules_out = NULL;
+    mt_buf err;
+    mt_buf_init(&err);
+    if (in->rules_path)
+        snprintf(rules_path, rules_len, "%s", in->rules_path);
+    else if (!mt_rules_default_path(argv0, rules_path, rules_len)) {
+        fprintf(stderr, "mailtriage: cannot find the rules file; name it with --rules FILE\n");
+        return EXIT_INPUT;
+    }
+    mt_rules *rules = mt_rules_load(rules_path, &err);
+    char rpath[4096];
+    mt_bounce_reasons *reasons = NULL;
+    if (rules && mt_bounce_reasons_default_path(argv0, rpath, sizeof rpath))
+        reasons = mt_bounce_reasons_load(rpath, &err);
+    if (rules == NULL || reasons == NULL) {
+        fprintf(stderr, "mailtriage: %s\n", err.len ? err.data : "cannot find bounce-reasons.tsv");
+        mt_rules_free(rules);
+        mt_buf_free(&err);
+        return EXIT_INPUT;
+    }
+    mt_classifier *cls = mt_classifier_new(rules);
+    mt_bounce_parser *p = mt_bounce_parser_new(reasons, cls);
+    mt_bounce_stats st;
+    memset(&st, 0, sizeof st);
+    static const char *const stdin_only[] = {"-"};
+    int bad = mt_bounce_attempts(p, in->nfiles ? in->files : stdin_only, in->nfiles ? in->nfiles : 1, fn, arg, &st,
+                                 &err);
+    if (bad)
+        fprintf(stderr, "mailtriage: %s\n", err.data);
+    scan->files = st.files;
+    scan->lines = st.messages; /* the report's "lines" are messages here */
+    scan->deliveries = st.records;
+    scan->foreign = st.not_bounce + st.not_mail;
+    if (st.not_mail || st.not_bounce)
+        fprintf(stderr, "mailtriage: skipped %llu input(s) that are not mail and %llu message(s) that are not bounces\n",
+                (unsigned long long)st.not_mail, (unsigned long long)st.not_bounce);
+    mt_bounce_parser_free(p);
+    mt_classifier_free(cls);
+    mt_bounce_reasons_free(reasons);
+    mt_buf_free(&err);
+    *rules_out = rules;
+    return bad == (in->nfiles ? in->nfiles : 1) ? EXIT_INPUT : EXIT_OK;
+}

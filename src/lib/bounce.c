@@ -33,6 +33,7 @@ struct mt_bounce_parser {
     mt_buf tmp;
     mt_bounce_rcpts rcpts;
     int have_orig;
+    uint64_t serial; /* messages parsed: the records' message_serial */
 };
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -634,6 +635,7 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
             a.final_status = MT_FINAL_BOUNCED;
             break;
         }
+        a.message_serial = p->serial;
         a.rcpt_index = (unsigned)count;
         a.last_for_rcpt = 1;
         a.rcpt_first_time = a.time;
@@ -726,6 +728,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     mt_buf_reset(&p->orig);
     mt_bounce_rcpts_reset(&p->rcpts);
     p->have_orig = 0;
+    p->serial++;
     if (!mt_bounce_sniff(p->norm.data, p->norm.len))
         return -1;
 

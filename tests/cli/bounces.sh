@@ -201,4 +201,11 @@ expect_eq "no path: usage error" "$?" 2
 "$MT" bounces --summary "$T/md" > "$T/sum.txt"
 grep -q "2 bounce(s) with 3 record(s)" "$T/sum.txt" && ok "summary counts" || notok "summary counts: $(head -1 "$T/sum.txt")"
 
+# the records feed the diagnosis
+"$MT" diagnose --bounces --json "$T/md" > "$T/diag.json"
+expect_eq "diagnose --bounces: format" "$(json "$T/diag.json" 'd["input"]["format"]')" bounces
+expect_eq "diagnose --bounces: attempts" "$(json "$T/diag.json" 'd["totals"]["attempts"]')" 3
+expect_eq "diagnose --bounces: messages" "$(json "$T/diag.json" 'd["totals"]["messages"]')" 2
+expect_eq "diagnose --bounces: bounced" "$(json "$T/diag.json" 'd["totals"]["bounced"]')" 3
+
 finish
