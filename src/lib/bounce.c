@@ -21,6 +21,8 @@
 #include "bounce_lhost.h"
 #include "mailbox.h"
 
+#define REASON_TEXT_MAX 4096
+
 struct mt_bounce_parser {
     const mt_bounce_reasons *reasons;
     mt_classifier *cls;
@@ -589,9 +591,11 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
             }
             copy_str(st, sizeof st, r->status);
             a.reply_code = reply_code_of(d, dn, st);
+            /* the reason reads the first REASON_TEXT_MAX bytes: what a
+             * server said comes first, boilerplate after */
+            mt_bounce_fold(d, dn > REASON_TEXT_MAX ? REASON_TEXT_MAX : dn, &p->fold);
             if (r->command[0] == '\0')
-                copy_str(r->command, sizeof r->command, mt_bounce_lhost_command(d, dn));
-            mt_bounce_fold(d, dn, &p->fold);
+                copy_str(r->command, sizeof r->command, mt_bounce_lhost_command(p->fold.data, p->fold.len));
             mt_bounce_fact f = {.status = st,
                                 .diag = p->fold.data ? p->fold.data : "",
                                 .dtype = r->dtype,

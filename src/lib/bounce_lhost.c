@@ -143,7 +143,12 @@ size_t mt_bounce_lhost_cut(const char *t, size_t n)
         const char *q = p;
         while (q < le && (*q == ' ' || *q == '\t'))
             q++;
+        int c0 = q < le ? tolower((unsigned char)*q) : 0;
+        if (c0 != '-' && c0 != 'o' && c0 != 't' && c0 != 'c' && c0 != 'i' && c0 != 'r' && c0 != 'm')
+            goto next;
         for (int i = 0; cut_markers[i]; i++) {
+            if (cut_markers[i][0] != c0)
+                continue;
             /* "the original message was received at" is Sendmail's first
              * line, not a marker: the rest of the notice follows it */
             if (strcmp(cut_markers[i], "the original message was received at") == 0)
@@ -151,6 +156,7 @@ size_t mt_bounce_lhost_cut(const char *t, size_t n)
             if (line_starts_ci(q, le, cut_markers[i]))
                 return (size_t)(p - t);
         }
+    next:
         if (!nl)
             break;
         p = nl + 1;

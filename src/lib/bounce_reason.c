@@ -207,6 +207,7 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
 {
     mt_buf_reset(out);
     mt_buf_reserve(out, n + 1);
+    out->data[0] = '\0';
     int space = 1;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)t[i];
