@@ -589,8 +589,15 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
                 if (off >= 0 && (r->status[0] == '\0' || ts[0] == r->status[0]))
                     copy_str(r->status, sizeof r->status, ts);
             }
+            if (r->status[0] == '\0' && r->note.len) {
+                char ts[16];
+                if (mt_bounce_find_status(r->note.data, r->note.len, ts) >= 0)
+                    copy_str(r->status, sizeof r->status, ts);
+            }
             copy_str(st, sizeof st, r->status);
             a.reply_code = reply_code_of(d, dn, st);
+            if (a.reply_code == 0 && r->note.len)
+                a.reply_code = reply_code_of(r->note.data, r->note.len, st);
             /* the reason reads the first REASON_TEXT_MAX bytes: what a
              * server said comes first, boilerplate after */
             mt_bounce_fold(d, dn > REASON_TEXT_MAX ? REASON_TEXT_MAX : dn, &p->fold);
@@ -846,6 +853,8 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                     else if (tmp.n == 0)
                         mt_buf_append(&r->diag, p->notice.data ? p->notice.data : "", cut > 2000 ? 2000 : cut);
                 }
+                if (said)
+                    mt_buf_append(&r->note, said->diag.data ? said->diag.data : "", said->diag.len);
                 if (said && r->command[0] == '\0' && !mt_bounce_lhost_command(r->diag.data, r->diag.len)[0])
                     copy_str(r->command, sizeof r->command,
                              mt_bounce_lhost_command(said->diag.data ? said->diag.data : "", said->diag.len));

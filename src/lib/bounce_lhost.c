@@ -23,15 +23,19 @@ mt_bounce_rcpt *mt_bounce_rcpts_add(mt_bounce_rcpts *l)
     if (l->n == l->cap) {
         int nc = l->cap ? l->cap * 2 : 8;
         l->v = mt_xrealloc(l->v, (size_t)nc * sizeof *l->v);
-        for (int i = l->cap; i < nc; i++)
+        for (int i = l->cap; i < nc; i++) {
             mt_buf_init(&l->v[i].diag);
+            mt_buf_init(&l->v[i].note);
+        }
         l->cap = nc;
     }
     mt_bounce_rcpt *r = &l->v[l->n++];
-    mt_buf d = r->diag;
+    mt_buf d = r->diag, nt = r->note;
     memset(r, 0, sizeof *r);
     r->diag = d;
+    r->note = nt;
     mt_buf_reset(&r->diag);
+    mt_buf_reset(&r->note);
     return r;
 }
 
@@ -42,8 +46,10 @@ void mt_bounce_rcpts_reset(mt_bounce_rcpts *l)
 
 void mt_bounce_rcpts_free(mt_bounce_rcpts *l)
 {
-    for (int i = 0; i < l->cap; i++)
+    for (int i = 0; i < l->cap; i++) {
         mt_buf_free(&l->v[i].diag);
+        mt_buf_free(&l->v[i].note);
+    }
     free(l->v);
     l->v = NULL;
     l->n = l->cap = 0;
@@ -180,7 +186,7 @@ static int is_ignored_addr(const char *a, size_t n, const char *self)
 static int rcpt_line(const char *p, size_t n, size_t *ao, size_t *al, size_t *rest)
 {
     size_t i = 0;
-    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '*' || p[i] == '-'))
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '*' || p[i] == '-' || p[i] == '>'))
         i++;
     if (i >= n)
         return 0;

@@ -22,6 +22,7 @@ typedef struct mt_bounce_rcpt {
     char remote_mta[256];
     char preset[24]; /* a reason the format states outright */
     mt_buf diag;     /* what was said about it (UTF-8) */
+    mt_buf note;     /* what the human-readable part says about it (DSNs) */
     int64_t time;
 } mt_bounce_rcpt;
 

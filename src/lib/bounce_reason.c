@@ -192,7 +192,9 @@ int mt_bounce_find_code(const char *t, size_t n, char cls)
         }
         if (i + 3 < n) {
             char f = t[i + 3];
-            if (f != ' ' && f != '-' && f != '\n' && f != '\t' && f != ')' && f != '"')
+            if (f != ' ' && f != '-' && f != '\n' && f != '\t' && f != ')' && f != '"' && f != ':' && f != ',')
+                continue;
+            if ((f == ':' || f == ',') && i + 4 < n && is_digit((unsigned char)t[i + 4]))
                 continue;
             if (f == '-' && i + 4 < n && !isalpha((unsigned char)t[i + 4]) && !is_digit((unsigned char)t[i + 4]) &&
                 t[i + 4] != ' ')
