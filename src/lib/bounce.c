@@ -667,8 +667,9 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
     return count;
 }
 
-/* the first "<address>" of a notice that is not its own addressee */
-static void first_bracketed(const char *t, size_t n, const char *self, char *out, size_t cap)
+/* the first "<address>" of a notice that is not its own addressee; returns
+ * where the line that names it starts (0 when none) */
+static size_t first_bracketed(const char *t, size_t n, const char *self, char *out, size_t cap)
 {
     for (size_t i = 0; i < n; i++) {
         if (t[i] != '<')
@@ -681,9 +682,13 @@ static void first_bracketed(const char *t, size_t n, const char *self, char *out
         if (l < cap) {
             memcpy(out, t + i + 1, l);
             out[l] = '\0';
-            return;
+            size_t ls = i; /* the line that names it */
+            while (ls > 0 && t[ls - 1] != '\n')
+                ls--;
+            return ls;
         }
     }
+    return 0;
 }
 
 static int is_autoreply(GMimeObject *m, const char *subject)
@@ -829,11 +834,16 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                 mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
                 if (xf)
                     copy_addr(r->addr, sizeof r->addr, xf, strlen(xf));
+                size_t from = 0;
                 if (r->addr[0] == '\0')
-                    first_bracketed(p->notice.data ? p->notice.data : "", cut, self, r->addr, sizeof r->addr);
+                    from = first_bracketed(p->notice.data ? p->notice.data : "", cut, self, r->addr, sizeof r->addr);
                 if (r->addr[0] == '\0')
                     copy_str(r->addr, sizeof r->addr, of.to);
-                mt_buf_append(&r->diag, p->notice.data ? p->notice.data : "", cut);
+                char ts[16];
+                if (from && mt_bounce_find_status(p->notice.data + from, cut - from, ts) < 0 &&
+                    mt_bounce_find_code(p->notice.data + from, cut - from, 0) == 0)
+                    from = 0; /* nothing said after it: the whole notice */
+                mt_buf_append(&r->diag, p->notice.data ? p->notice.data + from : "", cut - from);
             }
         } else if (p->rcpts.n) {
             /* DSN recipients without a diagnostic: the notice says it */

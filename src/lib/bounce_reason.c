@@ -222,6 +222,29 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
         space = 0;
         mt_buf_putc(out, (char)tolower(c));
     }
+    /* addresses are no phrases: "<no-such-user@example.com>" says nothing */
+    char *d = out->data;
+    size_t w = 0;
+    for (size_t i = 0; i < out->len;) {
+        if (d[i] != ' ' && d[i] != '<' && d[i] != '(' && d[i] != '\'' && d[i] != '"') {
+            size_t e = i;
+            while (e < out->len && d[e] != ' ')
+                e++;
+            char *at = memchr(d + i, '@', e - i);
+            if (at && at > d + i && at + 1 < d + e) {
+                d[w++] = '@';
+                i = e;
+                continue;
+            }
+            memmove(d + w, d + i, e - i);
+            w += e - i;
+            i = e;
+            continue;
+        }
+        d[w++] = d[i++];
+    }
+    d[w] = '\0';
+    out->len = w;
 }
 
 /* ---- the status table: RFC 3463 and the IANA registry, in reasons ---- */
