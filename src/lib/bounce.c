@@ -797,16 +797,34 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
             mt_lower_ascii(fbt, strlen(fbt));
             feedback = fbt;
         }
-        mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
-        if (field(p->arf.data, p->arf.len, "Original-Rcpt-To", &p->tmp) >= 0)
-            copy_addr(r->addr, sizeof r->addr, p->tmp.data, p->tmp.len);
-        if (r->addr[0] == '\0')
-            copy_str(r->addr, sizeof r->addr, of.to);
+        int64_t at = 0;
         if (field(p->arf.data, p->arf.len, "Arrival-Date", &p->tmp) >= 0 ||
             field(p->arf.data, p->arf.len, "Received-Date", &p->tmp) >= 0)
-            r->time = parse_date(p->tmp.data);
-        if (r->addr[0] == '\0' && to_h)
-            copy_str(r->addr, sizeof r->addr, self);
+            at = parse_date(p->tmp.data);
+        /* one record per Original-Rcpt-To (there may be several) */
+        for (size_t off = 0; off < p->arf.len;) {
+            long f = field(p->arf.data + off, p->arf.len - off, "Original-Rcpt-To", &p->tmp);
+            if (f < 0)
+                break;
+            mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
+            copy_addr(r->addr, sizeof r->addr, p->tmp.data, p->tmp.len);
+            r->time = at;
+            off += (size_t)f + 1;
+        }
+        if (p->rcpts.n == 0) {
+            mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
+            copy_str(r->addr, sizeof r->addr, of.to[0] ? of.to : self);
+            r->time = at;
+        }
+    } else if (p->dsn.len == 0 && p->orig.len &&
+               field(p->orig.data, p->orig.len, "X-HmXmrOriginalRecipient", &p->tmp) >= 0) {
+        /* Microsoft's complaint reports (JMRP): the reported message, marked */
+        format = "arf";
+        kind = MT_BOUNCE_COMPLAINT;
+        copy_str(fbt, sizeof fbt, "abuse");
+        feedback = fbt;
+        mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
+        copy_addr(r->addr, sizeof r->addr, p->tmp.data, p->tmp.len);
     } else if (p->dsn.len == 0 && is_autoreply(mo, subject) && !looks_like_bounce(from_h, subject, 0)) {
         format = "rfc3834";
         kind = MT_BOUNCE_AUTOREPLY;
