@@ -847,6 +847,8 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         if (p->rcpts.n == 0 && looks_like_bounce(from_h, subject, p->dsn.len)) {
             format = "text";
             mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, self[0] ? self : NULL, &p->rcpts);
+            if (p->rcpts.n == 0 && self[0]) /* a bounce of mail one sent oneself */
+                mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, NULL, &p->rcpts);
             if (p->rcpts.n == 0) {
                 const char *xf = g_mime_object_get_header(mo, "X-Failed-Recipients");
                 mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
@@ -869,6 +871,8 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
             mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, self[0] ? self : NULL, &tmp);
             for (int i = 0; i < p->rcpts.n; i++) {
                 mt_bounce_rcpt *r = &p->rcpts.v[i];
+                if (r->addr[0] == '\0' && tmp.n == p->rcpts.n) /* a broken Final-Recipient */
+                    copy_str(r->addr, sizeof r->addr, tmp.v[i].addr);
                 const mt_bounce_rcpt *said = NULL;
                 for (int k = 0; k < tmp.n && !said; k++)
                     if (strcasecmp(tmp.v[k].addr, r->addr) == 0)

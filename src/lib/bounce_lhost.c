@@ -232,7 +232,14 @@ static int rcpt_line(const char *p, size_t n, size_t *ao, size_t *al, size_t *re
         *rest = j;
         return 1;
     }
-    /* "a@b on 1/2/2013 ..." (Exchange), "a@b 様" (a greeting) are not */
+    /* "a@b on Thu, 29 Apr 2010 ..." (Exchange) */
+    if (n - j > 4 && strncmp(p + j, "on ", 3) == 0 && (isdigit((unsigned char)p[j + 3]) || isupper((unsigned char)p[j + 3]))) {
+        *ao = i;
+        *al = len;
+        *rest = n;
+        return 1;
+    }
+    /* "a@b 様" (a greeting) is not */
     return 0;
 }
 
