@@ -205,13 +205,42 @@ int mt_bounce_find_code(const char *t, size_t n, char cls)
     return 0;
 }
 
+/* "550-5.7.1 " (and the last line's "550 5.7.1 ") at the start of the
+ * lines of a multi-line reply: the prefix, not the text */
+static size_t reply_prefix(const char *t, size_t i, size_t n, int *multi)
+{
+    size_t j = i;
+    while (j < n && (t[j] == ' ' || t[j] == '\t'))
+        j++;
+    if (j + 4 > n || !is_digit((unsigned char)t[j]) || !is_digit((unsigned char)t[j + 1]) ||
+        !is_digit((unsigned char)t[j + 2]) || (t[j + 3] != '-' && !(t[j + 3] == ' ' && *multi)))
+        return i;
+    if (t[j + 3] == '-')
+        *multi = 1;
+    j += 4;
+    char st[16];
+    long o = mt_bounce_find_status(t + j, n - j > 12 ? 12 : n - j, st);
+    if (o == 0)
+        j += strlen(st);
+    return j;
+}
+
 void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
 {
     mt_buf_reset(out);
     mt_buf_reserve(out, n + 1);
     out->data[0] = '\0';
-    int space = 1;
+    int space = 1, multi = 0;
     for (size_t i = 0; i < n; i++) {
+        if (i == 0 || t[i - 1] == '\n') {
+            size_t k = reply_prefix(t, i, n, &multi);
+            if (k != i) {
+                i = k;
+                space = 1;
+                if (i >= n)
+                    break;
+            }
+        }
         unsigned char c = (unsigned char)t[i];
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
             space = 1;
@@ -451,7 +480,7 @@ static int probes(const mt_bounce_reasons *r, const char *name, const mt_bounce_
     }
     if (strcmp(name, "hostunknown") == 0) {
         if (strcmp(sr, "hostunknown") == 0)
-            return !M("networkerror");
+            return !M("networkerror") && !M("notaccept");
         return M("hostunknown");
     }
     if (strcmp(name, "norelaying") == 0) {
