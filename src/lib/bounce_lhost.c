@@ -129,6 +129,7 @@ static const char *const cut_markers[] = {
     "---------- original message ----------",
     "the original message was received at",
     "message headers follow",
+    "------- returned message --------",
     "----- original message -----",
     "---------- forwarded message ----------",
     NULL,
