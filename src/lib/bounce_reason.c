@@ -305,8 +305,6 @@ const char *mt_bounce_status_reason(const char *st)
             return "rejected";
         case 9:
             return "systemerror";
-        case 10:
-            return "notaccept";
         default:
             return det == 0 && perm ? "userunknown" : "";
         }
@@ -531,7 +529,8 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
     if (st[0] == '2')
         return "delivered";
     const char *sr = mt_bounce_status_reason(st);
-    int smtp = dtype[0] == '\0' || strcasecmp(dtype, "smtp") == 0;
+    /* a diagnostic of the local mailer (X-Unix, X-Postfix) is no SMTP reply */
+    int smtp = strncasecmp(dtype, "x-unix", 6) != 0 && strncasecmp(dtype, "x-postfix", 9) != 0;
     if (smtp)
         for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
             if (probes(r, first[i], f, sr))
