@@ -722,7 +722,7 @@ static int is_autoreply(GMimeObject *m, const char *subject)
     if (v && strncasecmp(v, "auto_reply", 10) == 0)
         return 1;
     if (subject) {
-        static const char *const pre[] = {"auto:", "auto-reply", "autoreply", "automatic reply",
+        static const char *const pre[] = {"auto:", "auto-reply", "autoreply", "auto reply", "automatic reply",
                                           "out of office", "out of the office", "away from", "vacation",
                                           "自動応答", "自動返信", NULL};
         for (int i = 0; pre[i]; i++)
@@ -789,6 +789,25 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     if (p->notice.len == 0 && w.html.len)
         mt_buf_append(&p->notice, w.html.data, w.html.len);
     mt_buf_free(&w.html);
+    if (p->notice.len == 0 && p->dsn.len == 0 && p->arf.len == 0) {
+        /* a broken MIME structure (a boundary that never comes): the raw
+         * body is the notice */
+        const char *body = strstr(p->norm.data, "\n\n");
+        if (body)
+            mt_buf_append(&p->notice, body + 2, p->norm.len - (size_t)(body + 2 - p->norm.data));
+    }
+    if (p->dsn.len == 0 && p->notice.len) {
+        /* delivery-status fields written into the text */
+        const char *f = strcasestr(p->notice.data, "\nfinal-recipient:");
+        if (f) {
+            const char *start = strcasestr(p->notice.data, "\nreporting-mta:");
+            if (start == NULL || start > f)
+                start = f;
+            const char *end = strstr(f, "\n--");
+            size_t e = end ? (size_t)(end - p->notice.data) : p->notice.len;
+            mt_buf_append(&p->dsn, start + 1, e - (size_t)(start + 1 - p->notice.data));
+        }
+    }
 
     /* the returned message inside the notice's text */
     size_t cut = mt_bounce_lhost_cut(p->notice.data ? p->notice.data : "", p->notice.len);
