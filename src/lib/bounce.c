@@ -710,6 +710,28 @@ static size_t first_bracketed(const char *t, size_t n, const char *self, char *o
     return 0;
 }
 
+/* the first address of a notice that is not its own addressee nor a
+ * daemon's; returns where the line that names it starts */
+static size_t first_bare(const char *t, size_t n, const char *self, char *out, size_t cap)
+{
+    size_t i = 0, o, l;
+    while (i < n && mt_bounce_find_addr(t + i, n - i, &o, &l)) {
+        const char *a = t + i + o;
+        int skip = (self && strlen(self) == l && strncasecmp(self, a, l) == 0) ||
+                   (l > 14 && strncasecmp(a, "mailer-daemon@", 14) == 0) || (l > 11 && strncasecmp(a, "postmaster@", 11) == 0);
+        if (!skip && l < cap) {
+            memcpy(out, a, l);
+            out[l] = '\0';
+            size_t ls = (size_t)(a - t);
+            while (ls > 0 && t[ls - 1] != '\n')
+                ls--;
+            return ls;
+        }
+        i += o + l;
+    }
+    return 0;
+}
+
 static int is_autoreply(GMimeObject *m, const char *subject)
 {
     const char *v = g_mime_object_get_header(m, "Auto-Submitted");
@@ -736,7 +758,7 @@ static int looks_like_bounce(const char *from, const char *subject, size_t dsn_l
 {
     if (dsn_len)
         return 1;
-    static const char *const senders[] = {"mailer-daemon", "postmaster", "mail delivery", "mail administrator",
+    static const char *const senders[] = {"mailer-daemon", "postmaster", "post_master", "mail delivery", "mail administrator",
                                           "maildelivery", "mailerdaemon", "bounce", "noreply", "no-reply",
                                           "mail-daemon", "daemon", NULL};
     static const char *const subjects[] = {"undeliver", "undelivered", "delivery", "failure", "failed",
@@ -895,6 +917,8 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                 size_t from = 0;
                 if (r->addr[0] == '\0')
                     from = first_bracketed(p->notice.data ? p->notice.data : "", cut, self, r->addr, sizeof r->addr);
+                if (r->addr[0] == '\0')
+                    from = first_bare(p->notice.data ? p->notice.data : "", cut, self, r->addr, sizeof r->addr);
                 if (r->addr[0] == '\0')
                     copy_str(r->addr, sizeof r->addr, of.to);
                 char ts[16];

@@ -111,7 +111,6 @@ static const char *const cut_markers[] = {
     "--------original message headers--------",
     "original message headers:",
     "the original message headers",
-    "the original message was",
     "------ the message that was not delivered",
     "---- the header of the message",
     "----- message header follows",
@@ -150,6 +149,9 @@ size_t mt_bounce_lhost_cut(const char *t, size_t n)
         const char *q = p;
         while (q < le && (*q == ' ' || *q == '\t'))
             q++;
+        if (p > t + 1 && p[-1] == '\n' && p[-2] == '\n' &&
+            (line_starts_ci(p, le, "received:") || line_starts_ci(p, le, "return-path:")))
+            return (size_t)(p - t); /* the returned header, unannounced */
         int c0 = q < le ? tolower((unsigned char)*q) : 0;
         if (c0 != '-' && c0 != 'o' && c0 != 't' && c0 != 'c' && c0 != 'i' && c0 != 'r' && c0 != 'm')
             goto next;
@@ -228,6 +230,13 @@ static int rcpt_line(const char *p, size_t n, size_t *ao, size_t *al, size_t *re
     while (j < n && (p[j] == ' ' || p[j] == '\t'))
         j++;
     if (j == n || p[j] == ':' || p[j] == '(' || p[j] == '<' || p[j] == '[' || (j + 1 < n && p[j] == '.' && p[j + 1] == '.')) {
+        *ao = i;
+        *al = len;
+        *rest = j;
+        return 1;
+    }
+    /* "a@b Invalid Address, ..." (a line that begins with the address) */
+    if (j > i + len && n - j > 2 && isalpha((unsigned char)p[j]) && !(n - j > 3 && strncmp(p + j, "on ", 3) == 0)) {
         *ao = i;
         *al = len;
         *rest = j;
