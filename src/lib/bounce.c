@@ -601,11 +601,13 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
         size_t dn = r->diag.len;
         char st[16] = "";
         if (forced == MT_BOUNCE_FAILURE) {
-            size_t sl = strlen(r->status);
-            if (r->status[0] == '\0' || (sl > 2 && strcmp(r->status + sl - 2, ".0") == 0)) {
+            /* the status the diagnostic states is the more precise one
+             * (a Status: field often carries a generic or stale code),
+             * unless it is itself generic (x.0.0) or of another class */
+            {
                 char ts[16];
                 long off = mt_bounce_find_status(d, dn, ts);
-                if (off >= 0 && (r->status[0] == '\0' || ts[0] == r->status[0]))
+                if (off >= 0 && (r->status[0] == '\0' || (ts[0] == r->status[0] && strcmp(ts + 1, ".0.0") != 0)))
                     copy_str(r->status, sizeof r->status, ts);
             }
             if (r->status[0] == '\0' && r->note.len) {
