@@ -606,7 +606,7 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
              * unless it is itself generic (x.0.0) or of another class */
             {
                 char ts[16];
-                long off = mt_bounce_find_status(d, dn, ts);
+                long off = mt_bounce_find_status_replied(d, dn, ts, 0);
                 if (off >= 0 && (r->status[0] == '\0' || (ts[0] == r->status[0] && strcmp(ts + 1, ".0.0") != 0)))
                     copy_str(r->status, sizeof r->status, ts);
             }

@@ -172,6 +172,40 @@ long mt_bounce_find_status(const char *t, size_t n, char out[16])
     return -1;
 }
 
+long mt_bounce_find_status_replied(const char *t, size_t n, char out[16], int last)
+{
+    char st[16];
+    long found = -1, first = -1;
+    out[0] = '\0';
+    for (size_t i = 0; i < n;) {
+        long o = mt_bounce_find_status(t + i, n - i, st);
+        if (o < 0)
+            break;
+        size_t at = i + (size_t)o;
+        if (first < 0) {
+            first = (long)at;
+            if (found < 0)
+                memcpy(out, st, sizeof st);
+        }
+        /* "550 5.7.1", "550-5.7.1", "550-'5.7.1" */
+        size_t k = at;
+        while (k > 0 && (t[k - 1] == ' ' || t[k - 1] == '-' || t[k - 1] == '\''))
+            k--;
+        if (k >= 3 && k < at && is_digit((unsigned char)t[k - 1]) && is_digit((unsigned char)t[k - 2]) &&
+            (t[k - 3] == '2' || t[k - 3] == '4' || t[k - 3] == '5') && (k == 3 || !is_digit((unsigned char)t[k - 4])) &&
+            t[k - 3] == st[0]) {
+            if (found < 0 || last) {
+                found = (long)at;
+                memcpy(out, st, sizeof st);
+            }
+            if (!last)
+                break;
+        }
+        i = at + strlen(st);
+    }
+    return found >= 0 ? found : first;
+}
+
 int mt_bounce_find_code(const char *t, size_t n, char cls)
 {
     for (size_t i = 0; i + 3 <= n; i++) {

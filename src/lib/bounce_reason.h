@@ -53,6 +53,11 @@ const char *mt_bounce_status_reason(const char *status);
  * offset or -1. */
 long mt_bounce_find_status(const char *text, size_t n, char out[16]);
 
+/* mt_bounce_find_status_replied - the same, preferring a status that
+ * follows a reply code of its class ("550 5.7.1", "550-'5.7.1"): the first
+ * such, or the last when last is set; else the first status at all. */
+long mt_bounce_find_status_replied(const char *text, size_t n, char out[16], int last);
+
 /* mt_bounce_find_code - the first SMTP reply code (2xx, 4xx or 5xx
  * standing alone, followed by a space, '-' or the end) in text[0..n)
  * whose class is cls ('2', '4', '5'; 0 for any); 0 if none. */
