@@ -567,10 +567,10 @@ static void orig_read(mt_bounce_parser *p, const char *t, size_t n, orig_fields 
 /* A reply code consistent with the status, from the diagnostic. */
 static int reply_code_of(const char *d, size_t n, const char *status)
 {
-    char cls = status[0] == '4' || status[0] == '5' || status[0] == '2' ? status[0] : 0;
-    int c = mt_bounce_find_code(d, n, cls);
-    if (c == 0 && cls == 0)
-        c = mt_bounce_find_code(d, n, 0);
+    /* the first reply code; none when its class contradicts the status */
+    int c = mt_bounce_find_code(d, n, 0);
+    if (c && status[0] && status[0] - '0' != c / 100)
+        return 0;
     return c;
 }
 

@@ -191,6 +191,10 @@ static int rcpt_line(const char *p, size_t n, size_t *ao, size_t *al, size_t *re
     size_t i = 0;
     while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '*' || p[i] == '-' || p[i] == '>'))
         i++;
+    /* Sendmail's "554 <a@b>... 550 Host unknown" */
+    if (i + 5 < n && isdigit((unsigned char)p[i]) && isdigit((unsigned char)p[i + 1]) && isdigit((unsigned char)p[i + 2]) &&
+        p[i + 3] == ' ' && p[i + 4] == '<')
+        i += 4;
     if (i >= n)
         return 0;
     static const char *const labels[] = {"final-recipient:", "original-recipient:", "failed recipient:",

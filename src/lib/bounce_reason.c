@@ -206,6 +206,19 @@ long mt_bounce_find_status_replied(const char *t, size_t n, char out[16], int la
     return found >= 0 ? found : first;
 }
 
+/* The reply codes of RFC 5321 and its extensions (RFC 3207, 4954, 7504,
+ * 3030): a number outside them is an ID, a size or a local exit code. */
+static int known_code(int c)
+{
+    static const short codes[] = {211, 214, 220, 221, 235, 250, 251, 252, 253, 334, 354, 421, 422, 430,
+                                  432, 450, 451, 452, 453, 454, 455, 458, 459, 500, 501, 502, 503, 504,
+                                  521, 523, 524, 530, 534, 535, 538, 550, 551, 552, 553, 554, 555, 556, 557};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (codes[i] == c)
+            return 1;
+    return 0;
+}
+
 int mt_bounce_find_code(const char *t, size_t n, char cls)
 {
     for (size_t i = 0; i + 3 <= n; i++) {
@@ -231,10 +244,28 @@ int mt_bounce_find_code(const char *t, size_t n, char cls)
             if ((f == ':' || f == ',') && i + 4 < n && is_digit((unsigned char)t[i + 4]))
                 continue;
             if (f == '-' && i + 4 < n && !isalpha((unsigned char)t[i + 4]) && !is_digit((unsigned char)t[i + 4]) &&
-                t[i + 4] != ' ')
+                t[i + 4] != ' ' && t[i + 4] != '\'')
                 continue;
         }
-        return (c - '0') * 100 + (t[i + 1] - '0') * 10 + (t[i + 2] - '0');
+        int code = (c - '0') * 100 + (t[i + 1] - '0') * 10 + (t[i + 2] - '0');
+        if (!known_code(code))
+            continue;
+        /* Sendmail's "554 <a@b>... 550 Host unknown": the remote's code */
+        size_t j = i + 3;
+        if (j + 1 < n && t[j] == ' ' && t[j + 1] == '<') {
+            const char *dots = memchr(t + j, '>', n - j > 300 ? 300 : n - j);
+            if (dots && (size_t)(dots - t) + 6 < n && memcmp(dots, ">... ", 5) == 0) {
+                const char *q = dots + 5;
+                size_t left = n - (size_t)(q - t);
+                if (left >= 4 && (q[0] == '4' || q[0] == '5') && is_digit((unsigned char)q[1]) &&
+                    is_digit((unsigned char)q[2]) && q[3] == ' ') {
+                    int inner = (q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0');
+                    if (known_code(inner) && (!cls || q[0] == cls))
+                        return inner;
+                }
+            }
+        }
+        return code;
     }
     return 0;
 }
