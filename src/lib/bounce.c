@@ -567,7 +567,20 @@ static void orig_read(mt_bounce_parser *p, const char *t, size_t n, orig_fields 
 /* A reply code consistent with the status, from the diagnostic. */
 static int reply_code_of(const char *d, size_t n, const char *status)
 {
-    /* the first reply code; none when its class contradicts the status */
+    /* the code that states the status ("421 4.4.2"), else the first reply
+     * code; none when its class contradicts the status */
+    char ts[16];
+    long at = status[0] ? mt_bounce_find_status_replied(d, n, ts, 0) : -1;
+    if (at >= 0 && strcmp(ts, status) == 0) {
+        size_t k = (size_t)at;
+        while (k > 0 && (d[k - 1] == ' ' || d[k - 1] == '-' || d[k - 1] == '\''))
+            k--;
+        if (k >= 3 && k < (size_t)at) {
+            int c = mt_bounce_find_code(d + k - 3, 3, status[0]);
+            if (c)
+                return c;
+        }
+    }
     int c = mt_bounce_find_code(d, n, 0);
     if (c && status[0] && status[0] - '0' != c / 100)
         return 0;
