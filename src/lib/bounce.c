@@ -564,6 +564,15 @@ static void orig_read(mt_bounce_parser *p, const char *t, size_t n, orig_fields 
         copy_addr(o->to, sizeof o->to, p->tmp.data, p->tmp.len);
 }
 
+/* Does a reply code of its class stand just before the status at d[at]? */
+static int replied_at(const char *d, size_t at)
+{
+    size_t k = at;
+    while (k > 0 && (d[k - 1] == ' ' || d[k - 1] == '-' || d[k - 1] == '\''))
+        k--;
+    return k >= 3 && k < at && d[k - 3] == d[at] && mt_bounce_find_code(d + k - 3, 3, d[at]) != 0;
+}
+
 /* A reply code consistent with the status, from the diagnostic. */
 static int reply_code_of(const char *d, size_t n, const char *status)
 {
@@ -620,7 +629,7 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
             {
                 char ts[16];
                 long off = mt_bounce_find_status_replied(d, dn, ts, 0);
-                if (off >= 0 && (r->status[0] == '\0' || (ts[0] == r->status[0] && strcmp(ts + 1, ".0.0") != 0)))
+                if (off >= 0 && (r->status[0] == '\0' || (strcmp(ts + 1, ".0.0") != 0 && (ts[0] == r->status[0] || replied_at(d, (size_t)off)))))
                     copy_str(r->status, sizeof r->status, ts);
             }
             if (r->status[0] == '\0' && r->note.len) {
