@@ -632,9 +632,11 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
                 if (off >= 0 && (r->status[0] == '\0' || (strcmp(ts + 1, ".0.0") != 0 && (ts[0] == r->status[0] || replied_at(d, (size_t)off)))))
                     copy_str(r->status, sizeof r->status, ts);
             }
-            if (r->status[0] == '\0' && r->note.len) {
+            if ((r->status[0] == '\0' || strcmp(r->status + 1, ".0.0") == 0) && r->note.len) {
+                /* what the notice says, when the DSN says nothing precise */
                 char ts[16];
-                if (mt_bounce_find_status(r->note.data, r->note.len, ts) >= 0)
+                long at = mt_bounce_find_status_replied(r->note.data, r->note.len, ts, 0);
+                if (at >= 0 && (r->status[0] == '\0' || (ts[0] == r->status[0] && replied_at(r->note.data, (size_t)at))))
                     copy_str(r->status, sizeof r->status, ts);
             }
             copy_str(st, sizeof st, r->status);
@@ -973,6 +975,8 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                 }
                 if (said)
                     mt_buf_append(&r->note, said->diag.data ? said->diag.data : "", said->diag.len);
+                else if (p->rcpts.n == 1) /* the notice is all about it */
+                    mt_buf_append(&r->note, p->notice.data ? p->notice.data : "", cut);
                 if (said && r->command[0] == '\0' && !mt_bounce_lhost_command(r->diag.data, r->diag.len)[0])
                     copy_str(r->command, sizeof r->command,
                              mt_bounce_lhost_command(said->diag.data ? said->diag.data : "", said->diag.len));
