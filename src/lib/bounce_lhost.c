@@ -282,6 +282,15 @@ int mt_bounce_lhost_scan(const char *t, size_t n, const char *self, mt_bounce_rc
             size_t r = rest;
             while (r < ln && (p[r] == ':' || p[r] == ' ' || p[r] == '\t'))
                 r++;
+            /* "550 <a@b>: ..." keeps its reply code */
+            size_t c = 0;
+            while (c < ao && (p[c] == ' ' || p[c] == '\t'))
+                c++;
+            int inner = r + 7 <= ln && memcmp(p + r, "... ", 4) == 0 && isdigit((unsigned char)p[r + 4]) &&
+                        isdigit((unsigned char)p[r + 5]) && isdigit((unsigned char)p[r + 6]);
+            if (!inner && c + 4 <= ao && isdigit((unsigned char)p[c]) && isdigit((unsigned char)p[c + 1]) &&
+                isdigit((unsigned char)p[c + 2]) && p[c + 3] == ' ')
+                mt_buf_append(&cur->diag, p + c, 4);
             if (r < ln)
                 mt_buf_append(&cur->diag, p + r, ln - r);
         } else if (cur && cur->diag.len < DIAG_MAX) {
