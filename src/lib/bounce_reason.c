@@ -320,7 +320,7 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
     char *d = out->data;
     size_t w = 0;
     for (size_t i = 0; i < out->len;) {
-        if (d[i] != ' ' && d[i] != '<' && d[i] != '(' && d[i] != '\'' && d[i] != '"') {
+        if (d[i] != ' ') {
             size_t e = i;
             while (e < out->len && d[e] != ' ')
                 e++;
