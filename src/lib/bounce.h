@@ -82,6 +82,15 @@ typedef struct mt_bounce_stats {
 int mt_bounce_read(mt_bounce_parser *p, const char *path, mt_bounce_fn fn, void *arg, mt_bounce_stats *st,
                    mt_buf *err);
 
+/* mt_bounce_read_paths - every message under paths[0..n) ("-": stdin)
+ * parsed on nthreads threads, each with its own parser, classifier over
+ * rules (may be NULL) and reason phrases loaded from reasons_path; fn gets
+ * the records in input order, on the calling thread.  Counts into st
+ * (accumulated).  Returns how many inputs could not be read (the last
+ * error in err), or -1 when the phrases cannot be loaded. */
+int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const char *reasons_path,
+                         const mt_rules *rules, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err);
+
 /* mt_bounce_attempts - the same for a list of paths, handing plain
  * attempt records to fn (for `diagnose --bounces`: the records of the
  * bounces feed the diagnosis like log records).  Returns the number of

@@ -50,40 +50,8 @@ void mt_mailbox_split(const char *buf, size_t n, const char *name, mt_mailbox_fn
     }
 }
 
-static int read_path(const char *path, mt_mailbox_fn fn, void *arg, mt_mailbox_stats *st, mt_buf *err, int depth)
+int mt_mailbox_read_file(const char *path, mt_mailbox_fn fn, void *arg, mt_mailbox_stats *st, mt_buf *err)
 {
-    struct stat sb;
-    if (stat(path, &sb) < 0) {
-        mt_buf_reset(err);
-        mt_buf_printf(err, "%s: %s", path, strerror(errno));
-        st->unreadable++;
-        return -1;
-    }
-    if (S_ISDIR(sb.st_mode)) {
-        if (depth > 16)
-            return 0;
-        struct dirent **list;
-        int k = scandir(path, &list, NULL, alphasort);
-        if (k < 0) {
-            mt_buf_reset(err);
-            mt_buf_printf(err, "%s: %s", path, strerror(errno));
-            st->unreadable++;
-            return -1;
-        }
-        for (int i = 0; i < k; i++) {
-            const char *nm = list[i]->d_name;
-            if (nm[0] != '.' && strcmp(nm, "tmp") != 0) {
-                size_t pl = strlen(path) + strlen(nm) + 2;
-                char *sub = mt_xmalloc(pl);
-                snprintf(sub, pl, "%s/%s", path, nm);
-                read_path(sub, fn, arg, st, err, depth + 1);
-                free(sub);
-            }
-            free(list[i]);
-        }
-        free(list);
-        return 0;
-    }
     FILE *fp = fopen(path, "rb");
     if (fp == NULL) {
         mt_buf_reset(err);
@@ -108,6 +76,64 @@ static int read_path(const char *path, mt_mailbox_fn fn, void *arg, mt_mailbox_s
     return rc;
 }
 
+static int walk(const char *path, void (*file)(const char *path, void *arg), void *arg, mt_mailbox_stats *st,
+                mt_buf *err, int depth)
+{
+    struct stat sb;
+    if (stat(path, &sb) < 0) {
+        mt_buf_reset(err);
+        mt_buf_printf(err, "%s: %s", path, strerror(errno));
+        st->unreadable++;
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        file(path, arg);
+        return 0;
+    }
+    if (depth > 16)
+        return 0;
+    struct dirent **list;
+    int k = scandir(path, &list, NULL, alphasort);
+    if (k < 0) {
+        mt_buf_reset(err);
+        mt_buf_printf(err, "%s: %s", path, strerror(errno));
+        st->unreadable++;
+        return -1;
+    }
+    for (int i = 0; i < k; i++) {
+        const char *nm = list[i]->d_name;
+        if (nm[0] != '.' && strcmp(nm, "tmp") != 0) {
+            size_t pl = strlen(path) + strlen(nm) + 2;
+            char *sub = mt_xmalloc(pl);
+            snprintf(sub, pl, "%s/%s", path, nm);
+            walk(sub, file, arg, st, err, depth + 1);
+            free(sub);
+        }
+        free(list[i]);
+    }
+    free(list);
+    return 0;
+}
+
+int mt_mailbox_list(const char *path, void (*file)(const char *path, void *arg), void *arg, mt_mailbox_stats *st,
+                    mt_buf *err)
+{
+    return walk(path, file, arg, st, err, 0);
+}
+
+typedef struct read_ctx {
+    mt_mailbox_fn fn;
+    void *arg;
+    mt_mailbox_stats *st;
+    mt_buf *err;
+} read_ctx;
+
+static void read_one(const char *path, void *arg)
+{
+    read_ctx *c = arg;
+    mt_mailbox_read_file(path, c->fn, c->arg, c->st, c->err);
+}
+
 int mt_mailbox_read(const char *path, mt_mailbox_fn fn, void *arg, mt_mailbox_stats *st, mt_buf *err)
 {
     if (strcmp(path, "-") == 0) {
@@ -126,5 +152,6 @@ int mt_mailbox_read(const char *path, mt_mailbox_fn fn, void *arg, mt_mailbox_st
         mt_buf_free(&b);
         return rc;
     }
-    return read_path(path, fn, arg, st, err, 0);
+    read_ctx c = {fn, arg, st, err};
+    return walk(path, read_one, &c, st, err, 0);
 }

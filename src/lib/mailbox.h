@@ -27,6 +27,17 @@ typedef void (*mt_mailbox_fn)(const char *buf, size_t n, const char *name, void 
  * skipped.  Returns 0, or -1 when path itself cannot be read. */
 int mt_mailbox_read(const char *path, mt_mailbox_fn fn, void *arg, mt_mailbox_stats *st, mt_buf *err);
 
+/* mt_mailbox_list - call file(path) for every file under path (itself
+ * when it is no directory), in the order mt_mailbox_read reads them.
+ * Unreadable directories are counted and named in err; -1 when path
+ * itself cannot be read. */
+int mt_mailbox_list(const char *path, void (*file)(const char *path, void *arg), void *arg, mt_mailbox_stats *st,
+                    mt_buf *err);
+
+/* mt_mailbox_read_file - the messages of one file (a message or an mbox),
+ * as mt_mailbox_read does for each file. */
+int mt_mailbox_read_file(const char *path, mt_mailbox_fn fn, void *arg, mt_mailbox_stats *st, mt_buf *err);
+
 /* mt_mailbox_split - call fn for each message of buf[0..n): the whole
  * buffer, or each part of an mbox.  name as for mt_mailbox_fn. */
 void mt_mailbox_split(const char *buf, size_t n, const char *name, mt_mailbox_fn fn, void *arg,
