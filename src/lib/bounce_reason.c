@@ -542,6 +542,8 @@ static int probes(const mt_bounce_reasons *r, const char *name, const mt_bounce_
         return 0;
     }
     if (strcmp(name, "hostunknown") == 0) {
+        if (f->status && f->status[0] == '4')
+            return 0; /* a lookup that failed for now is a network error */
         if (strcmp(sr, "hostunknown") == 0)
             return !M("networkerror") && !M("notaccept");
         return M("hostunknown");
@@ -594,8 +596,8 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
     if (st[0] == '2')
         return "delivered";
     const char *sr = mt_bounce_status_reason(st);
-    /* a diagnostic of the local mailer (X-Unix, X-Postfix) is no SMTP reply */
-    int smtp = strncasecmp(dtype, "x-unix", 6) != 0 && strncasecmp(dtype, "x-postfix", 9) != 0;
+    /* a diagnostic of the local mailer (X-Unix) is no SMTP reply */
+    int smtp = strncasecmp(dtype, "x-unix", 6) != 0;
     if (smtp)
         for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
             if (probes(r, first[i], f, sr))
