@@ -316,7 +316,8 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
         space = 0;
         mt_buf_putc(out, (char)tolower(c));
     }
-    /* addresses are no phrases: "<no-such-user@example.com>" says nothing */
+    /* addresses and links are no phrases: "<no-such-user@example.com>",
+     * "https://example.com/help#userunknown" say nothing */
     char *d = out->data;
     size_t w = 0;
     for (size_t i = 0; i < out->len;) {
@@ -324,6 +325,16 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
             size_t e = i;
             while (e < out->len && d[e] != ' ')
                 e++;
+            if (e - i > 7 && (strncmp(d + i, "http://", 7) == 0 || strncmp(d + i, "https://", 8) == 0)) {
+                /* a link: its host says who wrote the notice, its path nothing */
+                size_t h = i + (d[i + 4] == 's' ? 8 : 7), he = h;
+                while (he < e && d[he] != '/' && d[he] != '?' && d[he] != '#')
+                    he++;
+                memmove(d + w, d + h, he - h);
+                w += he - h;
+                i = e;
+                continue;
+            }
             char *at = memchr(d + i, '@', e - i);
             if (at && at > d + i && at + 1 < d + e) {
                 d[w++] = '@';
