@@ -320,11 +320,29 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
      * "https://example.com/help#userunknown" say nothing */
     char *d = out->data;
     size_t w = 0;
+    char rcode[4] = "", rstat[16] = ""; /* a multi-line reply's prefix, once seen */
     for (size_t i = 0; i < out->len;) {
         if (d[i] != ' ') {
             size_t e = i;
             while (e < out->len && d[e] != ' ')
                 e++;
+            size_t tl = e - i;
+            if (tl >= 4 && is_digit((unsigned char)d[i]) && is_digit((unsigned char)d[i + 1]) &&
+                is_digit((unsigned char)d[i + 2]) && d[i + 3] == '-' &&
+                (tl == 4 || (tl <= 4 + 11 && is_digit((unsigned char)d[i + 4]) && d[i + 5] == '.'))) {
+                /* "550-5.7.1" inside unfolded text: a prefix, not words */
+                memcpy(rcode, d + i, 3);
+                rcode[3] = '\0';
+                memcpy(rstat, d + i + 4, tl - 4);
+                rstat[tl - 4] = '\0';
+                i = e;
+                continue;
+            }
+            if (rcode[0] && ((tl == 3 && memcmp(d + i, rcode, 3) == 0) ||
+                             (rstat[0] && tl == strlen(rstat) && memcmp(d + i, rstat, tl) == 0))) {
+                i = e;
+                continue;
+            }
             if (e - i > 7 && (strncmp(d + i, "http://", 7) == 0 || strncmp(d + i, "https://", 8) == 0)) {
                 /* a link: its host says who wrote the notice, its path nothing */
                 size_t h = i + (d[i + 4] == 's' ? 8 : 7), he = h;
@@ -578,6 +596,8 @@ static int probes(const mt_bounce_reasons *r, const char *name, const mt_bounce_
             return 0;
         return M("mesgtoobig");
     }
+    if (strcmp(name, "contenterror") == 0)
+        return M("contenterror"); /* x.6.x alone: decided after the other phrases */
     if (strcmp(name, "suspend") == 0)
         return strcmp(sr, "suspend") == 0 || M("suspend");
     return strcmp(sr, name) == 0 || M(name);
@@ -627,9 +647,7 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
                 return "securityerror";
             if (strncasecmp(dtype, "x-unix", 6) == 0)
                 return "mailererror";
-            if (f->reply_code >= 500 && f->reply_code <= 507 && f->reply_code != 503)
-                return "syntaxerror";
-            if (f->reply_code >= 400 && f->reply_code <= 407 && f->reply_code != 403)
+            if ((f->reply_code >= 500 && f->reply_code <= 507) || (f->reply_code >= 400 && f->reply_code <= 407))
                 return "syntaxerror";
             if (strcmp(action, "delayed") == 0 || strcmp(action, "expired") == 0)
                 return "expired";
