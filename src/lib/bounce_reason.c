@@ -272,7 +272,7 @@ int mt_bounce_find_code(const char *t, size_t n, char cls)
 
 /* "550-5.7.1 " (and the last line's "550 5.7.1 ") at the start of the
  * lines of a multi-line reply: the prefix, not the text */
-static size_t reply_prefix(const char *t, size_t i, size_t n, int *multi)
+static size_t reply_prefix(const char *t, size_t i, size_t n, int *multi, char rcode[4], char rstat[16])
 {
     size_t j = i;
     while (j < n && (t[j] == ' ' || t[j] == '\t'))
@@ -280,13 +280,18 @@ static size_t reply_prefix(const char *t, size_t i, size_t n, int *multi)
     if (j + 4 > n || !is_digit((unsigned char)t[j]) || !is_digit((unsigned char)t[j + 1]) ||
         !is_digit((unsigned char)t[j + 2]) || (t[j + 3] != '-' && !(t[j + 3] == ' ' && *multi)))
         return i;
-    if (t[j + 3] == '-')
+    if (t[j + 3] == '-') {
         *multi = 1;
+        memcpy(rcode, t + j, 3);
+        rcode[3] = '\0';
+    }
     j += 4;
     char st[16];
     long o = mt_bounce_find_status(t + j, n - j > 12 ? 12 : n - j, st);
-    if (o == 0)
+    if (o == 0) {
         j += strlen(st);
+        memcpy(rstat, st, sizeof st);
+    }
     return j;
 }
 
@@ -296,9 +301,10 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
     mt_buf_reserve(out, n + 1);
     out->data[0] = '\0';
     int space = 1, multi = 0;
+    char rcode[4] = "", rstat[16] = ""; /* a multi-line reply's prefix, once seen */
     for (size_t i = 0; i < n; i++) {
         if (i == 0 || t[i - 1] == '\n') {
-            size_t k = reply_prefix(t, i, n, &multi);
+            size_t k = reply_prefix(t, i, n, &multi, rcode, rstat);
             if (k != i) {
                 i = k;
                 space = 1;
@@ -320,7 +326,8 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
      * "https://example.com/help#userunknown" say nothing */
     char *d = out->data;
     size_t w = 0;
-    char rcode[4] = "", rstat[16] = ""; /* a multi-line reply's prefix, once seen */
+    if (!multi)
+        rstat[0] = '\0';
     for (size_t i = 0; i < out->len;) {
         if (d[i] != ' ') {
             size_t e = i;
@@ -366,8 +373,17 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
         }
         d[w++] = d[i++];
     }
-    d[w] = '\0';
-    out->len = w;
+    /* what was dropped leaves runs of spaces: fold them again */
+    size_t k = 0;
+    for (size_t i = 0; i < w; i++) {
+        if (d[i] == ' ' && (k == 0 || d[k - 1] == ' '))
+            continue;
+        d[k++] = d[i];
+    }
+    while (k > 0 && d[k - 1] == ' ')
+        k--;
+    d[k] = '\0';
+    out->len = k;
 }
 
 /* ---- the status table: RFC 3463 and the IANA registry, in reasons ---- */
