@@ -122,10 +122,14 @@ static void print_top(const char *title, mt_strmap *m, int top)
 int cmd_bounces(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"csv", no_argument, NULL, 'c'},          {"ndjson", no_argument, NULL, 'n'},
-        {"json", no_argument, NULL, 'n'},         {"summary", no_argument, NULL, 's'},
-        {"show-recipients", no_argument, NULL, 'S'}, {"rules", required_argument, NULL, 'r'},
-        {"reasons", required_argument, NULL, 'R'}, {"threads", required_argument, NULL, 'T'},
+        {"csv", no_argument, NULL, 'c'},
+        {"ndjson", no_argument, NULL, 'n'},
+        {"json", no_argument, NULL, 'n'},
+        {"summary", no_argument, NULL, 's'},
+        {"show-recipients", no_argument, NULL, 'S'},
+        {"rules", required_argument, NULL, 'r'},
+        {"reasons", required_argument, NULL, 'R'},
+        {"threads", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -222,8 +226,8 @@ int cmd_bounces(int argc, char **argv)
         threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
     }
     mt_buf_reset(&err);
-    int bad = mt_bounce_read_paths((const char *const *)argv + optind, argc - optind, threads, reasons_path, rules,
-                                   on_record, &o, &st, &err);
+    int bad = mt_bounce_read_paths((const char *const *)argv + optind, argc - optind, threads, reasons_path,
+                                   rules, on_record, &o, &st, &err);
     if (bad)
         fprintf(stderr, "mailtriage: %s\n", err.data);
     int rc = bad ? EXIT_INPUT : EXIT_OK;
@@ -246,8 +250,10 @@ int cmd_bounces(int argc, char **argv)
         rc = EXIT_INPUT;
     }
     if (st.not_mail || st.not_bounce)
-        fprintf(stderr, "mailtriage: skipped %llu input(s) that are not mail and %llu message(s) that are not bounces\n",
-                (unsigned long long)st.not_mail, (unsigned long long)st.not_bounce);
+        fprintf(
+            stderr,
+            "mailtriage: skipped %llu input(s) that are not mail and %llu message(s) that are not bounces\n",
+            (unsigned long long)st.not_mail, (unsigned long long)st.not_bounce);
     if (st.messages && st.not_mail == st.messages)
         rc = EXIT_INPUT;
     mt_rules_free(rules);
@@ -283,8 +289,8 @@ int cli_run_bounces(const cli_input *in, const char *argv0, mt_attempt_fn fn, vo
     mt_bounce_stats st;
     memset(&st, 0, sizeof st);
     static const char *const stdin_only[] = {"-"};
-    int bad = mt_bounce_attempts(p, in->nfiles ? in->files : stdin_only, in->nfiles ? in->nfiles : 1, fn, arg, &st,
-                                 &err);
+    int bad = mt_bounce_attempts(p, in->nfiles ? in->files : stdin_only, in->nfiles ? in->nfiles : 1, fn, arg,
+                                 &st, &err);
     if (bad)
         fprintf(stderr, "mailtriage: %s\n", err.data);
     scan->files = st.files;
@@ -292,8 +298,10 @@ int cli_run_bounces(const cli_input *in, const char *argv0, mt_attempt_fn fn, vo
     scan->deliveries = st.records;
     scan->foreign = st.not_bounce + st.not_mail;
     if (st.not_mail || st.not_bounce)
-        fprintf(stderr, "mailtriage: skipped %llu input(s) that are not mail and %llu message(s) that are not bounces\n",
-                (unsigned long long)st.not_mail, (unsigned long long)st.not_bounce);
+        fprintf(
+            stderr,
+            "mailtriage: skipped %llu input(s) that are not mail and %llu message(s) that are not bounces\n",
+            (unsigned long long)st.not_mail, (unsigned long long)st.not_bounce);
     mt_bounce_parser_free(p);
     mt_classifier_free(cls);
     mt_bounce_reasons_free(reasons);

@@ -215,8 +215,10 @@ int cmd_diagnose(int argc, char **argv)
     char rules[4096];
     mt_rules *rules_loaded;
     memset(&join, 0, sizeof join);
-    int rc = bounces ? cli_run_bounces(&in, argv[0], mt_diag_add, d, &scan, &rules_loaded, rules, sizeof rules)
-                     : cli_run_inputs(&in, argv[0], mt_diag_add, d, &scan, &join, rules, sizeof rules, &rules_loaded);
+    int rc =
+        bounces
+            ? cli_run_bounces(&in, argv[0], mt_diag_add, d, &scan, &rules_loaded, rules, sizeof rules)
+            : cli_run_inputs(&in, argv[0], mt_diag_add, d, &scan, &join, rules, sizeof rules, &rules_loaded);
     /* the lists are complete once the input is: close them now */
     if (keep && fclose(keep) != 0) {
         fprintf(stderr, "mailtriage: error writing %s\n", keep_path);

@@ -26,12 +26,12 @@
 struct mt_bounce_parser {
     const mt_bounce_reasons *reasons;
     mt_classifier *cls;
-    mt_buf norm;    /* the message with LF line ends */
-    mt_buf notice;  /* the human-readable text (UTF-8) */
-    mt_buf dsn;     /* the delivery-status part */
-    mt_buf arf;     /* the feedback-report part */
-    mt_buf orig;    /* the returned message's header (text) */
-    mt_buf fold;    /* scratch: folded diagnostic */
+    mt_buf norm;   /* the message with LF line ends */
+    mt_buf notice; /* the human-readable text (UTF-8) */
+    mt_buf dsn;    /* the delivery-status part */
+    mt_buf arf;    /* the feedback-report part */
+    mt_buf orig;   /* the returned message's header (text) */
+    mt_buf fold;   /* scratch: folded diagnostic */
     mt_buf tmp;
     mt_bounce_rcpts rcpts;
     int have_orig;
@@ -82,9 +82,9 @@ int mt_bounce_sniff(const char *b, size_t n)
 {
     if (n >= 5 && memcmp(b, "From ", 5) == 0)
         return 1;
-    static const char *const names[] = {"received:", "from:",       "date:",         "return-path:",
-                                        "message-id:", "subject:",  "mime-version:", "delivered-to:",
-                                        "to:",       "x-", NULL};
+    static const char *const names[] = {
+        "received:",     "from:",         "date:", "return-path:", "message-id:", "subject:",
+        "mime-version:", "delivered-to:", "to:",   "x-",           NULL};
     int fields = 0, known = 0;
     size_t i = 0;
     while (i < n && fields < 8) {
@@ -151,7 +151,8 @@ static void normalise(mt_buf *out, const char *b, size_t n)
      * parsing it as a whole message (half the work) by renaming its type,
      * in place and at the same length, on Content-Type lines. */
     for (size_t j = 0; j + 27 < k; j++) {
-        if ((j == 0 || o[j - 1] == '\n') && (o[j] == 'C' || o[j] == 'c') && strncasecmp(o + j, "content-type:", 13) == 0) {
+        if ((j == 0 || o[j - 1] == '\n') && (o[j] == 'C' || o[j] == 'c') &&
+            strncasecmp(o + j, "content-type:", 13) == 0) {
             const char *nl = memchr(o + j, '\n', k - j);
             size_t e = nl ? (size_t)(nl - o) : k;
             for (size_t q = j + 13; q + 14 <= e; q++)
@@ -221,8 +222,9 @@ static void strip_html(mt_buf *out, const char *s)
     for (const char *c = s; *c; c++) {
         if (*c == '<') {
             tag = 1;
-            if (strncasecmp(c, "<br", 3) == 0 || strncasecmp(c, "<p", 2) == 0 || strncasecmp(c, "<tr", 3) == 0 ||
-                strncasecmp(c, "<div", 4) == 0 || strncasecmp(c, "</p", 3) == 0)
+            if (strncasecmp(c, "<br", 3) == 0 || strncasecmp(c, "<p", 2) == 0 ||
+                strncasecmp(c, "<tr", 3) == 0 || strncasecmp(c, "<div", 4) == 0 ||
+                strncasecmp(c, "</p", 3) == 0)
                 mt_buf_putc(out, '\n');
         } else if (*c == '>' && tag)
             tag = 0;
@@ -281,8 +283,8 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
     }
     if (!GMIME_IS_PART(o))
         return;
-    if (strcasecmp(type, "message") == 0 && (strcasecmp(sub, "delivery-status") == 0 ||
-                                             strcasecmp(sub, "global-delivery-status") == 0)) {
+    if (strcasecmp(type, "message") == 0 &&
+        (strcasecmp(sub, "delivery-status") == 0 || strcasecmp(sub, "global-delivery-status") == 0)) {
         stream_to_buf(o, &p->dsn);
         return;
     }
@@ -297,8 +299,8 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
     if ((strcasecmp(type, "text") == 0 && strcasecmp(sub, "rfc822-headers") == 0) ||
         (strcasecmp(type, "message") == 0 &&
          (strcasecmp(sub, "rfc822-headers") == 0 || strcasecmp(sub, "global-headers") == 0 ||
-          strcasecmp(sub, "rfc822") == 0 || strcasecmp(sub, "global") == 0 || strcasecmp(sub, "x-mt-r") == 0 ||
-          strcasecmp(sub, "x-mt-g") == 0))) {
+          strcasecmp(sub, "rfc822") == 0 || strcasecmp(sub, "global") == 0 ||
+          strcasecmp(sub, "x-mt-r") == 0 || strcasecmp(sub, "x-mt-g") == 0))) {
         if (!p->have_orig) {
             stream_to_buf(o, &p->orig);
             p->have_orig = 1;
@@ -490,22 +492,38 @@ mt_category mt_bounce_reason_category(const char *r)
         const char *r;
         mt_category c;
     } map[] = {
-        {"userunknown", MT_CAT_USER_UNKNOWN},   {"mailboxfull", MT_CAT_MAILBOX_FULL},
-        {"suspend", MT_CAT_MAILBOX_DISABLED},   {"hasmoved", MT_CAT_USER_UNKNOWN},
-        {"hostunknown", MT_CAT_DNS},            {"notaccept", MT_CAT_DNS},
-        {"expired", MT_CAT_EXPIRED},            {"mesgtoobig", MT_CAT_SIZE},
-        {"exceedlimit", MT_CAT_SIZE},           {"norelaying", MT_CAT_RELAY_DENIED},
-        {"spamdetected", MT_CAT_CONTENT},       {"contenterror", MT_CAT_CONTENT},
-        {"virusdetected", MT_CAT_CONTENT},      {"filtered", MT_CAT_CONTENT},
-        {"notcompliantrfc", MT_CAT_CONTENT},    {"blocked", MT_CAT_REPUTATION},
-        {"badreputation", MT_CAT_REPUTATION},   {"requireptr", MT_CAT_DNS},
-        {"authfailure", MT_CAT_AUTHENTICATION}, {"securityerror", MT_CAT_AUTHENTICATION},
-        {"speeding", MT_CAT_RATE_LIMIT},        {"toomanyconn", MT_CAT_RATE_LIMIT},
-        {"networkerror", MT_CAT_NETWORK},       {"failedstarttls", MT_CAT_TLS},
-        {"systemerror", MT_CAT_RECEIVER_INTERNAL}, {"systemfull", MT_CAT_RECEIVER_INTERNAL},
-        {"mailererror", MT_CAT_RECEIVER_INTERNAL}, {"policyviolation", MT_CAT_POLICY},
-        {"rejected", MT_CAT_POLICY},            {"syntaxerror", MT_CAT_OTHER},
-        {"suppressed", MT_CAT_POLICY},          {"delivered", MT_CAT_NONE},
+        {"userunknown", MT_CAT_USER_UNKNOWN},
+        {"mailboxfull", MT_CAT_MAILBOX_FULL},
+        {"suspend", MT_CAT_MAILBOX_DISABLED},
+        {"hasmoved", MT_CAT_USER_UNKNOWN},
+        {"hostunknown", MT_CAT_DNS},
+        {"notaccept", MT_CAT_DNS},
+        {"expired", MT_CAT_EXPIRED},
+        {"mesgtoobig", MT_CAT_SIZE},
+        {"exceedlimit", MT_CAT_SIZE},
+        {"norelaying", MT_CAT_RELAY_DENIED},
+        {"spamdetected", MT_CAT_CONTENT},
+        {"contenterror", MT_CAT_CONTENT},
+        {"virusdetected", MT_CAT_CONTENT},
+        {"filtered", MT_CAT_CONTENT},
+        {"notcompliantrfc", MT_CAT_CONTENT},
+        {"blocked", MT_CAT_REPUTATION},
+        {"badreputation", MT_CAT_REPUTATION},
+        {"requireptr", MT_CAT_DNS},
+        {"authfailure", MT_CAT_AUTHENTICATION},
+        {"securityerror", MT_CAT_AUTHENTICATION},
+        {"speeding", MT_CAT_RATE_LIMIT},
+        {"toomanyconn", MT_CAT_RATE_LIMIT},
+        {"networkerror", MT_CAT_NETWORK},
+        {"failedstarttls", MT_CAT_TLS},
+        {"systemerror", MT_CAT_RECEIVER_INTERNAL},
+        {"systemfull", MT_CAT_RECEIVER_INTERNAL},
+        {"mailererror", MT_CAT_RECEIVER_INTERNAL},
+        {"policyviolation", MT_CAT_POLICY},
+        {"rejected", MT_CAT_POLICY},
+        {"syntaxerror", MT_CAT_OTHER},
+        {"suppressed", MT_CAT_POLICY},
+        {"delivered", MT_CAT_NONE},
     };
     for (size_t i = 0; r && i < sizeof map / sizeof map[0]; i++)
         if (strcmp(map[i].r, r) == 0)
@@ -617,8 +635,8 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
         a.mx_host = r->remote_mta[0] ? r->remote_mta : NULL;
         a.message_size = -1;
         a.delay_seconds = -1;
-        mt_bounce_info info = {.kind = forced, .action = r->action, .feedback_type = feedback ? feedback : "",
-                               .format = format};
+        mt_bounce_info info = {
+            .kind = forced, .action = r->action, .feedback_type = feedback ? feedback : "", .format = format};
         const char *d = r->diag.data ? r->diag.data : "";
         size_t dn = r->diag.len;
         char st[16] = "";
@@ -629,14 +647,17 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
             {
                 char ts[16];
                 long off = mt_bounce_find_status_replied(d, dn, ts, 0);
-                if (off >= 0 && (r->status[0] == '\0' || (strcmp(ts + 1, ".0.0") != 0 && (ts[0] == r->status[0] || replied_at(d, (size_t)off)))))
+                if (off >= 0 &&
+                    (r->status[0] == '\0' ||
+                     (strcmp(ts + 1, ".0.0") != 0 && (ts[0] == r->status[0] || replied_at(d, (size_t)off)))))
                     copy_str(r->status, sizeof r->status, ts);
             }
             if ((r->status[0] == '\0' || strcmp(r->status + 1, ".0.0") == 0) && r->note.len) {
                 /* what the notice says, when the DSN says nothing precise */
                 char ts[16];
                 long at = mt_bounce_find_status_replied(r->note.data, r->note.len, ts, 0);
-                if (at >= 0 && (r->status[0] == '\0' || (ts[0] == r->status[0] && replied_at(r->note.data, (size_t)at))))
+                if (at >= 0 &&
+                    (r->status[0] == '\0' || (ts[0] == r->status[0] && replied_at(r->note.data, (size_t)at))))
                     copy_str(r->status, sizeof r->status, ts);
             }
             copy_str(st, sizeof st, r->status);
@@ -658,8 +679,8 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
             info.reason = mt_bounce_reason_decide(p->reasons, &f);
             if (strcmp(r->action, "delayed") == 0) {
                 info.kind = MT_BOUNCE_DELAY;
-            } else if (st[0] == '2' || strcmp(r->action, "delivered") == 0 || strcmp(r->action, "relayed") == 0 ||
-                       strcmp(r->action, "expanded") == 0) {
+            } else if (st[0] == '2' || strcmp(r->action, "delivered") == 0 ||
+                       strcmp(r->action, "relayed") == 0 || strcmp(r->action, "expanded") == 0) {
                 info.kind = MT_BOUNCE_DELIVERED;
                 info.reason = "delivered";
             }
@@ -720,7 +741,8 @@ static size_t first_bracketed(const char *t, size_t n, const char *self, char *o
         if (t[i] != '<')
             continue;
         size_t o, l;
-        if (!mt_bounce_find_addr(t + i + 1, n - i - 1, &o, &l) || o != 0 || i + 1 + l >= n || t[i + 1 + l] != '>')
+        if (!mt_bounce_find_addr(t + i + 1, n - i - 1, &o, &l) || o != 0 || i + 1 + l >= n ||
+            t[i + 1 + l] != '>')
             continue;
         if (self && strlen(self) == l && strncasecmp(self, t + i + 1, l) == 0)
             continue;
@@ -744,7 +766,8 @@ static size_t first_bare(const char *t, size_t n, const char *self, char *out, s
     while (i < n && mt_bounce_find_addr(t + i, n - i, &o, &l)) {
         const char *a = t + i + o;
         int skip = (self && strlen(self) == l && strncasecmp(self, a, l) == 0) ||
-                   (l > 14 && strncasecmp(a, "mailer-daemon@", 14) == 0) || (l > 11 && strncasecmp(a, "postmaster@", 11) == 0);
+                   (l > 14 && strncasecmp(a, "mailer-daemon@", 14) == 0) ||
+                   (l > 11 && strncasecmp(a, "postmaster@", 11) == 0);
         if (!skip && l < cap) {
             memcpy(out, a, l);
             out[l] = '\0';
@@ -770,9 +793,10 @@ static int is_autoreply(GMimeObject *m, const char *subject)
     if (v && strncasecmp(v, "auto_reply", 10) == 0)
         return 1;
     if (subject) {
-        static const char *const pre[] = {"auto:", "auto-reply", "autoreply", "auto reply", "automatic reply",
-                                          "out of office", "out of the office", "away from", "vacation",
-                                          "自動応答", "自動返信", NULL};
+        static const char *const pre[] = {
+            "auto:",           "auto-reply",    "autoreply",         "auto reply",
+            "automatic reply", "out of office", "out of the office", "away from",
+            "vacation",        "自動応答",      "自動返信",          NULL};
         for (int i = 0; pre[i]; i++)
             if (strncasecmp(subject, pre[i], strlen(pre[i])) == 0)
                 return 1;
@@ -784,14 +808,17 @@ static int looks_like_bounce(const char *from, const char *subject, size_t dsn_l
 {
     if (dsn_len)
         return 1;
-    static const char *const senders[] = {"mailer-daemon", "postmaster", "post_master", "mail delivery", "mail administrator",
-                                          "maildelivery", "mailerdaemon", "bounce", "noreply", "no-reply",
-                                          "mail-daemon", "daemon", NULL};
-    static const char *const subjects[] = {"undeliver", "undelivered", "delivery", "failure", "failed",
-                                           "returned", "rejected", "bounce", "not delivered", "could not",
-                                           "mail error", "error", "warning", "nondeliverable", "non-delivery",
-                                           "problem", "unable", "notification", "unzustellbar", "返送",
-                                           "不達", "エラー", "undeliverable", "delayed", "nachricht", NULL};
+    static const char *const senders[] = {
+        "mailer-daemon", "postmaster",   "post_master", "mail delivery", "mail administrator",
+        "maildelivery",  "mailerdaemon", "bounce",      "noreply",       "no-reply",
+        "mail-daemon",   "daemon",       NULL};
+    static const char *const subjects[] = {
+        "undeliver",  "undelivered", "delivery",      "failure",        "failed",
+        "returned",   "rejected",    "bounce",        "not delivered",  "could not",
+        "mail error", "error",       "warning",       "nondeliverable", "non-delivery",
+        "problem",    "unable",      "notification",  "unzustellbar",   "返送",
+        "不達",       "エラー",      "undeliverable", "delayed",        "nachricht",
+        NULL};
     for (int i = 0; from && senders[i]; i++)
         if (strcasestr(from, senders[i]))
             return 1;
@@ -859,7 +886,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
 
     /* the returned message inside the notice's text */
     size_t cut = mt_bounce_lhost_cut(p->notice.data ? p->notice.data : "", p->notice.len);
-    if (!p->have_orig && cut < p->notice.len) {
+    if (!p->have_orig && cut < p->notice.len && p->notice.data) {
         const char *nl = memchr(p->notice.data + cut, '\n', p->notice.len - cut);
         size_t from = nl ? (size_t)(nl - p->notice.data) + 1 : p->notice.len;
         while (from < p->notice.len && p->notice.data[from] == '\n')
@@ -917,7 +944,8 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
         if (from_h)
             copy_addr(r->addr, sizeof r->addr, from_h, strlen(from_h));
-        mt_buf_append(&r->diag, p->notice.data ? p->notice.data : "", p->notice.len > 1000 ? 1000 : p->notice.len);
+        mt_buf_append(&r->diag, p->notice.data ? p->notice.data : "",
+                      p->notice.len > 1000 ? 1000 : p->notice.len);
     } else {
         if (p->dsn.len) {
             format = "rfc3464";
@@ -942,9 +970,11 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                     copy_addr(r->addr, sizeof r->addr, xf, strlen(xf));
                 size_t from = 0;
                 if (r->addr[0] == '\0')
-                    from = first_bracketed(p->notice.data ? p->notice.data : "", cut, self, r->addr, sizeof r->addr);
+                    from = first_bracketed(p->notice.data ? p->notice.data : "", cut, self, r->addr,
+                                           sizeof r->addr);
                 if (r->addr[0] == '\0')
-                    from = first_bare(p->notice.data ? p->notice.data : "", cut, self, r->addr, sizeof r->addr);
+                    from =
+                        first_bare(p->notice.data ? p->notice.data : "", cut, self, r->addr, sizeof r->addr);
                 if (r->addr[0] == '\0')
                     copy_str(r->addr, sizeof r->addr, of.to);
                 char ts[16];
@@ -971,7 +1001,8 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                     if (said)
                         mt_buf_append(&r->diag, said->diag.data ? said->diag.data : "", said->diag.len);
                     else if (tmp.n == 0)
-                        mt_buf_append(&r->diag, p->notice.data ? p->notice.data : "", cut > 2000 ? 2000 : cut);
+                        mt_buf_append(&r->diag, p->notice.data ? p->notice.data : "",
+                                      cut > 2000 ? 2000 : cut);
                 }
                 if (said)
                     mt_buf_append(&r->note, said->diag.data ? said->diag.data : "", said->diag.len);
@@ -1048,8 +1079,8 @@ static void plain(const mt_attempt *a, const mt_bounce_info *info, void *arg)
     c->fn(a, c->arg);
 }
 
-int mt_bounce_attempts(mt_bounce_parser *p, const char *const *paths, int n, void (*fn)(const mt_attempt *, void *),
-                       void *arg, mt_bounce_stats *st, mt_buf *err)
+int mt_bounce_attempts(mt_bounce_parser *p, const char *const *paths, int n,
+                       void (*fn)(const mt_attempt *, void *), void *arg, mt_bounce_stats *st, mt_buf *err)
 {
     plain_ctx c = {fn, arg};
     int bad = 0;

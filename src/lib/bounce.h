@@ -95,6 +95,6 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const ch
  * attempt records to fn (for `diagnose --bounces`: the records of the
  * bounces feed the diagnosis like log records).  Returns the number of
  * paths that could not be read. */
-int mt_bounce_attempts(mt_bounce_parser *p, const char *const *paths, int n, void (*fn)(const mt_attempt *, void *),
-                       void *arg, mt_bounce_stats *st, mt_buf *err);
+int mt_bounce_attempts(mt_bounce_parser *p, const char *const *paths, int n,
+                       void (*fn)(const mt_attempt *, void *), void *arg, mt_bounce_stats *st, mt_buf *err);
 #endif

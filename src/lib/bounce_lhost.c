@@ -192,14 +192,21 @@ static int rcpt_line(const char *p, size_t n, size_t *ao, size_t *al, size_t *re
     while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '*' || p[i] == '-' || p[i] == '>'))
         i++;
     /* Sendmail's "554 <a@b>... 550 Host unknown" */
-    if (i + 5 < n && isdigit((unsigned char)p[i]) && isdigit((unsigned char)p[i + 1]) && isdigit((unsigned char)p[i + 2]) &&
-        p[i + 3] == ' ' && p[i + 4] == '<')
+    if (i + 5 < n && isdigit((unsigned char)p[i]) && isdigit((unsigned char)p[i + 1]) &&
+        isdigit((unsigned char)p[i + 2]) && p[i + 3] == ' ' && p[i + 4] == '<')
         i += 4;
     if (i >= n)
         return 0;
-    static const char *const labels[] = {"final-recipient:", "original-recipient:", "failed recipient:",
-                                         "failed recipients:", "recipient address:", "recipient:",
-                                         "unknown recipient:", "invalid recipient:", "to:", NULL};
+    static const char *const labels[] = {"final-recipient:",
+                                         "original-recipient:",
+                                         "failed recipient:",
+                                         "failed recipients:",
+                                         "recipient address:",
+                                         "recipient:",
+                                         "unknown recipient:",
+                                         "invalid recipient:",
+                                         "to:",
+                                         NULL};
     for (int k = 0; labels[k]; k++) {
         size_t l = strlen(labels[k]);
         if (n - i > l && strncasecmp(p + i, labels[k], l) == 0) {
@@ -233,21 +240,24 @@ static int rcpt_line(const char *p, size_t n, size_t *ao, size_t *al, size_t *re
     size_t j = i + len;
     while (j < n && (p[j] == ' ' || p[j] == '\t'))
         j++;
-    if (j == n || p[j] == ':' || p[j] == '(' || p[j] == '<' || p[j] == '[' || (j + 1 < n && p[j] == '.' && p[j + 1] == '.')) {
+    if (j == n || p[j] == ':' || p[j] == '(' || p[j] == '<' || p[j] == '[' ||
+        (j + 1 < n && p[j] == '.' && p[j + 1] == '.')) {
         *ao = i;
         *al = len;
         *rest = j;
         return 1;
     }
     /* "a@b Invalid Address, ..." (a line that begins with the address) */
-    if (j > i + len && n - j > 2 && isalpha((unsigned char)p[j]) && !(n - j > 3 && strncmp(p + j, "on ", 3) == 0)) {
+    if (j > i + len && n - j > 2 && isalpha((unsigned char)p[j]) &&
+        !(n - j > 3 && strncmp(p + j, "on ", 3) == 0)) {
         *ao = i;
         *al = len;
         *rest = j;
         return 1;
     }
     /* "a@b on Thu, 29 Apr 2010 ..." (Exchange) */
-    if (n - j > 4 && strncmp(p + j, "on ", 3) == 0 && (isdigit((unsigned char)p[j + 3]) || isupper((unsigned char)p[j + 3]))) {
+    if (n - j > 4 && strncmp(p + j, "on ", 3) == 0 &&
+        (isdigit((unsigned char)p[j + 3]) || isupper((unsigned char)p[j + 3]))) {
         *ao = i;
         *al = len;
         *rest = n;
@@ -322,8 +332,8 @@ static const char *cmd_word(const char *p, size_t n)
         const char *w;
         const char *cmd;
     } words[] = {
-        {"end of data", "DATA"}, {"data", "DATA"},     {"rcpt", "RCPT"},         {"mail from", "MAIL"},
-        {"mail", "MAIL"},        {"ehlo", "EHLO"},     {"helo", "HELO"},         {"starttls", "STARTTLS"},
+        {"end of data", "DATA"}, {"data", "DATA"},     {"rcpt", "RCPT"},    {"mail from", "MAIL"},
+        {"mail", "MAIL"},        {"ehlo", "EHLO"},     {"helo", "HELO"},    {"starttls", "STARTTLS"},
         {"connect", "CONN"},     {"greeting", "CONN"}, {"initial", "CONN"},
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++) {
@@ -336,8 +346,9 @@ static const char *cmd_word(const char *p, size_t n)
 
 const char *mt_bounce_lhost_command(const char *d, size_t n)
 {
-    static const char *const lead[] = {"in reply to ", "after ", "most progress was ", "while sending ",
-                                       "smtp command ", "did not like our ", "during ", "for "};
+    static const char *const lead[] = {"in reply to ",   "after ",        "most progress was ",
+                                       "while sending ", "smtp command ", "did not like our ",
+                                       "during ",        "for "};
     for (size_t k = 0; k < sizeof lead / sizeof lead[0]; k++) {
         const char *h = d;
         size_t hn = n;

@@ -19,8 +19,30 @@
 
 #define WINDOW 256
 
-enum { S_SOURCE, S_QUEUE, S_MSGID, S_ROUTE, S_IP, S_HELO, S_MFROM, S_HFROM, S_RCPT, S_RDOM, S_PROVIDER, S_MX,
-       S_MXIP, S_TEXT, S_TEMPLATE, S_ATTACH, S_MEANING, S_REASON, S_ACTION, S_FBTYPE, S_FORMAT, S_COUNT };
+enum {
+    S_SOURCE,
+    S_QUEUE,
+    S_MSGID,
+    S_ROUTE,
+    S_IP,
+    S_HELO,
+    S_MFROM,
+    S_HFROM,
+    S_RCPT,
+    S_RDOM,
+    S_PROVIDER,
+    S_MX,
+    S_MXIP,
+    S_TEXT,
+    S_TEMPLATE,
+    S_ATTACH,
+    S_MEANING,
+    S_REASON,
+    S_ACTION,
+    S_FBTYPE,
+    S_FORMAT,
+    S_COUNT
+};
 
 typedef struct stored {
     mt_attempt a; /* string members NULL; see off */
@@ -94,11 +116,27 @@ static void store(const mt_attempt *a, const mt_bounce_info *info, void *arg)
     /* reserve the header, then the strings after it */
     size_t at = j->arena.len;
     mt_buf_append(&j->arena, &s, sizeof s);
-    const char *strs[S_COUNT] = {a->source_file, a->queue_id, a->message_id, a->route, a->sending_ip,
-                                 a->helo_name, a->mail_from_domain, a->header_from_domain, a->recipient,
-                                 a->recipient_domain, a->provider, a->mx_host, a->mx_ip, a->reply_text,
-                                 a->message_template_id, a->attachment_types, a->rule_meaning, info->reason,
-                                 info->action, info->feedback_type, info->format};
+    const char *strs[S_COUNT] = {a->source_file,
+                                 a->queue_id,
+                                 a->message_id,
+                                 a->route,
+                                 a->sending_ip,
+                                 a->helo_name,
+                                 a->mail_from_domain,
+                                 a->header_from_domain,
+                                 a->recipient,
+                                 a->recipient_domain,
+                                 a->provider,
+                                 a->mx_host,
+                                 a->mx_ip,
+                                 a->reply_text,
+                                 a->message_template_id,
+                                 a->attachment_types,
+                                 a->rule_meaning,
+                                 info->reason,
+                                 info->action,
+                                 info->feedback_type,
+                                 info->format};
     for (int i = 0; i < S_COUNT; i++)
         s.off[i] = put(&j->arena, strs[i]);
     memcpy(j->arena.data + at, &s, sizeof s);
@@ -133,7 +171,8 @@ static void *worker(void *arg)
     pthread_mutex_lock(&p->mu);
     if (reasons == NULL && !p->load_failed) {
         p->load_failed = 1;
-        snprintf(p->load_err, sizeof p->load_err, "%s", err.data ? err.data : "cannot load the reason phrases");
+        snprintf(p->load_err, sizeof p->load_err, "%s",
+                 err.data ? err.data : "cannot load the reason phrases");
     }
     for (;;) {
         while (p->next < p->njobs && p->next >= p->replayed + WINDOW)

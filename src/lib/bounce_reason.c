@@ -21,12 +21,12 @@
 #include "rules.h"
 
 static const char *const reason_names[] = {
-    "authfailure",  "badreputation", "blocked",     "contenterror",  "exceedlimit",     "expired",
-    "failedstarttls", "filtered",    "hasmoved",    "hostunknown",   "mailboxfull",     "mailererror",
-    "mesgtoobig",   "networkerror",  "norelaying",  "notaccept",     "notcompliantrfc", "policyviolation",
-    "rejected",     "requireptr",    "securityerror", "spamdetected", "speeding",       "suppressed",
-    "suspend",      "syntaxerror",   "systemerror", "systemfull",    "toomanyconn",     "userunknown",
-    "vacation",     "virusdetected", "onhold",      "undefined",     "delivered",       "feedback",
+    "authfailure",    "badreputation", "blocked",       "contenterror", "exceedlimit",     "expired",
+    "failedstarttls", "filtered",      "hasmoved",      "hostunknown",  "mailboxfull",     "mailererror",
+    "mesgtoobig",     "networkerror",  "norelaying",    "notaccept",    "notcompliantrfc", "policyviolation",
+    "rejected",       "requireptr",    "securityerror", "spamdetected", "speeding",        "suppressed",
+    "suspend",        "syntaxerror",   "systemerror",   "systemfull",   "toomanyconn",     "userunknown",
+    "vacation",       "virusdetected", "onhold",        "undefined",    "delivered",       "feedback",
 };
 #define NREASONS ((int)(sizeof reason_names / sizeof reason_names[0]))
 
@@ -149,7 +149,8 @@ long mt_bounce_find_status(const char *t, size_t n, char out[16])
         char c = t[i];
         if ((c != '2' && c != '4' && c != '5') || t[i + 1] != '.')
             continue;
-        if (i > 0 && (is_digit((unsigned char)t[i - 1]) || t[i - 1] == '.' || isalpha((unsigned char)t[i - 1])))
+        if (i > 0 &&
+            (is_digit((unsigned char)t[i - 1]) || t[i - 1] == '.' || isalpha((unsigned char)t[i - 1])))
             continue;
         size_t j = i + 2, d1 = 0, d2 = 0;
         while (j < n && is_digit((unsigned char)t[j]) && d1 < 4)
@@ -192,8 +193,8 @@ long mt_bounce_find_status_replied(const char *t, size_t n, char out[16], int la
         while (k > 0 && (t[k - 1] == ' ' || t[k - 1] == '-' || t[k - 1] == '\''))
             k--;
         if (k >= 3 && k < at && is_digit((unsigned char)t[k - 1]) && is_digit((unsigned char)t[k - 2]) &&
-            (t[k - 3] == '2' || t[k - 3] == '4' || t[k - 3] == '5') && (k == 3 || !is_digit((unsigned char)t[k - 4])) &&
-            t[k - 3] == st[0]) {
+            (t[k - 3] == '2' || t[k - 3] == '4' || t[k - 3] == '5') &&
+            (k == 3 || !is_digit((unsigned char)t[k - 4])) && t[k - 3] == st[0]) {
             if (found < 0 || last) {
                 found = (long)at;
                 memcpy(out, st, sizeof st);
@@ -210,9 +211,9 @@ long mt_bounce_find_status_replied(const char *t, size_t n, char out[16], int la
  * 3030): a number outside them is an ID, a size or a local exit code. */
 static int known_code(int c)
 {
-    static const short codes[] = {211, 214, 220, 221, 235, 250, 251, 252, 253, 334, 354, 421, 422, 430,
-                                  432, 450, 451, 452, 453, 454, 455, 458, 459, 500, 501, 502, 503, 504,
-                                  521, 523, 524, 525, 530, 534, 535, 538, 550, 551, 552, 553, 554, 555, 556, 557};
+    static const short codes[] = {211, 214, 220, 221, 235, 250, 251, 252, 253, 334, 354, 421, 422, 430, 432,
+                                  450, 451, 452, 453, 454, 455, 458, 459, 500, 501, 502, 503, 504, 521, 523,
+                                  524, 525, 530, 534, 535, 538, 550, 551, 552, 553, 554, 555, 556, 557};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         if (codes[i] == c)
             return 1;
@@ -239,12 +240,13 @@ int mt_bounce_find_code(const char *t, size_t n, char cls)
         }
         if (i + 3 < n) {
             char f = t[i + 3];
-            if (f != ' ' && f != '-' && f != '\n' && f != '\t' && f != ')' && f != '"' && f != ':' && f != ',')
+            if (f != ' ' && f != '-' && f != '\n' && f != '\t' && f != ')' && f != '"' && f != ':' &&
+                f != ',')
                 continue;
             if ((f == ':' || f == ',') && i + 4 < n && is_digit((unsigned char)t[i + 4]))
                 continue;
-            if (f == '-' && i + 4 < n && !isalpha((unsigned char)t[i + 4]) && !is_digit((unsigned char)t[i + 4]) &&
-                t[i + 4] != ' ' && t[i + 4] != '\'')
+            if (f == '-' && i + 4 < n && !isalpha((unsigned char)t[i + 4]) &&
+                !is_digit((unsigned char)t[i + 4]) && t[i + 4] != ' ' && t[i + 4] != '\'')
                 continue;
         }
         int code = (c - '0') * 100 + (t[i + 1] - '0') * 10 + (t[i + 2] - '0');
@@ -394,8 +396,13 @@ const char *mt_bounce_status_reason(const char *st)
         return "";
     if (st[0] == '2')
         return "delivered";
-    int sub = 0, det = 0;
-    if (sscanf(st + 2, "%d.%d", &sub, &det) != 2)
+    char *end;
+    long sub = strtol(st + 2, &end, 10);
+    if (end == st + 2 || *end != '.')
+        return "";
+    const char *dp = end + 1;
+    long det = strtol(dp, &end, 10);
+    if (end == dp)
         return "";
     int perm = st[0] == '5';
     switch (sub) {
@@ -622,16 +629,16 @@ static int probes(const mt_bounce_reasons *r, const char *name, const mt_bounce_
 const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_fact *f)
 {
     static const char *const first[] = {
-        "mailboxfull", "mesgtoobig",      "exceedlimit",   "suspend",      "hasmoved",
-        "norelaying",  "authfailure",     "userunknown",   "filtered",     "requireptr",
-        "notcompliantrfc", "badreputation", "contenterror", "rejected",    "hostunknown",
-        "spamdetected", "speeding",       "toomanyconn",   "blocked",
+        "mailboxfull",     "mesgtoobig",    "exceedlimit",  "suspend",  "hasmoved",
+        "norelaying",      "authfailure",   "userunknown",  "filtered", "requireptr",
+        "notcompliantrfc", "badreputation", "contenterror", "rejected", "hostunknown",
+        "spamdetected",    "speeding",      "toomanyconn",  "blocked",
     };
     static const char *const second[] = {
-        "mailboxfull", "authfailure",  "badreputation", "speeding",   "spamdetected", "virusdetected",
-        "policyviolation", "norelaying", "systemerror",  "networkerror", "suspend",    "contenterror",
-        "systemfull",  "notaccept",    "expired",       "failedstarttls", "securityerror", "suppressed",
-        "mailererror",
+        "mailboxfull",    "authfailure",     "badreputation", "speeding",    "spamdetected",
+        "virusdetected",  "policyviolation", "norelaying",    "systemerror", "networkerror",
+        "suspend",        "contenterror",    "systemfull",    "notaccept",   "expired",
+        "failedstarttls", "securityerror",   "suppressed",    "mailererror",
     };
     const char *st = f->status ? f->status : "";
     const char *d = f->diag ? f->diag : "";
@@ -663,7 +670,8 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
                 return "securityerror";
             if (strncasecmp(dtype, "x-unix", 6) == 0)
                 return "mailererror";
-            if ((f->reply_code >= 500 && f->reply_code <= 507) || (f->reply_code >= 400 && f->reply_code <= 407))
+            if ((f->reply_code >= 500 && f->reply_code <= 507) ||
+                (f->reply_code >= 400 && f->reply_code <= 407))
                 return "syntaxerror";
             if (strcmp(action, "delayed") == 0 || strcmp(action, "expired") == 0)
                 return "expired";

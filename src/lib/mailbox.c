@@ -33,7 +33,8 @@ void mt_mailbox_split(const char *buf, size_t n, const char *name, mt_mailbox_fn
     unsigned idx = 0;
     for (size_t i = 1; i <= n; i++) {
         int boundary = i == n;
-        if (!boundary && i + 5 <= n && (buf[i - 1] == '\n' || buf[i - 1] == '\r') && memcmp(buf + i, "From ", 5) == 0) {
+        if (!boundary && i + 5 <= n && (buf[i - 1] == '\n' || buf[i - 1] == '\r') &&
+            memcmp(buf + i, "From ", 5) == 0) {
             /* "From " after a blank line starts the next message */
             size_t k = i - 1;
             if (buf[k] == '\n' && k > 0 && buf[k - 1] == '\r')
@@ -115,8 +116,8 @@ static int walk(const char *path, void (*file)(const char *path, void *arg), voi
     return 0;
 }
 
-int mt_mailbox_list(const char *path, void (*file)(const char *path, void *arg), void *arg, mt_mailbox_stats *st,
-                    mt_buf *err)
+int mt_mailbox_list(const char *path, void (*file)(const char *path, void *arg), void *arg,
+                    mt_mailbox_stats *st, mt_buf *err)
 {
     return walk(path, file, arg, st, err, 0);
 }

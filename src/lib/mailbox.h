@@ -31,8 +31,8 @@ int mt_mailbox_read(const char *path, mt_mailbox_fn fn, void *arg, mt_mailbox_st
  * when it is no directory), in the order mt_mailbox_read reads them.
  * Unreadable directories are counted and named in err; -1 when path
  * itself cannot be read. */
-int mt_mailbox_list(const char *path, void (*file)(const char *path, void *arg), void *arg, mt_mailbox_stats *st,
-                    mt_buf *err);
+int mt_mailbox_list(const char *path, void (*file)(const char *path, void *arg), void *arg,
+                    mt_mailbox_stats *st, mt_buf *err);
 
 /* mt_mailbox_read_file - the messages of one file (a message or an mbox),
  * as mt_mailbox_read does for each file. */

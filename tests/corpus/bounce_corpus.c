@@ -42,9 +42,9 @@
 #include "mailbox.h"
 #include "strmap.h"
 
-#define GOAL_STATUS 98.0
-#define GOAL_CODE   98.0
-#define GOAL_REASON 95.0
+#define GOAL_STATUS  98.0
+#define GOAL_CODE    98.0
+#define GOAL_REASON  95.0
 #define SLOW_SECONDS 2.0
 
 typedef struct got {
@@ -249,7 +249,8 @@ int main(void)
         if (g->code)
             snprintf(gcode, sizeof gcode, "%d", g->code);
         int okc = strcmp(gcode, ecode) == 0;
-        int okr = strcmp(g->reason, ereason) == 0 || (ereason[0] == '\0' && strcmp(g->reason, "feedback") == 0);
+        int okr =
+            strcmp(g->reason, ereason) == 0 || (ereason[0] == '\0' && strcmp(g->reason, "feedback") == 0);
         int oks = 1;
         if (!is_pseudo(est)) {
             st_rows++;
@@ -263,8 +264,8 @@ int main(void)
         reason_ok += okr;
         fm->reason_ok += okr;
         if (verbose && (!oks || !okc || !okr))
-            printf("  differ %s #%d: status %s/%s code %s/%s reason %s/%s\n", f[0], idx, g->status, est, gcode,
-                   ecode, g->reason, ereason);
+            printf("  differ %s #%d: status %s/%s code %s/%s reason %s/%s\n", f[0], idx, g->status, est,
+                   gcode, ecode, g->reason, ereason);
     }
     free(line);
     fclose(fp);
@@ -278,16 +279,18 @@ int main(void)
     }
     double ps = st_rows ? 100.0 * st_ok / st_rows : 0, pc = rows ? 100.0 * code_ok / rows : 0,
            pr = rows ? 100.0 * reason_ok / rows : 0;
-    printf("rows %d (no record for %d); the two upstream suites disagree with each other on %d recipient(s)\n", rows,
-           missing, suites_disagree);
-    printf("deliverystatus %d/%d = %.1f%% (goal %.0f%%; %d rows with pseudo-codes left out)\n", st_ok, st_rows, ps,
-           GOAL_STATUS, rows - st_rows);
+    printf(
+        "rows %d (no record for %d); the two upstream suites disagree with each other on %d recipient(s)\n",
+        rows, missing, suites_disagree);
+    printf("deliverystatus %d/%d = %.1f%% (goal %.0f%%; %d rows with pseudo-codes left out)\n", st_ok,
+           st_rows, ps, GOAL_STATUS, rows - st_rows);
     printf("replycode      %d/%d = %.1f%% (goal %.0f%%)\n", code_ok, rows, pc, GOAL_CODE);
     printf("reason         %d/%d = %.1f%% (goal %.0f%%)\n", reason_ok, rows, pr, GOAL_REASON);
 
     /* every other sample: no crash, no hang */
-    static const char *const dirs[] = {"maildir/bsd", "maildir/dos", "maildir/mac", "maildir/err", "maildir/not",
-                                       "maildir/tmp", "mailbox", "to-be-debugged-because/something-is-wrong"};
+    static const char *const dirs[] = {
+        "maildir/bsd", "maildir/dos", "maildir/mac", "maildir/err",
+        "maildir/not", "maildir/tmp", "mailbox",     "to-be-debugged-because/something-is-wrong"};
     int files = 0;
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
         char d[4400];
@@ -339,9 +342,10 @@ int main(void)
         free(a.v);
         free(b.v);
     }
-    printf("CRLF/CR copies with an LF original: %d read alike, %d differ (the copies are not all byte-identical "
-           "otherwise)\n",
-           same, differ);
+    printf(
+        "CRLF/CR copies with an LF original: %d read alike, %d differ (the copies are not all byte-identical "
+        "otherwise)\n",
+        same, differ);
 
     if (ps < GOAL_STATUS || pc < GOAL_CODE || pr < GOAL_REASON) {
         printf("FAIL: agreement below the goals\n");

@@ -59,8 +59,9 @@ static void test_fold(void **state)
     (void)state;
     mt_buf b;
     mt_buf_init(&b);
-    const char *t = "550-5.7.1 Messages with multiple\n550-5.7.1 addresses in From: header\n550 5.7.1 are not "
-                    "accepted <no-such-user@example.com>";
+    const char *t =
+        "550-5.7.1 Messages with multiple\n550-5.7.1 addresses in From: header\n550 5.7.1 are not "
+        "accepted <no-such-user@example.com>";
     mt_bounce_fold(t, strlen(t), &b);
     assert_string_equal(b.data, "messages with multiple addresses in from: header are not accepted @");
     mt_bounce_fold("", 0, &b);
@@ -86,7 +87,8 @@ static const char *decide(const mt_bounce_reasons *r, const char *status, const 
 {
     static mt_buf b;
     mt_bounce_fold(text, strlen(text), &b);
-    mt_bounce_fact f = {.status = status, .diag = b.data, .dtype = "SMTP", .action = "failed", .command = cmd};
+    mt_bounce_fact f = {
+        .status = status, .diag = b.data, .dtype = "SMTP", .action = "failed", .command = cmd};
     return mt_bounce_reason_decide(r, &f);
 }
 
@@ -97,17 +99,20 @@ static void test_reasons(void **state)
     assert_string_equal(decide(r, "5.1.1", "550 5.1.1 User unknown", "RCPT"), "userunknown");
     assert_string_equal(decide(r, "5.2.2", "552 5.2.2 Mailbox full", "RCPT"), "mailboxfull");
     assert_string_equal(decide(r, "5.0.0", "550 Mailbox quota exceeded for this user", ""), "mailboxfull");
-    assert_string_equal(decide(r, "5.7.1", "554 5.7.1 Client host rejected: listed in zen.spamhaus.org", "RCPT"),
-                        "blocked");
-    assert_string_equal(decide(r, "5.7.26", "550 5.7.26 Unauthenticated email is not accepted due to DMARC", "DATA"),
-                        "authfailure");
-    assert_string_equal(decide(r, "5.7.25", "550 5.7.25 The IP address has no PTR record", "RCPT"), "requireptr");
+    assert_string_equal(
+        decide(r, "5.7.1", "554 5.7.1 Client host rejected: listed in zen.spamhaus.org", "RCPT"), "blocked");
+    assert_string_equal(
+        decide(r, "5.7.26", "550 5.7.26 Unauthenticated email is not accepted due to DMARC", "DATA"),
+        "authfailure");
+    assert_string_equal(decide(r, "5.7.25", "550 5.7.25 The IP address has no PTR record", "RCPT"),
+                        "requireptr");
     assert_string_equal(decide(r, "4.4.7", "", ""), "expired");
     assert_string_equal(decide(r, "2.0.0", "250 OK", "DATA"), "delivered");
     assert_string_equal(decide(r, "", "", ""), "undefined");
     assert_string_equal(decide(r, "", "something nobody knows", ""), "onhold");
     /* the address is no phrase: a local part "user-unknown" proves nothing */
-    assert_string_equal(decide(r, "5.3.0", "554 5.3.0 <user-unknown@example.com> rejected", "DATA"), "systemerror");
+    assert_string_equal(decide(r, "5.3.0", "554 5.3.0 <user-unknown@example.com> rejected", "DATA"),
+                        "systemerror");
     mt_bounce_reasons_free(r);
 }
 
@@ -186,9 +191,12 @@ static void test_sniff(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_find_status), cmocka_unit_test(test_find_code),
-        cmocka_unit_test(test_fold),        cmocka_unit_test(test_reasons),
-        cmocka_unit_test(test_reasons_file_errors), cmocka_unit_test(test_mbox_split),
+        cmocka_unit_test(test_find_status),
+        cmocka_unit_test(test_find_code),
+        cmocka_unit_test(test_fold),
+        cmocka_unit_test(test_reasons),
+        cmocka_unit_test(test_reasons_file_errors),
+        cmocka_unit_test(test_mbox_split),
         cmocka_unit_test(test_sniff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
