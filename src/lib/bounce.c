@@ -179,15 +179,19 @@ static void stream_to_buf(GMimeObject *part, mt_buf *out)
     if (ba && ba->len) {
         if (out->len && out->data[out->len - 1] != '\n')
             mt_buf_putc(out, '\n');
+        mt_buf_reserve(out, ba->len + 1);
+        char *o = out->data + out->len;
         for (guint i = 0; i < ba->len; i++) {
             char c = (char)ba->data[i];
             if (c == '\r') {
-                mt_buf_putc(out, '\n');
+                *o++ = '\n';
                 if (i + 1 < ba->len && ba->data[i + 1] == '\n')
                     i++;
             } else
-                mt_buf_putc(out, c ? c : ' ');
+                *o++ = c ? c : ' ';
         }
+        out->len = (size_t)(o - out->data);
+        out->data[out->len] = '\0';
     }
     g_object_unref(s);
 }
@@ -210,8 +214,11 @@ static void append_text(mt_buf *out, const char *s)
         return;
     if (out->len && out->data[out->len - 1] != '\n')
         mt_buf_putc(out, '\n');
-    for (const char *c = s; *c; c++)
-        mt_buf_putc(out, *c == '\r' ? '\n' : *c);
+    size_t at = out->len, n = strlen(s);
+    mt_buf_append(out, s, n);
+    for (char *c = out->data + at; c < out->data + at + n; c++)
+        if (*c == '\r')
+            *c = '\n';
 }
 
 static void strip_html(mt_buf *out, const char *s)

@@ -348,7 +348,7 @@ const char *mt_bounce_lhost_command(const char *d, size_t n)
 {
     static const char *const lead[] = {"in reply to ",   "after ",        "most progress was ",
                                        "while sending ", "smtp command ", "did not like our ",
-                                       "during ",        "for "};
+                                       "smtp:",          "during ",       "for "};
     for (size_t k = 0; k < sizeof lead / sizeof lead[0]; k++) {
         const char *h = d;
         size_t hn = n;
@@ -358,7 +358,7 @@ const char *mt_bounce_lhost_command(const char *d, size_t n)
             while (off < n && (d[off] == ' ' || d[off] == '"'))
                 off++;
             const char *c = cmd_word(d + off, n - off);
-            if (c && (k < 6 || memmem_ci(d + off, n - off > 40 ? 40 : n - off, "response")))
+            if (c && (k < 7 || memmem_ci(d + off, n - off > 40 ? 40 : n - off, "response")))
                 return c;
             hn -= (size_t)(f - h) + 1;
             h = f + 1;

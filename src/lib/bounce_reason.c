@@ -319,11 +319,13 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
             space = 1;
             continue;
         }
+        /* at most n + 1 bytes: reserved above */
         if (space && out->len)
-            mt_buf_putc(out, ' ');
+            out->data[out->len++] = ' ';
         space = 0;
-        mt_buf_putc(out, (char)tolower(c));
+        out->data[out->len++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
     }
+    out->data[out->len] = '\0';
     /* addresses and links are no phrases: "<no-such-user@example.com>",
      * "https://example.com/help#userunknown" say nothing */
     char *d = out->data;
@@ -555,13 +557,30 @@ static int cmd_is(const mt_bounce_fact *f, const char *list)
     return 0;
 }
 
-#define M(name) mt_bounce_reasons_match(r, name, d, dn)
+/* Each reason's phrases are matched against one text at most once: the
+ * decision asks about some reasons several times. */
+typedef struct memo {
+    const mt_bounce_reasons *r;
+    const char *d;
+    size_t dn;
+    signed char hit[NREASONS]; /* -1: not asked yet */
+} memo;
+
+static int memo_match(memo *m, const char *name)
+{
+    int i = reason_index(name, strlen(name));
+    if (i < 0)
+        return 0;
+    if (m->hit[i] < 0)
+        m->hit[i] = (signed char)mt_bounce_reasons_match(m->r, name, m->d, m->dn);
+    return m->hit[i];
+}
+
+#define M(name) memo_match(mm, name)
 
 /* Does the status or a phrase prove reason name (the first list)? */
-static int probes(const mt_bounce_reasons *r, const char *name, const mt_bounce_fact *f, const char *sr)
+static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const char *sr)
 {
-    const char *d = f->diag ? f->diag : "";
-    size_t dn = strlen(d);
     if (strcmp(name, "userunknown") == 0) {
         if (strcmp(sr, "suspend") == 0)
             return 0;
@@ -643,6 +662,9 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
     const char *st = f->status ? f->status : "";
     const char *d = f->diag ? f->diag : "";
     size_t dn = strlen(d);
+    memo memo_store = {.r = r, .d = d, .dn = dn};
+    memset(memo_store.hit, -1, sizeof memo_store.hit);
+    memo *mm = &memo_store;
     const char *dtype = f->dtype ? f->dtype : "";
     const char *action = f->action ? f->action : "";
     if (f->preset && f->preset[0] && !retried(f->preset))
@@ -654,7 +676,7 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
     int smtp = strncasecmp(dtype, "x-unix", 6) != 0;
     if (smtp)
         for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
-            if (probes(r, first[i], f, sr))
+            if (probes(mm, first[i], f, sr))
                 return first[i];
     /* the other reasons */
     if (f->preset && f->preset[0] && strcmp(f->preset, "undefined") != 0 && strcmp(f->preset, "onhold") != 0)
