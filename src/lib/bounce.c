@@ -317,6 +317,14 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
     if (strcasecmp(type, "text") == 0 && GMIME_IS_TEXT_PART(o)) {
         if (p->have_orig && w->texts)
             return; /* the returned message's own text */
+        const char *cs = g_mime_object_get_content_type_parameter(o, "charset");
+        if (strcasecmp(sub, "html") != 0 && (cs == NULL || strcasecmp(cs, "us-ascii") == 0 ||
+                                             strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "ascii") == 0)) {
+            /* already UTF-8: no charset conversion to set up */
+            stream_to_buf(o, &p->notice);
+            w->texts++;
+            return;
+        }
         char *s = g_mime_text_part_get_text(GMIME_TEXT_PART(o));
         if (s) {
             if (strcasecmp(sub, "html") == 0) {
