@@ -468,7 +468,7 @@ const char *mt_bounce_status_reason(const char *st)
         case 6:
             return "networkerror";
         case 3:
-            return perm ? "systemerror" : "";
+            return "systemerror";
         case 4:
             return perm ? "hostunknown" : "networkerror";
         case 5:
@@ -582,8 +582,8 @@ static int memo_match(memo *m, const char *name)
 static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const char *sr)
 {
     if (strcmp(name, "userunknown") == 0) {
-        if (strcmp(sr, "suspend") == 0)
-            return 0;
+        if (strcmp(sr, "suspend") == 0 || cmd_is(f, "MAIL"))
+            return 0; /* at MAIL FROM an unknown address is the sender's */
         if (strcmp(sr, "userunknown") == 0)
             return !(M("norelaying") || M("blocked") || M("mailboxfull") || M("hasmoved") || M("rejected") ||
                      M("notaccept"));
@@ -604,7 +604,7 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
         if (strcmp(sr, "rejected") == 0)
             return 1;
         if (cmd_is(f, "MAIL"))
-            return M("rejected");
+            return M("rejected") || M("userunknown") || M("hostunknown");
         if (cmd_is(f, "DATA"))
             return strcmp(sr, "userunknown") != 0 && M("rejected");
         if (sr[0] == '\0' || strcmp(sr, "onhold") == 0 || strcmp(sr, "securityerror") == 0 ||
@@ -613,6 +613,8 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
         return 0;
     }
     if (strcmp(name, "hostunknown") == 0) {
+        if (cmd_is(f, "MAIL"))
+            return 0;
         if (f->status && f->status[0] == '4')
             return 0; /* a lookup that failed for now is a network error */
         if (strcmp(sr, "hostunknown") == 0)
