@@ -321,8 +321,20 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
         if (strcasecmp(sub, "html") != 0 && (cs == NULL || strcasecmp(cs, "us-ascii") == 0 ||
                                              strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "ascii") == 0)) {
             /* already UTF-8: no charset conversion to set up */
+            size_t at = p->notice.len;
             stream_to_buf(o, &p->notice);
             w->texts++;
+            if (cs == NULL && memmem(p->notice.data + at, p->notice.len - at, "\x1b$B", 3)) {
+                /* unlabelled Japanese (ISO-2022-JP escapes) */
+                gsize wr = 0;
+                gchar *u = g_convert(p->notice.data + at, (gssize)(p->notice.len - at), "UTF-8",
+                                     "ISO-2022-JP", NULL, &wr, NULL);
+                if (u) {
+                    p->notice.len = at;
+                    mt_buf_append(&p->notice, u, wr);
+                    g_free(u);
+                }
+            }
             return;
         }
         char *s = g_mime_text_part_get_text(GMIME_TEXT_PART(o));

@@ -273,6 +273,10 @@ int mt_bounce_lhost_scan(const char *t, size_t n, const char *self, mt_bounce_rc
     int added = 0;
     mt_bounce_rcpt *cur = NULL;
     int first = out->n;
+    /* for each new recipient: where the text before its line begins (after
+     * the previous recipient's line) and where its line begins */
+    size_t *pre = NULL, npre = 0;
+    const char *after_prev = t;
     for (const char *p = t; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         const char *le = nl ? nl : end;
@@ -287,6 +291,10 @@ int mt_bounce_lhost_scan(const char *t, size_t n, const char *self, mt_bounce_rc
                 memcpy(cur->addr, p + ao, al);
                 cur->addr[al] = '\0';
                 added++;
+                pre = mt_xrealloc(pre, (npre + 1) * 2 * sizeof *pre);
+                pre[2 * npre] = (size_t)(after_prev - t);
+                pre[2 * npre + 1] = (size_t)(p - t);
+                npre++;
             } else if (cur->diag.len)
                 mt_buf_putc(&cur->diag, '\n');
             size_t r = rest;
@@ -303,6 +311,7 @@ int mt_bounce_lhost_scan(const char *t, size_t n, const char *self, mt_bounce_rc
                 mt_buf_append(&cur->diag, p + c, 4);
             if (r < ln)
                 mt_buf_append(&cur->diag, p + r, ln - r);
+            after_prev = nl ? nl + 1 : end;
         } else if (cur && cur->diag.len < DIAG_MAX) {
             if (cur->diag.len)
                 mt_buf_putc(&cur->diag, '\n');
@@ -312,6 +321,19 @@ int mt_bounce_lhost_scan(const char *t, size_t n, const char *self, mt_bounce_rc
             break;
         p = nl + 1;
     }
+    /* a recipient nothing is said after (Lotus Notes puts the reason
+     * first): the text before its line */
+    for (size_t k = 0; k < npre; k++) {
+        mt_bounce_rcpt *r = &out->v[first + (int)k];
+        int blank = 1;
+        for (size_t i = 0; i < r->diag.len && blank; i++)
+            blank = r->diag.data[i] == ' ' || r->diag.data[i] == '\n' || r->diag.data[i] == '\t';
+        if (blank && pre[2 * k + 1] > pre[2 * k]) {
+            mt_buf_reset(&r->diag);
+            mt_buf_append(&r->diag, t + pre[2 * k], pre[2 * k + 1] - pre[2 * k]);
+        }
+    }
+    free(pre);
     return added;
 }
 
