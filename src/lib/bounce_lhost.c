@@ -386,6 +386,11 @@ const char *mt_bounce_lhost_command(const char *d, size_t n)
             h = f + 1;
         }
     }
+    /* qmail's "does not like recipient", Yahoo's "[RCPT_TO]" */
+    if (memmem_ci(d, n, "does not like recipient") || memmem_ci(d, n, "[rcpt_to]"))
+        return "RCPT";
+    if (memmem_ci(d, n, "[mail_from]"))
+        return "MAIL";
     /* a transcript: the last command sent */
     const char *last = NULL;
     for (const char *h = d; (h = memmem_ci(h, n - (size_t)(h - d), ">>> ")) != NULL; h += 4) {
