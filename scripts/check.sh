@@ -105,6 +105,11 @@ for f in build-fuzz/fuzz_*; do
         spfseeds=$(mktemp -d) # the OpenSPF suites' records, extracted for this run only
         /usr/bin/python3 tests/fuzz/spf_corpus_seeds.py "$MAILTRIAGE_CORPUS" "$spfseeds" >/dev/null && extra=("$spfseeds")
     fi
+    if [ "$name" = bounce ] && [ -d "$MAILTRIAGE_CORPUS/sisimai/maildir" ]; then
+        for d in "$MAILTRIAGE_CORPUS"/sisimai/maildir/* "$MAILTRIAGE_CORPUS/sisimai/mailbox"; do
+            [ -d "$d" ] && extra+=("$d")
+        done
+    fi
     work=$(mktemp -d)
     step "fuzz $name" "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 "$work" "$seeds" "${extra[@]}"
     rm -rf "$work"

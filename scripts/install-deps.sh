@@ -6,6 +6,8 @@
 set -eu
 
 BUILD="build-essential pkg-config meson ninja-build libpcre2-dev libjansson-dev zlib1g-dev libzstd-dev libc-ares-dev libpsl-dev libssl-dev"
+# issue 5 (bounces): GMime 3 for MIME and charsets; Sisimai (Perl) for bench/bounces.sh
+BUILD="$BUILD libgmime-3.0-dev"
 RUN_EXAMPLE="make"
 TEST="libcmocka-dev clang libclang-rt-dev clang-format clang-tidy postfix pflogsumm python3 time zstd gzip chromium"
 # issue 4: the shared libraries of Debian's exim4-daemon-light, which
@@ -14,6 +16,7 @@ TEST="libcmocka-dev clang libclang-rt-dev clang-format clang-tidy postfix pflogs
 TEST="$TEST libidn12 libgnutls-dane0 libgnutls30 libnsl2 libdb5.3 perl"
 # issue 6: a real DNS server (Knot) for the test zones, pyspf to compare
 TEST="$TEST knot openssl python3-yaml python3-spf python3-dnspython"
+TEST="$TEST libsisimai-perl"
 
 want="$BUILD $RUN_EXAMPLE"
 [ "${1:-}" = "--run" ] || want="$want $TEST"

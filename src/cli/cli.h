@@ -79,5 +79,13 @@ struct mt_diag_result;
 struct mt_findings;
 struct mt_dns_opts;
 int cli_check_dns(const struct mt_diag_result *r, struct mt_findings *f, const struct mt_dns_opts *dopts);
+int cmd_bounces(int argc, char **argv);
+
+/* cli_run_bounces - `diagnose --bounces`: read the inputs as bounce mails
+ * (cmd_bounces.c) and hand their attempt records to fn(arg); files,
+ * messages (as lines) and records (as deliveries) into scan.  Rules
+ * handed back as by cli_run_inputs. */
+int cli_run_bounces(const cli_input *in, const char *argv0, mt_attempt_fn fn, void *arg, mt_scan_stats *scan,
+                    mt_rules **rules, char *rules_path, size_t rules_len);
 
 #endif

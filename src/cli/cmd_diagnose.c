@@ -29,6 +29,8 @@ static const char usage[] =
     "with what they mean, and every sender cohort with its deferral rate, pattern\n"
     "and band.\n"
     "\n"
+    "  --bounces               the inputs are bounce mails (eml, mbox, Maildir), read as by\n"
+    "                          `mailtriage bounces`; their records feed the diagnosis\n"
     "  --json                  the SPEC section 5 JSON document instead of text\n"
     "  --markdown              the escalation evidence bundle (one per critical finding)\n"
     "  --html FILE             also write the report as one self-contained HTML page\n"
@@ -112,12 +114,13 @@ int cmd_diagnose(int argc, char **argv)
         {"no-color", no_argument, NULL, 'N'},
         {"check-dns", no_argument, NULL, 'D'},
         {"resolver", required_argument, NULL, 'R'},
+        {"bounces", no_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         CLI_INPUT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     cli_input in = {.progress = -1};
-    int json = 0, markdown = 0, top = -1, color = -1, check_dns = 0;
+    int json = 0, markdown = 0, top = -1, color = -1, check_dns = 0, bounces = 0;
     mt_dns_opts dopts = {0};
     const char *html = NULL, *keep_path = NULL, *suppress_path = NULL;
     int c;
@@ -169,6 +172,9 @@ int cmd_diagnose(int argc, char **argv)
             break;
         case 'R':
             dopts.resolver = optarg;
+            break;
+        case 'B': /* the inputs are bounce mails (cmd_bounces.c) */
+            bounces = 1;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -222,7 +228,11 @@ int cmd_diagnose(int argc, char **argv)
     memset(&scan, 0, sizeof scan);
     char rules[4096];
     mt_rules *rules_loaded;
-    int rc = cli_run_inputs(&in, argv[0], mt_diag_add, d, &scan, &join, rules, sizeof rules, &rules_loaded);
+    memset(&join, 0, sizeof join);
+    int rc =
+        bounces
+            ? cli_run_bounces(&in, argv[0], mt_diag_add, d, &scan, &rules_loaded, rules, sizeof rules)
+            : cli_run_inputs(&in, argv[0], mt_diag_add, d, &scan, &join, rules, sizeof rules, &rules_loaded);
     /* the lists are complete once the input is: close them now */
     if (keep && fclose(keep) != 0) {
         fprintf(stderr, "mailtriage: error writing %s\n", keep_path);
@@ -243,7 +253,7 @@ int cmd_diagnose(int argc, char **argv)
     mt_report_ctx ctx = {
         .files = in.nfiles ? in.files : stdin_only,
         .nfiles = in.nfiles ? in.nfiles : 1,
-        .format = scan.format[0] ? scan.format : "postfix",
+        .format = bounces ? "bounces" : scan.format[0] ? scan.format : "postfix",
         .scan = &scan,
         .join = &join,
         .diag = NULL,

@@ -20,6 +20,7 @@ static const char usage[] =
     "  events [FILE...]     the normalised delivery-attempt records (NDJSON or CSV)\n"
     "  check-domain DOMAIN  SPF, DKIM keys, DMARC, reverse DNS, HELO, MX, blocklists\n"
     "  spf --ip IP ...      one SPF check_host() (RFC 7208): the result word first\n"
+    "  bounces PATH...      bounce mails (eml, mbox, Maildir) into attempt records\n"
     "  help [COMMAND]       this text, or a command's help\n"
     "\n"
     "Run `mailtriage COMMAND --help` for a command's options; `man mailtriage` for more.\n"
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
         return cmd_check_domain(argc - 1, argv + 1);
     if (strcmp(cmd, "spf") == 0)
         return cmd_spf(argc - 1, argv + 1);
+    if (strcmp(cmd, "bounces") == 0)
+        return cmd_bounces(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2) {
             char *sub[] = {argv[2], "--help", NULL};
@@ -51,6 +54,8 @@ int main(int argc, char **argv)
                 return cmd_check_domain(2, sub);
             if (strcmp(argv[2], "spf") == 0)
                 return cmd_spf(2, sub);
+            if (strcmp(argv[2], "bounces") == 0)
+                return cmd_bounces(2, sub);
         }
         fputs(usage, stdout);
         return EXIT_OK;
