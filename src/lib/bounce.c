@@ -196,6 +196,42 @@ static void stream_to_buf(GMimeObject *part, mt_buf *out)
     g_object_unref(s);
 }
 
+/* PowerMTA's bounce categories (its X-PowerMTA-BounceCategory field), in
+ * reasons; "" for one we do not know. */
+static const char *powermta_category(const char *c)
+{
+    static const char *const map[][2] = {
+        {"bad-domain", "hostunknown"},           {"bad-mailbox", "userunknown"},
+        {"inactive-mailbox", "suspend"},         {"message-expired", "expired"},
+        {"no-answer-from-host", "networkerror"}, {"policy-related", "policyviolation"},
+        {"quota-issues", "mailboxfull"},         {"routing-errors", "systemerror"},
+        {"spam-related", "spamdetected"},
+    };
+    while (*c == ' ')
+        c++;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        size_t l = strlen(map[i][0]);
+        if (strncasecmp(c, map[i][0], l) == 0 && (c[l] == '\0' || c[l] == ' ' || c[l] == ';'))
+            return map[i][1];
+    }
+    return "";
+}
+
+/* Unlabelled Japanese: ISO-2022-JP escapes in out[at..], converted to
+ * UTF-8 in place (left as they are when they do not convert). */
+static void iso2022_to_utf8(mt_buf *out, size_t at)
+{
+    if (out->len <= at || memmem(out->data + at, out->len - at, "\x1b$B", 3) == NULL)
+        return;
+    gsize wr = 0;
+    gchar *u = g_convert(out->data + at, (gssize)(out->len - at), "UTF-8", "ISO-2022-JP", NULL, &wr, NULL);
+    if (u) {
+        out->len = at;
+        mt_buf_append(out, u, wr);
+        g_free(u);
+    }
+}
+
 static void headers_to_buf(GMimeObject *o, mt_buf *out)
 {
     GMimeHeaderList *hl = g_mime_object_get_header_list(o);
@@ -292,7 +328,9 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
         return;
     if (strcasecmp(type, "message") == 0 &&
         (strcasecmp(sub, "delivery-status") == 0 || strcasecmp(sub, "global-delivery-status") == 0)) {
+        size_t at = p->dsn.len;
         stream_to_buf(o, &p->dsn);
+        iso2022_to_utf8(&p->dsn, at); /* fields in raw 8-bit or 7-bit Japanese */
         return;
     }
     if (strcasecmp(type, "text") == 0 && strcasecmp(sub, "delivery-status") == 0) {
@@ -324,17 +362,8 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
             size_t at = p->notice.len;
             stream_to_buf(o, &p->notice);
             w->texts++;
-            if (cs == NULL && memmem(p->notice.data + at, p->notice.len - at, "\x1b$B", 3)) {
-                /* unlabelled Japanese (ISO-2022-JP escapes) */
-                gsize wr = 0;
-                gchar *u = g_convert(p->notice.data + at, (gssize)(p->notice.len - at), "UTF-8",
-                                     "ISO-2022-JP", NULL, &wr, NULL);
-                if (u) {
-                    p->notice.len = at;
-                    mt_buf_append(&p->notice, u, wr);
-                    g_free(u);
-                }
-            }
+            if (cs == NULL)
+                iso2022_to_utf8(&p->notice, at);
             return;
         }
         char *s = g_mime_text_part_get_text(GMIME_TEXT_PART(o));
@@ -500,6 +529,8 @@ static void parse_dsn(mt_bounce_parser *p, int64_t *msg_time)
         }
         if (field(bt, bn, "Last-Attempt-Date", &v) >= 0)
             r->time = parse_date(v.data);
+        if (field(bt, bn, "X-PowerMTA-BounceCategory", &v) >= 0)
+            copy_str(r->preset, sizeof r->preset, powermta_category(v.data));
     }
     (void)block;
     mt_buf_free(&v);

@@ -581,6 +581,8 @@ static int memo_match(memo *m, const char *name)
 /* Does the status or a phrase prove reason name (the first list)? */
 static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const char *sr)
 {
+    if (f->preset && strcmp(f->preset, name) == 0)
+        return 1; /* the format states it: it wins when its turn comes */
     if (strcmp(name, "userunknown") == 0) {
         if (strcmp(sr, "suspend") == 0 || cmd_is(f, "MAIL"))
             return 0; /* at MAIL FROM an unknown address is the sender's */
