@@ -600,7 +600,8 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
             return M("userunknown") || M("filtered");
         if (cmd_is(f, "CONN EHLO HELO MAIL RCPT"))
             return 0;
-        return M("filtered") || (cmd_is(f, "DATA") && M("userunknown"));
+        return M("filtered") ||
+               ((cmd_is(f, "DATA") || f->command == NULL || f->command[0] == '\0') && M("userunknown"));
     }
     if (strcmp(name, "rejected") == 0) {
         if (strcmp(sr, "rejected") == 0)
