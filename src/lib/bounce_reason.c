@@ -87,8 +87,8 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
         int upper = 0;
         for (size_t k = 0; k < alt[i].len && !upper; k++)
             upper = alt[i].data[k] >= 'A' && alt[i].data[k] <= 'Z';
-        r->re[i] = pcre2_compile((PCRE2_SPTR)alt[i].data, alt[i].len, upper ? PCRE2_CASELESS : 0, &ec, &off,
-                                 NULL);
+        r->re[i] =
+            pcre2_compile((PCRE2_SPTR)alt[i].data, alt[i].len, upper ? PCRE2_CASELESS : 0, &ec, &off, NULL);
         if (r->re[i] == NULL) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(ec, msg, sizeof msg);
