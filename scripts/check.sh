@@ -38,7 +38,7 @@ meson_tests() {
     local dir=$1 label=$2 log; log=$(mktemp)
     meson test -C "$dir" --print-errorlogs >"$log" 2>&1
     while read -r line; do
-        name=$(echo "$line" | awk '{print $2}')
+        name=$(echo "$line" | sed -E 's/^ *[0-9]+\/[0-9]+ +//; s/ +(OK|FAIL|SKIP|ERROR|TIMEOUT|EXPECTEDFAIL|UNEXPECTEDPASS) .*//; s/ +(OK|FAIL|SKIP|ERROR|TIMEOUT)$//')
         if echo "$line" | grep -q " OK "; then record "$label $name" 0;
         elif echo "$line" | grep -q " SKIP "; then record "$label $name" 77;
         else record "$label $name" 1; fi
