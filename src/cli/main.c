@@ -18,6 +18,8 @@ static const char usage[] =
     "Commands:\n"
     "  diagnose [FILE...]   read logs, classify every reply, report what fails where\n"
     "  events [FILE...]     the normalised delivery-attempt records (NDJSON or CSV)\n"
+    "  check-message FILE   check a message: MIME, charsets, size, attachments, links,\n"
+    "                       headers, DKIM (numbered pass/warn/fail, a score, --json)\n"
     "  help [COMMAND]       this text, or a command's help\n"
     "\n"
     "Run `mailtriage COMMAND --help` for a command's options; `man mailtriage` for more.\n"
@@ -34,6 +36,8 @@ int main(int argc, char **argv)
         return cmd_diagnose(argc - 1, argv + 1);
     if (strcmp(cmd, "events") == 0)
         return cmd_events(argc - 1, argv + 1);
+    if (strcmp(cmd, "check-message") == 0)
+        return cmd_check_message(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2) {
             char *sub[] = {argv[2], "--help", NULL};
@@ -41,6 +45,8 @@ int main(int argc, char **argv)
                 return cmd_diagnose(2, sub);
             if (strcmp(argv[2], "events") == 0)
                 return cmd_events(2, sub);
+            if (strcmp(argv[2], "check-message") == 0)
+                return cmd_check_message(2, sub);
         }
         fputs(usage, stdout);
         return EXIT_OK;
