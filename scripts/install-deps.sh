@@ -5,9 +5,9 @@
 #   scripts/install-deps.sh --run    only what building and running need
 set -eu
 
-BUILD="build-essential pkg-config meson ninja-build libpcre2-dev libjansson-dev zlib1g-dev libzstd-dev"
+BUILD="build-essential pkg-config meson ninja-build libpcre2-dev libjansson-dev zlib1g-dev libzstd-dev libgmime-3.0-dev libssl-dev libpsl-dev publicsuffix"
 RUN_EXAMPLE="make"
-TEST="libcmocka-dev clang libclang-rt-dev clang-format clang-tidy postfix pflogsumm python3 time zstd gzip chromium"
+TEST="libcmocka-dev clang libclang-rt-dev clang-format clang-tidy postfix pflogsumm python3 time zstd gzip chromium python3-dkim openssl"
 
 want="$BUILD $RUN_EXAMPLE"
 [ "${1:-}" = "--run" ] || want="$want $TEST"
