@@ -20,6 +20,8 @@ static const char usage[] =
     "  events [FILE...]     the normalised delivery-attempt records (NDJSON or CSV)\n"
     "  check-message FILE   check a message: MIME, charsets, size, attachments, links,\n"
     "                       headers, DKIM (numbered pass/warn/fail, a score, --json)\n"
+    "  matrix FILE --out DIR  write the seed's Test A-E from a production message;\n"
+    "                       matrix --interpret RESULTS reads their outcomes\n"
     "  help [COMMAND]       this text, or a command's help\n"
     "\n"
     "Run `mailtriage COMMAND --help` for a command's options; `man mailtriage` for more.\n"
@@ -38,6 +40,8 @@ int main(int argc, char **argv)
         return cmd_events(argc - 1, argv + 1);
     if (strcmp(cmd, "check-message") == 0)
         return cmd_check_message(argc - 1, argv + 1);
+    if (strcmp(cmd, "matrix") == 0)
+        return cmd_matrix(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2) {
             char *sub[] = {argv[2], "--help", NULL};
@@ -47,6 +51,8 @@ int main(int argc, char **argv)
                 return cmd_events(2, sub);
             if (strcmp(argv[2], "check-message") == 0)
                 return cmd_check_message(2, sub);
+            if (strcmp(argv[2], "matrix") == 0)
+                return cmd_matrix(2, sub);
         }
         fputs(usage, stdout);
         return EXIT_OK;

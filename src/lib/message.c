@@ -127,6 +127,22 @@ static void lower_into(char *dst, size_t cap, const char *src)
     dst[i] = '\0';
 }
 
+int mt_gmime_is_attachment(const void *gmime_object)
+{
+    GMimeObject *obj = (GMimeObject *)gmime_object;
+    if (obj == NULL || !GMIME_IS_PART(obj))
+        return 0;
+    GMimeContentDisposition *disp = g_mime_object_get_content_disposition(obj);
+    if (disp && g_mime_content_disposition_is_attachment(disp))
+        return 1;
+    const char *d = disp ? g_mime_content_disposition_get_disposition(disp) : NULL;
+    if (d && strcasecmp(d, "inline") == 0)
+        return 0;
+    GMimeContentType *ct = g_mime_object_get_content_type(obj);
+    const char *type = ct ? g_mime_content_type_get_media_type(ct) : NULL;
+    return g_mime_part_get_filename(GMIME_PART(obj)) != NULL && !(type && strcasecmp(type, "text") == 0);
+}
+
 static mt_part *new_part(mt_message *m)
 {
     if (m->nparts == m->capparts) {
@@ -207,8 +223,7 @@ static void walk(mt_message *m, GMimeObject *obj, int depth, int parent, const c
         GMimePart *part = GMIME_PART(obj);
         const char *fn = g_mime_part_get_filename(part);
         pt->filename = fn ? mt_xstrdup(fn) : NULL;
-        if (!pt->is_attachment && pt->filename && strncmp(pt->ctype, "text/", 5) != 0 && !pt->is_inline_disp)
-            pt->is_attachment = 1;
+        pt->is_attachment = mt_gmime_is_attachment(obj);
         GMimeDataWrapper *w = g_mime_part_get_content(part);
         GMimeStream *s = w ? g_mime_data_wrapper_get_stream(w) : NULL;
         if (s) {

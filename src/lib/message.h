@@ -113,6 +113,11 @@ const mt_buf *mt_message_part_text_utf8(const mt_message *m, size_t i);
  * lowercased, into out (size outlen); returns out, "" when none. */
 const char *mt_message_from_domain(const mt_message *m, char *out, size_t outlen);
 
+/* mt_gmime_is_attachment - the rule every module uses for "attachment":
+ * a GMimeObject with Content-Disposition attachment, or a named leaf that
+ * is neither text nor marked inline. */
+int mt_gmime_is_attachment(const void *gmime_object);
+
 /* mt_gmime_init - initialise GMime once per process (idempotent). */
 void mt_gmime_init(void);
 
