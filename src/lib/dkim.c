@@ -168,8 +168,8 @@ static void view_open(msgview *v, const char *msg, size_t len)
 {
     memset(v, 0, sizeof *v);
     size_t bare = 0;
-    for (size_t i = 0; i < len; i++)
-        if (msg[i] == '\n' && (i == 0 || msg[i - 1] != '\r'))
+    for (const char *q = memchr(msg, '\n', len); q; q = memchr(q + 1, '\n', len - (size_t)(q + 1 - msg)))
+        if (q == msg || q[-1] != '\r')
             bare++;
     if (bare) {
         v->owned = mt_xmalloc(len + bare + 1);
@@ -789,6 +789,18 @@ done:
 size_t mt_dkim_verify(const char *msg, size_t len, mt_dkim_key_fn fn, void *arg, time_t now, mt_dkim_sig *sigs,
                       size_t max)
 {
+    /* most messages checked carry no signature: look before copying */
+    int any = 0;
+    for (const char *q = msg, *e = msg + len; q && q < e && !any;) {
+        if ((size_t)(e - q) >= 15 && strncasecmp(q, "DKIM-Signature", 14) == 0)
+            any = 1;
+        if (q < e && (*q == '\n' || (*q == '\r' && q + 1 < e && q[1] == '\n')))
+            break; /* the empty line: end of the header */
+        const char *nl = memchr(q, '\n', (size_t)(e - q));
+        q = nl ? nl + 1 : NULL;
+    }
+    if (!any)
+        return 0;
     msgview v;
     view_open(&v, msg, len);
     size_t n = 0;

@@ -194,7 +194,8 @@ static void walk(mt_message *m, GMimeObject *obj, int depth, int parent, const c
     if (GMIME_IS_MULTIPART(obj)) {
         GMimeMultipart *mp = GMIME_MULTIPART(obj);
         pt->is_multipart = 1;
-        const char *b = g_mime_multipart_get_boundary(mp);
+        /* the declared boundary: GMime invents one when it is missing */
+        const char *b = ct ? g_mime_content_type_get_parameter(ct, "boundary") : NULL;
         pt->boundary = b ? mt_xstrdup(b) : NULL;
         int n = g_mime_multipart_get_count(mp);
         m->parts[me].nchildren = n;

@@ -74,7 +74,7 @@ int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
             /* "=?" that is not an encoded word at all: only complain when
              * it looks like one that was cut */
             if (q1 < n && v[q1] == '?') {
-                snprintf(why, whylen, "malformed encoded word at \"%.30s\"", v + i);
+                snprintf(why, whylen, "malformed encoded word at \"%.*s\"", (int)(n - i < 30 ? n - i : 30), v + i);
                 return 2;
             }
             continue;
@@ -84,7 +84,7 @@ int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
         while (te + 1 < n && !(v[te] == '?' && v[te + 1] == '='))
             te++;
         if (te + 1 >= n) {
-            snprintf(why, whylen, "unterminated encoded word \"%.30s\"", v + i);
+            snprintf(why, whylen, "unterminated encoded word \"%.*s\"", (int)(n - i < 30 ? n - i : 30), v + i);
             return 2;
         }
         char charset[64];
@@ -104,14 +104,14 @@ int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
                 char c = v[k];
                 if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
                       c == '/' || c == '=')) {
-                    snprintf(why, whylen, "encoded word \"%.40s\": a character outside base64", v + i);
+                    snprintf(why, whylen, "encoded word \"%.*s\": a character outside base64", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
                     bad = 1;
                     break;
                 }
                 chars++;
             }
             if (!bad && chars % 4 != 0) {
-                snprintf(why, whylen, "encoded word \"%.40s\": base64 length not a multiple of 4", v + i);
+                snprintf(why, whylen, "encoded word \"%.*s\": base64 length not a multiple of 4", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
                 bad = 1;
             }
             if (!bad) {
@@ -131,21 +131,21 @@ int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
                 } else if (c == '=') {
                     int a = k + 2 < te + 1 ? hexv(v[k + 1]) : -1, b = k + 2 < te + 1 ? hexv(v[k + 2]) : -1;
                     if (a < 0 || b < 0 || k + 2 >= te) {
-                        snprintf(why, whylen, "encoded word \"%.40s\": '=' not followed by two hex digits", v + i);
+                        snprintf(why, whylen, "encoded word \"%.*s\": '=' not followed by two hex digits", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
                         bad = 1;
                         break;
                     }
                     mt_buf_putc(&dec, (char)(a * 16 + b));
                     k += 2;
                 } else if (c <= ' ' || c >= 0x7f) {
-                    snprintf(why, whylen, "encoded word \"%.40s\": space or 8-bit byte inside", v + i);
+                    snprintf(why, whylen, "encoded word \"%.*s\": space or 8-bit byte inside", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
                     bad = 1;
                 } else {
                     mt_buf_putc(&dec, (char)c);
                 }
             }
         } else {
-            snprintf(why, whylen, "encoded word \"%.40s\": encoding '%c' is neither B nor Q", v + i, enc);
+            snprintf(why, whylen, "encoded word \"%.*s\": encoding '%c' is neither B nor Q", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i, enc);
             bad = 1;
         }
         if (!bad) {
@@ -154,7 +154,7 @@ int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
                 snprintf(why, whylen, "encoded word in unknown charset \"%.40s\"", charset);
                 bad = 1;
             } else if (!ok) {
-                snprintf(why, whylen, "encoded word \"%.40s\" decodes to bytes invalid in %s", v + i, charset);
+                snprintf(why, whylen, "encoded word \"%.*s\" decodes to bytes invalid in %s", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i, charset);
                 bad = 1;
             }
         }
@@ -228,22 +228,21 @@ static void check_text_charsets(const mt_message *m, mt_checklist *out)
             }
             continue;
         }
-        const char *ic = g_mime_charset_iconv_name(cs);
+        int gbfam = cs_is(cs, "gb2312") || cs_is(cs, "gbk") || cs_is(cs, "gb18030") || cs_is(cs, "euc-cn") ||
+                    cs_is(cs, "cp936");
+        /* GMime maps GB2312 to a superset; judge the GB family by its own tables */
+        const char *ic = gbfam ? (cs_is(cs, "gb2312") || cs_is(cs, "euc-cn") ? "GB2312"
+                                  : cs_is(cs, "gb18030")                   ? "GB18030"
+                                                                           : "GBK")
+                               : g_mime_charset_iconv_name(cs);
         int ok = valid_in(ic ? ic : cs, p, n);
         if (ok < 0) {
             snprintf(why, sizeof why, "part %s declares charset \"%.40s\", unknown to iconv", pt->path, cs);
             st = MT_CHECK_FAIL;
             continue;
         }
-        int gbfam = cs_is(cs, "gb2312") || cs_is(cs, "gbk") || cs_is(cs, "gb18030") || cs_is(cs, "euc-cn") ||
-                    cs_is(cs, "cp936");
-        if (ok) {
-            if (gbfam && !cs_is(cs, "gb18030") && utf8ok) {
-                /* both readings work only for rare byte runs; say which is likelier */
-                continue;
-            }
+        if (ok)
             continue;
-        }
         if (gbfam) {
             if (valid_in("GBK", p, n) == 1) {
                 snprintf(why, sizeof why,

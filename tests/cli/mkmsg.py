@@ -73,6 +73,122 @@ def raw(s):
 
 KINDS = {"production": production, "clean": clean, "chinese": chinese}
 
+
+
+def simple(extra_headers="", body="Hello.\n", ctype="text/plain; charset=utf-8", cte=None, mime=True):
+    h = ("From: Shop <news@example.com>\nTo: someone@163.com\nSubject: Test\n"
+         "Date: Sat, 28 Nov 2026 01:00:00 +0000\nMessage-ID: <t1@example.com>\n")
+    if mime:
+        h += "MIME-Version: 1.0\nContent-Type: " + ctype + "\n"
+    if cte:
+        h += "Content-Transfer-Encoding: " + cte + "\n"
+    return (h + extra_headers + "\n").encode() + (body if isinstance(body, bytes) else body.encode())
+
+
+def with_attachment(name, ctype, data):
+    m = base_headers(MIMEMultipart("mixed"))
+    m.attach(MIMEText("See the attachment.\n", "plain", "utf-8"))
+    maintype, sub = ctype.split("/")
+    a = MIMEApplication(data, sub)
+    a.replace_header("Content-Type", ctype)
+    a.set_param("name", name)
+    a.add_header("Content-Disposition", "attachment", filename=name)
+    m.attach(a)
+    return m.as_bytes()
+
+
+def html_only_alt():
+    m = base_headers(MIMEMultipart("alternative"))
+    m.attach(MIMEText("<p>only html</p>", "html", "utf-8"))
+    m.attach(MIMEText("<p>still only html</p>", "html", "utf-8"))
+    return m.as_bytes()
+
+
+def html_msg(html):
+    m = base_headers(MIMEMultipart("alternative"))
+    m.attach(MIMEText("text version\n", "plain", "utf-8"))
+    m.attach(MIMEText(html, "html", "utf-8"))
+    return m.as_bytes()
+
+
+def big(mb):
+    m = base_headers(MIMEMultipart("mixed"))
+    alt = MIMEMultipart("alternative")
+    alt.attach(MIMEText(text_body(), "plain", "utf-8"))
+    alt.attach(MIMEText(html_body(), "html", "utf-8"))
+    m.attach(alt)
+    import random
+    r = random.Random(7)
+    for i, n in enumerate([mb * 1024 * 1024 * 6 // 10, mb * 1024 * 1024 * 15 // 100]):
+        data = b"%PDF-1.7\n" + bytes(r.getrandbits(8) for _ in range(1024)) * (n // 1024)
+        a = MIMEApplication(data, "pdf", Name=f"scan{i}.pdf")
+        a.add_header("Content-Disposition", "attachment", filename=f"scan{i}.pdf")
+        m.attach(a)
+    return m.as_bytes()
+
+
+def ooxml(macro):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", "<doc/>")
+        if macro:
+            z.writestr("word/vbaProject.bin", b"\xd0\xcf\x11\xe0macro")
+    return b.getvalue()
+
+
+KINDS.update({
+    "ok-simple": lambda: simple(),
+    "no-colon": lambda: simple(extra_headers="This line has no colon\n"),
+    "bare-cr": lambda: simple(body="Hello.\rWorld.\n"),
+    "multipart-no-boundary": lambda: simple(ctype="multipart/mixed", body="--x\nContent-Type: text/plain\n\nhi\n--x--\n"),
+    "unclosed": lambda: simple(ctype='multipart/mixed; boundary="b1"',
+                                body="--b1\nContent-Type: text/plain\n\nhi\n--b1\nContent-Type: text/plain\n\nthere\n"),
+    "collision": lambda: simple(ctype='multipart/mixed; boundary="abc"',
+                                 body='--abc\nContent-Type: multipart/alternative; boundary="abc-1"\n\n'
+                                      "--abc-1\nContent-Type: text/plain\n\nhi\n--abc-1--\n--abc--\n"),
+    "html-only-alt": html_only_alt,
+    "8bit-in-7bit": lambda: simple(body="caf\xc3\xa9\n".encode("latin-1"), cte="7bit"),
+    "long-line": lambda: simple(body="x" * 1200 + "\n"),
+    "bad-base64": lambda: simple(body="SGVsbG8@@@=\n", cte="base64"),
+    "truncated-base64": lambda: simple(body="SGVsbG8gd29ybGQ\n", cte="base64"),
+    "good-qp": lambda: simple(body="caf=C3=A9 =\nsoft\n", cte="quoted-printable"),
+    "bad-qp": lambda: simple(body="caf=ZZ\n", cte="quoted-printable"),
+    "two-from": lambda: simple().replace(b"From: Shop <news@example.com>", b"From: a@example.com, b@example.com"),
+    "bad-date": lambda: simple().replace(b"Date: Sat, 28 Nov 2026 01:00:00 +0000", b"Date: yesterday at noon"),
+    "no-msgid": lambda: simple().replace(b"Message-ID: <t1@example.com>\n", b""),
+    "no-mime-version": lambda: simple().replace(b"MIME-Version: 1.0\n", b""),
+    "8bit-subject": lambda: simple().replace(b"Subject: Test", "Subject: 本周优惠".encode()),
+    "bulk-no-unsub": lambda: simple(extra_headers="Precedence: bulk\n"),
+    "unsub-no-post": lambda: simple(extra_headers="List-Unsubscribe: <https://www.example.com/u>\n"),
+    "unsub-oneclick": lambda: simple(extra_headers="List-Unsubscribe: <https://www.example.com/u>\n"
+                                                   "List-Unsubscribe-Post: List-Unsubscribe=One-Click\n"),
+    "replyto-same": lambda: simple(extra_headers="Reply-To: help@support.example.com\n"),
+    "replyto-other": lambda: simple(extra_headers="Reply-To: help@other-company.net\n"),
+    "dup-subject": lambda: simple(extra_headers="Subject: again\n"),
+    "utf8-declared-gbk-bytes": lambda: simple(body="您好，本周优惠活动开始了。\n".encode("gbk"), cte="8bit"),
+    "gb2312-with-gbk-char": lambda: simple(ctype="text/plain; charset=gb2312", cte="8bit",
+                                           body="您好，镕基。\n".encode("gbk")),
+    "gbk-ok": lambda: simple(ctype="text/plain; charset=gbk", cte="8bit", body="您好，本周优惠活动开始了。\n".encode("gbk")),
+    "no-charset-8bit": lambda: simple(ctype="text/plain", cte="8bit", body="café\n"),
+    "bad-encoded-word": lambda: simple().replace(b"Subject: Test", b"Subject: =?UTF-8?B?@@@@?="),
+    "raw-8bit-to": lambda: simple().replace(b"To: someone@163.com", "To: 张三 <someone@163.com>".encode()),
+    "mixed-lang": lambda: simple(body="Hello dear customer, welcome to our shop. 欢迎光临本店，祝您购物愉快。\n", cte="8bit"),
+    "exe-as-pdf": lambda: with_attachment("invoice.pdf", "application/pdf", b"MZ\x90\x00" + b"\x00" * 500),
+    "double-ext": lambda: with_attachment("invoice.pdf.exe", "application/octet-stream", b"MZ\x90\x00" + b"\x00" * 500),
+    "docm": lambda: with_attachment("report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ooxml(True)),
+    "docx": lambda: with_attachment("report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ooxml(False)),
+    "pdf": lambda: with_attachment("invoice.pdf", "application/pdf", pdf_bytes()),
+    "shortener": lambda: html_msg('<a href="https://bit.ly/3abc">offer</a>'),
+    "ip-link": lambda: html_msg('<a href="https://192.0.2.10/login">log in</a>'),
+    "http-link": lambda: html_msg('<a href="http://www.example.com/a">a</a>'),
+    "text-mismatch": lambda: html_msg('<a href="https://evil.example.net/x">www.paypal.com</a>'),
+    "many-links": lambda: html_msg("".join(f'<a href="https://www.example.com/p{i}">p{i}</a> ' for i in range(45))),
+    "big10": lambda: big(10),
+    "big12": lambda: big(12),
+})
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "list":
         print(" ".join(KINDS))
