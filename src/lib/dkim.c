@@ -71,7 +71,7 @@ int mt_dkim_tags_parse(const char *s, size_t n, mt_dkim_tag *tags, int max, char
             continue; /* a trailing ';' (or an empty spec) */
         const char *eq = memchr(spec.p, '=', spec.len);
         if (eq == NULL) {
-            snprintf(why, whylen, "tag without '=': \"%.30s\"", spec.p);
+            snprintf(why, whylen, "tag without '=': \"%.*s\"", (int)(spec.len > 30 ? 30 : spec.len), spec.p);
             return -1;
         }
         mt_slice name = trim(spec.p, eq);
@@ -547,7 +547,7 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
     copy_slice(s->s, sizeof s->s, tag(t, nt, "s")->value);
     copy_slice(s->a, sizeof s->a, tag(t, nt, "a")->value);
     if (!mt_slice_eq_cstr(tag(t, nt, "v")->value, "1")) {
-        snprintf(s->reason, sizeof s->reason, "v=%.*s (must be 1)", (int)(tag(t, nt, "v")->value.len % 20),
+        snprintf(s->reason, sizeof s->reason, "v=%.*s (must be 1)", (int)(tag(t, nt, "v")->value.len > 20 ? 20 : tag(t, nt, "v")->value.len),
                  tag(t, nt, "v")->value.p);
         return;
     }
@@ -582,7 +582,7 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
         if (slash)
             *slash = '\0';
         if ((strcmp(hc, "simple") && strcmp(hc, "relaxed")) || (strcmp(bc, "simple") && strcmp(bc, "relaxed"))) {
-            snprintf(s->reason, sizeof s->reason, "canonicalisation c=%.*s unknown", (int)(c->value.len % 30),
+            snprintf(s->reason, sizeof s->reason, "canonicalisation c=%.*s unknown", (int)(c->value.len > 30 ? 30 : c->value.len),
                      c->value.p);
             return;
         }
@@ -592,7 +592,7 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
     }
     const mt_dkim_tag *q = tag(t, nt, "q");
     if (q && !(q->value.len >= 7 && !strncmp(q->value.p, "dns/txt", 7))) {
-        snprintf(s->reason, sizeof s->reason, "query method q=%.*s unsupported", (int)(q->value.len % 30), q->value.p);
+        snprintf(s->reason, sizeof s->reason, "query method q=%.*s unsupported", (int)(q->value.len > 30 ? 30 : q->value.len), q->value.p);
         return;
     }
     const char *i_dom = NULL;
