@@ -49,9 +49,9 @@ static const char usage[] =
 int cmd_check_message(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},          {"mail-from", required_argument, NULL, 'm'},
+        {"json", no_argument, NULL, 'j'},           {"mail-from", required_argument, NULL, 'm'},
         {"dkim-key", required_argument, NULL, 'k'}, {"now", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     int json = 0;
     mt_msgcheck_opts mo;

@@ -10,36 +10,35 @@
 #include "../lib/message.h"
 #include "cli.h"
 
-static const char usage[] =
-    "usage: mailtriage matrix FILE.eml|- --out DIR [--mail-from ADDR]\n"
-    "       mailtriage matrix --interpret RESULTS|- [--json]\n"
-    "\n"
-    "Build the minimal reproduction matrix of the seed from a production message,\n"
-    "each a valid message with the same From and envelope:\n"
-    "  A.eml  plain text, no links, no attachments\n"
-    "  B.eml  plain text with the production links, no attachments\n"
-    "  C.eml  HTML without tracking rewrites (tracking links resolved back to the\n"
-    "         target they carry, else left out; tracking pixels dropped)\n"
-    "  D.eml  the production HTML with its tracking, no attachments\n"
-    "  E.eml  the production message as it is\n"
-    "and matrix.json describing each (size, parts, links, tracking links,\n"
-    "attachments, what was changed).  Trace and DKIM-Signature fields are not\n"
-    "carried into A-D: sign them again before sending.\n"
-    "\n"
-    "Send each with the same envelope and route, then give the outcomes to\n"
-    "--interpret, one test a line ('A accepted', 'D deferred 451 4.3.2 ...',\n"
-    "'E=refused'), or as JSON ({\"A\":\"accepted\",...}): it prints the seed's\n"
-    "conclusion (only E fails: attachments or size; D fails and C passes: link\n"
-    "tracking, redirect domains, URL count, HTML transformations; A fails: the\n"
-    "envelope, route, DNS or reputation rather than the body; and every other\n"
-    "combination, inconsistent ones included).\n"
-    "\n"
-    "  --out DIR              where to write A.eml ... E.eml and matrix.json\n"
-    "  --mail-from ADDR       the envelope sender to record (default: Return-Path\n"
-    "                         or From)\n"
-    "  --interpret RESULTS    read outcomes from RESULTS ('-' for stdin)\n"
-    "  --json                 the interpretation as JSON\n"
-    "  -h, --help             this help\n";
+static const char usage[] = "usage: mailtriage matrix FILE.eml|- --out DIR [--mail-from ADDR]\n"
+                            "       mailtriage matrix --interpret RESULTS|- [--json]\n"
+                            "\n"
+                            "Build the minimal reproduction matrix of the seed from a production message,\n"
+                            "each a valid message with the same From and envelope:\n"
+                            "  A.eml  plain text, no links, no attachments\n"
+                            "  B.eml  plain text with the production links, no attachments\n"
+                            "  C.eml  HTML without tracking rewrites (tracking links resolved back to the\n"
+                            "         target they carry, else left out; tracking pixels dropped)\n"
+                            "  D.eml  the production HTML with its tracking, no attachments\n"
+                            "  E.eml  the production message as it is\n"
+                            "and matrix.json describing each (size, parts, links, tracking links,\n"
+                            "attachments, what was changed).  Trace and DKIM-Signature fields are not\n"
+                            "carried into A-D: sign them again before sending.\n"
+                            "\n"
+                            "Send each with the same envelope and route, then give the outcomes to\n"
+                            "--interpret, one test a line ('A accepted', 'D deferred 451 4.3.2 ...',\n"
+                            "'E=refused'), or as JSON ({\"A\":\"accepted\",...}): it prints the seed's\n"
+                            "conclusion (only E fails: attachments or size; D fails and C passes: link\n"
+                            "tracking, redirect domains, URL count, HTML transformations; A fails: the\n"
+                            "envelope, route, DNS or reputation rather than the body; and every other\n"
+                            "combination, inconsistent ones included).\n"
+                            "\n"
+                            "  --out DIR              where to write A.eml ... E.eml and matrix.json\n"
+                            "  --mail-from ADDR       the envelope sender to record (default: Return-Path\n"
+                            "                         or From)\n"
+                            "  --interpret RESULTS    read outcomes from RESULTS ('-' for stdin)\n"
+                            "  --json                 the interpretation as JSON\n"
+                            "  -h, --help             this help\n";
 
 static int read_all(const char *path, mt_buf *b)
 {
@@ -60,9 +59,12 @@ static int read_all(const char *path, mt_buf *b)
 int cmd_matrix(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"out", required_argument, NULL, 'o'},       {"mail-from", required_argument, NULL, 'm'},
-        {"interpret", required_argument, NULL, 'i'}, {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
+        {"out", required_argument, NULL, 'o'},
+        {"mail-from", required_argument, NULL, 'm'},
+        {"interpret", required_argument, NULL, 'i'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *outdir = NULL, *mail_from = NULL, *results = NULL;
     int json = 0, c;
@@ -131,7 +133,8 @@ int cmd_matrix(int argc, char **argv)
         return EXIT_INPUT;
     }
     int rc = EXIT_OK;
-    if (mt_matrix_write(m, strcmp(path, "-") == 0 ? "(stdin)" : path, mail_from, outdir, err, sizeof err) < 0) {
+    if (mt_matrix_write(m, strcmp(path, "-") == 0 ? "(stdin)" : path, mail_from, outdir, err, sizeof err) <
+        0) {
         fprintf(stderr, "mailtriage: %s\n", err);
         rc = EXIT_INPUT;
     } else {

@@ -383,8 +383,8 @@ static void strip_b(mt_slice fieldtext, mt_buf *out)
 
 /* ---- keys ---- */
 
-static EVP_PKEY *load_key(const char *rec, const char *alg_k, const char *hashname, int strict_i, const char *d,
-                          const char *i_dom, mt_dkim_sig *s)
+static EVP_PKEY *load_key(const char *rec, const char *alg_k, const char *hashname, int strict_i,
+                          const char *d, const char *i_dom, mt_dkim_sig *s)
 {
     mt_dkim_tag t[MAX_TAGS];
     char why[160];
@@ -496,7 +496,8 @@ static EVP_PKEY *load_key(const char *rec, const char *alg_k, const char *hashna
         } else {
             s->key_bits = EVP_PKEY_get_bits(key);
             if (s->key_bits < 1024) {
-                snprintf(s->reason, sizeof s->reason, "RSA key of %d bits (RFC 8301: at least 1024)", s->key_bits);
+                snprintf(s->reason, sizeof s->reason, "RSA key of %d bits (RFC 8301: at least 1024)",
+                         s->key_bits);
                 EVP_PKEY_free(key);
                 key = NULL;
             }
@@ -547,7 +548,8 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
     copy_slice(s->s, sizeof s->s, tag(t, nt, "s")->value);
     copy_slice(s->a, sizeof s->a, tag(t, nt, "a")->value);
     if (!mt_slice_eq_cstr(tag(t, nt, "v")->value, "1")) {
-        snprintf(s->reason, sizeof s->reason, "v=%.*s (must be 1)", (int)(tag(t, nt, "v")->value.len > 20 ? 20 : tag(t, nt, "v")->value.len),
+        snprintf(s->reason, sizeof s->reason, "v=%.*s (must be 1)",
+                 (int)(tag(t, nt, "v")->value.len > 20 ? 20 : tag(t, nt, "v")->value.len),
                  tag(t, nt, "v")->value.p);
         return;
     }
@@ -581,9 +583,10 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
         const char *hc = cv, *bc = slash ? slash + 1 : "simple";
         if (slash)
             *slash = '\0';
-        if ((strcmp(hc, "simple") && strcmp(hc, "relaxed")) || (strcmp(bc, "simple") && strcmp(bc, "relaxed"))) {
-            snprintf(s->reason, sizeof s->reason, "canonicalisation c=%.*s unknown", (int)(c->value.len > 30 ? 30 : c->value.len),
-                     c->value.p);
+        if ((strcmp(hc, "simple") && strcmp(hc, "relaxed")) ||
+            (strcmp(bc, "simple") && strcmp(bc, "relaxed"))) {
+            snprintf(s->reason, sizeof s->reason, "canonicalisation c=%.*s unknown",
+                     (int)(c->value.len > 30 ? 30 : c->value.len), c->value.p);
             return;
         }
         hrelaxed = !strcmp(hc, "relaxed");
@@ -592,7 +595,8 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
     }
     const mt_dkim_tag *q = tag(t, nt, "q");
     if (q && !(q->value.len >= 7 && !strncmp(q->value.p, "dns/txt", 7))) {
-        snprintf(s->reason, sizeof s->reason, "query method q=%.*s unsupported", (int)(q->value.len > 30 ? 30 : q->value.len), q->value.p);
+        snprintf(s->reason, sizeof s->reason, "query method q=%.*s unsupported",
+                 (int)(q->value.len > 30 ? 30 : q->value.len), q->value.p);
         return;
     }
     const char *i_dom = NULL;
@@ -608,7 +612,8 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
         size_t il = strlen(i_dom), dl = strlen(s->d);
         if (!(strcasecmp(i_dom, s->d) == 0 ||
               (il > dl && i_dom[il - dl - 1] == '.' && strcasecmp(i_dom + il - dl, s->d) == 0))) {
-            snprintf(s->reason, sizeof s->reason, "i= domain %.100s is not d=%.100s or below it", i_dom, s->d);
+            snprintf(s->reason, sizeof s->reason, "i= domain %.100s is not d=%.100s or below it", i_dom,
+                     s->d);
             return;
         }
     }
@@ -658,7 +663,8 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
         return;
     }
     if (s->x >= 0 && (long long)now > s->x) {
-        snprintf(s->reason, sizeof s->reason, "signature expired (x=%lld, %lld s ago)", s->x, (long long)now - s->x);
+        snprintf(s->reason, sizeof s->reason, "signature expired (x=%lld, %lld s ago)", s->x,
+                 (long long)now - s->x);
         return;
     }
     size_t bhl = 0, bl = 0;
@@ -684,7 +690,8 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
         if (key == NULL)
             s->result = MT_DKIM_PERMERROR;
     } else if (ks == MT_DKIM_KEY_NONE) {
-        snprintf(s->reason, sizeof s->reason, "no key record at %.150s%s%.80s", name, kwhy[0] ? ": " : "", kwhy);
+        snprintf(s->reason, sizeof s->reason, "no key record at %.150s%s%.80s", name, kwhy[0] ? ": " : "",
+                 kwhy);
         s->result = MT_DKIM_PERMERROR;
     } else if (ks == MT_DKIM_KEY_TEMPERROR) {
         snprintf(s->reason, sizeof s->reason, "key lookup failed for now: %.200s", kwhy[0] ? kwhy : name);
@@ -709,8 +716,8 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
     int body_ok = dlen == bhl && memcmp(dig, bh, dlen) == 0;
     if (s->l >= 0 && (size_t)s->l > bhs.total) {
         if (key) {
-            snprintf(s->reason, sizeof s->reason, "l=%lld is longer than the body (%zu canonical bytes)", s->l,
-                     bhs.total);
+            snprintf(s->reason, sizeof s->reason, "l=%lld is longer than the body (%zu canonical bytes)",
+                     s->l, bhs.total);
             s->result = MT_DKIM_FAIL;
         }
         goto done;
@@ -718,13 +725,15 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
     if (key == NULL) {
         if (s->result == MT_DKIM_NEUTRAL || s->result == MT_DKIM_TEMPERROR) {
             size_t rl = strlen(s->reason);
-            snprintf(s->reason + rl, sizeof s->reason - rl, "; body hash %s", body_ok ? "matches" : "does NOT match");
+            snprintf(s->reason + rl, sizeof s->reason - rl, "; body hash %s",
+                     body_ok ? "matches" : "does NOT match");
         }
         goto done;
     }
     if (!body_ok) {
         s->result = MT_DKIM_FAIL;
-        snprintf(s->reason, sizeof s->reason, "body hash mismatch: the body changed after signing (%s body, %zu bytes)",
+        snprintf(s->reason, sizeof s->reason,
+                 "body hash mismatch: the body changed after signing (%s body, %zu bytes)",
                  brelaxed ? "relaxed" : "simple", bhs.total);
         goto done;
     }
@@ -765,7 +774,8 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
         unsigned char hh[32];
         unsigned int hl = 0;
         EVP_Digest(data.data, data.len, hh, &hl, EVP_sha256(), NULL);
-        vr = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 && EVP_DigestVerify(ctx, b, bl, hh, hl) == 1;
+        vr = EVP_DigestVerifyInit(ctx, NULL, NULL, NULL, key) == 1 &&
+             EVP_DigestVerify(ctx, b, bl, hh, hl) == 1;
     } else {
         vr = EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1 &&
              EVP_DigestVerify(ctx, b, bl, (const unsigned char *)data.data, data.len) == 1;
@@ -778,7 +788,8 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
     } else {
         s->result = MT_DKIM_FAIL;
         snprintf(s->reason, sizeof s->reason,
-                 "signature does not verify: a signed header changed after signing, or the key is not the signer's");
+                 "signature does not verify: a signed header changed after signing, or the key is not the "
+                 "signer's");
     }
 done:
     EVP_PKEY_free(key);
@@ -786,8 +797,8 @@ done:
     free(b);
 }
 
-size_t mt_dkim_verify(const char *msg, size_t len, mt_dkim_key_fn fn, void *arg, time_t now, mt_dkim_sig *sigs,
-                      size_t max)
+size_t mt_dkim_verify(const char *msg, size_t len, mt_dkim_key_fn fn, void *arg, time_t now,
+                      mt_dkim_sig *sigs, size_t max)
 {
     /* most messages checked carry no signature: look before copying */
     int any = 0;

@@ -16,9 +16,9 @@
 
 /* What a key lookup found. */
 typedef enum mt_dkim_key_status {
-    MT_DKIM_KEY_FOUND,     /* txt holds the record's text (strings joined) */
-    MT_DKIM_KEY_NONE,      /* no such record (NXDOMAIN / no TXT) */
-    MT_DKIM_KEY_TEMPERROR, /* lookup failed for now (timeout, SERVFAIL) */
+    MT_DKIM_KEY_FOUND,       /* txt holds the record's text (strings joined) */
+    MT_DKIM_KEY_NONE,        /* no such record (NXDOMAIN / no TXT) */
+    MT_DKIM_KEY_TEMPERROR,   /* lookup failed for now (timeout, SERVFAIL) */
     MT_DKIM_KEY_UNAVAILABLE, /* no way to look it up (offline, no key given) */
 } mt_dkim_key_status;
 
@@ -26,7 +26,8 @@ typedef enum mt_dkim_key_status {
  * ("selector._domainkey.domain"), appending its text to txt; on anything
  * but MT_DKIM_KEY_FOUND a short reason may be written to why (size
  * whylen).  Called once per signature. */
-typedef mt_dkim_key_status (*mt_dkim_key_fn)(const char *name, mt_buf *txt, char *why, size_t whylen, void *arg);
+typedef mt_dkim_key_status (*mt_dkim_key_fn)(const char *name, mt_buf *txt, char *why, size_t whylen,
+                                             void *arg);
 
 /* A signature's outcome (RFC 8601 words). */
 typedef enum mt_dkim_result {
@@ -43,12 +44,12 @@ typedef struct mt_dkim_sig {
     mt_dkim_result result;
     char reason[256]; /* why, one line; for a pass the notes (testing key, l=) */
     char d[256], s[128], a[32], c[32], i[256];
-    long long t, x;      /* -1 when absent */
-    long long l;         /* -1 when absent */
-    size_t body_len;     /* canonicalised body length */
-    int key_bits;        /* RSA modulus bits, 256 for Ed25519, 0 unknown */
-    int testing;         /* key record t=y */
-    int has_from;        /* h= includes From */
+    long long t, x;  /* -1 when absent */
+    long long l;     /* -1 when absent */
+    size_t body_len; /* canonicalised body length */
+    int key_bits;    /* RSA modulus bits, 256 for Ed25519, 0 unknown */
+    int testing;     /* key record t=y */
+    int has_from;    /* h= includes From */
 } mt_dkim_sig;
 
 /* One DKIM-Signature tag=value list.  Tags point into the text. */
@@ -67,7 +68,7 @@ int mt_dkim_tags_parse(const char *s, size_t n, mt_dkim_tag *tags, int max, char
  * (raw bytes, LF or CRLF line ends; bare LF is read as CRLF).  Results
  * are written to sigs (at most max, in header order); returns how many
  * signatures the message has (may exceed max). */
-size_t mt_dkim_verify(const char *msg, size_t len, mt_dkim_key_fn fn, void *arg, time_t now, mt_dkim_sig *sigs,
-                      size_t max);
+size_t mt_dkim_verify(const char *msg, size_t len, mt_dkim_key_fn fn, void *arg, time_t now,
+                      mt_dkim_sig *sigs, size_t max);
 
 #endif

@@ -114,7 +114,8 @@ void mt_links_from_html(const char *s, size_t n, mt_links *out)
                 an = 10;
                 kind = MT_LINK_IMG;
             }
-            int boundary = k > t && (s[k - 1] == ' ' || s[k - 1] == '\t' || s[k - 1] == '\n' || s[k - 1] == '\r');
+            int boundary =
+                k > t && (s[k - 1] == ' ' || s[k - 1] == '\t' || s[k - 1] == '\n' || s[k - 1] == '\r');
             if (an == 0 || !boundary) {
                 k++;
                 continue;
@@ -178,8 +179,8 @@ void mt_links_from_text(const char *s, size_t n, mt_links *out)
             continue;
         }
         size_t e = p;
-        while (e < n && (unsigned char)s[e] > ' ' && s[e] != '<' && s[e] != '>' && s[e] != '"' && s[e] != '\'' &&
-               (unsigned char)s[e] < 0x80)
+        while (e < n && (unsigned char)s[e] > ' ' && s[e] != '<' && s[e] != '>' && s[e] != '"' &&
+               s[e] != '\'' && (unsigned char)s[e] < 0x80)
             e++;
         while (e > p && strchr(".,;:!?)]}", s[e - 1]))
             e--;
@@ -242,11 +243,11 @@ int mt_host_is_ip(const char *host)
 
 int mt_host_is_shortener(const char *host)
 {
-    static const char *const s[] = {"bit.ly",  "bitly.com", "t.co",   "tinyurl.com", "goo.gl",  "ow.ly",
-                                    "is.gd",   "buff.ly",   "rebrand.ly", "cutt.ly", "t.ly",    "shorturl.at",
-                                    "rb.gy",   "tiny.cc",   "s.id",   "t.cn",        "dwz.cn",  "url.cn",
-                                    "suo.im",  "w.url.cn",  "lnkd.in", "v.gd",       "qr.net",  "clck.ru",
-                                    "x.co",    "surl.li",   "tinyurl.cn", "u.nu",    "soo.gd",  "bl.ink"};
+    static const char *const s[] = {
+        "bit.ly",     "bitly.com", "t.co",       "tinyurl.com", "goo.gl",  "ow.ly",   "is.gd",  "buff.ly",
+        "rebrand.ly", "cutt.ly",   "t.ly",       "shorturl.at", "rb.gy",   "tiny.cc", "s.id",   "t.cn",
+        "dwz.cn",     "url.cn",    "suo.im",     "w.url.cn",    "lnkd.in", "v.gd",    "qr.net", "clck.ru",
+        "x.co",       "surl.li",   "tinyurl.cn", "u.nu",        "soo.gd",  "bl.ink"};
     for (size_t i = 0; i < sizeof s / sizeof s[0]; i++)
         if (strcmp(host, s[i]) == 0)
             return 1;
@@ -284,8 +285,9 @@ static char *pct_decode(const char *s, size_t n)
 
 char *mt_url_unwrap(const char *url)
 {
-    static const char *const names[] = {"url",  "u",        "target", "dest",  "destination", "redirect",
-                                        "redirect_url", "redirect_uri", "r", "link", "to", "goto", "href", "l"};
+    static const char *const names[] = {
+        "url",          "u", "target", "dest", "destination", "redirect", "redirect_url",
+        "redirect_uri", "r", "link",   "to",   "goto",        "href",     "l"};
     const char *q = strchr(url, '?');
     if (q == NULL)
         return NULL;
@@ -325,21 +327,21 @@ int mt_url_is_tracking(const char *url)
     char host[256];
     if (mt_url_host(url, host, sizeof host) < 0)
         return 0;
-    static const char *const hosts[] = {"sendgrid.net",  "list-manage.com", "mailchi.mp",    "mandrillapp.com",
-                                        "rs6.net",       "mcsv.net",        "hubspotlinks.com", "exct.net",
-                                        "mailgun.org",   "createsend1.com", "cmail19.com",   "cmail20.com",
-                                        "mktoweb.com",   "mkt.com",         "awstrack.me",   "sparkpostmail.com",
-                                        "mjt.lu",        "klclick.com",     "klclick1.com",  "ct.sendgrid.net",
-                                        "emltrk.com",    "edm.163.com",     "mailtrack.io",  "postmarkapp.com"};
+    static const char *const hosts[] = {
+        "sendgrid.net",      "list-manage.com",  "mailchi.mp",   "mandrillapp.com", "rs6.net",
+        "mcsv.net",          "hubspotlinks.com", "exct.net",     "mailgun.org",     "createsend1.com",
+        "cmail19.com",       "cmail20.com",      "mktoweb.com",  "mkt.com",         "awstrack.me",
+        "sparkpostmail.com", "mjt.lu",           "klclick.com",  "klclick1.com",    "ct.sendgrid.net",
+        "emltrk.com",        "edm.163.com",      "mailtrack.io", "postmarkapp.com"};
     size_t hl = strlen(host);
     for (size_t i = 0; i < sizeof hosts / sizeof hosts[0]; i++) {
         size_t l = strlen(hosts[i]);
         if (hl >= l && strcmp(host + hl - l, hosts[i]) == 0 && (hl == l || host[hl - l - 1] == '.'))
             return 1;
     }
-    static const char *const first[] = {"click.", "clicks.", "track.", "tracking.", "trk.", "links.", "link.",
-                                        "email.", "em.",     "url",    "redirect.", "lnk.", "ablink.", "ct.",
-                                        "go.",    "r.",      "t.",     "e.",        "l."};
+    static const char *const first[] = {
+        "click.",    "clicks.", "track.",  "tracking.", "trk.", "links.", "link.", "email.", "em.", "url",
+        "redirect.", "lnk.",    "ablink.", "ct.",       "go.",  "r.",     "t.",    "e.",     "l."};
     for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
         if (strncmp(host, first[i], strlen(first[i])) == 0 && strchr(host + strlen(first[i]), '.'))
             return 1;

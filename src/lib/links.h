@@ -17,9 +17,9 @@ typedef enum mt_link_kind {
 
 typedef struct mt_link {
     mt_link_kind kind;
-    char *url;   /* as written, HTML entities &amp; decoded */
-    char *text;  /* anchor text (visible, trimmed), HREF only, else NULL */
-    size_t off;  /* the URL's byte range in the source, as written */
+    char *url;  /* as written, HTML entities &amp; decoded */
+    char *text; /* anchor text (visible, trimmed), HREF only, else NULL */
+    size_t off; /* the URL's byte range in the source, as written */
     size_t len;
 } mt_link;
 

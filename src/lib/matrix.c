@@ -124,7 +124,8 @@ static void html_to_text(const char *s, size_t n, mt_buf *out)
             while (t + tl < s + e && ((t[tl] >= 'a' && t[tl] <= 'z') || (t[tl] >= 'A' && t[tl] <= 'Z') ||
                                       (t[tl] >= '0' && t[tl] <= '9')))
                 tl++;
-            static const char *const blocks[] = {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "table"};
+            static const char *const blocks[] = {"br", "p",  "div", "tr", "li",
+                                                 "h1", "h2", "h3",  "h4", "table"};
             int block = 0;
             for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++)
                 if (tl == strlen(blocks[k]) && strncasecmp(t, blocks[k], tl) == 0)
@@ -151,7 +152,8 @@ static void html_to_text(const char *s, size_t n, mt_buf *out)
             static const struct {
                 const char *e;
                 const char *r;
-            } ents[] = {{"&nbsp;", " "}, {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}};
+            } ents[] = {{"&nbsp;", " "}, {"&amp;", "&"},   {"&lt;", "<"},
+                        {"&gt;", ">"},   {"&quot;", "\""}, {"&#39;", "'"}};
             int done = 0;
             for (size_t k = 0; k < sizeof ents / sizeof ents[0] && !done; k++) {
                 size_t el = strlen(ents[k].e);
@@ -211,8 +213,8 @@ static GMimeObject *text_part(const char *utf8)
     GMimeTextPart *tp = g_mime_text_part_new_with_subtype("plain");
     g_mime_text_part_set_text(tp, utf8);
     g_mime_text_part_set_charset(tp, "utf-8");
-    g_mime_part_set_content_encoding(GMIME_PART(tp),
-                                     g_mime_part_get_best_content_encoding(GMIME_PART(tp), GMIME_ENCODING_CONSTRAINT_7BIT));
+    g_mime_part_set_content_encoding(GMIME_PART(tp), g_mime_part_get_best_content_encoding(
+                                                         GMIME_PART(tp), GMIME_ENCODING_CONSTRAINT_7BIT));
     return GMIME_OBJECT(tp);
 }
 
@@ -360,9 +362,8 @@ static void untrack_tree(GMimeObject *obj, untrack_stats *st)
     if (memcmp(&before, st, sizeof before) != 0) {
         g_mime_text_part_set_text(tp, nb.data ? nb.data : "");
         g_mime_text_part_set_charset(tp, "utf-8");
-        g_mime_part_set_content_encoding(GMIME_PART(tp),
-                                         g_mime_part_get_best_content_encoding(GMIME_PART(tp),
-                                                                               GMIME_ENCODING_CONSTRAINT_7BIT));
+        g_mime_part_set_content_encoding(GMIME_PART(tp), g_mime_part_get_best_content_encoding(
+                                                             GMIME_PART(tp), GMIME_ENCODING_CONSTRAINT_7BIT));
     }
     mt_buf_free(&nb);
     g_free(text);
@@ -442,8 +443,8 @@ static void json_note(mt_buf *j, int *first, const char *note)
     *first = 0;
 }
 
-int mt_matrix_write(const mt_message *m, const char *source, const char *mail_from, const char *dir, char *err,
-                    size_t errlen)
+int mt_matrix_write(const mt_message *m, const char *source, const char *mail_from, const char *dir,
+                    char *err, size_t errlen)
 {
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
@@ -510,7 +511,9 @@ int mt_matrix_write(const mt_message *m, const char *source, const char *mail_fr
         write_entity(tp, &files[0]);
         g_object_unref(tp);
         snprintf(notes[0][0], sizeof notes[0][0], "%zu URL(s) removed from the %s", l.n,
-                 from_html ? "text of the HTML part" : has_text ? "text/plain part" : "(empty) text");
+                 from_html  ? "text of the HTML part"
+                 : has_text ? "text/plain part"
+                            : "(empty) text");
         mt_links_free(&l);
         mt_buf_free(&a);
     }
@@ -542,7 +545,8 @@ int mt_matrix_write(const mt_message *m, const char *source, const char *mail_fr
         write_entity(tp, &files[1]);
         g_object_unref(tp);
         if (added)
-            snprintf(notes[1][0], sizeof notes[1][0], "%zu link(s) of the HTML part appended to the text", added);
+            snprintf(notes[1][0], sizeof notes[1][0], "%zu link(s) of the HTML part appended to the text",
+                     added);
         mt_buf_free(&b);
     }
     /* C and D: the production tree without attachments; C untracked */
@@ -556,7 +560,8 @@ int mt_matrix_write(const mt_message *m, const char *source, const char *mail_fr
             GMimeObject *tp = text_part(prod.data ? prod.data : "Test message.\n");
             write_entity(tp, &files[t]);
             g_object_unref(tp);
-            snprintf(notes[t][0], sizeof notes[t][0], "the production body is itself an attachment: text only");
+            snprintf(notes[t][0], sizeof notes[t][0],
+                     "the production body is itself an attachment: text only");
         } else {
             int removed = strip_attachments(top);
             untrack_stats st = {0, 0, 0};
@@ -566,10 +571,11 @@ int mt_matrix_write(const mt_message *m, const char *source, const char *mail_fr
             if (removed)
                 snprintf(notes[t][0], sizeof notes[t][0], "%d attachment(s) removed", removed);
             if (t == 2)
-                snprintf(notes[t][1], sizeof notes[t][1],
-                         "%d tracking link(s) resolved to their target, %d left out (no target in the URL), %d "
-                         "tracking pixel(s) dropped",
-                         st.resolved, st.dropped, st.pixels);
+                snprintf(
+                    notes[t][1], sizeof notes[t][1],
+                    "%d tracking link(s) resolved to their target, %d left out (no target in the URL), %d "
+                    "tracking pixel(s) dropped",
+                    st.resolved, st.dropped, st.pixels);
             if (!has_html)
                 snprintf(notes[t][2], sizeof notes[t][2], "the production message has no HTML part");
         }
@@ -595,12 +601,14 @@ int mt_matrix_write(const mt_message *m, const char *source, const char *mail_fr
             rc = -1;
         variant_stats vs;
         measure(files[t].data, files[t].len, &vs);
-        mt_buf_printf(&j, "%s{\"test\":\"%s\",\"file\":\"%s\",\"description\":", t ? "," : "", test_names[t], name);
+        mt_buf_printf(&j, "%s{\"test\":\"%s\",\"file\":\"%s\",\"description\":", t ? "," : "", test_names[t],
+                      name);
         mt_buf_put_json_str(&j, test_desc[t], strlen(test_desc[t]));
         mt_buf_printf(&j,
                       ",\"bytes\":%zu,\"parts\":%zu,\"attachments\":%zu,\"links\":%zu,\"images\":%zu,"
                       "\"tracking_links\":%zu,\"html\":%s,\"notes\":[",
-                      vs.bytes, vs.parts, vs.attachments, vs.links, vs.images, vs.tracking, vs.html ? "true" : "false");
+                      vs.bytes, vs.parts, vs.attachments, vs.links, vs.images, vs.tracking,
+                      vs.html ? "true" : "false");
         int first = 1;
         for (int k = 0; k < 3; k++)
             if (notes[t][k][0])
@@ -609,8 +617,10 @@ int mt_matrix_write(const mt_message *m, const char *source, const char *mail_fr
             json_note(&j, &first, "trace and DKIM-Signature fields dropped: sign again before sending");
         mt_buf_puts(&j, "]}");
     }
-    mt_buf_puts(&j, "],\"send\":\"each file with the same envelope (MAIL FROM and RCPT TO) and route as production\","
-                    "\"interpret\":\"mailtriage matrix --interpret RESULTS (lines such as 'A accepted', 'D deferred')\"}\n");
+    mt_buf_puts(
+        &j, "],\"send\":\"each file with the same envelope (MAIL FROM and RCPT TO) and route as production\","
+            "\"interpret\":\"mailtriage matrix --interpret RESULTS (lines such as 'A accepted', 'D "
+            "deferred')\"}\n");
     if (rc == 0 && write_file(dir, "matrix.json", &j, err, errlen) < 0)
         rc = -1;
     mt_buf_free(&j);
@@ -641,8 +651,9 @@ static int test_index(const char *s, size_t n)
 
 static int outcome_word(const char *w, mt_matrix_outcome *o)
 {
-    static const char *const pass[] = {"accepted", "accept", "delivered", "pass", "passed", "ok", "sent", "success"};
-    static const char *const fail[] = {"deferred", "defer", "refused", "rejected", "reject", "bounced",
+    static const char *const pass[] = {"accepted", "accept", "delivered", "pass",
+                                       "passed",   "ok",     "sent",      "success"};
+    static const char *const fail[] = {"deferred", "defer", "refused", "rejected", "reject",   "bounced",
                                        "bounce",   "fail",  "failed",  "error",    "tempfail", "permfail"};
     static const char *const unk[] = {"not-run", "notrun", "skip", "skipped", "unknown", "-"};
     for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++)
@@ -684,7 +695,9 @@ static int parse_json_results(const char *text, size_t n, mt_matrix_outcome out[
             int x = t ? test_index(t, strlen(t)) : -1;
             mt_matrix_outcome oc;
             if (x < 0 || o == NULL || !outcome_word(o, &oc)) {
-                snprintf(err, errlen, "results[%zu]: want {\"test\": \"A\"..\"E\", \"outcome\": \"accepted|deferred\"}", i);
+                snprintf(err, errlen,
+                         "results[%zu]: want {\"test\": \"A\"..\"E\", \"outcome\": \"accepted|deferred\"}",
+                         i);
                 rc = -1;
                 break;
             }
@@ -748,8 +761,10 @@ int mt_matrix_parse_results(const char *text, size_t n, mt_matrix_outcome out[MT
         int x = test_index(a, strlen(a));
         mt_matrix_outcome o;
         if (x < 0 || k < 2 || !outcome_word(b, &o)) {
-            snprintf(err, errlen, "line %d: want 'TEST OUTCOME' (A..E, accepted|deferred|refused|2xx|4xx|5xx), got '%.80s'",
-                     lineno, line);
+            snprintf(
+                err, errlen,
+                "line %d: want 'TEST OUTCOME' (A..E, accepted|deferred|refused|2xx|4xx|5xx), got '%.80s'",
+                lineno, line);
             return -1;
         }
         out[x] = o;
@@ -759,7 +774,8 @@ int mt_matrix_parse_results(const char *text, size_t n, mt_matrix_outcome out[MT
 }
 
 static const char *const step_cause[MT_MATRIX_TESTS] = {
-    "the envelope, route, DNS, authentication or sender reputation rather than the body (the plain message fails)",
+    "the envelope, route, DNS, authentication or sender reputation rather than the body (the plain message "
+    "fails)",
     "the links themselves: the production link domains and their reputation, the URL count",
     "the HTML construction: MIME alternative, markup, size, images (C adds HTML without tracking)",
     "link tracking, redirect domains, URL count and HTML transformations",
@@ -796,9 +812,10 @@ void mt_matrix_interpret(const mt_matrix_outcome r[MT_MATRIX_TESTS], int json, m
     if (known == 0) {
         mt_buf_puts(&concl, "no results given: run the tests and list each as accepted or deferred");
     } else if (first_fail < 0) {
-        mt_buf_puts(&concl, "every test that ran was accepted: the message content does not reproduce the failure. "
-                            "Suspect the receiver side (a transient internal failure), rate limits at volume or "
-                            "reputation; compare with the failing time window and volume");
+        mt_buf_puts(&concl,
+                    "every test that ran was accepted: the message content does not reproduce the failure. "
+                    "Suspect the receiver side (a transient internal failure), rate limits at volume or "
+                    "reputation; compare with the failing time window and volume");
         int missing = 0;
         for (int t = 0; t < MT_MATRIX_TESTS; t++)
             if (r[t] == MT_OUTCOME_UNKNOWN) {
@@ -811,9 +828,11 @@ void mt_matrix_interpret(const mt_matrix_outcome r[MT_MATRIX_TESTS], int json, m
         if (first_fail == 0)
             mt_buf_puts(&concl, "Test A fails: ");
         else if (cand_from == first_fail)
-            mt_buf_printf(&concl, "%s passes and %s fails: ", test_names[first_fail - 1], test_names[first_fail]);
+            mt_buf_printf(&concl, "%s passes and %s fails: ", test_names[first_fail - 1],
+                          test_names[first_fail]);
         else if (last_pass_before >= 0)
-            mt_buf_printf(&concl, "%s passes, %s fails (between them not run): ", test_names[last_pass_before],
+            mt_buf_printf(&concl,
+                          "%s passes, %s fails (between them not run): ", test_names[last_pass_before],
                           test_names[first_fail]);
         else
             mt_buf_printf(&concl, "%s fails and nothing before it passed: ", test_names[first_fail]);

@@ -23,8 +23,8 @@
  * (created if missing) from m.  source names the input in matrix.json;
  * mail_from (the envelope sender, may be NULL: then Return-Path or From)
  * is recorded there.  Returns 0, or -1 with a reason in err. */
-int mt_matrix_write(const mt_message *m, const char *source, const char *mail_from, const char *dir, char *err,
-                    size_t errlen);
+int mt_matrix_write(const mt_message *m, const char *source, const char *mail_from, const char *dir,
+                    char *err, size_t errlen);
 
 /* Outcome of one test. */
 typedef enum mt_matrix_outcome {

@@ -167,9 +167,8 @@ static void walk(mt_message *m, GMimeObject *obj, int depth, int parent, const c
     snprintf(pt->path, sizeof pt->path, "%s", path);
     GMimeContentType *ct = g_mime_object_get_content_type(obj);
     char tmp[128];
-    snprintf(tmp, sizeof tmp, "%s/%s", ct && g_mime_content_type_get_media_type(ct)
-                                           ? g_mime_content_type_get_media_type(ct)
-                                           : "text",
+    snprintf(tmp, sizeof tmp, "%s/%s",
+             ct && g_mime_content_type_get_media_type(ct) ? g_mime_content_type_get_media_type(ct) : "text",
              ct && g_mime_content_type_get_media_subtype(ct) ? g_mime_content_type_get_media_subtype(ct)
                                                              : "plain");
     lower_into(pt->ctype, sizeof pt->ctype, tmp);

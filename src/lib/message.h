@@ -36,18 +36,18 @@ typedef struct mt_parse_warning {
 /* One MIME entity of the tree, in depth-first order.  Leaves carry
  * content; multiparts carry a boundary.  Owned by the message. */
 typedef struct mt_part {
-    int index;        /* position in depth-first order, 0 = the top */
-    int depth;        /* 0 for the message's top entity */
-    int parent;       /* index of the enclosing multipart, -1 for the top */
-    char path[64];    /* "1", "1.2", ... as IMAP numbers parts; "0" top */
-    char ctype[128];  /* lowercased "type/subtype" */
-    char *charset;    /* declared charset parameter or NULL */
-    char *filename;   /* file name (disposition or name=) or NULL */
-    char *boundary;   /* multiparts only */
-    char cte[32];     /* declared Content-Transfer-Encoding, lowercased, "" when absent */
+    int index;       /* position in depth-first order, 0 = the top */
+    int depth;       /* 0 for the message's top entity */
+    int parent;      /* index of the enclosing multipart, -1 for the top */
+    char path[64];   /* "1", "1.2", ... as IMAP numbers parts; "0" top */
+    char ctype[128]; /* lowercased "type/subtype" */
+    char *charset;   /* declared charset parameter or NULL */
+    char *filename;  /* file name (disposition or name=) or NULL */
+    char *boundary;  /* multiparts only */
+    char cte[32];    /* declared Content-Transfer-Encoding, lowercased, "" when absent */
     int is_multipart;
-    int is_message;   /* message/rfc822 */
-    int is_attachment; /* disposition attachment, or a named non-text leaf */
+    int is_message;     /* message/rfc822 */
+    int is_attachment;  /* disposition attachment, or a named non-text leaf */
     int is_inline_disp; /* disposition inline given */
     int nchildren;
     /* leaves: the content as it stands in the raw message (transfer

@@ -45,8 +45,8 @@ void mt_checklist_free(mt_checklist *l)
     free(l);
 }
 
-void mt_checklist_add(mt_checklist *l, const char *family, const char *id, mt_check_status st, const char *fmt,
-                      ...)
+void mt_checklist_add(mt_checklist *l, const char *family, const char *id, mt_check_status st,
+                      const char *fmt, ...)
 {
     if (l->n == l->cap) {
         l->cap = l->cap ? l->cap * 2 : 32;
@@ -122,8 +122,9 @@ void mt_checklist_json(const mt_checklist *l, const char *file, mt_buf *out)
     mt_checklist_tally(l, c);
     mt_buf_puts(out, "{\"file\":");
     mt_buf_put_json_str(out, file, strlen(file));
-    mt_buf_printf(out, ",\"score\":%d,\"counts\":{\"pass\":%zu,\"warn\":%zu,\"fail\":%zu,\"n/a\":%zu},\"checks\":[",
-                  mt_checklist_score(l), c[0], c[1], c[2], c[3]);
+    mt_buf_printf(
+        out, ",\"score\":%d,\"counts\":{\"pass\":%zu,\"warn\":%zu,\"fail\":%zu,\"n/a\":%zu},\"checks\":[",
+        mt_checklist_score(l), c[0], c[1], c[2], c[3]);
     for (size_t i = 0; i < l->n; i++) {
         const mt_check *k = &l->v[i];
         mt_buf_printf(out, "%s{\"n\":%zu,\"id\":", i ? "," : "", i + 1);
@@ -151,6 +152,6 @@ void mt_checklist_text(const mt_checklist *l, const char *file, mt_buf *out)
         }
         mt_buf_printf(out, "%4zu. %-4s  %-28s %s\n", i + 1, mt_check_status_name(k->status), k->id, k->why);
     }
-    mt_buf_printf(out, "\nscore %d/100: %zu pass, %zu warn, %zu fail, %zu n/a\n", mt_checklist_score(l), c[0], c[1],
-                  c[2], c[3]);
+    mt_buf_printf(out, "\nscore %d/100: %zu pass, %zu warn, %zu fail, %zu n/a\n", mt_checklist_score(l), c[0],
+                  c[1], c[2], c[3]);
 }

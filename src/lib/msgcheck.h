@@ -41,8 +41,8 @@ typedef struct mt_checklist mt_checklist;
 mt_checklist *mt_checklist_new(void);
 void mt_checklist_free(mt_checklist *l);
 /* mt_checklist_add - append a check; the strings are copied. */
-void mt_checklist_add(mt_checklist *l, const char *family, const char *id, mt_check_status st, const char *fmt,
-                      ...) __attribute__((format(printf, 5, 6)));
+void mt_checklist_add(mt_checklist *l, const char *family, const char *id, mt_check_status st,
+                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 size_t mt_checklist_count(const mt_checklist *l);
 const mt_check *mt_checklist_get(const mt_checklist *l, size_t i);
 /* mt_checklist_find - the check with this id, or NULL. */
@@ -55,11 +55,11 @@ int mt_checklist_score(const mt_checklist *l);
 
 /* What every family may use.  Everything is borrowed. */
 typedef struct mt_msgcheck_opts {
-    const char *mail_from;    /* envelope sender (--mail-from) or NULL */
-    mt_dkim_key_fn dkim_key;  /* key lookup for DKIM, NULL: none available */
+    const char *mail_from;   /* envelope sender (--mail-from) or NULL */
+    mt_dkim_key_fn dkim_key; /* key lookup for DKIM, NULL: none available */
     void *dkim_key_arg;
-    time_t now;               /* for DKIM x= / t= */
-    const mt_orgdomain *org;  /* organisational domains */
+    time_t now;              /* for DKIM x= / t= */
+    const mt_orgdomain *org; /* organisational domains */
 } mt_msgcheck_opts;
 
 /* The families, in the order the report lists them.  Each appends its

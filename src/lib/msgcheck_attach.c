@@ -34,9 +34,9 @@ typedef enum kind {
 
 static const char *kind_name(kind k)
 {
-    static const char *const n[] = {"unknown",   "text",    "PDF",     "image",      "ZIP",  "RAR",
-                                    "7-Zip",     "gzip",    "Office (OOXML)", "Office (OLE2)", "executable",
-                                    "HTML",      "audio/video"};
+    static const char *const n[] = {"unknown",    "text",  "PDF",        "image",          "ZIP",
+                                    "RAR",        "7-Zip", "gzip",       "Office (OOXML)", "Office (OLE2)",
+                                    "executable", "HTML",  "audio/video"};
     return n[k];
 }
 
@@ -64,7 +64,10 @@ static kind by_magic(const unsigned char *p, size_t n)
         return K_OLE;
     if (n >= 2 && p[0] == 'M' && p[1] == 'Z')
         return K_EXE;
-    if (n >= 4 && !memcmp(p, "\x7f" "ELF", 4))
+    if (n >= 4 && !memcmp(p,
+                          "\x7f"
+                          "ELF",
+                          4))
         return K_EXE;
     if (n >= 4 && (!memcmp(p, "\xcf\xfa\xed\xfe", 4) || !memcmp(p, "\xce\xfa\xed\xfe", 4)))
         return K_EXE;
@@ -81,7 +84,8 @@ static kind by_magic(const unsigned char *p, size_t n)
     size_t k = 0;
     while (k < n && k < 64 && (p[k] == ' ' || p[k] == '\n' || p[k] == '\r' || p[k] == '\t'))
         k++;
-    if (n - k >= 5 && (!strncasecmp((const char *)p + k, "<html", 5) || !strncasecmp((const char *)p + k, "<!doc", 5)))
+    if (n - k >= 5 &&
+        (!strncasecmp((const char *)p + k, "<html", 5) || !strncasecmp((const char *)p + k, "<!doc", 5)))
         return K_HTML;
     return K_UNKNOWN;
 }
@@ -91,16 +95,19 @@ static const struct {
     kind k;
     int macro;
 } exts[] = {
-    {"pdf", K_PDF, 0},   {"zip", K_ZIP, 0},    {"rar", K_RAR, 0},   {"7z", K_7Z, 0},     {"gz", K_GZIP, 0},
-    {"tgz", K_GZIP, 0},  {"docx", K_OOXML, 0}, {"xlsx", K_OOXML, 0}, {"pptx", K_OOXML, 0}, {"docm", K_OOXML, 1},
-    {"xlsm", K_OOXML, 1}, {"pptm", K_OOXML, 1}, {"dotm", K_OOXML, 1}, {"xlam", K_OOXML, 1}, {"doc", K_OLE, 0},
-    {"xls", K_OLE, 0},   {"ppt", K_OLE, 0},    {"msi", K_EXE, 0},   {"exe", K_EXE, 0},   {"scr", K_EXE, 0},
-    {"com", K_EXE, 0},   {"pif", K_EXE, 0},    {"bat", K_EXE, 0},   {"cmd", K_EXE, 0},   {"vbs", K_EXE, 0},
-    {"vbe", K_EXE, 0},   {"js", K_EXE, 0},     {"jse", K_EXE, 0},   {"wsf", K_EXE, 0},   {"wsh", K_EXE, 0},
-    {"ps1", K_EXE, 0},   {"jar", K_EXE, 0},    {"hta", K_EXE, 0},   {"cpl", K_EXE, 0},   {"dll", K_EXE, 0},
-    {"lnk", K_EXE, 0},   {"iso", K_EXE, 0},    {"img", K_EXE, 0},   {"png", K_IMAGE, 0}, {"jpg", K_IMAGE, 0},
-    {"jpeg", K_IMAGE, 0}, {"gif", K_IMAGE, 0}, {"webp", K_IMAGE, 0}, {"txt", K_TEXT, 0}, {"csv", K_TEXT, 0},
-    {"htm", K_HTML, 0},  {"html", K_HTML, 0},  {"mp3", K_AUDIOVIDEO, 0}, {"mp4", K_AUDIOVIDEO, 0},
+    {"pdf", K_PDF, 0},        {"zip", K_ZIP, 0},    {"rar", K_RAR, 0},    {"7z", K_7Z, 0},
+    {"gz", K_GZIP, 0},        {"tgz", K_GZIP, 0},   {"docx", K_OOXML, 0}, {"xlsx", K_OOXML, 0},
+    {"pptx", K_OOXML, 0},     {"docm", K_OOXML, 1}, {"xlsm", K_OOXML, 1}, {"pptm", K_OOXML, 1},
+    {"dotm", K_OOXML, 1},     {"xlam", K_OOXML, 1}, {"doc", K_OLE, 0},    {"xls", K_OLE, 0},
+    {"ppt", K_OLE, 0},        {"msi", K_EXE, 0},    {"exe", K_EXE, 0},    {"scr", K_EXE, 0},
+    {"com", K_EXE, 0},        {"pif", K_EXE, 0},    {"bat", K_EXE, 0},    {"cmd", K_EXE, 0},
+    {"vbs", K_EXE, 0},        {"vbe", K_EXE, 0},    {"js", K_EXE, 0},     {"jse", K_EXE, 0},
+    {"wsf", K_EXE, 0},        {"wsh", K_EXE, 0},    {"ps1", K_EXE, 0},    {"jar", K_EXE, 0},
+    {"hta", K_EXE, 0},        {"cpl", K_EXE, 0},    {"dll", K_EXE, 0},    {"lnk", K_EXE, 0},
+    {"iso", K_EXE, 0},        {"img", K_EXE, 0},    {"png", K_IMAGE, 0},  {"jpg", K_IMAGE, 0},
+    {"jpeg", K_IMAGE, 0},     {"gif", K_IMAGE, 0},  {"webp", K_IMAGE, 0}, {"txt", K_TEXT, 0},
+    {"csv", K_TEXT, 0},       {"htm", K_HTML, 0},   {"html", K_HTML, 0},  {"mp3", K_AUDIOVIDEO, 0},
+    {"mp4", K_AUDIOVIDEO, 0},
 };
 
 static int ext_index(const char *e)
@@ -229,8 +236,8 @@ void mt_msgcheck_attachments(const mt_message *m, const mt_msgcheck_opts *o, mt_
         snprintf(item, sizeof item, "%.60s (%s, %s, %zu bytes)", name, pt->ctype, kind_name(km), n);
         append(inv, sizeof inv, item);
         if (!compatible(km, kn) || !compatible(km, kt) || !compatible(kn, kt)) {
-            snprintf(item, sizeof item, "%.60s: type says %s, name says %s, bytes say %s", name, kind_name(kt),
-                     kind_name(kn), kind_name(km));
+            snprintf(item, sizeof item, "%.60s: type says %s, name says %s, bytes say %s", name,
+                     kind_name(kt), kind_name(kn), kind_name(km));
             append(mism, sizeof mism, item);
             if (km == K_EXE || kn == K_EXE)
                 mism_fail = 1;
@@ -246,7 +253,7 @@ void mt_msgcheck_attachments(const mt_message *m, const mt_msgcheck_opts *o, mt_
         }
     }
     if (natt == 0) {
-        static const char *const ids[] = {"attachments-inventory",  "attachments-type-match",
+        static const char *const ids[] = {"attachments-inventory",   "attachments-type-match",
                                           "attachments-executables", "attachments-macros",
                                           "attachments-archives",    "attachments-double-extension"};
         for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
@@ -255,7 +262,8 @@ void mt_msgcheck_attachments(const mt_message *m, const mt_msgcheck_opts *o, mt_
     }
     mt_checklist_add(out, FAM, "attachments-inventory", MT_CHECK_PASS, "%zu: %s", natt, inv);
     if (mism[0])
-        mt_checklist_add(out, FAM, "attachments-type-match", mism_fail ? MT_CHECK_FAIL : MT_CHECK_WARN, "%s", mism);
+        mt_checklist_add(out, FAM, "attachments-type-match", mism_fail ? MT_CHECK_FAIL : MT_CHECK_WARN, "%s",
+                         mism);
     else
         mt_checklist_add(out, FAM, "attachments-type-match", MT_CHECK_PASS,
                          "declared type, file name and content agree");
@@ -265,12 +273,13 @@ void mt_msgcheck_attachments(const mt_message *m, const mt_msgcheck_opts *o, mt_
     else
         mt_checklist_add(out, FAM, "attachments-executables", MT_CHECK_PASS, "no executable");
     if (mac[0])
-        mt_checklist_add(out, FAM, "attachments-macros", MT_CHECK_FAIL, "Office document(s) with macros: %s", mac);
+        mt_checklist_add(out, FAM, "attachments-macros", MT_CHECK_FAIL, "Office document(s) with macros: %s",
+                         mac);
     else
         mt_checklist_add(out, FAM, "attachments-macros", MT_CHECK_PASS, "no Office macros");
     if (arc[0])
         mt_checklist_add(out, FAM, "attachments-archives", arc_enc ? MT_CHECK_FAIL : MT_CHECK_WARN,
-                         "%s archive(s): %s; content scanners unpack or distrust them, test without", 
+                         "%s archive(s): %s; content scanners unpack or distrust them, test without",
                          arc_enc ? "encrypted" : "compressed", arc);
     else
         mt_checklist_add(out, FAM, "attachments-archives", MT_CHECK_PASS, "no archives");

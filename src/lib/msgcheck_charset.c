@@ -74,7 +74,8 @@ int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
             /* "=?" that is not an encoded word at all: only complain when
              * it looks like one that was cut */
             if (q1 < n && v[q1] == '?') {
-                snprintf(why, whylen, "malformed encoded word at \"%.*s\"", (int)(n - i < 30 ? n - i : 30), v + i);
+                snprintf(why, whylen, "malformed encoded word at \"%.*s\"", (int)(n - i < 30 ? n - i : 30),
+                         v + i);
                 return 2;
             }
             continue;
@@ -84,7 +85,8 @@ int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
         while (te + 1 < n && !(v[te] == '?' && v[te + 1] == '='))
             te++;
         if (te + 1 >= n) {
-            snprintf(why, whylen, "unterminated encoded word \"%.*s\"", (int)(n - i < 30 ? n - i : 30), v + i);
+            snprintf(why, whylen, "unterminated encoded word \"%.*s\"", (int)(n - i < 30 ? n - i : 30),
+                     v + i);
             return 2;
         }
         char charset[64];
@@ -102,16 +104,18 @@ int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
             size_t chars = 0;
             for (size_t k = ts; k < te; k++) {
                 char c = v[k];
-                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-                      c == '/' || c == '=')) {
-                    snprintf(why, whylen, "encoded word \"%.*s\": a character outside base64", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '+' || c == '/' || c == '=')) {
+                    snprintf(why, whylen, "encoded word \"%.*s\": a character outside base64",
+                             (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
                     bad = 1;
                     break;
                 }
                 chars++;
             }
             if (!bad && chars % 4 != 0) {
-                snprintf(why, whylen, "encoded word \"%.*s\": base64 length not a multiple of 4", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
+                snprintf(why, whylen, "encoded word \"%.*s\": base64 length not a multiple of 4",
+                         (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
                 bad = 1;
             }
             if (!bad) {
@@ -131,21 +135,24 @@ int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
                 } else if (c == '=') {
                     int a = k + 2 < te + 1 ? hexv(v[k + 1]) : -1, b = k + 2 < te + 1 ? hexv(v[k + 2]) : -1;
                     if (a < 0 || b < 0 || k + 2 >= te) {
-                        snprintf(why, whylen, "encoded word \"%.*s\": '=' not followed by two hex digits", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
+                        snprintf(why, whylen, "encoded word \"%.*s\": '=' not followed by two hex digits",
+                                 (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
                         bad = 1;
                         break;
                     }
                     mt_buf_putc(&dec, (char)(a * 16 + b));
                     k += 2;
                 } else if (c <= ' ' || c >= 0x7f) {
-                    snprintf(why, whylen, "encoded word \"%.*s\": space or 8-bit byte inside", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
+                    snprintf(why, whylen, "encoded word \"%.*s\": space or 8-bit byte inside",
+                             (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);
                     bad = 1;
                 } else {
                     mt_buf_putc(&dec, (char)c);
                 }
             }
         } else {
-            snprintf(why, whylen, "encoded word \"%.*s\": encoding '%c' is neither B nor Q", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i, enc);
+            snprintf(why, whylen, "encoded word \"%.*s\": encoding '%c' is neither B nor Q",
+                     (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i, enc);
             bad = 1;
         }
         if (!bad) {
@@ -154,7 +161,8 @@ int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
                 snprintf(why, whylen, "encoded word in unknown charset \"%.40s\"", charset);
                 bad = 1;
             } else if (!ok) {
-                snprintf(why, whylen, "encoded word \"%.*s\" decodes to bytes invalid in %s", (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i, charset);
+                snprintf(why, whylen, "encoded word \"%.*s\" decodes to bytes invalid in %s",
+                         (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i, charset);
                 bad = 1;
             }
         }
@@ -206,8 +214,9 @@ static void check_text_charsets(const mt_message *m, mt_checklist *out)
         if (hi == 0)
             continue;
         if (cs == NULL) {
-            snprintf(why, sizeof why, "part %s (%s): %zu 8-bit byte(s) but no charset declared (read as US-ASCII)",
-                     pt->path, pt->ctype, hi);
+            snprintf(why, sizeof why,
+                     "part %s (%s): %zu 8-bit byte(s) but no charset declared (read as US-ASCII)", pt->path,
+                     pt->ctype, hi);
             st = MT_CHECK_FAIL;
             continue;
         }
@@ -222,8 +231,8 @@ static void check_text_charsets(const mt_message *m, mt_checklist *out)
                 const char *end = NULL;
                 g_utf8_validate(p, (gssize)n, &end);
                 int gb = valid_in("GB18030", p, n) == 1;
-                snprintf(why, sizeof why, "part %s declares UTF-8 but has invalid UTF-8 at byte %zu%s", pt->path,
-                         end ? (size_t)(end - p) : 0, gb ? " (the bytes read as GB18030/GBK)" : "");
+                snprintf(why, sizeof why, "part %s declares UTF-8 but has invalid UTF-8 at byte %zu%s",
+                         pt->path, end ? (size_t)(end - p) : 0, gb ? " (the bytes read as GB18030/GBK)" : "");
                 st = MT_CHECK_FAIL;
             }
             continue;
@@ -232,8 +241,8 @@ static void check_text_charsets(const mt_message *m, mt_checklist *out)
                     cs_is(cs, "cp936");
         /* GMime maps GB2312 to a superset; judge the GB family by its own tables */
         const char *ic = gbfam ? (cs_is(cs, "gb2312") || cs_is(cs, "euc-cn") ? "GB2312"
-                                  : cs_is(cs, "gb18030")                   ? "GB18030"
-                                                                           : "GBK")
+                                  : cs_is(cs, "gb18030")                     ? "GB18030"
+                                                                             : "GBK")
                                : g_mime_charset_iconv_name(cs);
         int ok = valid_in(ic ? ic : cs, p, n);
         if (ok < 0) {
@@ -245,12 +254,14 @@ static void check_text_charsets(const mt_message *m, mt_checklist *out)
             continue;
         if (gbfam) {
             if (valid_in("GBK", p, n) == 1) {
-                snprintf(why, sizeof why,
-                         "part %s declares %s but uses GBK characters outside it: strict decoders show garbage", pt->path,
-                         cs);
+                snprintf(
+                    why, sizeof why,
+                    "part %s declares %s but uses GBK characters outside it: strict decoders show garbage",
+                    pt->path, cs);
                 st = MT_CHECK_WARN;
             } else if (valid_in("GB18030", p, n) == 1) {
-                snprintf(why, sizeof why, "part %s declares %s but uses GB18030 characters outside it", pt->path, cs);
+                snprintf(why, sizeof why, "part %s declares %s but uses GB18030 characters outside it",
+                         pt->path, cs);
                 st = MT_CHECK_WARN;
             } else if (utf8ok) {
                 snprintf(why, sizeof why, "part %s declares %s but the bytes are UTF-8", pt->path, cs);
@@ -276,8 +287,8 @@ static void check_text_charsets(const mt_message *m, mt_checklist *out)
         mt_checklist_add(out, FAM, "charset-utf8", MT_CHECK_NA, "no text part");
     else if (nonutf8)
         mt_checklist_add(out, FAM, "charset-utf8", MT_CHECK_WARN,
-                         "%zu text part(s) not in UTF-8 (%s): the seed advises standardising on UTF-8", nonutf8,
-                         utf_why);
+                         "%zu text part(s) not in UTF-8 (%s): the seed advises standardising on UTF-8",
+                         nonutf8, utf_why);
     else
         mt_checklist_add(out, FAM, "charset-utf8", MT_CHECK_PASS, "text in UTF-8 (or plain ASCII)");
 }
@@ -295,7 +306,8 @@ static void check_headers(const mt_message *m, mt_checklist *out)
         if (hi) {
             raw8++;
             if (!first8[0])
-                snprintf(first8, sizeof first8, "%.*s", (int)(f->name.len < 40 ? f->name.len : 40), f->name.p);
+                snprintf(first8, sizeof first8, "%.*s", (int)(f->name.len < 40 ? f->name.len : 40),
+                         f->name.p);
         }
         /* DKIM-Signature and friends carry no encoded words */
         if (f->name.len >= 4 && strncasecmp(f->name.p, "DKIM", 4) == 0)
@@ -303,15 +315,17 @@ static void check_headers(const mt_message *m, mt_checklist *out)
         int r = mt_rfc2047_problem(f->value.p, f->value.len, why, sizeof why);
         if (r > worst) {
             worst = r;
-            snprintf(wwhy, sizeof wwhy, "%.*s: %s", (int)(f->name.len < 40 ? f->name.len : 40), f->name.p, why);
+            snprintf(wwhy, sizeof wwhy, "%.*s: %s", (int)(f->name.len < 40 ? f->name.len : 40), f->name.p,
+                     why);
         }
     }
     if (worst == 2)
         mt_checklist_add(out, FAM, "charset-headers", MT_CHECK_FAIL, "%s", wwhy);
     else if (raw8)
-        mt_checklist_add(out, FAM, "charset-headers", MT_CHECK_WARN,
-                         "%zu header field(s) with raw 8-bit bytes (first: %s); without SMTPUTF8 encode them (RFC 2047)",
-                         raw8, first8);
+        mt_checklist_add(
+            out, FAM, "charset-headers", MT_CHECK_WARN,
+            "%zu header field(s) with raw 8-bit bytes (first: %s); without SMTPUTF8 encode them (RFC 2047)",
+            raw8, first8);
     else if (worst == 1)
         mt_checklist_add(out, FAM, "charset-headers", MT_CHECK_WARN, "%s", wwhy);
     else
@@ -415,9 +429,10 @@ static void check_language(const mt_message *m, mt_checklist *out)
         lang = "Latin script (e.g. English)";
     else
         lang = "mixed CJK and Latin (bilingual)";
-    mt_checklist_add(out, FAM, "charset-language", MT_CHECK_PASS,
-                     "%s: CJK %u%% of %zu letters (%zu Han, %zu Latin); test each language version separately",
-                     lang, share, letters, han, latin);
+    mt_checklist_add(
+        out, FAM, "charset-language", MT_CHECK_PASS,
+        "%s: CJK %u%% of %zu letters (%zu Han, %zu Latin); test each language version separately", lang,
+        share, letters, han, latin);
 }
 
 void mt_msgcheck_charset(const mt_message *m, const mt_msgcheck_opts *o, mt_checklist *out)

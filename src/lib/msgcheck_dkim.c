@@ -13,7 +13,7 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 #endif
 
-#define FAM "dkim"
+#define FAM      "dkim"
 #define MAX_SIGS 16
 
 void mt_msgcheck_dkim(const mt_message *m, const mt_msgcheck_opts *o, mt_checklist *out)
@@ -64,7 +64,8 @@ void mt_msgcheck_dkim(const mt_message *m, const mt_msgcheck_opts *o, mt_checkli
                 st = MT_CHECK_WARN;
             }
             if (strcmp(s->a, "rsa-sha1") == 0) {
-                snprintf(notes + strlen(notes), sizeof notes - strlen(notes), "; rsa-sha1 is obsolete (RFC 8301)");
+                snprintf(notes + strlen(notes), sizeof notes - strlen(notes),
+                         "; rsa-sha1 is obsolete (RFC 8301)");
                 st = MT_CHECK_WARN;
             }
             if (s->key_bits && s->key_bits < 2048 && strcmp(s->a, "ed25519-sha256") != 0) {
@@ -97,11 +98,12 @@ void mt_msgcheck_dkim(const mt_message *m, const mt_msgcheck_opts *o, mt_checkli
                          "a passing signature's d= shares From's organisational domain (%s)", from);
     else if (pass_other)
         mt_checklist_add(out, FAM, "dkim-alignment", MT_CHECK_FAIL,
-                         "DKIM passes for %s but From is %s: DMARC needs an aligned signature", pass_dom, from);
+                         "DKIM passes for %s but From is %s: DMARC needs an aligned signature", pass_dom,
+                         from);
     else if (aligned_unverified)
         mt_checklist_add(out, FAM, "dkim-alignment", MT_CHECK_WARN,
                          "a signature with d= aligned to %s exists but could not be verified here", from);
     else
-        mt_checklist_add(out, FAM, "dkim-alignment", MT_CHECK_FAIL, "no passing DKIM signature aligned with %s",
-                         from);
+        mt_checklist_add(out, FAM, "dkim-alignment", MT_CHECK_FAIL,
+                         "no passing DKIM signature aligned with %s", from);
 }

@@ -81,8 +81,8 @@ static int domain_ok(const char *d)
         return d[0] == '[' && d[n - 1] == ']'; /* an address literal */
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)d[i];
-        if (!(c == '-' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              c >= 0x80))
+        if (!(c == '-' || c == '.' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+              (c >= 'A' && c <= 'Z') || c >= 0x80))
             return 0;
     }
     return 1;
@@ -99,17 +99,20 @@ static void check_from(const mt_message *m, mt_checklist *out)
     value_of(mt_message_header_first(m, "From"), v, sizeof v);
     int r = one_mailbox(v, addr, sizeof addr);
     if (n > 1)
-        mt_checklist_add(out, FAM, "headers-from", MT_CHECK_FAIL, "%zu From headers: receivers (and DMARC) refuse", n);
+        mt_checklist_add(out, FAM, "headers-from", MT_CHECK_FAIL,
+                         "%zu From headers: receivers (and DMARC) refuse", n);
     else if (r == -1)
         mt_checklist_add(out, FAM, "headers-from", MT_CHECK_FAIL,
                          "From holds several mailboxes or a group: DMARC receivers refuse it");
     else if (r <= 0 || strchr(addr, '@') == NULL)
-        mt_checklist_add(out, FAM, "headers-from", MT_CHECK_FAIL, "From \"%.100s\" is not a valid mailbox", v);
+        mt_checklist_add(out, FAM, "headers-from", MT_CHECK_FAIL, "From \"%.100s\" is not a valid mailbox",
+                         v);
     else if (!domain_ok(domain_part(addr)))
-        mt_checklist_add(out, FAM, "headers-from", MT_CHECK_FAIL, "From domain \"%.100s\" is not a valid domain",
-                         domain_part(addr));
+        mt_checklist_add(out, FAM, "headers-from", MT_CHECK_FAIL,
+                         "From domain \"%.100s\" is not a valid domain", domain_part(addr));
     else
-        mt_checklist_add(out, FAM, "headers-from", MT_CHECK_PASS, "one mailbox, domain %s", domain_part(addr));
+        mt_checklist_add(out, FAM, "headers-from", MT_CHECK_PASS, "one mailbox, domain %s",
+                         domain_part(addr));
 }
 
 static void check_date(const mt_message *m, const mt_msgcheck_opts *o, mt_checklist *out)
@@ -123,15 +126,15 @@ static void check_date(const mt_message *m, const mt_msgcheck_opts *o, mt_checkl
     value_of(f, v, sizeof v);
     GDateTime *dt = g_mime_utils_header_decode_date(v);
     if (dt == NULL) {
-        mt_checklist_add(out, FAM, "headers-date", MT_CHECK_FAIL, "Date \"%.80s\" does not parse as an RFC 5322 date",
-                         v);
+        mt_checklist_add(out, FAM, "headers-date", MT_CHECK_FAIL,
+                         "Date \"%.80s\" does not parse as an RFC 5322 date", v);
         return;
     }
     long long t = (long long)g_date_time_to_unix(dt);
     g_date_time_unref(dt);
     if (o->now > 0 && t > (long long)o->now + 86400)
-        mt_checklist_add(out, FAM, "headers-date", MT_CHECK_WARN, "Date \"%.80s\" is %lld hour(s) in the future", v,
-                         (t - (long long)o->now) / 3600);
+        mt_checklist_add(out, FAM, "headers-date", MT_CHECK_WARN,
+                         "Date \"%.80s\" is %lld hour(s) in the future", v, (t - (long long)o->now) / 3600);
     else
         mt_checklist_add(out, FAM, "headers-date", MT_CHECK_PASS, "%.80s", v);
 }
@@ -152,7 +155,8 @@ static void check_message_id(const mt_message *m, mt_checklist *out)
              strchr(at + 1, '@') == NULL && strpbrk(v, " \t<>") == v && strchr(v + 1, '<') == NULL &&
              strchr(v, ' ') == NULL && strchr(v, '>') == v + n - 1;
     if (!ok)
-        mt_checklist_add(out, FAM, "headers-message-id", MT_CHECK_FAIL, "Message-ID \"%.100s\" is not <left@right>", v);
+        mt_checklist_add(out, FAM, "headers-message-id", MT_CHECK_FAIL,
+                         "Message-ID \"%.100s\" is not <left@right>", v);
     else
         mt_checklist_add(out, FAM, "headers-message-id", MT_CHECK_PASS, "%.120s", v);
 }
@@ -160,11 +164,13 @@ static void check_message_id(const mt_message *m, mt_checklist *out)
 static void check_mime_version(const mt_message *m, mt_checklist *out)
 {
     const mt_hfield *f = mt_message_header_first(m, "MIME-Version");
-    int mime = mt_message_header_count(m, "Content-Type") || mt_message_header_count(m, "Content-Transfer-Encoding");
+    int mime =
+        mt_message_header_count(m, "Content-Type") || mt_message_header_count(m, "Content-Transfer-Encoding");
     if (f == NULL) {
         if (mime)
-            mt_checklist_add(out, FAM, "headers-mime-version", MT_CHECK_FAIL,
-                             "Content-Type given without MIME-Version: 1.0: receivers may read it as plain RFC 822");
+            mt_checklist_add(
+                out, FAM, "headers-mime-version", MT_CHECK_FAIL,
+                "Content-Type given without MIME-Version: 1.0: receivers may read it as plain RFC 822");
         else
             mt_checklist_add(out, FAM, "headers-mime-version", MT_CHECK_NA, "not a MIME message");
         return;
@@ -180,7 +186,8 @@ static void check_mime_version(const mt_message *m, mt_checklist *out)
     if (strcmp(v, "1.0") == 0)
         mt_checklist_add(out, FAM, "headers-mime-version", MT_CHECK_PASS, "MIME-Version: 1.0");
     else
-        mt_checklist_add(out, FAM, "headers-mime-version", MT_CHECK_FAIL, "MIME-Version \"%.40s\" (must be 1.0)", v);
+        mt_checklist_add(out, FAM, "headers-mime-version", MT_CHECK_FAIL,
+                         "MIME-Version \"%.40s\" (must be 1.0)", v);
 }
 
 static void check_subject(const mt_message *m, mt_checklist *out)
@@ -263,7 +270,8 @@ static void check_list_unsubscribe(const mt_message *m, mt_checklist *out)
         value_of(post, pv, sizeof pv);
         if (strcmp(pv, "List-Unsubscribe=One-Click") != 0)
             mt_checklist_add(out, FAM, "headers-list-unsubscribe", MT_CHECK_FAIL,
-                             "List-Unsubscribe-Post is \"%.60s\", RFC 8058 wants List-Unsubscribe=One-Click", pv);
+                             "List-Unsubscribe-Post is \"%.60s\", RFC 8058 wants List-Unsubscribe=One-Click",
+                             pv);
         else if (!https)
             mt_checklist_add(out, FAM, "headers-list-unsubscribe", MT_CHECK_FAIL,
                              "one-click unsubscribe (RFC 8058) needs an https URI in List-Unsubscribe");
@@ -276,9 +284,10 @@ static void check_list_unsubscribe(const mt_message *m, mt_checklist *out)
         mt_checklist_add(out, FAM, "headers-list-unsubscribe", MT_CHECK_FAIL,
                          "List-Unsubscribe has neither an https nor a mailto URI");
     else
-        mt_checklist_add(out, FAM, "headers-list-unsubscribe", MT_CHECK_WARN,
-                         "List-Unsubscribe without List-Unsubscribe-Post: no one-click unsubscribe (RFC 8058), "
-                         "which Gmail and Yahoo require of bulk senders");
+        mt_checklist_add(
+            out, FAM, "headers-list-unsubscribe", MT_CHECK_WARN,
+            "List-Unsubscribe without List-Unsubscribe-Post: no one-click unsubscribe (RFC 8058), "
+            "which Gmail and Yahoo require of bulk senders");
 }
 
 static void check_reply_to(const mt_message *m, const mt_msgcheck_opts *o, mt_checklist *out)
@@ -296,7 +305,8 @@ static void check_reply_to(const mt_message *m, const mt_msgcheck_opts *o, mt_ch
         g_object_unref(l);
     int r = one_mailbox(v, addr, sizeof addr);
     if (n == 0 || r == -2 || (r == 1 && strchr(addr, '@') == NULL)) {
-        mt_checklist_add(out, FAM, "headers-reply-to", MT_CHECK_FAIL, "Reply-To \"%.100s\" is not a valid address", v);
+        mt_checklist_add(out, FAM, "headers-reply-to", MT_CHECK_FAIL,
+                         "Reply-To \"%.100s\" is not a valid address", v);
         return;
     }
     mt_message_from_domain(m, from, sizeof from);
@@ -305,13 +315,15 @@ static void check_reply_to(const mt_message *m, const mt_msgcheck_opts *o, mt_ch
         mt_checklist_add(out, FAM, "headers-reply-to", MT_CHECK_WARN,
                          "replies go to %s, another organisation than the From domain %s", rd, from);
     else
-        mt_checklist_add(out, FAM, "headers-reply-to", MT_CHECK_PASS, "Reply-To in the From domain's organisation");
+        mt_checklist_add(out, FAM, "headers-reply-to", MT_CHECK_PASS,
+                         "Reply-To in the From domain's organisation");
 }
 
 static void check_envelope(const mt_message *m, const mt_msgcheck_opts *o, mt_checklist *out)
 {
     if (o->mail_from == NULL) {
-        mt_checklist_add(out, FAM, "headers-envelope-from", MT_CHECK_NA, "no envelope sender given (--mail-from)");
+        mt_checklist_add(out, FAM, "headers-envelope-from", MT_CHECK_NA,
+                         "no envelope sender given (--mail-from)");
         return;
     }
     char from[256];
@@ -329,13 +341,14 @@ static void check_envelope(const mt_message *m, const mt_msgcheck_opts *o, mt_ch
     if (n && edom[n - 1] == '>')
         edom[n - 1] = '\0';
     if (edom[0] == '\0')
-        mt_checklist_add(out, FAM, "headers-envelope-from", MT_CHECK_FAIL, "envelope sender \"%.100s\" has no domain",
-                         mf);
+        mt_checklist_add(out, FAM, "headers-envelope-from", MT_CHECK_FAIL,
+                         "envelope sender \"%.100s\" has no domain", mf);
     else if (from[0] == '\0')
         mt_checklist_add(out, FAM, "headers-envelope-from", MT_CHECK_NA, "no header From domain to compare");
     else if (mt_orgdomain_same(o->org, edom, from))
         mt_checklist_add(out, FAM, "headers-envelope-from", MT_CHECK_PASS,
-                         "envelope %s and header From %s share an organisational domain (SPF can align)", edom, from);
+                         "envelope %s and header From %s share an organisational domain (SPF can align)",
+                         edom, from);
     else
         mt_checklist_add(out, FAM, "headers-envelope-from", MT_CHECK_WARN,
                          "envelope %s and header From %s differ: SPF cannot align for DMARC", edom, from);
@@ -343,10 +356,21 @@ static void check_envelope(const mt_message *m, const mt_msgcheck_opts *o, mt_ch
 
 static void check_duplicates(const mt_message *m, mt_checklist *out)
 {
-    static const char *const single[] = {"From",     "Sender",      "Reply-To",     "To",
-                                         "Cc",       "Bcc",         "Message-ID",   "Date",
-                                         "Subject",  "In-Reply-To", "References",   "MIME-Version",
-                                         "Content-Type", "Content-Transfer-Encoding", "List-Unsubscribe",
+    static const char *const single[] = {"From",
+                                         "Sender",
+                                         "Reply-To",
+                                         "To",
+                                         "Cc",
+                                         "Bcc",
+                                         "Message-ID",
+                                         "Date",
+                                         "Subject",
+                                         "In-Reply-To",
+                                         "References",
+                                         "MIME-Version",
+                                         "Content-Type",
+                                         "Content-Transfer-Encoding",
+                                         "List-Unsubscribe",
                                          "List-Unsubscribe-Post"};
     char dup[512] = "";
     size_t ndup = 0;
@@ -359,8 +383,8 @@ static void check_duplicates(const mt_message *m, mt_checklist *out)
         }
     }
     if (ndup)
-        mt_checklist_add(out, FAM, "headers-duplicates", MT_CHECK_FAIL, "fields that may appear once are repeated: %s",
-                         dup);
+        mt_checklist_add(out, FAM, "headers-duplicates", MT_CHECK_FAIL,
+                         "fields that may appear once are repeated: %s", dup);
     else
         mt_checklist_add(out, FAM, "headers-duplicates", MT_CHECK_PASS, "no singleton field repeated");
 }

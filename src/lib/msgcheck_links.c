@@ -48,7 +48,8 @@ static int text_host(const char *text, char *host, size_t hostlen)
         return -1;
     for (size_t i = 0; i < n; i++) {
         char c = text[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+              c == '.'))
             return -1;
     }
     /* the last label alphabetic: a TLD, not a version number or price */
@@ -85,8 +86,8 @@ void mt_msgcheck_links(const mt_message *m, const mt_msgcheck_opts *o, mt_checkl
     if (from[0])
         mt_orgdomain_of(o->org, from, forg, sizeof forg);
 
-    size_t nlinks = 0, nimg = 0, nforeign = 0, nimg_foreign = 0, ntrack = 0, ntrack_foreign = 0, nshort = 0, nip = 0,
-           nhttp = 0, nmismatch = 0;
+    size_t nlinks = 0, nimg = 0, nforeign = 0, nimg_foreign = 0, ntrack = 0, ntrack_foreign = 0, nshort = 0,
+           nip = 0, nhttp = 0, nmismatch = 0;
     char foreign[400] = "", img_foreign[400] = "", track_hosts[400] = "", shorts[300] = "", ips[300] = "",
          mism[400] = "";
     size_t c1 = 0, c2 = 0, c3 = 0, c4 = 0, c5 = 0;
@@ -147,8 +148,8 @@ void mt_msgcheck_links(const mt_message *m, const mt_msgcheck_opts *o, mt_checkl
                     nmismatch++;
                     if (nmismatch <= 3) {
                         size_t ml = strlen(mism);
-                        snprintf(mism + ml, sizeof mism - ml, "%stext shows %s, link goes to %s", ml ? "; " : "", th,
-                                 host);
+                        snprintf(mism + ml, sizeof mism - ml, "%stext shows %s, link goes to %s",
+                                 ml ? "; " : "", th, host);
                     }
                 }
             }
@@ -166,15 +167,16 @@ void mt_msgcheck_links(const mt_message *m, const mt_msgcheck_opts *o, mt_checkl
         mt_checklist_add(out, FAM, "links-domains", MT_CHECK_NA, "no From domain to compare with");
     else if (nforeign)
         mt_checklist_add(out, FAM, "links-domains", MT_CHECK_WARN,
-                         "%zu of %zu link(s) leave the From organisation %s: %s%s", nforeign, nlinks, forg, foreign,
-                         c1 > 5 ? ", ..." : "");
+                         "%zu of %zu link(s) leave the From organisation %s: %s%s", nforeign, nlinks, forg,
+                         foreign, c1 > 5 ? ", ..." : "");
     else
         mt_checklist_add(out, FAM, "links-domains", MT_CHECK_PASS, "every link is in %s", forg);
     if (nimg == 0)
         mt_checklist_add(out, FAM, "links-images", MT_CHECK_NA, "no remote images");
     else if (nimg_foreign && forg[0])
-        mt_checklist_add(out, FAM, "links-images", MT_CHECK_WARN, "%zu of %zu image(s) load from outside %s: %s%s",
-                         nimg_foreign, nimg, forg, img_foreign, c2 > 5 ? ", ..." : "");
+        mt_checklist_add(out, FAM, "links-images", MT_CHECK_WARN,
+                         "%zu of %zu image(s) load from outside %s: %s%s", nimg_foreign, nimg, forg,
+                         img_foreign, c2 > 5 ? ", ..." : "");
     else
         mt_checklist_add(out, FAM, "links-images", MT_CHECK_PASS, "%zu image(s) from %s", nimg,
                          forg[0] ? forg : "the sender");
@@ -182,26 +184,30 @@ void mt_msgcheck_links(const mt_message *m, const mt_msgcheck_opts *o, mt_checkl
         mt_checklist_add(out, FAM, "links-tracking", nlinks ? MT_CHECK_PASS : MT_CHECK_NA,
                          nlinks ? "no click-tracking redirects" : "no links");
     else if (ntrack_foreign)
-        mt_checklist_add(out, FAM, "links-tracking", MT_CHECK_WARN,
-                         "%zu tracked link(s), %zu through redirect hosts outside the brand: %s (seed: compare a "
-                         "tracked and an untracked version)",
-                         ntrack, ntrack_foreign, track_hosts);
+        mt_checklist_add(
+            out, FAM, "links-tracking", MT_CHECK_WARN,
+            "%zu tracked link(s), %zu through redirect hosts outside the brand: %s (seed: compare a "
+            "tracked and an untracked version)",
+            ntrack, ntrack_foreign, track_hosts);
     else
         mt_checklist_add(out, FAM, "links-tracking", MT_CHECK_PASS,
                          "%zu tracked link(s), through the brand's own domain", ntrack);
     if (nshort)
         mt_checklist_add(out, FAM, "links-shorteners", MT_CHECK_FAIL,
-                         "%zu link(s) through public URL shorteners (%s): filters distrust them", nshort, shorts);
+                         "%zu link(s) through public URL shorteners (%s): filters distrust them", nshort,
+                         shorts);
     else
         mt_checklist_add(out, FAM, "links-shorteners", nlinks ? MT_CHECK_PASS : MT_CHECK_NA,
                          nlinks ? "no URL shorteners" : "no links");
     if (nip)
-        mt_checklist_add(out, FAM, "links-ip-literal", MT_CHECK_FAIL, "%zu URL(s) to bare IP addresses (%s)", nip, ips);
+        mt_checklist_add(out, FAM, "links-ip-literal", MT_CHECK_FAIL, "%zu URL(s) to bare IP addresses (%s)",
+                         nip, ips);
     else
         mt_checklist_add(out, FAM, "links-ip-literal", nlinks + nimg ? MT_CHECK_PASS : MT_CHECK_NA,
                          nlinks + nimg ? "no IP-literal URLs" : "no links");
     if (nhttp)
-        mt_checklist_add(out, FAM, "links-https", MT_CHECK_WARN, "%zu link(s) or image(s) over plain http", nhttp);
+        mt_checklist_add(out, FAM, "links-https", MT_CHECK_WARN, "%zu link(s) or image(s) over plain http",
+                         nhttp);
     else
         mt_checklist_add(out, FAM, "links-https", nlinks + nimg ? MT_CHECK_PASS : MT_CHECK_NA,
                          nlinks + nimg ? "every URL is https" : "no links");

@@ -63,15 +63,17 @@ void mt_msgcheck_size(const mt_message *m, const mt_msgcheck_opts *o, mt_checkli
         st = MT_CHECK_WARN;
         note = ": over 10 MB, a common limit and a scanner's burden";
     }
-    mt_checklist_add(out, FAM, "size-raw", st, "%s as sent (%zu bytes, after transfer encoding); content decodes to %s%s",
+    mt_checklist_add(out, FAM, "size-raw", st,
+                     "%s as sent (%zu bytes, after transfer encoding); content decodes to %s%s",
                      human(len, a, sizeof a), len, human(decoded, b, sizeof b), note);
     if (bigp == NULL) {
         mt_checklist_add(out, FAM, "size-parts", MT_CHECK_NA, "no content parts");
     } else {
         st = big > 10u * 1024 * 1024 ? MT_CHECK_WARN : MT_CHECK_PASS;
-        mt_checklist_add(out, FAM, "size-parts", st, "%zu part(s); largest part %s (%s%s%s) is %s encoded, %s decoded",
-                         leaves, bigp->path, bigp->ctype, bigp->filename ? " " : "",
-                         bigp->filename ? bigp->filename : "", human(big, a, sizeof a), human(big_dec, c, sizeof c));
+        mt_checklist_add(
+            out, FAM, "size-parts", st, "%zu part(s); largest part %s (%s%s%s) is %s encoded, %s decoded",
+            leaves, bigp->path, bigp->ctype, bigp->filename ? " " : "", bigp->filename ? bigp->filename : "",
+            human(big, a, sizeof a), human(big_dec, c, sizeof c));
     }
     if (natt == 0)
         mt_checklist_add(out, FAM, "size-attachments", MT_CHECK_NA, "no attachments");

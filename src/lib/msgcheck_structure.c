@@ -76,18 +76,19 @@ static void check_rfc5322(const mt_message *m, mt_checklist *out)
         }
     }
     if (mt_message_nfields(m) == 0)
-        mt_checklist_add(out, FAM, "structure-rfc5322", MT_CHECK_FAIL, "no header fields: not an RFC 5322 message");
+        mt_checklist_add(out, FAM, "structure-rfc5322", MT_CHECK_FAIL,
+                         "no header fields: not an RFC 5322 message");
     else if (bad)
         mt_checklist_add(out, FAM, "structure-rfc5322", MT_CHECK_FAIL,
                          "%zu header line(s) are neither a field (name:value) nor a continuation", bad);
     else if (!sep && body < len)
         mt_checklist_add(out, FAM, "structure-rfc5322", MT_CHECK_FAIL, "no empty line ends the header");
     else if (crit)
-        mt_checklist_add(out, FAM, "structure-rfc5322", MT_CHECK_FAIL, "the MIME parser reports %zu problem(s): %s",
-                         crit, first);
+        mt_checklist_add(out, FAM, "structure-rfc5322", MT_CHECK_FAIL,
+                         "the MIME parser reports %zu problem(s): %s", crit, first);
     else
-        mt_checklist_add(out, FAM, "structure-rfc5322", MT_CHECK_PASS, "%zu header fields, header and body separated",
-                         mt_message_nfields(m));
+        mt_checklist_add(out, FAM, "structure-rfc5322", MT_CHECK_PASS,
+                         "%zu header fields, header and body separated", mt_message_nfields(m));
 }
 
 static void check_line_endings(const mt_message *m, mt_checklist *out)
@@ -99,7 +100,8 @@ static void check_line_endings(const mt_message *m, mt_checklist *out)
     for (const char *q = p, *e = p + len; q < e;) {
         const char *nl = memchr(q, '\n', (size_t)(e - q));
         const char *stop = nl ? nl : e;
-        for (const char *r = memchr(q, '\r', (size_t)(stop - q)); r; r = memchr(r + 1, '\r', (size_t)(stop - r - 1)))
+        for (const char *r = memchr(q, '\r', (size_t)(stop - q)); r;
+             r = memchr(r + 1, '\r', (size_t)(stop - r - 1)))
             if (!(nl && r == nl - 1))
                 cr++; /* a CR that does not end the line */
         if (nl == NULL)
@@ -142,7 +144,8 @@ static void check_tree(const mt_message *m, mt_checklist *out)
         case GMIME_CRIT_NESTING_OVERFLOW:
         case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
         case GMIME_WARN_TRUNCATED_MESSAGE:
-            if (w->critical || w->code == GMIME_WARN_MALFORMED_MULTIPART || w->code == GMIME_WARN_TRUNCATED_MESSAGE)
+            if (w->critical || w->code == GMIME_WARN_MALFORMED_MULTIPART ||
+                w->code == GMIME_WARN_TRUNCATED_MESSAGE)
                 ncrit++;
             else
                 nwarn++;
@@ -166,16 +169,18 @@ static void check_tree(const mt_message *m, mt_checklist *out)
     }
     const mt_part *top = mt_message_part(m, 0);
     if (ncrit)
-        mt_checklist_add(out, FAM, "structure-mime-tree", MT_CHECK_FAIL, "%zu MIME problem(s), first: %s", ncrit + nwarn,
-                         first);
+        mt_checklist_add(out, FAM, "structure-mime-tree", MT_CHECK_FAIL, "%zu MIME problem(s), first: %s",
+                         ncrit + nwarn, first);
     else if (nwarn)
-        mt_checklist_add(out, FAM, "structure-mime-tree", MT_CHECK_WARN, "%zu MIME problem(s), first: %s", nwarn, first);
+        mt_checklist_add(out, FAM, "structure-mime-tree", MT_CHECK_WARN, "%zu MIME problem(s), first: %s",
+                         nwarn, first);
     else if (maxdepth > 8)
         mt_checklist_add(out, FAM, "structure-mime-tree", MT_CHECK_WARN,
-                         "nesting depth %d: receivers' parsers may give up (usual mail is 3 or less)", maxdepth);
+                         "nesting depth %d: receivers' parsers may give up (usual mail is 3 or less)",
+                         maxdepth);
     else
-        mt_checklist_add(out, FAM, "structure-mime-tree", MT_CHECK_PASS, "%s: %zu part(s), %zu multipart(s), depth %d",
-                         top->ctype, leaves, multis, maxdepth);
+        mt_checklist_add(out, FAM, "structure-mime-tree", MT_CHECK_PASS,
+                         "%s: %zu part(s), %zu multipart(s), depth %d", top->ctype, leaves, multis, maxdepth);
 }
 
 /* boundary characters of RFC 2046 bchars */
@@ -186,7 +191,8 @@ static int bchar_ok(const char *b)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = b[i];
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || strchr("'()+_,-./:=? ", c)))
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              strchr("'()+_,-./:=? ", c)))
             return 0;
     }
     return 1;
@@ -236,21 +242,23 @@ static void check_boundaries(const mt_message *m, mt_checklist *out)
             pos = nl ? e + 1 : len;
         }
         if (!bchar_ok(b) && st == MT_CHECK_PASS) {
-            snprintf(why, sizeof why, "boundary \"%.80s\" of part %s has characters or a length RFC 2046 forbids", b,
+            snprintf(why, sizeof why,
+                     "boundary \"%.80s\" of part %s has characters or a length RFC 2046 forbids", b,
                      pt->path);
             st = MT_CHECK_WARN;
         }
         if (opens == 0) {
-            snprintf(why, sizeof why, "boundary \"%.80s\" (part %s) is declared but no delimiter line uses it", b,
-                     pt->path);
+            snprintf(why, sizeof why,
+                     "boundary \"%.80s\" (part %s) is declared but no delimiter line uses it", b, pt->path);
             st = MT_CHECK_FAIL;
         } else if (closes == 0) {
-            snprintf(why, sizeof why, "boundary \"%.80s\" (part %s) has %zu delimiter(s) but no closing --%.80s--", b,
+            snprintf(why, sizeof why,
+                     "boundary \"%.80s\" (part %s) has %zu delimiter(s) but no closing --%.80s--", b,
                      pt->path, opens, b);
             st = MT_CHECK_FAIL;
         } else if ((int)opens != pt->nchildren && st == MT_CHECK_PASS) {
-            snprintf(why, sizeof why, "boundary \"%.80s\" (part %s): %zu delimiter lines for %d parts", b, pt->path,
-                     opens, pt->nchildren);
+            snprintf(why, sizeof why, "boundary \"%.80s\" (part %s): %zu delimiter lines for %d parts", b,
+                     pt->path, opens, pt->nchildren);
             st = MT_CHECK_WARN;
         }
         /* a nested boundary that starts with this one is split there by a
@@ -260,7 +268,8 @@ static void check_boundaries(const mt_message *m, mt_checklist *out)
             if (j == i || !q->is_multipart || q->boundary == NULL)
                 continue;
             if (strncmp(q->boundary, b, bl) == 0) {
-                snprintf(why, sizeof why, "boundary collision: \"%.60s\" (part %s) begins with \"%.60s\" (part %s)",
+                snprintf(why, sizeof why,
+                         "boundary collision: \"%.60s\" (part %s) begins with \"%.60s\" (part %s)",
                          q->boundary, q->path, b, pt->path);
                 st = MT_CHECK_FAIL;
             }
@@ -317,8 +326,8 @@ static void check_alternative(const mt_message *m, mt_checklist *out)
         }
         if (pt->nchildren < 2) {
             mt_checklist_add(out, FAM, "structure-alternative", MT_CHECK_WARN,
-                             "multipart/alternative (part %s) has %d part(s): nothing to choose between", pt->path,
-                             pt->nchildren);
+                             "multipart/alternative (part %s) has %d part(s): nothing to choose between",
+                             pt->path, pt->nchildren);
             return;
         }
     }
@@ -443,10 +452,12 @@ static void check_encodings(const mt_message *m, mt_checklist *out)
     for (size_t i = 0; i < np; i++) {
         const mt_part *pt = mt_message_part(m, i);
         if (pt->is_multipart || pt->is_message) {
-            if (pt->cte[0] && strcmp(pt->cte, "7bit") && strcmp(pt->cte, "8bit") && strcmp(pt->cte, "binary") &&
-                cte_st != MT_CHECK_FAIL) {
-                snprintf(cte_why, sizeof cte_why, "%s (part %s) declares Content-Transfer-Encoding %s (RFC 2046: only "
-                         "7bit, 8bit or binary)", pt->ctype, pt->path, pt->cte);
+            if (pt->cte[0] && strcmp(pt->cte, "7bit") && strcmp(pt->cte, "8bit") &&
+                strcmp(pt->cte, "binary") && cte_st != MT_CHECK_FAIL) {
+                snprintf(cte_why, sizeof cte_why,
+                         "%s (part %s) declares Content-Transfer-Encoding %s (RFC 2046: only "
+                         "7bit, 8bit or binary)",
+                         pt->ctype, pt->path, pt->cte);
                 cte_st = MT_CHECK_FAIL;
             }
             continue;
@@ -462,8 +473,8 @@ static void check_encodings(const mt_message *m, mt_checklist *out)
                 nul += p[k] == '\0';
             }
             if (hi && !strcmp(cte, "7bit") && cte_st != MT_CHECK_FAIL) {
-                snprintf(cte_why, sizeof cte_why, "part %s (%s) is declared %s but has %zu 8-bit byte(s)", pt->path,
-                         pt->ctype, pt->cte[0] ? "7bit" : "7bit by default", hi);
+                snprintf(cte_why, sizeof cte_why, "part %s (%s) is declared %s but has %zu 8-bit byte(s)",
+                         pt->path, pt->ctype, pt->cte[0] ? "7bit" : "7bit by default", hi);
                 cte_st = MT_CHECK_FAIL;
             } else if (nul && strcmp(cte, "binary") && cte_st != MT_CHECK_FAIL) {
                 snprintf(cte_why, sizeof cte_why, "part %s (%s) has %zu NUL byte(s) in %s content", pt->path,
@@ -482,8 +493,8 @@ static void check_encodings(const mt_message *m, mt_checklist *out)
                 snprintf(b64_why, sizeof b64_why, "part %s (%s): %s", pt->path, pt->ctype, bad);
                 b64_st = MT_CHECK_FAIL;
             } else if (longest > 76 && b64_st != MT_CHECK_FAIL && b64_st != MT_CHECK_WARN) {
-                snprintf(b64_why, sizeof b64_why, "part %s: base64 lines of %zu characters (RFC 2045: at most 76)",
-                         pt->path, longest);
+                snprintf(b64_why, sizeof b64_why,
+                         "part %s: base64 lines of %zu characters (RFC 2045: at most 76)", pt->path, longest);
                 b64_st = MT_CHECK_WARN;
             }
         } else if (!strcmp(cte, "quoted-printable")) {
@@ -495,12 +506,13 @@ static void check_encodings(const mt_message *m, mt_checklist *out)
                 qp_st = MT_CHECK_FAIL;
             } else if (longest > 76 && qp_st != MT_CHECK_FAIL && qp_st != MT_CHECK_WARN) {
                 snprintf(qp_why, sizeof qp_why,
-                         "part %s: quoted-printable lines of %zu characters (RFC 2045: at most 76)", pt->path, longest);
+                         "part %s: quoted-printable lines of %zu characters (RFC 2045: at most 76)", pt->path,
+                         longest);
                 qp_st = MT_CHECK_WARN;
             }
         } else if (cte_st != MT_CHECK_FAIL) {
-            snprintf(cte_why, sizeof cte_why, "part %s declares an unknown Content-Transfer-Encoding \"%.40s\"",
-                     pt->path, pt->cte);
+            snprintf(cte_why, sizeof cte_why,
+                     "part %s declares an unknown Content-Transfer-Encoding \"%.40s\"", pt->path, pt->cte);
             cte_st = MT_CHECK_FAIL;
         }
     }
@@ -537,17 +549,19 @@ static void check_encodings(const mt_message *m, mt_checklist *out)
             if (!pt->is_multipart && at >= pt->enc_off && at < pt->enc_off + pt->enc_len)
                 snprintf(pbuf, sizeof pbuf, "part %s", pt->path);
         }
-        mt_checklist_add(out, FAM, "structure-line-length", MT_CHECK_FAIL,
-                         "%zu line(s) over 998 octets (longest %zu, in %s): SMTP limit, receivers cut or refuse", over,
-                         longest, pbuf[0] ? pbuf : where);
+        mt_checklist_add(
+            out, FAM, "structure-line-length", MT_CHECK_FAIL,
+            "%zu line(s) over 998 octets (longest %zu, in %s): SMTP limit, receivers cut or refuse", over,
+            longest, pbuf[0] ? pbuf : where);
     } else {
-        mt_checklist_add(out, FAM, "structure-line-length", MT_CHECK_PASS, "longest line %zu octets (limit 998)",
-                         longest);
+        mt_checklist_add(out, FAM, "structure-line-length", MT_CHECK_PASS,
+                         "longest line %zu octets (limit 998)", longest);
     }
     if (nb64 == 0)
         mt_checklist_add(out, FAM, "structure-base64", MT_CHECK_NA, "no base64 part");
     else if (b64_st == MT_CHECK_NA)
-        mt_checklist_add(out, FAM, "structure-base64", MT_CHECK_PASS, "%zu base64 part(s), all well formed", nb64);
+        mt_checklist_add(out, FAM, "structure-base64", MT_CHECK_PASS, "%zu base64 part(s), all well formed",
+                         nb64);
     else
         mt_checklist_add(out, FAM, "structure-base64", b64_st, "%s", b64_why);
     if (nqp == 0)

@@ -23,8 +23,9 @@ static mt_dkim_key_status fixed_key(const char *name, mt_buf *txt, char *why, si
     if (strncmp(name, "brisbane.", 9) == 0)
         mt_buf_puts(txt, "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=");
     else
-        mt_buf_puts(txt, "v=DKIM1; k=rsa; t=y:s; h=sha256; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBALgSoqXVSEmfcIsOzw7oRu"
-                         "CCOwsmtX/SJnTWxYyj2leFxfS/AVJ+dYfY+hXqMsT7l+MZvvh/R1WzN4MO/kI/7XsCAwEAAQ==");
+        mt_buf_puts(
+            txt, "v=DKIM1; k=rsa; t=y:s; h=sha256; p=MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBALgSoqXVSEmfcIsOzw7oRu"
+                 "CCOwsmtX/SJnTWxYyj2leFxfS/AVJ+dYfY+hXqMsT7l+MZvvh/R1WzN4MO/kI/7XsCAwEAAQ==");
     return MT_DKIM_KEY_FOUND;
 }
 
@@ -46,7 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mt_message *m = mt_message_parse(p, size, err, sizeof err);
     if (m == NULL)
         return 0;
-    mt_msgcheck_opts o = {.mail_from = "bounce@example.com", .dkim_key = fixed_key, .now = 1700000000, .org = org};
+    mt_msgcheck_opts o = {
+        .mail_from = "bounce@example.com", .dkim_key = fixed_key, .now = 1700000000, .org = org};
     mt_checklist *l = mt_checklist_new();
     mt_msgcheck_run(m, &o, l);
     mt_buf out;

@@ -18,38 +18,38 @@
 #include "dkim_keys.h"
 
 /* RFC 8463 A.3 */
-static const char rfc8463[] =
-    "DKIM-Signature: v=1; a=ed25519-sha256; c=simple/simple; \n"
-    " d=football.example.com; i=@football.example.com; \n"
-    " q=dns/txt; s=brisbane; t=1518460054; h=from : to : \n"
-    " subject : date : message-id : from : subject : date; \n"
-    " bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=; \n"
-    " b=9/dsDChY0YMTtD5Eyw3wx7x22BlSJP7M5ECbJ7GWrR45nXlTCGb8l0YB\n"
-    " o0wBLR++X5LqmsxXaOYLLJe46l10AQ==\n"
-    "DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; \n"
-    " d=football.example.com; i=@football.example.com; \n"
-    " q=dns/txt; s=test; t=1527915362; h=from : to : subject : \n"
-    " date : message-id : from : subject : date; \n"
-    " bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=; \n"
-    " b=icKcLSEZYXJ95flvWE8FT6hl5iqd8MC/LEKYH0QjsqYy6MO/4pgVNCZH\n"
-    " l/RAXAuADxE/40Fg7uTlxwwD1hjN2Ple6J//cJfslBdDOq6zTVbne1dqtl\n"
-    " NOat7iamJ1AfRqyG+ja7a2AZsrpUuJ7VA6O+0zRYPqpwMEkEFIzI9i/Xk=\n"
-    "From: Joe SixPack <joe@football.example.com>\n"
-    "To: Suzie Q <suzie@shopping.example.net>\n"
-    "Subject: Is dinner ready?\n"
-    "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\n"
-    "Message-ID: <20030712040037.46341.5F8J@football.example.com>\n"
-    "\n"
-    "Hi.\n"
-    "\n"
-    "We lost the game.  Are you hungry yet?\n"
-    "\n"
-    "Joe.\n"
-    "\n";
+static const char rfc8463[] = "DKIM-Signature: v=1; a=ed25519-sha256; c=simple/simple; \n"
+                              " d=football.example.com; i=@football.example.com; \n"
+                              " q=dns/txt; s=brisbane; t=1518460054; h=from : to : \n"
+                              " subject : date : message-id : from : subject : date; \n"
+                              " bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=; \n"
+                              " b=9/dsDChY0YMTtD5Eyw3wx7x22BlSJP7M5ECbJ7GWrR45nXlTCGb8l0YB\n"
+                              " o0wBLR++X5LqmsxXaOYLLJe46l10AQ==\n"
+                              "DKIM-Signature: v=1; a=rsa-sha256; c=simple/simple; \n"
+                              " d=football.example.com; i=@football.example.com; \n"
+                              " q=dns/txt; s=test; t=1527915362; h=from : to : subject : \n"
+                              " date : message-id : from : subject : date; \n"
+                              " bh=4bLNXImK9drULnmePzZNEBleUanJCX5PIsDIFoH4KTQ=; \n"
+                              " b=icKcLSEZYXJ95flvWE8FT6hl5iqd8MC/LEKYH0QjsqYy6MO/4pgVNCZH\n"
+                              " l/RAXAuADxE/40Fg7uTlxwwD1hjN2Ple6J//cJfslBdDOq6zTVbne1dqtl\n"
+                              " NOat7iamJ1AfRqyG+ja7a2AZsrpUuJ7VA6O+0zRYPqpwMEkEFIzI9i/Xk=\n"
+                              "From: Joe SixPack <joe@football.example.com>\n"
+                              "To: Suzie Q <suzie@shopping.example.net>\n"
+                              "Subject: Is dinner ready?\n"
+                              "Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\n"
+                              "Message-ID: <20030712040037.46341.5F8J@football.example.com>\n"
+                              "\n"
+                              "Hi.\n"
+                              "\n"
+                              "We lost the game.  Are you hungry yet?\n"
+                              "\n"
+                              "Joe.\n"
+                              "\n";
 
 static const char ed_key[] = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 static const char rsa_key[] =
-    "v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/"
+    "v=DKIM1; k=rsa; "
+    "p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/"
     "J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+"
     "2kryOTIKT+l/K4w3QIDAQAB";
 
@@ -216,14 +216,18 @@ static void test_key_records(void **state)
 {
     (void)state;
     one_key_case("v=DKIM1; k=ed25519; p=", MT_DKIM_PERMERROR, "revoked");
-    one_key_case("v=DKIM2; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", MT_DKIM_PERMERROR, "v=");
+    one_key_case("v=DKIM2; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", MT_DKIM_PERMERROR,
+                 "v=");
     one_key_case(rsa_key, MT_DKIM_PERMERROR, "k=rsa");
-    one_key_case("k=ed25519; h=sha1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", MT_DKIM_PERMERROR, "h=");
-    one_key_case("k=ed25519; s=chat; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", MT_DKIM_PERMERROR, "s=");
+    one_key_case("k=ed25519; h=sha1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", MT_DKIM_PERMERROR,
+                 "h=");
+    one_key_case("k=ed25519; s=chat; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", MT_DKIM_PERMERROR,
+                 "s=");
     one_key_case("k=ed25519; p=AAAA", MT_DKIM_PERMERROR, "Ed25519 key of 3 bytes");
     one_key_case("k=ed25519; p=!!!", MT_DKIM_PERMERROR, "base64");
     one_key_case("k=ed25519; t=y; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", MT_DKIM_PASS, NULL);
-    one_key_case("k=ed25519; p=12qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", MT_DKIM_FAIL, "does not verify");
+    one_key_case("k=ed25519; p=12qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", MT_DKIM_FAIL,
+                 "does not verify");
 }
 
 static mt_dkim_key_status nxdomain(const char *name, mt_buf *txt, char *why, size_t whylen, void *arg)
@@ -277,7 +281,8 @@ static void test_signature_syntax(void **state)
     assert_int_equal(s[0].result, MT_DKIM_PERMERROR);
     assert_non_null(strstr(s[0].reason, "bh="));
     free(t);
-    t = replace(rfc8463, "i=@football.example.com; \n q=dns/txt; s=brisbane", "i=@example.org; \n q=dns/txt; s=brisbane");
+    t = replace(rfc8463, "i=@football.example.com; \n q=dns/txt; s=brisbane",
+                "i=@example.org; \n q=dns/txt; s=brisbane");
     verify(t, k, s);
     assert_int_equal(s[0].result, MT_DKIM_PERMERROR);
     assert_non_null(strstr(s[0].reason, "i= domain"));
@@ -288,11 +293,16 @@ static void test_signature_syntax(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tags),           cmocka_unit_test(test_rfc8463_pass),
-        cmocka_unit_test(test_rfc8463_crlf),   cmocka_unit_test(test_tampered_body),
-        cmocka_unit_test(test_tampered_header), cmocka_unit_test(test_simple_is_strict),
-        cmocka_unit_test(test_unsigned_changes), cmocka_unit_test(test_key_records),
-        cmocka_unit_test(test_fallback),       cmocka_unit_test(test_signature_syntax),
+        cmocka_unit_test(test_tags),
+        cmocka_unit_test(test_rfc8463_pass),
+        cmocka_unit_test(test_rfc8463_crlf),
+        cmocka_unit_test(test_tampered_body),
+        cmocka_unit_test(test_tampered_header),
+        cmocka_unit_test(test_simple_is_strict),
+        cmocka_unit_test(test_unsigned_changes),
+        cmocka_unit_test(test_key_records),
+        cmocka_unit_test(test_fallback),
+        cmocka_unit_test(test_signature_syntax),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

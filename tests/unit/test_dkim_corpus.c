@@ -111,8 +111,8 @@ static void test_mail_dkim_vs_dkimpy(void **state)
         if (line[0] == '#')
             continue;
         char file[256], idx[16], d[256], s[256], a[64], result[2048];
-        if (sscanf(line, "%255[^\t]\t%15[^\t]\t%255[^\t]\t%255[^\t]\t%63[^\t]\t%2047[^\n]", file, idx, d, s, a,
-                   result) != 6)
+        if (sscanf(line, "%255[^\t]\t%15[^\t]\t%255[^\t]\t%255[^\t]\t%63[^\t]\t%2047[^\n]", file, idx, d, s,
+                   a, result) != 6)
             continue;
         mt_buf msg;
         mt_buf_init(&msg);
@@ -143,8 +143,9 @@ static void test_mail_dkim_vs_dkimpy(void **state)
         mt_buf_free(&msg);
     }
     fclose(f);
-    print_message("mail-dkim corpus: %d signatures/messages compared with dkimpy, %d agree (%d pass, %d unsigned)\n",
-                  compared, agree, passes, nosig);
+    print_message(
+        "mail-dkim corpus: %d signatures/messages compared with dkimpy, %d agree (%d pass, %d unsigned)\n",
+        compared, agree, passes, nosig);
     assert_true(compared >= 79);
     assert_true(passes >= 2);
     assert_int_equal(agree, compared);
