@@ -583,14 +583,14 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
         const char *hc = cv, *bc = slash ? slash + 1 : "simple";
         if (slash)
             *slash = '\0';
-        if ((strcmp(hc, "simple") && strcmp(hc, "relaxed")) ||
-            (strcmp(bc, "simple") && strcmp(bc, "relaxed"))) {
+        if ((strcmp(hc, "simple") != 0 && strcmp(hc, "relaxed") != 0) ||
+            (strcmp(bc, "simple") != 0 && strcmp(bc, "relaxed") != 0)) {
             snprintf(s->reason, sizeof s->reason, "canonicalisation c=%.*s unknown",
                      (int)(c->value.len > 30 ? 30 : c->value.len), c->value.p);
             return;
         }
-        hrelaxed = !strcmp(hc, "relaxed");
-        brelaxed = !strcmp(bc, "relaxed");
+        hrelaxed = strcmp(hc, "relaxed") == 0;
+        brelaxed = strcmp(bc, "relaxed") == 0;
         snprintf(s->c, sizeof s->c, "%.7s/%.7s", hc, bc);
     }
     const mt_dkim_tag *q = tag(t, nt, "q");

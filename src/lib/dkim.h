@@ -41,15 +41,15 @@ typedef enum mt_dkim_result {
 const char *mt_dkim_result_name(mt_dkim_result r);
 
 typedef struct mt_dkim_sig {
-    mt_dkim_result result;
-    char reason[256]; /* why, one line; for a pass the notes (testing key, l=) */
-    char d[256], s[128], a[32], c[32], i[256];
     long long t, x;  /* -1 when absent */
     long long l;     /* -1 when absent */
     size_t body_len; /* canonicalised body length */
-    int key_bits;    /* RSA modulus bits, 256 for Ed25519, 0 unknown */
-    int testing;     /* key record t=y */
-    int has_from;    /* h= includes From */
+    mt_dkim_result result;
+    int key_bits;     /* RSA modulus bits, 256 for Ed25519, 0 unknown */
+    int testing;      /* key record t=y */
+    int has_from;     /* h= includes From */
+    char reason[256]; /* why, one line; for a pass the notes (testing key, l=) */
+    char d[256], s[128], a[32], c[32], i[256];
 } mt_dkim_sig;
 
 /* One DKIM-Signature tag=value list.  Tags point into the text. */

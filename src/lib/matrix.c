@@ -774,8 +774,7 @@ int mt_matrix_parse_results(const char *text, size_t n, mt_matrix_outcome out[MT
 }
 
 static const char *const step_cause[MT_MATRIX_TESTS] = {
-    "the envelope, route, DNS, authentication or sender reputation rather than the body (the plain message "
-    "fails)",
+    "the envelope, route, DNS, authentication or sender reputation rather than the body (plain fails too)",
     "the links themselves: the production link domains and their reputation, the URL count",
     "the HTML construction: MIME alternative, markup, size, images (C adds HTML without tracking)",
     "link tracking, redirect domains, URL count and HTML transformations",

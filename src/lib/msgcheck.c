@@ -59,7 +59,7 @@ void mt_checklist_add(mt_checklist *l, const char *family, const char *id, mt_ch
     char buf[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized): analyzer 14 bug
     va_end(ap);
     /* one line of why: no line breaks or control characters */
     for (char *p = buf; *p; p++)

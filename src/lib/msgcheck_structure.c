@@ -452,8 +452,8 @@ static void check_encodings(const mt_message *m, mt_checklist *out)
     for (size_t i = 0; i < np; i++) {
         const mt_part *pt = mt_message_part(m, i);
         if (pt->is_multipart || pt->is_message) {
-            if (pt->cte[0] && strcmp(pt->cte, "7bit") && strcmp(pt->cte, "8bit") &&
-                strcmp(pt->cte, "binary") && cte_st != MT_CHECK_FAIL) {
+            if (pt->cte[0] && strcmp(pt->cte, "7bit") != 0 && strcmp(pt->cte, "8bit") != 0 &&
+                strcmp(pt->cte, "binary") != 0 && cte_st != MT_CHECK_FAIL) {
                 snprintf(cte_why, sizeof cte_why,
                          "%s (part %s) declares Content-Transfer-Encoding %s (RFC 2046: only "
                          "7bit, 8bit or binary)",
@@ -476,7 +476,7 @@ static void check_encodings(const mt_message *m, mt_checklist *out)
                 snprintf(cte_why, sizeof cte_why, "part %s (%s) is declared %s but has %zu 8-bit byte(s)",
                          pt->path, pt->ctype, pt->cte[0] ? "7bit" : "7bit by default", hi);
                 cte_st = MT_CHECK_FAIL;
-            } else if (nul && strcmp(cte, "binary") && cte_st != MT_CHECK_FAIL) {
+            } else if (nul && strcmp(cte, "binary") != 0 && cte_st != MT_CHECK_FAIL) {
                 snprintf(cte_why, sizeof cte_why, "part %s (%s) has %zu NUL byte(s) in %s content", pt->path,
                          pt->ctype, nul, cte);
                 cte_st = MT_CHECK_FAIL;
