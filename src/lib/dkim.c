@@ -158,45 +158,56 @@ typedef struct field {
 typedef struct msgview {
     const char *p;
     size_t len;
-    char *owned;
+    char *owned; /* the header block with CRLF line ends */
     field *f;
     size_t nf;
-    size_t body;
+    const char *bodyp; /* the body, in the caller's bytes */
+    size_t bodylen;
 } msgview;
 
 static void view_open(msgview *v, const char *msg, size_t len)
 {
     memset(v, 0, sizeof *v);
+    /* the header block: up to and including the empty line */
+    size_t hend = len;
+    for (size_t pos = 0; pos < len;) {
+        const char *nl = memchr(msg + pos, '\n', len - pos);
+        size_t le = nl ? (size_t)(nl - msg) : len;
+        size_t lt = le;
+        if (lt > pos && msg[lt - 1] == '\r')
+            lt--;
+        if (lt == pos) {
+            hend = nl ? le + 1 : len;
+            break;
+        }
+        pos = nl ? le + 1 : len;
+    }
+    /* the body is canonicalised in place (bare LF reads as CRLF there);
+     * only the header is copied, with CRLF line ends, for its fields */
+    v->bodyp = msg + hend;
+    v->bodylen = len - hend;
     size_t bare = 0;
-    for (const char *q = memchr(msg, '\n', len); q; q = memchr(q + 1, '\n', len - (size_t)(q + 1 - msg)))
+    for (const char *q = memchr(msg, '\n', hend); q; q = memchr(q + 1, '\n', hend - (size_t)(q + 1 - msg)))
         if (q == msg || q[-1] != '\r')
             bare++;
-    if (bare) {
-        v->owned = mt_xmalloc(len + bare + 1);
-        size_t j = 0;
-        for (size_t i = 0; i < len; i++) {
-            if (msg[i] == '\n' && (i == 0 || msg[i - 1] != '\r'))
-                v->owned[j++] = '\r';
-            v->owned[j++] = msg[i];
-        }
-        v->p = v->owned;
-        v->len = j;
-    } else {
-        v->p = msg;
-        v->len = len;
+    v->owned = mt_xmalloc(hend + bare + 1);
+    size_t j = 0;
+    for (size_t i = 0; i < hend; i++) {
+        if (msg[i] == '\n' && (i == 0 || msg[i - 1] != '\r'))
+            v->owned[j++] = '\r';
+        v->owned[j++] = msg[i];
     }
+    v->p = v->owned;
+    v->len = j;
     size_t cap = 0, pos = 0;
-    v->body = v->len;
     while (pos < v->len) {
         const char *nl = memchr(v->p + pos, '\n', v->len - pos);
         size_t next = nl ? (size_t)(nl - v->p) + 1 : v->len;
         size_t le = nl ? (size_t)(nl - v->p) : v->len;
         if (le > pos && v->p[le - 1] == '\r')
             le--;
-        if (le == pos) {
-            v->body = next;
+        if (le == pos)
             return;
-        }
         if ((v->p[pos] == ' ' || v->p[pos] == '\t') && v->nf > 0) {
             field *f = &v->f[v->nf - 1];
             f->field.len = next - (size_t)(f->field.p - v->p);
@@ -277,7 +288,16 @@ typedef struct bodyhash {
     long long limit; /* -1: all */
     size_t total;    /* canonical length seen */
     size_t hashed;
+    size_t staged; /* bytes in stage, not yet in the digest */
+    char stage[65536];
 } bodyhash;
+
+static void flush(bodyhash *h)
+{
+    if (h->staged)
+        EVP_DigestUpdate(h->ctx, h->stage, h->staged);
+    h->staged = 0;
+}
 
 static void emit(bodyhash *h, const char *p, size_t n)
 {
@@ -288,8 +308,16 @@ static void emit(bodyhash *h, const char *p, size_t n)
         if (h->hashed + n > (size_t)h->limit)
             n = (size_t)h->limit - h->hashed;
     }
-    EVP_DigestUpdate(h->ctx, p, n);
     h->hashed += n;
+    if (h->staged + n > sizeof h->stage) {
+        flush(h);
+        if (n > sizeof h->stage) {
+            EVP_DigestUpdate(h->ctx, p, n);
+            return;
+        }
+    }
+    memcpy(h->stage + h->staged, p, n);
+    h->staged += n;
 }
 
 static void canon_body(const char *p, size_t len, int relaxed, bodyhash *h)
@@ -307,7 +335,7 @@ static void canon_body(const char *p, size_t len, int relaxed, bodyhash *h)
             le--;
         const char *line = p + pos;
         size_t ll = le - pos;
-        if (relaxed) {
+        if (relaxed && (memchr(line, ' ', ll) || memchr(line, '\t', ll))) {
             /* WSP runs to one SP, none at the end */
             char *dst = ll + 1 <= sizeof small ? small : NULL;
             if (dst == NULL) {
@@ -705,9 +733,13 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
     /* the body hash is computed even without a key: it tells whether the
      * body changed */
     EVP_MD_CTX *bctx = EVP_MD_CTX_new();
-    bodyhash bhs = {bctx, s->l, 0, 0};
+    bodyhash bhs; /* the 64 KB stage is not cleared: only staged bytes are read */
+    bhs.ctx = bctx;
+    bhs.limit = s->l;
+    bhs.total = bhs.hashed = bhs.staged = 0;
     EVP_DigestInit_ex(bctx, md, NULL);
-    canon_body(v->p + v->body, v->len - v->body, brelaxed, &bhs);
+    canon_body(v->bodyp, v->bodylen, brelaxed, &bhs);
+    flush(&bhs);
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
     EVP_DigestFinal_ex(bctx, dig, &dlen);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define MAX_PARTS 20000
 
@@ -293,18 +294,26 @@ mt_message *mt_message_load_file(const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
-    GByteArray *arr = g_byte_array_new();
-    char buf[65536];
+    struct stat st;
+    GByteArray *arr = g_byte_array_sized_new(
+        fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < INT32_MAX ? (guint)st.st_size + 1
+                                                                                    : 65536);
     size_t n;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        if ((size_t)arr->len + n > (size_t)UINT32_MAX / 2) {
+    for (;;) {
+        /* read straight into the array: no second copy of a 10 MB message */
+        guint have = arr->len;
+        if ((size_t)have + 65536 > (size_t)UINT32_MAX / 2) {
             snprintf(err, errlen, "%s: larger than 2 GB, not a message", path);
             g_byte_array_unref(arr);
             if (f != stdin)
                 fclose(f);
             return NULL;
         }
-        g_byte_array_append(arr, (const guint8 *)buf, (guint)n);
+        g_byte_array_set_size(arr, have + 65536);
+        n = fread(arr->data + have, 1, 65536, f);
+        g_byte_array_set_size(arr, have + (guint)n);
+        if (n == 0)
+            break;
     }
     int rerr = ferror(f);
     if (f != stdin)
@@ -436,14 +445,22 @@ const mt_buf *mt_message_part_decoded(const mt_message *m, size_t i)
     mt_message *mm = (mt_message *)m; /* the cache is not part of the value */
     if (!mm->decoded_done[i]) {
         mm->decoded_done[i] = 1;
-        mt_buf_reserve(&mm->decoded[i], m->parts[i].enc_len + 1);
         GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(m->parts[i].obj));
         if (w) {
             GMimeStream *out = g_mime_stream_mem_new();
             g_mime_data_wrapper_write_to_stream(w, out);
             GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out));
-            if (ba && ba->len)
-                mt_buf_append(&mm->decoded[i], ba->data, ba->len);
+            if (ba && ba->len && mm->decoded[i].len == 0) {
+                /* take GMime's bytes rather than copy them (glib allocates with malloc) */
+                g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(out), FALSE);
+                guint8 nul = 0;
+                g_byte_array_append(ba, &nul, 1);
+                size_t blen = ba->len - 1;
+                free(mm->decoded[i].data);
+                mm->decoded[i].data = (char *)g_byte_array_free(ba, FALSE);
+                mm->decoded[i].len = blen;
+                mm->decoded[i].cap = blen + 1;
+            }
             g_object_unref(out);
         }
     }

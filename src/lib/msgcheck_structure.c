@@ -371,37 +371,44 @@ static const char *base64_problem(const char *p, size_t n, size_t *longest)
     unsigned char cls[256];
     for (int c = 0; c < 256; c++)
         cls[c] = b64class((unsigned char)c);
-    size_t chars = 0, pad = 0, line_start = 0;
+    size_t chars = 0, pad = 0;
     *longest = 0;
     const unsigned char *u = (const unsigned char *)p;
-    for (size_t i = 0; i < n; i++) {
-        switch (cls[u[i]]) {
-        case 0:
-            if (pad)
-                return "data after '=' padding";
-            chars++;
-            break;
-        case 1:
-            pad++;
-            chars++;
-            break;
-        case 2: {
-            size_t l = i - line_start;
-            if (l > 0 && u[i - 1] == '\r')
-                l--;
-            if (l > *longest)
-                *longest = l;
-            line_start = i + 1;
-            break;
+    for (size_t start = 0; start < n;) {
+        const unsigned char *nl = memchr(u + start, '\n', n - start);
+        size_t e = nl ? (size_t)(nl - u) : n;
+        size_t l = e - start;
+        if (l > 0 && u[e - 1] == '\r')
+            l--;
+        if (l > *longest)
+            *longest = l;
+        /* the common line: only alphabet bytes, tested without branches */
+        unsigned char acc = 0;
+        for (size_t i = start; i < start + l; i++)
+            acc |= cls[u[i]];
+        if (acc == 0 && pad == 0) {
+            chars += l;
+        } else {
+            for (size_t i = start; i < start + l; i++) {
+                switch (cls[u[i]]) {
+                case 0:
+                    if (pad)
+                        return "data after '=' padding";
+                    chars++;
+                    break;
+                case 1:
+                    pad++;
+                    chars++;
+                    break;
+                case 3:
+                    break;
+                default:
+                    return "a character outside the base64 alphabet";
+                }
+            }
         }
-        case 3:
-            break;
-        default:
-            return "a character outside the base64 alphabet";
-        }
+        start = e + 1;
     }
-    if (n - line_start > *longest)
-        *longest = n - line_start;
     if (pad > 2)
         return "more than two '=' padding characters";
     if (chars % 4 != 0)
