@@ -98,6 +98,9 @@ for f in build-fuzz/fuzz_*; do
     if [ "$name" = postfix ] && [ -d "$MAILTRIAGE_CORPUS/mta-logs/lightmeter" ]; then
         extra=("$MAILTRIAGE_CORPUS/mta-logs/lightmeter/individual_files" "$MAILTRIAGE_CORPUS/mta-logs/lightmeter/logparser-corpus")
     fi
+    if [ "$name" = message ] && [ -d "$MAILTRIAGE_CORPUS/auth/mail-dkim/corpus" ]; then
+        extra=("$MAILTRIAGE_CORPUS/auth/mail-dkim/corpus" "$MAILTRIAGE_CORPUS/sisimai/maildir/bsd")
+    fi
     work=$(mktemp -d)
     step "fuzz $name" "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 "$work" "$seeds" "${extra[@]}"
     rm -rf "$work"
