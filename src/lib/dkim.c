@@ -817,6 +817,9 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
     if (vr) {
         s->result = MT_DKIM_PASS;
         s->reason[0] = '\0';
+        if (s->t > (long long)now + 3600)
+            snprintf(s->reason, sizeof s->reason, "t= is %lld s in the future (the signer's clock?)",
+                     s->t - (long long)now);
     } else {
         s->result = MT_DKIM_FAIL;
         snprintf(s->reason, sizeof s->reason,

@@ -63,6 +63,10 @@ void mt_msgcheck_dkim(const mt_message *m, const mt_msgcheck_opts *o, mt_checkli
                 snprintf(notes + strlen(notes), sizeof notes - strlen(notes), "; key in testing mode (t=y)");
                 st = MT_CHECK_WARN;
             }
+            if (s->reason[0]) {
+                snprintf(notes + strlen(notes), sizeof notes - strlen(notes), "; %s", s->reason);
+                st = MT_CHECK_WARN;
+            }
             if (strcmp(s->a, "rsa-sha1") == 0) {
                 snprintf(notes + strlen(notes), sizeof notes - strlen(notes),
                          "; rsa-sha1 is obsolete (RFC 8301)");

@@ -106,6 +106,21 @@ static void test_rfc8463_pass(void **state)
 }
 
 /* the same with CRLF line ends, as it crosses SMTP */
+/* t= of the example is 2018: at a "now" before it, the pass carries a note */
+static void test_future_t(void **state)
+{
+    (void)state;
+    mt_dkim_keys *k = both_keys();
+    mt_dkim_sig s[4];
+    assert_int_equal(mt_dkim_verify(rfc8463, strlen(rfc8463), mt_dkim_keys_lookup, k, 1500000000, s, 4), 2);
+    assert_int_equal(s[0].result, MT_DKIM_PASS);
+    assert_int_equal(s[0].t, 1518460054);
+    assert_non_null(strstr(s[0].reason, "in the future"));
+    assert_int_equal(verify(rfc8463, k, s), 2);
+    assert_string_equal(s[0].reason, "");
+    mt_dkim_keys_free(k);
+}
+
 static void test_rfc8463_crlf(void **state)
 {
     (void)state;
@@ -296,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_tags),
         cmocka_unit_test(test_rfc8463_pass),
         cmocka_unit_test(test_rfc8463_crlf),
+        cmocka_unit_test(test_future_t),
         cmocka_unit_test(test_tampered_body),
         cmocka_unit_test(test_tampered_header),
         cmocka_unit_test(test_simple_is_strict),

@@ -198,6 +198,29 @@ static void test_rfc8463_zone(void **state)
     mt_dkim_keys_free(k);
 }
 
+/* x=: ignore_7.txt expires at 1193229946; a second before it verifies
+ * (rsa-sha1, a 1024-bit key), a second after it is expired */
+static void test_expiry(void **state)
+{
+    (void)state;
+    fake_dns *dns = calloc(1, sizeof *dns);
+    load_fake_dns(dns);
+    char path[1200];
+    snprintf(path, sizeof path, "%s/auth/mail-dkim/corpus/ignore_7.txt", corpus);
+    mt_buf msg;
+    mt_buf_init(&msg);
+    assert_int_equal(read_file(path, &msg), 0);
+    mt_dkim_sig s[2];
+    assert_int_equal(mt_dkim_verify(msg.data, msg.len, fake_lookup, dns, 1193229945, s, 2), 1);
+    assert_int_equal(s[0].result, MT_DKIM_PASS);
+    assert_int_equal(s[0].x, 1193229946);
+    mt_dkim_verify(msg.data, msg.len, fake_lookup, dns, 1193229947, s, 2);
+    assert_int_equal(s[0].result, MT_DKIM_PERMERROR);
+    assert_non_null(strstr(s[0].reason, "expired"));
+    mt_buf_free(&msg);
+    free(dns);
+}
+
 int main(void)
 {
     const char *c = getenv("MAILTRIAGE_CORPUS");
@@ -213,6 +236,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rfc8463_zone),
         cmocka_unit_test(test_mail_dkim_vs_dkimpy),
+        cmocka_unit_test(test_expiry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
