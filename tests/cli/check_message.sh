@@ -63,6 +63,10 @@ st production size-attachments >/dev/null
 raw=$(stat -c %s "$T/production.eml")
 why size-attachments | grep -q "% of the message" && ok "attachments' share given" || notok "share: $(why size-attachments)"
 expect_eq "raw size is the file's size" "$(st production size-raw >/dev/null; why size-raw | grep -o '([0-9]* bytes' | tr -dc 0-9)" "$raw"
+$MK big12 "$T/big12.eml"
+c big12 size-raw warn;                       c big12 size-parts pass
+why size-raw | grep -q "over 10 MB" && ok "12 MB: over 10 MB said" || notok "12 MB: $(why size-raw)"
+rm -f "$T/big12.eml"
 # attachments
 c pdf attachments-type-match pass;           c exe-as-pdf attachments-type-match fail
 c pdf attachments-executables pass;          c exe-as-pdf attachments-executables fail
@@ -79,6 +83,8 @@ c clean links-https pass;                    c http-link links-https warn
 c clean links-text-mismatch pass;            c text-mismatch links-text-mismatch fail
 c clean links-count pass;                    c many-links links-count warn
 c ok-simple links-count n/a
+c own-images links-images pass;              c production links-images warn
+c mixed-crlf structure-line-endings warn
 # dkim without a signature
 c clean dkim-signed fail;                    c clean dkim-alignment n/a
 
