@@ -110,6 +110,11 @@ int cmd_check_message(int argc, char **argv)
         mt_dkim_keys_free(keys);
         return EXIT_INPUT;
     }
+    if (mt_message_mbox_messages(m) > 1)
+        fprintf(stderr,
+                "mailtriage: %s is an mbox of %zu messages: only the first is used (split it to see the "
+                "others)\n",
+                path, mt_message_mbox_messages(m));
     mt_orgdomain *org = mt_orgdomain_open();
     mo.org = org;
     mo.dkim_key = mt_dkim_keys_lookup;

@@ -132,6 +132,11 @@ int cmd_matrix(int argc, char **argv)
         fprintf(stderr, "mailtriage: %s\n", err);
         return EXIT_INPUT;
     }
+    if (mt_message_mbox_messages(m) > 1)
+        fprintf(stderr,
+                "mailtriage: %s is an mbox of %zu messages: only the first is used (split it to see the "
+                "others)\n",
+                path, mt_message_mbox_messages(m));
     int rc = EXIT_OK;
     if (mt_matrix_write(m, strcmp(path, "-") == 0 ? "(stdin)" : path, mail_from, outdir, err, sizeof err) <
         0) {

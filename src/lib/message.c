@@ -34,6 +34,7 @@ struct mt_message {
     unsigned char *decoded_done;
     mt_buf *utf8;
     unsigned char *utf8_done;
+    size_t mbox_messages;
 };
 
 void mt_gmime_init(void)
@@ -245,11 +246,28 @@ static mt_message *parse_bytes(GByteArray *arr)
 {
     mt_gmime_init();
     mt_message *m = mt_xcalloc(1, sizeof *m);
-    /* an mbox "From " line before the header is not part of the message */
+    /* an mbox "From " line before the header is not part of the message;
+     * in an mbox of several, the first message is the one checked */
+    m->mbox_messages = 1;
     if (arr->len >= 5 && memcmp(arr->data, "From ", 5) == 0) {
         guint8 *nl = memchr(arr->data, '\n', arr->len);
         if (nl)
             g_byte_array_remove_range(arr, 0, (guint)(nl - arr->data + 1));
+        size_t cut = 0;
+        const char *d = (const char *)arr->data;
+        size_t n = arr->len;
+        for (const char *q = memmem(d, n, "\nFrom ", 6); q;
+             q = memmem(q + 1, n - (size_t)(q + 1 - d), "\nFrom ", 6)) {
+            /* a separator follows an empty line */
+            int blank = (q - d >= 1 && q[-1] == '\n') || (q - d >= 2 && q[-1] == '\r' && q[-2] == '\n');
+            if (!blank)
+                continue;
+            if (cut == 0)
+                cut = (size_t)(q - d) + 1;
+            m->mbox_messages++;
+        }
+        if (cut)
+            g_byte_array_set_size(arr, (guint)cut);
     }
     m->bytes = arr;
     m->stream = g_mime_stream_mem_new_with_byte_array(arr); /* takes arr */
@@ -368,6 +386,11 @@ size_t mt_message_body_offset(const mt_message *m, int *sep_found)
     if (sep_found)
         *sep_found = m->sep_found;
     return m->body_off;
+}
+
+size_t mt_message_mbox_messages(const mt_message *m)
+{
+    return m->mbox_messages;
 }
 
 size_t mt_message_nfields(const mt_message *m)

@@ -76,6 +76,10 @@ const char *mt_message_raw(const mt_message *m, size_t *len);
  * header (the whole input is header). */
 size_t mt_message_body_offset(const mt_message *m, int *sep_found);
 
+/* mt_message_mbox_messages - for an mbox input, how many messages it
+ * holds (only the first is loaded); 1 otherwise. */
+size_t mt_message_mbox_messages(const mt_message *m);
+
 /* Header fields in order. */
 size_t mt_message_nfields(const mt_message *m);
 const mt_hfield *mt_message_field(const mt_message *m, size_t i);

@@ -60,6 +60,14 @@ read -r n same counts <"$T/summary"
 expect_eq "every output parses and lists the same checks" "$same" True
 echo "  $n messages: $counts"; sed -n 2p "$T/summary" | sed 's/^/  /'
 
+# an mbox: the first message is checked, and the count of the others said
+mb="$C/mailbox/mbox-0"
+if [ -f "$mb" ]; then
+    want=$(python3 -c "import mailbox,sys; print(len(mailbox.mbox(sys.argv[1])))" "$mb")
+    "$MT" check-message "$mb" >/dev/null 2>"$T/err"
+    grep -q "mbox of $want messages: only the first" "$T/err" && ok "mbox of $want messages said" || notok "mbox: $(cat "$T/err")"
+fi
+
 # leaf parts: GMime (ours) vs Python's email parser, on the originals
 agree=$(python3 - "$T/orig" "$MT" <<'PY'
 import email, json, os, subprocess, sys
