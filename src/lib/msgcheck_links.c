@@ -134,7 +134,7 @@ void mt_msgcheck_links(const mt_message *m, const mt_msgcheck_opts *o, mt_checkl
         }
         if (l->kind == MT_LINK_HREF && l->text) {
             char th[256], torg[256];
-            if (text_host(l->text, th, sizeof th) == 0) {
+            if (text_host(l->text, th, sizeof th) == 0 && mt_orgdomain_known_tld(o->org, th)) {
                 mt_orgdomain_of(o->org, th, torg, sizeof torg);
                 int ok = strcmp(torg, org) == 0;
                 char *target = ok ? NULL : mt_url_unwrap(l->url);

@@ -62,6 +62,17 @@ const char *mt_orgdomain_of(const mt_orgdomain *o, const char *host, char *out, 
     return out;
 }
 
+int mt_orgdomain_known_tld(const mt_orgdomain *o, const char *host)
+{
+    if (o->use == NULL)
+        return 1;
+    const char *dot = strrchr(host, '.');
+    char tld[64];
+    snprintf(tld, sizeof tld, "%s", dot ? dot + 1 : host);
+    mt_lower_ascii(tld, strlen(tld));
+    return psl_is_public_suffix2(o->use, tld, PSL_TYPE_ANY | PSL_TYPE_NO_STAR_RULE) != 0;
+}
+
 int mt_orgdomain_same(const mt_orgdomain *o, const char *a, const char *b)
 {
     char x[256], y[256];

@@ -21,6 +21,11 @@ int mt_orgdomain_has_list(const mt_orgdomain *o);
  * literal comes back unchanged (lowercased). */
 const char *mt_orgdomain_of(const mt_orgdomain *o, const char *host, char *out, size_t outlen);
 
+/* mt_orgdomain_known_tld - 1 when host ends in a top-level domain the
+ * list names ("com", "cn"), 0 for "pdf" or "txt" (file names look like
+ * domains); 1 when there is no list at all. */
+int mt_orgdomain_known_tld(const mt_orgdomain *o, const char *host);
+
 /* mt_orgdomain_same - 1 when a and b have the same organisational domain. */
 int mt_orgdomain_same(const mt_orgdomain *o, const char *a, const char *b);
 

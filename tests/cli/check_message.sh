@@ -81,6 +81,7 @@ c clean links-shorteners pass;               c shortener links-shorteners fail
 c clean links-ip-literal pass;               c ip-link links-ip-literal fail
 c clean links-https pass;                    c http-link links-https warn
 c clean links-text-mismatch pass;            c text-mismatch links-text-mismatch fail
+c filename-text links-text-mismatch pass
 c clean links-count pass;                    c many-links links-count warn
 c ok-simple links-count n/a
 c own-images links-images pass;              c production links-images warn

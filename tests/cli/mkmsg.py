@@ -183,6 +183,8 @@ KINDS.update({
     "ip-link": lambda: html_msg('<a href="https://192.0.2.10/login">log in</a>'),
     "http-link": lambda: html_msg('<a href="http://www.example.com/a">a</a>'),
     "text-mismatch": lambda: html_msg('<a href="https://evil.example.net/x">www.paypal.com</a>'),
+    "filename-text": lambda: html_msg('<a href="https://files.example.com/r/1">report.pdf</a> '
+                                      '<a href="https://www.example.com/">example.com</a>'),
     "many-links": lambda: html_msg("".join(f'<a href="https://www.example.com/p{i}">p{i}</a> ' for i in range(45))),
     "own-images": lambda: html_msg('<p>hi</p><img src="https://img.example.com/a.png"><img src="https://cdn.example.com/b.png">'),
     "mixed-crlf": lambda: simple().replace(b"Subject: Test\n", b"Subject: Test\r\n"),

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "links.h"
+#include "orgdomain.h"
 
 static void test_html(void **state)
 {
@@ -81,13 +82,29 @@ static void test_tracking(void **state)
     assert_false(mt_url_is_tracking("https://www.example.com/products/42"));
 }
 
+static void test_orgdomain(void **state)
+{
+    (void)state;
+    mt_orgdomain *o = mt_orgdomain_open();
+    char out[256];
+    assert_true(mt_orgdomain_has_list(o));
+    assert_string_equal(mt_orgdomain_of(o, "Mail.News.Example.CO.UK.", out, sizeof out), "example.co.uk");
+    assert_string_equal(mt_orgdomain_of(o, "edm.163.com", out, sizeof out), "163.com");
+    assert_string_equal(mt_orgdomain_of(o, "vip.163.com", out, sizeof out), "163.com");
+    assert_string_equal(mt_orgdomain_of(o, "www.gov.cn", out, sizeof out), "www.gov.cn");
+    assert_true(mt_orgdomain_same(o, "click.example.com", "example.com"));
+    assert_false(mt_orgdomain_same(o, "example.com", "example.net"));
+    assert_true(mt_orgdomain_known_tld(o, "www.paypal.com"));
+    assert_true(mt_orgdomain_known_tld(o, "example.cn"));
+    assert_false(mt_orgdomain_known_tld(o, "report.pdf"));
+    mt_orgdomain_close(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_html),
-        cmocka_unit_test(test_text),
-        cmocka_unit_test(test_hosts),
-        cmocka_unit_test(test_tracking),
+        cmocka_unit_test(test_html),     cmocka_unit_test(test_text),      cmocka_unit_test(test_hosts),
+        cmocka_unit_test(test_tracking), cmocka_unit_test(test_orgdomain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
