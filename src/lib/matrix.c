@@ -590,7 +590,43 @@ int mt_matrix_write(const mt_message *m, const char *source, const char *mail_fr
     mt_buf_put_json_str(&j, source, strlen(source));
     mt_buf_puts(&j, ",\"envelope\":{\"mail_from\":");
     mt_buf_put_json_str(&j, envelope, strlen(envelope));
-    mt_buf_puts(&j, "},\"header_from_domain\":");
+    /* recipients are personal data: their domains only */
+    mt_buf_puts(&j, ",\"rcpt_domains\":[");
+    {
+        int nd = 0;
+        char seen[512] = "";
+        static const char *const rh[] = {"To", "Cc"};
+        for (size_t h = 0; h < 2; h++) {
+            for (size_t i = 0; i < mt_message_nfields(m); i++) {
+                const mt_hfield *f = mt_message_field(m, i);
+                if (f->name.len != strlen(rh[h]) || strncasecmp(f->name.p, rh[h], f->name.len) != 0)
+                    continue;
+                char *v = mt_xstrndup(f->value.p, f->value.len);
+                InternetAddressList *l = internet_address_list_parse(NULL, v);
+                free(v);
+                for (int k = 0; l && k < internet_address_list_length(l); k++) {
+                    InternetAddress *a = internet_address_list_get_address(l, k);
+                    if (!INTERNET_ADDRESS_IS_MAILBOX(a))
+                        continue;
+                    const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+                    const char *at = addr ? strrchr(addr, '@') : NULL;
+                    if (at == NULL || strlen(at + 1) > 200)
+                        continue;
+                    char dom[256];
+                    snprintf(dom, sizeof dom, " %s ", at + 1);
+                    mt_lower_ascii(dom, strlen(dom));
+                    if (strstr(seen, dom) || strlen(seen) + strlen(dom) >= sizeof seen)
+                        continue;
+                    strcat(seen, dom);
+                    mt_buf_puts(&j, nd++ ? "," : "");
+                    mt_buf_put_json_str(&j, dom + 1, strlen(dom) - 2);
+                }
+                if (l)
+                    g_object_unref(l);
+            }
+        }
+    }
+    mt_buf_puts(&j, "]},\"header_from_domain\":");
     mt_buf_put_json_str(&j, from_dom, strlen(from_dom));
     mt_buf_puts(&j, ",\"variants\":[");
     int rc = 0;

@@ -69,11 +69,26 @@ void mt_msgcheck_size(const mt_message *m, const mt_msgcheck_opts *o, mt_checkli
     if (bigp == NULL) {
         mt_checklist_add(out, FAM, "size-parts", MT_CHECK_NA, "no content parts");
     } else {
+        /* every part (the first eight): path, name or type, encoded/decoded */
+        char list[700] = "";
+        size_t shown = 0;
+        for (size_t i = 0; i < np && shown < 8; i++) {
+            const mt_part *pt = mt_message_part(m, i);
+            if (pt->is_multipart || pt->is_message)
+                continue;
+            const mt_buf *d = mt_message_part_decoded(m, i);
+            char e1[32], d1[32];
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%s %.40s %s/%s", shown ? "; " : "", pt->path,
+                     pt->filename ? pt->filename : pt->ctype, human(pt->enc_len, e1, sizeof e1),
+                     human(d ? d->len : 0, d1, sizeof d1));
+            shown++;
+        }
         st = big > 10u * 1024 * 1024 ? MT_CHECK_WARN : MT_CHECK_PASS;
-        mt_checklist_add(
-            out, FAM, "size-parts", st, "%zu part(s); largest part %s (%s%s%s) is %s encoded, %s decoded",
-            leaves, bigp->path, bigp->ctype, bigp->filename ? " " : "", bigp->filename ? bigp->filename : "",
-            human(big, a, sizeof a), human(big_dec, c, sizeof c));
+        mt_checklist_add(out, FAM, "size-parts", st,
+                         "%zu part(s), encoded/decoded: %s%s; largest %s, %s decoded%s", leaves, list,
+                         leaves > shown ? "; ..." : "", human(big, a, sizeof a), human(big_dec, c, sizeof c),
+                         st == MT_CHECK_WARN ? ": one part over 10 MB" : "");
     }
     if (natt == 0)
         mt_checklist_add(out, FAM, "size-attachments", MT_CHECK_NA, "no attachments");

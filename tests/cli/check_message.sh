@@ -67,6 +67,8 @@ $MK big12 "$T/big12.eml"
 c big12 size-raw warn;                       c big12 size-parts pass
 why size-raw | grep -q "over 10 MB" && ok "12 MB: over 10 MB said" || notok "12 MB: $(why size-raw)"
 rm -f "$T/big12.eml"
+st production size-parts >/dev/null
+why size-parts | grep -q "^4 part(s).*invoice.pdf 2.7 KB/2.0 KB; 3 report.zip" && ok "every part's encoded/decoded size" || notok "parts: $(why size-parts)"
 # attachments
 c pdf attachments-type-match pass;           c exe-as-pdf attachments-type-match fail
 c pdf attachments-executables pass;          c exe-as-pdf attachments-executables fail

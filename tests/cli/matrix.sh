@@ -11,6 +11,8 @@ for t in A B C D E; do [ -s "$T/m/$t.eml" ] && ok "$t.eml written" || notok "$t.
 J="$T/m/matrix.json"
 v() { json "$J" "[x for x in d['variants'] if x['test']=='$1'][0]['$2']"; }
 expect_eq "envelope recorded" "$(json "$J" "d['envelope']['mail_from']")" bounce@mail.example.com
+expect_eq "recipient domains only (no local parts)" "$(json "$J" "d['envelope']['rcpt_domains']")" "['163.com']"
+grep -q someone "$J" && notok "matrix.json holds a recipient's local part" || ok "matrix.json holds no local part"
 cmp -s "$T/prod.eml" "$T/m/E.eml" && ok "E is the production message byte for byte" || notok "E differs"
 # figures in matrix.json, checked against an independent parser
 py() { python3 - "$@" <<'PY'
