@@ -221,6 +221,30 @@ static void test_expiry(void **state)
     free(dns);
 }
 
+/* Exim's Ed25519 signature (dkimpy's ed25519test2.msg, key eximtest.dns) */
+static void test_exim_ed25519(void **state)
+{
+    (void)state;
+    char path[1200];
+    mt_buf key, msg;
+    mt_buf_init(&key);
+    mt_buf_init(&msg);
+    snprintf(path, sizeof path, "%s/auth/dkimpy/eximtest.dns", corpus);
+    assert_int_equal(read_file(path, &key), 0);
+    snprintf(path, sizeof path, "%s/auth/dkimpy/ed25519test2.msg", corpus);
+    assert_int_equal(read_file(path, &msg), 0);
+    mt_dkim_keys *k = mt_dkim_keys_new();
+    mt_dkim_keys_add_text(k, "sed._domainkey.test.ex", key.data);
+    mt_dkim_sig s[2];
+    assert_int_equal(mt_dkim_verify(msg.data, msg.len, mt_dkim_keys_lookup, k, 1700000000, s, 2), 1);
+    assert_int_equal(s[0].result, MT_DKIM_PASS);
+    assert_string_equal(s[0].a, "ed25519-sha256");
+    assert_string_equal(s[0].c, "relaxed/relaxed");
+    mt_dkim_keys_free(k);
+    mt_buf_free(&key);
+    mt_buf_free(&msg);
+}
+
 int main(void)
 {
     const char *c = getenv("MAILTRIAGE_CORPUS");
@@ -237,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_rfc8463_zone),
         cmocka_unit_test(test_mail_dkim_vs_dkimpy),
         cmocka_unit_test(test_expiry),
+        cmocka_unit_test(test_exim_ed25519),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
