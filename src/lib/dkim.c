@@ -686,6 +686,15 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
             p = cc ? cc + 1 : e;
         }
     }
+    {
+        size_t names = 1;
+        for (size_t i = 0; i < h->value.len; i++)
+            names += h->value.p[i] == ':';
+        if (names > 512) {
+            snprintf(s->reason, sizeof s->reason, "h= names %zu header fields (more than 512)", names);
+            return;
+        }
+    }
     if (!s->has_from) {
         snprintf(s->reason, sizeof s->reason, "h= does not sign From");
         return;

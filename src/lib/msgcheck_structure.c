@@ -4,10 +4,13 @@
  * bytes (8-bit in 7bit, lines over 998, broken base64 / quoted-printable).
  */
 #include <gmime/gmime.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "msgcheck.h"
+#include "strmap.h"
 
 /* the one-line whys are cut to their buffers on purpose */
 #if defined(__GNUC__) && !defined(__clang__)
@@ -198,84 +201,122 @@ static int bchar_ok(const char *b)
     return 1;
 }
 
+typedef struct bcount {
+    size_t opens, closes;
+    int first; /* the first multipart declaring it */
+    int users; /* how many multiparts declare it */
+} bcount;
+
+static int cmp_bstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* One pass over the lines whatever the number of multiparts: delimiter
+ * lines are looked up in a map of the declared boundaries. */
 static void check_boundaries(const mt_message *m, mt_checklist *out)
 {
     size_t len;
     const char *raw = mt_message_raw(m, &len);
     size_t np = mt_message_nparts(m), nmulti = 0;
-    const char *problem = NULL;
     char why[512] = "";
     mt_check_status st = MT_CHECK_PASS;
-    for (size_t i = 0; i < np && st != MT_CHECK_FAIL; i++) {
+    mt_strmap *map = mt_strmap_new(0);
+    bcount *cnt = mt_xcalloc(np + 1, sizeof *cnt);
+    const char **names = mt_xcalloc(np + 1, sizeof *names);
+    size_t nb = 0;
+    for (size_t i = 0; i < np; i++) {
         const mt_part *pt = mt_message_part(m, i);
         if (!pt->is_multipart)
             continue;
         nmulti++;
         if (pt->boundary == NULL || pt->boundary[0] == '\0') {
-            snprintf(why, sizeof why, "%s (part %s) declares no boundary", pt->ctype, pt->path);
+            if (st != MT_CHECK_FAIL)
+                snprintf(why, sizeof why, "%s (part %s) declares no boundary", pt->ctype, pt->path);
             st = MT_CHECK_FAIL;
-            break;
+            continue;
         }
-        const char *b = pt->boundary;
-        size_t bl = strlen(b);
-        size_t opens = 0, closes = 0;
+        void *v = mt_strmap_get(map, pt->boundary, strlen(pt->boundary));
+        if (v) {
+            bcount *c = &cnt[(uintptr_t)v - 1];
+            c->users++;
+            if (st != MT_CHECK_FAIL)
+                snprintf(why, sizeof why, "boundary collision: \"%.60s\" declared by parts %s and %s",
+                         pt->boundary, mt_message_part(m, (size_t)c->first)->path, pt->path);
+            st = MT_CHECK_FAIL;
+            continue;
+        }
+        cnt[nb].first = (int)i;
+        cnt[nb].users = 1;
+        names[nb] = mt_strmap_put(map, pt->boundary, strlen(pt->boundary), (void *)(uintptr_t)(nb + 1));
+        nb++;
+        if (!bchar_ok(pt->boundary) && st == MT_CHECK_PASS) {
+            snprintf(why, sizeof why,
+                     "boundary \"%.80s\" of part %s has characters or a length RFC 2046 forbids",
+                     pt->boundary, pt->path);
+            st = MT_CHECK_WARN;
+        }
+    }
+    if (nb) {
         for (size_t pos = 0; pos < len;) {
             const char *nl = memchr(raw + pos, '\n', len - pos);
             size_t e = nl ? (size_t)(nl - raw) : len;
-            size_t ll = e - pos;
-            if (ll >= bl + 2 && raw[pos] == '-' && raw[pos + 1] == '-' && memcmp(raw + pos + 2, b, bl) == 0) {
-                size_t k = pos + 2 + bl;
-                int closing = 0;
-                if (k + 1 < e && raw[k] == '-' && raw[k + 1] == '-') {
-                    closing = 1;
-                    k += 2;
-                }
-                while (k < e && (raw[k] == ' ' || raw[k] == '\t' || raw[k] == '\r'))
-                    k++;
-                if (k == e) {
-                    if (closing)
-                        closes++;
-                    else
-                        opens++;
+            if (e - pos > 2 && raw[pos] == '-' && raw[pos + 1] == '-') {
+                size_t k = e;
+                while (k > pos + 2 && (raw[k - 1] == ' ' || raw[k - 1] == '\t' || raw[k - 1] == '\r'))
+                    k--;
+                const char *b = raw + pos + 2;
+                size_t bl = k - pos - 2;
+                void *v = mt_strmap_get(map, b, bl);
+                if (v) {
+                    cnt[(uintptr_t)v - 1].opens++;
+                } else if (bl > 2 && b[bl - 1] == '-' && b[bl - 2] == '-' &&
+                           (v = mt_strmap_get(map, b, bl - 2)) != NULL) {
+                    cnt[(uintptr_t)v - 1].closes++;
                 }
             }
             pos = nl ? e + 1 : len;
         }
-        if (!bchar_ok(b) && st == MT_CHECK_PASS) {
-            snprintf(why, sizeof why,
-                     "boundary \"%.80s\" of part %s has characters or a length RFC 2046 forbids", b,
-                     pt->path);
-            st = MT_CHECK_WARN;
-        }
-        if (opens == 0) {
+    }
+    for (size_t j = 0; j < nb && st != MT_CHECK_FAIL; j++) {
+        const mt_part *pt = mt_message_part(m, (size_t)cnt[j].first);
+        const char *b = names[j];
+        if (cnt[j].opens == 0) {
             snprintf(why, sizeof why,
                      "boundary \"%.80s\" (part %s) is declared but no delimiter line uses it", b, pt->path);
             st = MT_CHECK_FAIL;
-        } else if (closes == 0) {
+        } else if (cnt[j].closes == 0) {
             snprintf(why, sizeof why,
                      "boundary \"%.80s\" (part %s) has %zu delimiter(s) but no closing --%.80s--", b,
-                     pt->path, opens, b);
+                     pt->path, cnt[j].opens, b);
             st = MT_CHECK_FAIL;
-        } else if ((int)opens != pt->nchildren && st == MT_CHECK_PASS) {
+        } else if ((int)cnt[j].opens != pt->nchildren && st == MT_CHECK_PASS) {
             snprintf(why, sizeof why, "boundary \"%.80s\" (part %s): %zu delimiter lines for %d parts", b,
-                     pt->path, opens, pt->nchildren);
+                     pt->path, cnt[j].opens, pt->nchildren);
             st = MT_CHECK_WARN;
         }
-        /* a nested boundary that starts with this one is split there by a
-         * parser that matches prefixes, as RFC 2046 allows */
-        for (size_t j = 0; j < np && st != MT_CHECK_FAIL; j++) {
-            const mt_part *q = mt_message_part(m, j);
-            if (j == i || !q->is_multipart || q->boundary == NULL)
-                continue;
-            if (strncmp(q->boundary, b, bl) == 0) {
-                snprintf(why, sizeof why,
-                         "boundary collision: \"%.60s\" (part %s) begins with \"%.60s\" (part %s)",
-                         q->boundary, q->path, b, pt->path);
+    }
+    /* a boundary that begins another one: a parser that matches prefixes,
+     * as RFC 2046 allows, splits there.  Sorted, a prefix sits right
+     * before a string it begins. */
+    if (st != MT_CHECK_FAIL && nb > 1) {
+        const char **sorted = mt_xcalloc(nb, sizeof *sorted);
+        memcpy(sorted, names, nb * sizeof *sorted);
+        qsort(sorted, nb, sizeof *sorted, cmp_bstr);
+        for (size_t j = 0; j + 1 < nb; j++) {
+            size_t l = strlen(sorted[j]);
+            if (strncmp(sorted[j + 1], sorted[j], l) == 0) {
+                snprintf(why, sizeof why, "boundary collision: \"%.60s\" begins with \"%.60s\"",
+                         sorted[j + 1], sorted[j]);
                 st = MT_CHECK_FAIL;
+                break;
             }
         }
+        free(sorted);
     }
-    (void)problem;
+    mt_strmap_free(map);
+    free(cnt);
+    free(names);
     if (nmulti == 0)
         mt_checklist_add(out, FAM, "structure-boundaries", MT_CHECK_NA, "no multipart in the message");
     else if (st == MT_CHECK_PASS)

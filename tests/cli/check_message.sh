@@ -26,6 +26,8 @@ c production structure-mime-tree pass;       c multipart-no-boundary structure-m
 c production structure-boundaries pass;      c unclosed structure-boundaries fail
 c collision structure-boundaries fail;       c multipart-no-boundary structure-boundaries fail
 c ok-simple structure-boundaries n/a
+c many-multiparts structure-boundaries pass; why structure-boundaries | grep -q "^5001 multipart" && ok "5001 multiparts counted" || notok "many: $(why structure-boundaries)"
+c deep-nesting structure-mime-tree fail;    why structure-mime-tree | grep -q "nesting too deep" && ok "deep nesting said" || notok "deep: $(why structure-mime-tree)"
 c production structure-alternative pass;     c html-only-alt structure-alternative fail
 c ok-simple structure-transfer-encoding pass; c 8bit-in-7bit structure-transfer-encoding fail
 c production structure-line-length pass;     c long-line structure-line-length fail

@@ -188,6 +188,11 @@ KINDS.update({
     "many-links": lambda: html_msg("".join(f'<a href="https://www.example.com/p{i}">p{i}</a> ' for i in range(45))),
     "own-images": lambda: html_msg('<p>hi</p><img src="https://img.example.com/a.png"><img src="https://cdn.example.com/b.png">'),
     "mixed-crlf": lambda: simple().replace(b"Subject: Test\n", b"Subject: Test\r\n"),
+    "many-multiparts": lambda: simple(ctype='multipart/mixed; boundary="outer"', body="".join(
+        f'--outer\nContent-Type: multipart/mixed; boundary="{i:05d}z"\n\n--{i:05d}z\nContent-Type: text/plain\n\n'
+        f'hi {i}\n--{i:05d}z--\n' for i in range(5000)) + "--outer--\n"),
+    "deep-nesting": lambda: simple(ctype='multipart/mixed; boundary="d0"', body="".join(
+        f'--d{i}\nContent-Type: multipart/mixed; boundary="d{i + 1}"\n\n' for i in range(2000)) + "--d2000\n\nx\n"),
     "big10": lambda: big(10),
     "big12": lambda: big(12),
 })
