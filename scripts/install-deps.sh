@@ -7,7 +7,7 @@ set -eu
 
 BUILD="build-essential pkg-config meson ninja-build libpcre2-dev libjansson-dev zlib1g-dev libzstd-dev libgmime-3.0-dev libssl-dev libpsl-dev publicsuffix"
 RUN_EXAMPLE="make"
-TEST="libcmocka-dev clang libclang-rt-dev clang-format clang-tidy postfix pflogsumm python3 time zstd gzip chromium python3-dkim openssl"
+TEST="libcmocka-dev clang libclang-rt-dev clang-format clang-tidy postfix pflogsumm python3 time zstd gzip chromium python3-dkim python3-nacl openssl"
 
 want="$BUILD $RUN_EXAMPLE"
 [ "${1:-}" = "--run" ] || want="$want $TEST"
