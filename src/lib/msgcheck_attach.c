@@ -179,6 +179,35 @@ static int zip_encrypted(const unsigned char *p, size_t n)
     return n >= 8 && !memcmp(p, "PK\x03\x04", 4) && (p[6] & 1);
 }
 
+/* the first file in a zip (local headers, read up to 64 entries) whose name
+ * has an executable extension, copied into out; 0 when none */
+static int zip_executable(const unsigned char *p, size_t n, char *out, size_t outlen)
+{
+    size_t seen = 0;
+    for (const unsigned char *q = memmem(p, n, "PK\x03\x04", 4); q && seen < 64;
+         q = memmem(q + 4, n - (size_t)(q + 4 - p), "PK\x03\x04", 4)) {
+        seen++;
+        size_t off = (size_t)(q - p);
+        if (off + 30 > n)
+            break;
+        size_t nl = (size_t)q[26] | ((size_t)q[27] << 8);
+        if (nl == 0 || nl > 255 || off + 30 + nl > n)
+            continue;
+        char name[256];
+        memcpy(name, q + 30, nl);
+        name[nl] = '\0';
+        const char *dot = strrchr(name, '.');
+        if (dot == NULL)
+            continue;
+        int x = ext_index(dot + 1);
+        if (x >= 0 && exts[x].k == K_EXE) {
+            snprintf(out, outlen, "%s", name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void append(char *dst, size_t cap, const char *s)
 {
     size_t l = strlen(dst);
@@ -242,8 +271,14 @@ void mt_msgcheck_attachments(const mt_message *m, const mt_msgcheck_opts *o, mt_
             if (km == K_EXE || kn == K_EXE)
                 mism_fail = 1;
         }
+        char inner[256];
         if (km == K_EXE || kn == K_EXE || kt == K_EXE)
             append(exe, sizeof exe, name);
+        else if (km == K_ZIP && zip_executable(p, n, inner, sizeof inner)) {
+            char both[400];
+            snprintf(both, sizeof both, "%.60s (holds %.60s)", name, inner);
+            append(exe, sizeof exe, both);
+        }
         if (macro_ext || has_macros(km, p, n))
             append(mac, sizeof mac, name);
         if (is_archive(km) || (km == K_UNKNOWN && is_archive(kn))) {

@@ -74,6 +74,8 @@ why size-parts | grep -q "^4 part(s).*invoice.pdf 2.7 KB/2.0 KB; 3 report.zip" &
 # attachments
 c pdf attachments-type-match pass;           c exe-as-pdf attachments-type-match fail
 c pdf attachments-executables pass;          c exe-as-pdf attachments-executables fail
+c zip-exe attachments-executables fail;      why attachments-executables | grep -q "docs.zip (holds invoice.pdf.exe)" && ok "executable inside a zip named" || notok "zip-exe: $(why attachments-executables)"
+c production attachments-executables pass
 c docx attachments-macros pass;              c docm attachments-macros fail
 c pdf attachments-archives pass;             c production attachments-archives warn
 c pdf attachments-double-extension pass;     c double-ext attachments-double-extension fail

@@ -176,6 +176,7 @@ KINDS.update({
     "mixed-lang": lambda: simple(body="Hello dear customer, welcome to our shop. 欢迎光临本店，祝您购物愉快。\n", cte="8bit"),
     "exe-as-pdf": lambda: with_attachment("invoice.pdf", "application/pdf", b"MZ\x90\x00" + b"\x00" * 500),
     "double-ext": lambda: with_attachment("invoice.pdf.exe", "application/octet-stream", b"MZ\x90\x00" + b"\x00" * 500),
+    "zip-exe": lambda: with_attachment("docs.zip", "application/zip", zip_bytes("invoice.pdf.exe", b"MZ\x90\x00" + b"\x00" * 100)),
     "docm": lambda: with_attachment("report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ooxml(True)),
     "docx": lambda: with_attachment("report.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", ooxml(False)),
     "pdf": lambda: with_attachment("invoice.pdf", "application/pdf", pdf_bytes()),
