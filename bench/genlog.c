@@ -2,7 +2,7 @@
  * genlog -- deterministic generator of a realistic Postfix mail log.
  *
  *   genlog [--size MB | --messages N] [--seed S] [--start 2026-11-20T00:00:00Z]
- *          [--format syslog|rfc3339] [--scenario NAME] [--rate MSGS_PER_HOUR]
+ *          [--format syslog|rfc3339|exim] [--scenario NAME] [--rate MSGS_PER_HOUR]
  *          [--queue-lifetime HOURS] [--window-start HOURS] [--tls-field]
  *          [--list-scenarios] > file
  *
@@ -249,7 +249,7 @@ static void fmt_iso(char *buf, size_t n, i64 t_us)
 /* ------------------------------------------------------------------------ */
 /* Options and global state                                                   */
 
-enum { FMT_SYSLOG, FMT_RFC3339 };
+enum { FMT_SYSLOG, FMT_RFC3339, FMT_EXIM };
 static int opt_format = FMT_SYSLOG;
 static u64 opt_seed = 1;
 static double opt_size_mb = 0;
@@ -285,6 +285,9 @@ static void put_ts(i64 t)
         civil_from_days(days, &y, &m, &d);
         if (opt_format == FMT_SYSLOG)
             ts_len = (size_t)snprintf(ts_buf, sizeof ts_buf, "%s %2d %02d:%02d:%02d", MON[m - 1], d,
+                                      (int)(r / 3600), (int)(r / 60 % 60), (int)(r % 60));
+        else if (opt_format == FMT_EXIM)
+            ts_len = (size_t)snprintf(ts_buf, sizeof ts_buf, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d,
                                       (int)(r / 3600), (int)(r / 60 % 60), (int)(r % 60));
         else
             ts_len = (size_t)snprintf(ts_buf, sizeof ts_buf, "%04d-%02d-%02dT%02d:%02d:%02d", y, m, d,
@@ -1738,6 +1741,282 @@ static int qset_add(int s, const char *qid, int len)
 }
 
 /* ------------------------------------------------------------------------ */
+/* --format exim: the same mail flow as Exim's mainlog would tell it          */
+/*
+ * Each finished Postfix line is rewritten in place into the Exim line that
+ * says the same, or dropped when Exim writes none:
+ *   cleanup message-id=<X>               remembered for the arrival (id=X)
+ *   qmgr from=<S>, size=N (first time)   ID <= S H=app.internal [10.10.0.11] P=esmtp S=N id=X
+ *   smtp status=sent (250 …)             ID => R R=dnslookup T=<instance> H=mx [ip] I=[sending ip] C="250 …"
+ * QT=… smtp status=deferred (host … said: 451 … (in reply to end of DATA command)) ID == R R=… T=… defer
+ * (-46) H=mx [ip] I=[…]: SMTP error from remote mail server after end of data: 451 … smtp status=bounced ID
+ * ** R … (same shape) connect to …: Connection timed out   ID == R … defer (110) H=mx [ip]: Connection timed
+ * out lost connection … while sending X    ID == R … defer (-18) H=mx [ip]: Remote host closed connection in
+ *                                        response to X
+ *   qmgr removed                         ID Completed
+ * Everything else (smtpd, pickup, bounce notices, other programs' noise,
+ * Postfix's per-message expiry notice) is dropped.  The Exim id is a hash
+ * of host and queue id in Exim's 6-6-2 base-62 form.
+ */
+static size_t line_start, body_start; /* --format exim: the line being written */
+static int line_host;
+static const char *line_prog, *line_daemon;
+static int exim_line(void);
+
+typedef struct {
+    u64 key;
+    char msgid[120];
+    char from[96];
+    int arrived;
+} exim_msg_t;
+#define EXIM_TAB (1u << 18)
+static exim_msg_t *exim_tab;
+static char exim_tmp[70000];
+
+static exim_msg_t *exim_slot(u64 key, int create)
+{
+    if (exim_tab == NULL)
+        exim_tab = calloc(EXIM_TAB, sizeof *exim_tab);
+    exim_msg_t *e = &exim_tab[key & (EXIM_TAB - 1)];
+    if (e->key != key) {
+        if (!create)
+            return NULL;
+        memset(e, 0, sizeof *e); /* direct-mapped: a collision forgets the older message's id */
+        e->key = key;
+    }
+    return e;
+}
+
+static size_t exim_put(size_t k, const char *p, size_t n)
+{
+    if (k + n < sizeof exim_tmp) {
+        memcpy(exim_tmp + k, p, n);
+        k += n;
+    }
+    return k;
+}
+#define EXIM_PS(k, str) exim_put((k), (str), strlen(str))
+
+static const char *exim_find(const char *p, const char *end, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; p + n <= end; p++)
+        if (*p == needle[0] && memcmp(p, needle, n) == 0)
+            return p;
+    return NULL;
+}
+
+/* ": X[IP]" -> "H=X [IP]" */
+static size_t exim_host(size_t k, const char *h, const char *end)
+{
+    const char *lb = memchr(h, '[', (size_t)(end - h));
+    const char *rb = lb ? memchr(lb, ']', (size_t)(end - lb)) : NULL;
+    if (!lb || !rb)
+        return k;
+    k = EXIM_PS(k, " H=");
+    k = exim_put(k, h, (size_t)(lb - h));
+    k = EXIM_PS(k, " ");
+    return exim_put(k, lb, (size_t)(rb - lb + 1));
+}
+
+static int exim_line(void)
+{
+    const char *b = obuf + body_start, *end = obuf + opos;
+    const char *c = memchr(b, ':', (size_t)(end - b));
+    if (c == NULL || c + 2 > end || c[1] != ' ' || line_daemon == NULL) {
+        opos = line_start;
+        return 0;
+    }
+    u64 key = hash64(((u64)line_host << 56) ^ hash64(0x5bd1e995ULL));
+    for (const char *q = b; q < c; q++)
+        key = hash64(key ^ (u8)*q);
+    const char *rest = c + 2;
+    size_t rn = (size_t)(end - rest);
+    size_t k = 0;
+    char id[17];
+    static const char al[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    u64 h = hash64(key);
+    for (int i = 0; i < 16; i++) {
+        if (i == 6 || i == 13) {
+            id[i] = '-';
+            continue;
+        }
+        id[i] = al[h % 62];
+        h /= 62;
+        if (h == 0)
+            h = hash64(key + (u64)i);
+    }
+    id[16] = 0;
+    int keep = 0;
+    if (!strcmp(line_daemon, "cleanup") && rn > 12 && !memcmp(rest, "message-id=<", 12)) {
+        exim_msg_t *e = exim_slot(key, 1);
+        size_t l = rn - 13 < sizeof e->msgid - 1 ? rn - 13 : sizeof e->msgid - 1;
+        memcpy(e->msgid, rest + 12, l);
+        e->msgid[l] = 0;
+        e->arrived = 0;
+    } else if (!strcmp(line_daemon, "qmgr") && rn == 7 && !memcmp(rest, "removed", 7)) {
+        k = exim_put(k, id, 16);
+        k = EXIM_PS(k, " Completed");
+        exim_msg_t *e = exim_slot(key, 0);
+        if (e)
+            e->key = 0;
+        keep = 1;
+    } else if (!strcmp(line_daemon, "qmgr") && rn > 6 && !memcmp(rest, "from=<", 6) &&
+               exim_find(rest, end, ", size=")) {
+        exim_msg_t *e = exim_slot(key, 1);
+        if (!e->arrived) {
+            e->arrived = 1;
+            const char *gt = memchr(rest + 6, '>', rn - 6);
+            const char *sz = exim_find(rest, end, ", size=");
+            size_t fl = gt ? (size_t)(gt - rest - 6) : 0;
+            if (fl >= sizeof e->from)
+                fl = sizeof e->from - 1;
+            memcpy(e->from, rest + 6, fl);
+            e->from[fl] = 0;
+            k = exim_put(k, id, 16);
+            k = EXIM_PS(k, " <= ");
+            k = fl ? exim_put(k, rest + 6, fl) : EXIM_PS(k, "<>");
+            k = EXIM_PS(k, " H=app.internal [10.10.0.11] P=esmtp S=");
+            const char *v = sz + 7, *ve = v;
+            while (ve < end && *ve >= '0' && *ve <= '9')
+                ve++;
+            k = exim_put(k, v, (size_t)(ve - v));
+            if (e->msgid[0]) {
+                k = EXIM_PS(k, " id=");
+                k = EXIM_PS(k, e->msgid);
+            }
+            keep = 1;
+        }
+    } else if (!strcmp(line_daemon, "smtp") && rn > 4 && !memcmp(rest, "to=<", 4)) {
+        const char *gt = memchr(rest + 4, '>', rn - 4);
+        const char *st_ = exim_find(rest, end, ", status=");
+        const char *relay = exim_find(rest, end, ", relay=");
+        const char *dl = exim_find(rest, end, ", delay=");
+        if (gt && st_) {
+            const char *w = st_ + 9, *we = w;
+            while (we < end && *we != ' ')
+                we++;
+            const char *reason = we + 2 < end && we[1] == '(' ? we + 2 : NULL;
+            const char *rend = end;
+            if (reason && rend[-1] == ')')
+                rend--;
+            int sent = we - w == 4 && !memcmp(w, "sent", 4);
+            int bounced = we - w == 7 && !memcmp(w, "bounced", 7);
+            k = exim_put(k, id, 16);
+            k = EXIM_PS(k, sent ? " => " : bounced ? " ** " : " == ");
+            k = exim_put(k, rest + 4, (size_t)(gt - rest - 4));
+            k = EXIM_PS(k, " R=dnslookup T=");
+            k = EXIM_PS(k, line_prog);
+            const char *sip = NULL;
+            for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
+                if (routes[i].host == line_host && !strcmp(syslog_names[routes[i].sname], line_prog))
+                    sip = routes[i].ip;
+            if (sent) {
+                if (relay)
+                    k = exim_host(k, relay + 8, end);
+                if (sip) {
+                    k = EXIM_PS(k, " I=[");
+                    k = EXIM_PS(k, sip);
+                    k = EXIM_PS(k, "]");
+                }
+                if (reason) {
+                    k = EXIM_PS(k, " C=\"");
+                    for (const char *q = reason; q < rend; q++)
+                        k = *q == '"' ? EXIM_PS(k, "\\\"") : exim_put(k, q, 1);
+                    k = EXIM_PS(k, "\"");
+                }
+            } else if (reason && exim_find(reason, rend, "host ") == reason &&
+                       exim_find(reason, rend, " said: ")) {
+                const char *said = exim_find(reason, rend, " said: ");
+                const char *irt = NULL;
+                for (const char *q = said; (q = exim_find(q, rend, " (in reply to ")) != NULL; q++)
+                    irt = q;
+                if (!bounced)
+                    k = EXIM_PS(k, " defer (-46)");
+                k = exim_host(k, reason + 5, said);
+                if (sip) {
+                    k = EXIM_PS(k, " I=[");
+                    k = EXIM_PS(k, sip);
+                    k = EXIM_PS(k, "]");
+                }
+                k = EXIM_PS(k, ": SMTP error from remote mail server after ");
+                const char *cmd = irt ? irt + 14 : NULL;
+                exim_msg_t *e = exim_slot(key, 0);
+                if (cmd && exim_find(cmd, rend, "end of DATA") == cmd)
+                    k = EXIM_PS(k, "end of data");
+                else if (cmd && exim_find(cmd, rend, "RCPT TO") == cmd) {
+                    k = EXIM_PS(k, "RCPT TO:<");
+                    k = exim_put(k, rest + 4, (size_t)(gt - rest - 4));
+                    k = EXIM_PS(k, ">");
+                } else if (cmd && exim_find(cmd, rend, "MAIL FROM") == cmd) {
+                    k = EXIM_PS(k, "MAIL FROM:<");
+                    k = EXIM_PS(k, e ? e->from : "");
+                    k = EXIM_PS(k, ">");
+                } else if (cmd && exim_find(cmd, rend, "DATA") == cmd)
+                    k = EXIM_PS(k, "DATA");
+                else
+                    k = EXIM_PS(k, "initial connection");
+                k = EXIM_PS(k, ": ");
+                k = exim_put(k, said + 7, (size_t)((irt ? irt : rend) - said - 7));
+            } else if (reason && exim_find(reason, rend, "host ") == reason &&
+                       exim_find(reason, rend, " refused to talk to me: ")) {
+                const char *rt = exim_find(reason, rend, " refused to talk to me: ");
+                if (!bounced)
+                    k = EXIM_PS(k, " defer (-46)");
+                k = exim_host(k, reason + 5, rt);
+                k = EXIM_PS(k, ": SMTP error from remote mail server after initial connection: ");
+                k = exim_put(k, rt + 24, (size_t)(rend - rt - 24));
+            } else if (reason && exim_find(reason, rend, "connect to ") == reason) {
+                const char *colon = exim_find(reason + 11, rend, ": ");
+                k = EXIM_PS(k, bounced ? "" : " defer (110)");
+                k = exim_host(k, reason + 11, colon ? colon : rend);
+                k = EXIM_PS(k, ": ");
+                if (colon)
+                    k = exim_put(k, colon + 2, (size_t)(rend - colon - 2));
+            } else if (reason && exim_find(reason, rend, "lost connection with ") == reason) {
+                const char *wh = exim_find(reason, rend, " while sending ");
+                const char *wr = exim_find(reason, rend, " while receiving ");
+                k = EXIM_PS(k, bounced ? "" : " defer (-18)");
+                k = exim_host(k, reason + 21, wh ? wh : wr ? wr : rend);
+                k = EXIM_PS(k, ": Remote host closed connection in response to ");
+                if (wh && exim_find(wh + 15, rend, "RCPT TO") == wh + 15) {
+                    k = EXIM_PS(k, "RCPT TO:<");
+                    k = exim_put(k, rest + 4, (size_t)(gt - rest - 4));
+                    k = EXIM_PS(k, ">");
+                } else if (wh)
+                    k = exim_put(k, wh + 15, (size_t)(rend - wh - 15));
+                else
+                    k = EXIM_PS(k, "initial connection");
+            } else {
+                k = EXIM_PS(k, bounced ? " :" : " defer (-1):");
+                if (reason) {
+                    k = EXIM_PS(k, " ");
+                    k = exim_put(k, reason, (size_t)(rend - reason));
+                }
+            }
+            if (dl) {
+                const char *v = dl + 8, *ve = v;
+                while (ve < end && ((*ve >= '0' && *ve <= '9') || *ve == '.'))
+                    ve++;
+                k = EXIM_PS(k, " QT=");
+                k = exim_put(k, v, (size_t)(ve - v));
+                k = EXIM_PS(k, "s");
+            }
+            keep = 1;
+        }
+    }
+    if (!keep) {
+        opos = line_start;
+        return 0;
+    }
+    /* the stamp stays; the rest becomes the Exim line */
+    opos = line_start + 19;
+    PC(' ');
+    P(exim_tmp, k);
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Line helpers                                                               */
 
 static int in_noise;
@@ -1747,6 +2026,10 @@ static void line_begin(i64 t, int host, const char *prog, const char *daemon, u3
 {
     if (opos > OBUF_CAP - 16384)
         out_flush();
+    line_start = opos;
+    line_host = host;
+    line_prog = prog;
+    line_daemon = daemon;
     put_ts(t);
     PC(' ');
     PS(host_name[host]);
@@ -1762,9 +2045,12 @@ static void line_begin(i64 t, int host, const char *prog, const char *daemon, u3
         PC(']');
     }
     P(": ", 2);
+    body_start = opos;
 }
 static void line_end_core(void)
 {
+    if (opt_format == FMT_EXIM && !exim_line())
+        return; /* no Exim counterpart */
     PC('\n');
     st.lines++;
     if (in_noise)
@@ -1776,6 +2062,8 @@ static void line_end_core(void)
 }
 static void line_end_noise(void)
 {
+    if (opt_format == FMT_EXIM && !exim_line())
+        return;
     PC('\n');
     st.lines++;
     st.noise_lines++;
@@ -3019,7 +3307,7 @@ static void emit_noise(i64 t)
 static void usage(FILE *f)
 {
     fprintf(f, "usage: genlog [--size MB | --messages N] [--seed S] [--start 2026-11-20T00:00:00Z]\n"
-               "              [--format syslog|rfc3339] [--scenario NAME] [--rate MSGS_PER_HOUR]\n"
+               "              [--format syslog|rfc3339|exim] [--scenario NAME] [--rate MSGS_PER_HOUR]\n"
                "              [--queue-lifetime HOURS] [--window-start HOURS] [--warmup HOURS]\n"
                "              [--tls-field] [--one-syslog-name] > file\n"
                "  --size MB            stop once MB*10^6 bytes are written (log ends mid-flight)\n"
@@ -3082,6 +3370,8 @@ int main(int argc, char **argv)
                 opt_format = FMT_SYSLOG;
             else if (!strcmp(v, "rfc3339"))
                 opt_format = FMT_RFC3339;
+            else if (!strcmp(v, "exim"))
+                opt_format = FMT_EXIM;
             else {
                 fprintf(stderr, "genlog: unknown format %s\n", v);
                 return 2;
@@ -3244,8 +3534,11 @@ int main(int argc, char **argv)
     fmt_iso(eb, sizeof eb, last_t);
     fprintf(stderr,
             "genlog: seed=%llu scenario=%s format=%s start=%s end=%s rate_per_hour=%.1f tls_field=%d\n",
-            (unsigned long long)opt_seed, scen->name, opt_format == FMT_SYSLOG ? "syslog" : "rfc3339", sb, eb,
-            rate, opt_tls_field);
+            (unsigned long long)opt_seed, scen->name,
+            opt_format == FMT_SYSLOG ? "syslog"
+            : opt_format == FMT_EXIM ? "exim"
+                                     : "rfc3339",
+            sb, eb, rate, opt_tls_field);
     if (window_start >= 0) {
         fmt_iso(wsb, sizeof wsb, window_start);
         fmt_iso(web, sizeof web, window_end);

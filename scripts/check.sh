@@ -71,6 +71,9 @@ echo "== end-to-end with a real Postfix"
 step "e2e postfix" bash tests/e2e/postfix_e2e.sh
 step "e2e postfix scenarios" bash tests/e2e/postfix_scenarios.sh
 
+echo "== end-to-end with a real Exim (unpacked privately, beside Postfix)"
+step "e2e exim" bash tests/e2e/exim_e2e.sh
+
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 if [ ! -f build-asan/build.ninja ]; then
     meson setup build-asan --werror -Db_sanitize=address,undefined -Db_lundef=false \
@@ -101,9 +104,19 @@ for f in build-fuzz/fuzz_*; do
     if [ "$name" = message ] && [ -d "$MAILTRIAGE_CORPUS/auth/mail-dkim/corpus" ]; then
         extra=("$MAILTRIAGE_CORPUS/auth/mail-dkim/corpus" "$MAILTRIAGE_CORPUS/sisimai/maildir/bsd")
     fi
+    if [ "$name" = spf ] && [ -d "$MAILTRIAGE_CORPUS/auth/openspf-rfc7208" ]; then
+        spfseeds=$(mktemp -d) # the OpenSPF suites' records, extracted for this run only
+        /usr/bin/python3 tests/fuzz/spf_corpus_seeds.py "$MAILTRIAGE_CORPUS" "$spfseeds" >/dev/null && extra=("$spfseeds")
+    fi
+    if [ "$name" = bounce ] && [ -d "$MAILTRIAGE_CORPUS/sisimai/maildir" ]; then
+        for d in "$MAILTRIAGE_CORPUS"/sisimai/maildir/* "$MAILTRIAGE_CORPUS/sisimai/mailbox"; do
+            [ -d "$d" ] && extra+=("$d")
+        done
+    fi
     work=$(mktemp -d)
     step "fuzz $name" "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 "$work" "$seeds" "${extra[@]}"
     rm -rf "$work"
+    [ "$name" = spf ] && rm -rf "${spfseeds:-/nonexistent}"
 done
 
 echo "== style: clang-format and clang-tidy"

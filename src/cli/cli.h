@@ -16,6 +16,8 @@
 #define EXIT_INPUT 1
 #define EXIT_USAGE 2
 
+#define CLI_MAX_MAP 32
+
 typedef struct cli_input {
     const char **files; /* in reading order; "-" for stdin */
     int nfiles;
@@ -27,6 +29,10 @@ typedef struct cli_input {
     int show_recipients;
     int progress; /* -1: decide by isatty(stderr) */
     int threads;  /* 0: decide by the number of cores */
+    int format;   /* mt_format; 0: auto */
+    int show_skipped;
+    mt_scan_map map[CLI_MAX_MAP]; /* --map OLD=NEW */
+    int nmap;
 } cli_input;
 
 /* cli_input_option - handle one of the shared long options (returns 1),
@@ -45,7 +51,9 @@ int cli_input_option(cli_input *in, int opt, const char *arg);
     {"no-progress", no_argument, NULL, 1007},                       \
     {"format", required_argument, NULL, 1008},                      \
     {"threads", required_argument, NULL, 1009},                     \
-    {"messages", required_argument, NULL, 1010}
+    {"messages", required_argument, NULL, 1010},                    \
+    {"map", required_argument, NULL, 1011},                         \
+    {"show-skipped", required_argument, NULL, 1012}
 /* clang-format on */
 
 extern const char cli_input_help[];
@@ -63,5 +71,23 @@ int cmd_events(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
 int cmd_check_message(int argc, char **argv);
 int cmd_matrix(int argc, char **argv);
+int cmd_spf(int argc, char **argv);
+int cmd_check_domain(int argc, char **argv);
+
+/* cli_check_dns - `diagnose --check-dns` (check_dns.c): run the sender
+ * DNS checks for the envelope domains and IPs of r and fold the failing
+ * ones into f.  0, or -1 (message printed) when DNS cannot be used. */
+struct mt_diag_result;
+struct mt_findings;
+struct mt_dns_opts;
+int cli_check_dns(const struct mt_diag_result *r, struct mt_findings *f, const struct mt_dns_opts *dopts);
+int cmd_bounces(int argc, char **argv);
+
+/* cli_run_bounces - `diagnose --bounces`: read the inputs as bounce mails
+ * (cmd_bounces.c) and hand their attempt records to fn(arg); files,
+ * messages (as lines) and records (as deliveries) into scan.  Rules
+ * handed back as by cli_run_inputs. */
+int cli_run_bounces(const cli_input *in, const char *argv0, mt_attempt_fn fn, void *arg, mt_scan_stats *scan,
+                    mt_rules **rules, char *rules_path, size_t rules_len);
 
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../lib/analysis.h"
+#include "../lib/dns.h"
 #include "../lib/findings.h"
 #include "../lib/input.h"
 #include "../lib/report.h"
@@ -28,6 +29,8 @@ static const char usage[] =
     "with what they mean, and every sender cohort with its deferral rate, pattern\n"
     "and band.\n"
     "\n"
+    "  --bounces               the inputs are bounce mails (eml, mbox, Maildir), read as by\n"
+    "                          `mailtriage bounces`; their records feed the diagnosis\n"
     "  --json                  the SPEC section 5 JSON document instead of text\n"
     "  --markdown              the escalation evidence bundle (one per critical finding)\n"
     "  --html FILE             also write the report as one self-contained HTML page\n"
@@ -39,6 +42,10 @@ static const char usage[] =
     "  --suppress-list FILE    CSV of every recipient refused as not existing (5xx):\n"
     "                          the only ones to suppress (needs --show-recipients)\n"
     "  --top N                 replies listed per provider (default 5; JSON 10)\n"
+    "  --check-dns             also check the envelope domains and sending IPs the logs\n"
+    "                          show (SPF, DKIM, DMARC, rDNS, HELO, MX, blocklists, as\n"
+    "                          `check-domain`); failing checks become `authentication`\n"
+    "                          findings.  --resolver HOST[:PORT] picks the DNS server\n"
     "  --color, --no-color     colour the text report (default: on a terminal,\n"
     "                          never when NO_COLOR is set)\n"
     "  -h, --help              this help\n"
@@ -105,12 +112,16 @@ int cmd_diagnose(int argc, char **argv)
         {"top", required_argument, NULL, 't'},
         {"color", no_argument, NULL, 'C'},
         {"no-color", no_argument, NULL, 'N'},
+        {"check-dns", no_argument, NULL, 'D'},
+        {"resolver", required_argument, NULL, 'R'},
+        {"bounces", no_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         CLI_INPUT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
     cli_input in = {.progress = -1};
-    int json = 0, markdown = 0, top = -1, color = -1;
+    int json = 0, markdown = 0, top = -1, color = -1, check_dns = 0, bounces = 0;
+    mt_dns_opts dopts = {0};
     const char *html = NULL, *keep_path = NULL, *suppress_path = NULL;
     int c;
     optind = 1;
@@ -155,6 +166,15 @@ int cmd_diagnose(int argc, char **argv)
             break;
         case 'N':
             color = 0;
+            break;
+        case 'D':
+            check_dns = 1;
+            break;
+        case 'R':
+            dopts.resolver = optarg;
+            break;
+        case 'B': /* the inputs are bounce mails (cmd_bounces.c) */
+            bounces = 1;
             break;
         case 'h':
             fputs(usage, stdout);
@@ -208,7 +228,11 @@ int cmd_diagnose(int argc, char **argv)
     memset(&scan, 0, sizeof scan);
     char rules[4096];
     mt_rules *rules_loaded;
-    int rc = cli_run_inputs(&in, argv[0], mt_diag_add, d, &scan, &join, rules, sizeof rules, &rules_loaded);
+    memset(&join, 0, sizeof join);
+    int rc =
+        bounces
+            ? cli_run_bounces(&in, argv[0], mt_diag_add, d, &scan, &rules_loaded, rules, sizeof rules)
+            : cli_run_inputs(&in, argv[0], mt_diag_add, d, &scan, &join, rules, sizeof rules, &rules_loaded);
     /* the lists are complete once the input is: close them now */
     if (keep && fclose(keep) != 0) {
         fprintf(stderr, "mailtriage: error writing %s\n", keep_path);
@@ -229,7 +253,7 @@ int cmd_diagnose(int argc, char **argv)
     mt_report_ctx ctx = {
         .files = in.nfiles ? in.files : stdin_only,
         .nfiles = in.nfiles ? in.nfiles : 1,
-        .format = "postfix",
+        .format = bounces ? "bounces" : scan.format[0] ? scan.format : "postfix",
         .scan = &scan,
         .join = &join,
         .diag = NULL,
@@ -241,6 +265,12 @@ int cmd_diagnose(int argc, char **argv)
     };
     ctx.diag = mt_diag_finish(d);
     mt_findings *findings = mt_findings_build(ctx.diag);
+    if (check_dns && cli_check_dns(ctx.diag, findings, &dopts) < 0) {
+        mt_findings_free(findings);
+        mt_diag_free(d);
+        mt_rules_free(rules_loaded);
+        return EXIT_USAGE;
+    }
     ctx.findings = findings;
     ctx.show_recipients = in.show_recipients;
     int hr = html ? write_html(&ctx, html) : 0;

@@ -80,8 +80,8 @@ int cmd_events(int argc, char **argv)
     }
     if (scan.malformed)
         fprintf(stderr,
-                "mailtriage: %llu line(s) looked like Postfix but could not be parsed; "
-                "`mailtriage diagnose` lists the reasons\n",
+                "mailtriage: %llu line(s) looked like their input's format but could not be parsed; "
+                "`mailtriage diagnose` lists the reasons, --show-skipped N shows them\n",
                 (unsigned long long)scan.malformed);
     return rc;
 }

@@ -22,6 +22,9 @@ static const char usage[] =
     "                       headers, DKIM (numbered pass/warn/fail, a score, --json)\n"
     "  matrix FILE --out DIR  write the seed's Test A-E from a production message;\n"
     "                       matrix --interpret RESULTS reads their outcomes\n"
+    "  check-domain DOMAIN  SPF, DKIM keys, DMARC, reverse DNS, HELO, MX, blocklists\n"
+    "  spf --ip IP ...      one SPF check_host() (RFC 7208): the result word first\n"
+    "  bounces PATH...      bounce mails (eml, mbox, Maildir) into attempt records\n"
     "  help [COMMAND]       this text, or a command's help\n"
     "\n"
     "Run `mailtriage COMMAND --help` for a command's options; `man mailtriage` for more.\n"
@@ -42,6 +45,12 @@ int main(int argc, char **argv)
         return cmd_check_message(argc - 1, argv + 1);
     if (strcmp(cmd, "matrix") == 0)
         return cmd_matrix(argc - 1, argv + 1);
+    if (strcmp(cmd, "check-domain") == 0)
+        return cmd_check_domain(argc - 1, argv + 1);
+    if (strcmp(cmd, "spf") == 0)
+        return cmd_spf(argc - 1, argv + 1);
+    if (strcmp(cmd, "bounces") == 0)
+        return cmd_bounces(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         if (argc > 2) {
             char *sub[] = {argv[2], "--help", NULL};
@@ -53,6 +62,12 @@ int main(int argc, char **argv)
                 return cmd_check_message(2, sub);
             if (strcmp(argv[2], "matrix") == 0)
                 return cmd_matrix(2, sub);
+            if (strcmp(argv[2], "check-domain") == 0)
+                return cmd_check_domain(2, sub);
+            if (strcmp(argv[2], "spf") == 0)
+                return cmd_spf(2, sub);
+            if (strcmp(argv[2], "bounces") == 0)
+                return cmd_bounces(2, sub);
         }
         fputs(usage, stdout);
         return EXIT_OK;

@@ -14,7 +14,17 @@ const char cli_input_help[] =
     "  FILE...                 log files, plain, gzip or zstd (detected from content);\n"
     "                          '-' or no FILE reads standard input.  Rotated sets\n"
     "                          (mail.log.2.gz mail.log.1 mail.log) are read oldest first.\n"
-    "  --format postfix        the log format (only 'postfix' and 'auto' for now)\n"
+    "  --format FORMAT         the input format: auto (default: detected from each\n"
+    "                          input's first lines; inputs of different formats mix),\n"
+    "                          postfix, exim (mainlog), pmta (PowerMTA accounting CSV),\n"
+    "                          kumo (KumoMTA JSON log), csv or ndjson (exports with the\n"
+    "                          field names of `mailtriage events`), transcript (SMTP\n"
+    "                          dialogues: swaks, openssl s_client, C:/S:, <-/->),\n"
+    "                          opensmtpd (syslog lines of OpenSMTPD's deliveries)\n"
+    "  --map OLD=NEW           csv/ndjson exports: read column or key OLD as field NEW\n"
+    "                          (repeatable)\n"
+    "  --show-skipped N        print up to N lines that could not be parsed (file:line,\n"
+    "                          reason, text) on stderr\n"
     "  --year YYYY             year of the first line for classic syslog stamps, which\n"
     "                          carry none (default: inferred from the file's mtime;\n"
     "                          Dec -> Jan rolls over)\n"
@@ -79,12 +89,41 @@ int cli_input_option(cli_input *in, int opt, const char *arg)
     case 1010:
         in->messages_path = arg;
         return 1;
-    case 1008:
-        if (strcmp(arg, "postfix") != 0 && strcmp(arg, "auto") != 0) {
-            fprintf(stderr, "mailtriage: --format '%s' is not supported yet (postfix, auto)\n", arg);
+    case 1008: {
+        int f = mt_format_from_name(arg);
+        if (f < 0) {
+            fprintf(stderr, "mailtriage: --format '%s' is not one of auto, %s\n", arg, mt_format_names);
             return -1;
         }
+        in->format = f;
         return 1;
+    }
+    case 1011: {
+        const char *eq = strchr(arg, '=');
+        if (eq == NULL || eq == arg || eq[1] == '\0') {
+            fprintf(stderr, "mailtriage: --map wants OLD=NEW, not '%s'\n", arg);
+            return -1;
+        }
+        if (in->nmap == CLI_MAX_MAP) {
+            fprintf(stderr, "mailtriage: at most %d --map options\n", CLI_MAX_MAP);
+            return -1;
+        }
+        in->map[in->nmap].from = arg;
+        in->map[in->nmap].from_len = (size_t)(eq - arg);
+        in->map[in->nmap].to = eq + 1;
+        in->nmap++;
+        return 1;
+    }
+    case 1012: {
+        char *end;
+        long v = strtol(arg, &end, 10);
+        if (*end || v < 0 || v > MT_SCAN_MAX_EXAMPLES) {
+            fprintf(stderr, "mailtriage: --show-skipped wants a number from 0 to %d\n", MT_SCAN_MAX_EXAMPLES);
+            return -1;
+        }
+        in->show_skipped = (int)v;
+        return 1;
+    }
     default:
         return 0;
     }
@@ -141,7 +180,11 @@ int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, voi
                        .progress = in->progress >= 0 ? in->progress : isatty(2),
                        .threads = in->threads > 0 ? in->threads
                                   : ncpu > 1      ? 2
-                                                  : 1};
+                                                  : 1,
+                       .format = (mt_format)in->format,
+                       .show_skipped = in->show_skipped,
+                       .map = in->map,
+                       .nmap = in->nmap};
     static const char *const stdin_only[] = {"-"};
     const char *const *files = in->nfiles ? in->files : stdin_only;
     int nfiles = in->nfiles ? in->nfiles : 1;
@@ -150,6 +193,12 @@ int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, voi
     *join = *mt_join_get_stats(j);
     if (rc < 0)
         fprintf(stderr, "mailtriage: %s\n", err.data);
+    if (scan->unknown_columns[0])
+        fprintf(stderr, "mailtriage: columns ignored (not record fields; --map OLD=NEW renames): %s\n",
+                scan->unknown_columns);
+    for (int i = 0; i < scan->nexamples; i++)
+        fprintf(stderr, "mailtriage: skipped %s: %s: %s\n", scan->examples[i].where, scan->examples[i].why,
+                scan->examples[i].text);
     mt_join_free(j);
     mt_classifier_free(cls);
     mt_routes_free(routes);

@@ -14,6 +14,8 @@ typedef struct hour_acc {
     mt_hour_stat s;
 } hour_acc;
 
+#define RECENT_COHORTS 4
+
 typedef struct prov_acc {
     mt_provider_stat s;
     mt_strmap *cohorts;           /* dim byte + value -> mt_cohort_stat* */
@@ -22,6 +24,11 @@ typedef struct prov_acc {
     hour_acc *last_slot;          /* attempts come roughly in time order */
     mt_strmap *replies;           /* normalised text -> mt_reply_stat* */
     mt_strmap *raw;               /* reply as logged -> mt_reply_stat* (a bounded cache) */
+    /* the cohorts found last for each dimension: most dimensions have a
+     * handful of values (routes, IPs, senders, size bands), so a short
+     * string compare here saves building a key and hashing it */
+    mt_cohort_stat *recent[MT_DIM_COUNT][RECENT_COHORTS];
+    unsigned char recent_next[MT_DIM_COUNT];
 } prov_acc;
 
 typedef struct sender_acc {
@@ -103,35 +110,6 @@ static const char *intern(mt_diag *d, const char *s)
     return k;
 }
 
-static int is_local_char(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           strchr(".!#$%&'*+/=?^_`{|}~-", c) != NULL;
-}
-
-void mt_redact_text(const char *s, mt_buf *out)
-{
-    mt_buf_reset(out);
-    size_t n = strlen(s);
-    size_t i = 0;
-    while (i < n) {
-        const char *at = memchr(s + i, '@', n - i);
-        if (at == NULL) {
-            mt_buf_append(out, s + i, n - i);
-            break;
-        }
-        size_t a = (size_t)(at - s);
-        size_t b = a;
-        while (b > i && is_local_char(s[b - 1]))
-            b--;
-        mt_buf_append(out, s + i, b - i);
-        if (b < a)
-            mt_buf_puts(out, "\xe2\x80\xa6"); /* … */
-        mt_buf_putc(out, '@');
-        i = a + 1;
-    }
-}
-
 static void normalise(const char *s, mt_buf *out, mt_buf *tmp);
 
 void mt_reply_normalise(const char *s, mt_buf *out)
@@ -156,7 +134,7 @@ static void normalise(const char *s, mt_buf *out, mt_buf *tmpb)
         /* a token: a run of alphanumerics (and . _ - + = /) */
         size_t j = i;
         int digits = 0, lower = 0;
-        while (j < n && p[j] != '.' && (is_local_char(p[j]) || p[j] == ':')) {
+        while (j < n && p[j] != '.' && (mt_is_local_char(p[j]) || p[j] == ':')) {
             if (p[j] >= '0' && p[j] <= '9')
                 digits++;
             else if (p[j] >= 'a' && p[j] <= 'z')
@@ -229,19 +207,31 @@ static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, c
     mt_cohort_stat *c = NULL;
     if (m->serial == a->message_serial && m->provider == p && m->value == value)
         c = m->c; /* same message, same string: same cohort */
-    mt_buf *k = &d->key;
     if (c == NULL) {
+        for (int i = 0; i < RECENT_COHORTS; i++) {
+            mt_cohort_stat *r = p->recent[dim][i];
+            if (r != NULL &&
+                (r->value == value || (r->value[0] == value[0] && strcmp(r->value, value) == 0))) {
+                c = r;
+                break;
+            }
+        }
+    }
+    if (c == NULL) { /* the map, and remember what it gave */
+        mt_buf *k = &d->key;
         mt_buf_reset(k);
         mt_buf_putc(k, (char)('A' + dim));
         mt_buf_puts(k, value);
         c = mt_strmap_get(p->cohorts, k->data, k->len);
-    }
-    if (c == NULL) {
-        c = mt_xcalloc(1, sizeof *c);
-        c->dim = dim;
-        c->value = mt_xstrdup(value);
-        c->first = a->time;
-        mt_strmap_put(p->cohorts, k->data, k->len, c);
+        if (c == NULL) {
+            c = mt_xcalloc(1, sizeof *c);
+            c->dim = dim;
+            c->value = mt_xstrdup(value);
+            c->first = a->time;
+            mt_strmap_put(p->cohorts, k->data, k->len, c);
+        }
+        p->recent[dim][p->recent_next[dim]] = c;
+        p->recent_next[dim] = (unsigned char)((p->recent_next[dim] + 1) % RECENT_COHORTS);
     }
     m->serial = a->message_serial;
     m->provider = p;
@@ -540,9 +530,12 @@ static void add_reply(mt_diag *d, prov_acc *p, const mt_attempt *a)
 {
     const char *text = a->reply_text ? a->reply_text : "(no reply text)";
     mt_buf *k = &d->key;
+    /* keyed on the text without local parts: servers quote the recipient,
+     * and one entry per address would defeat the cache */
+    mt_redact_text(text, &d->red);
     mt_buf_reset(k);
     mt_buf_putc(k, (char)('A' + a->stage));
-    mt_buf_puts(k, text);
+    mt_buf_append(k, d->red.data ? d->red.data : "", d->red.len);
     mt_reply_stat *r = mt_strmap_get(p->raw, k->data, k->len);
     if (r == NULL) {
         normalise(text, &d->norm, &d->scratch);

@@ -185,8 +185,4 @@ const mt_diag_result *mt_diag_finish(mt_diag *d);
  * (addresses' local parts, queue ids, long numbers) so they group. */
 void mt_reply_normalise(const char *s, mt_buf *out);
 
-/* mt_redact_address - "alice@163.com" -> "…@163.com" style masking of
- * every local part in s, written to out. */
-void mt_redact_text(const char *s, mt_buf *out);
-
 #endif

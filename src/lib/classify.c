@@ -17,6 +17,7 @@ struct mt_classifier {
     mt_strmap *providers; /* "domain\0mx" -> provider name */
     mt_strmap *replies;   /* "provider\0reply" -> rule index + 2 (1: none) */
     mt_buf key;
+    mt_buf red; /* the reply without local parts */
 };
 
 mt_classifier *mt_classifier_new(const mt_rules *rules)
@@ -27,6 +28,7 @@ mt_classifier *mt_classifier_new(const mt_rules *rules)
     c->providers = mt_strmap_new(CACHE_LIMIT);
     c->replies = mt_strmap_new(CACHE_LIMIT);
     mt_buf_init(&c->key);
+    mt_buf_init(&c->red);
     return c;
 }
 
@@ -38,6 +40,7 @@ void mt_classifier_free(mt_classifier *c)
     mt_strmap_free(c->providers);
     mt_strmap_free(c->replies);
     mt_buf_free(&c->key);
+    mt_buf_free(&c->red);
     free(c);
 }
 
@@ -56,17 +59,24 @@ static const char *provider_of(mt_classifier *c, const char *dom, const char *mx
     return p;
 }
 
+/* rule_of - the rule for a reply.  Rules see the reply with its
+ * addresses' local parts masked: servers quote the recipient, no rule
+ * depends on who it was, and the cache then holds one entry per reply
+ * shape rather than one per recipient. */
 static int rule_of(mt_classifier *c, const char *provider, const char *reply)
 {
-    size_t pn = strlen(provider), rn = strlen(reply);
+    size_t pn = strlen(provider);
+    mt_redact_text(reply, &c->red);
+    const char *text = c->red.data ? c->red.data : "";
+    size_t rn = c->red.len;
     mt_buf_reset(&c->key);
     mt_buf_append(&c->key, provider, pn);
     mt_buf_putc(&c->key, '\0');
-    mt_buf_append(&c->key, reply, rn);
+    mt_buf_append(&c->key, text, rn);
     void *v = mt_strmap_get(c->replies, c->key.data, c->key.len);
     if (v)
         return (int)((intptr_t)v - 2);
-    int idx = mt_rules_match(c->rules, provider, reply, rn, c->md);
+    int idx = mt_rules_match(c->rules, provider, text, rn, c->md);
     mt_strmap_put(c->replies, c->key.data, c->key.len, (void *)(intptr_t)(idx + 2));
     return idx;
 }

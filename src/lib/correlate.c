@@ -31,6 +31,7 @@ typedef struct pend {
     const char *file;
     uint32_t rcpt;
     uint32_t route, mx_host, mx_ip, reply;
+    uint32_t sending_ip, helo; /* from the log itself (Exim, records) */
     double delay;
     int code;
     int retry;
@@ -206,6 +207,10 @@ static void emit(mt_join *j, msg *m)
         a.route = str(m, p->route);
         if (a.route)
             mt_routes_find(j->routes, str(m, m->host), a.route, &a.sending_ip, &a.helo_name);
+        if (!a.sending_ip)
+            a.sending_ip = str(m, p->sending_ip);
+        if (!a.helo_name)
+            a.helo_name = str(m, p->helo);
         a.mail_from_domain = str(m, m->from_domain);
         a.header_from_domain = str(m, m->header_from);
         a.recipient = str(m, r->addr);
@@ -306,10 +311,12 @@ static void add_attempt(msg *m, const mt_pf_line *l, const char *file, uint64_t 
     p->line = lineno;
     p->file = file;
     p->rcpt = ri;
-    p->route = put(m, l->program.p, l->program.len);
+    p->route = l->program.len ? put(m, l->program.p, l->program.len) : NONE;
     p->mx_host = l->mx_host.len ? put_lower(m, l->mx_host.p, l->mx_host.len) : NONE;
     p->mx_ip = l->mx_ip.len ? put(m, l->mx_ip.p, l->mx_ip.len) : NONE;
     p->reply = l->reply.len ? put(m, l->reply.p, l->reply.len) : NONE;
+    p->sending_ip = l->sending_ip.len ? put(m, l->sending_ip.p, l->sending_ip.len) : NONE;
+    p->helo = l->helo_name.len ? put_lower(m, l->helo_name.p, l->helo_name.len) : NONE;
     p->delay = l->delay;
     p->code = l->reply_code;
     if (r->attempts == 0)
@@ -388,12 +395,21 @@ void mt_join_line(mt_join *j, const mt_pf_line *l, const char *file, uint64_t li
     case MT_PF_QMGR_FROM:
         if (m == NULL)
             m = create(j, key, keylen, h, l->queue_id);
-        if (m->from_domain == NONE) {
+        if (m->from_domain == NONE && l->from.p) { /* NULL: the input does not say */
             mt_slice d = mt_domain_of(l->from.p, l->from.len);
             m->from_domain = put_lower(m, d.p, d.len);
         }
         if (l->size >= 0)
             m->size = l->size;
+        /* what the other readers know of the message (Postfix: empty) */
+        if (l->message_id.len && m->message_id == NONE)
+            m->message_id = put(m, l->message_id.p, l->message_id.len);
+        if (l->header_from.len && m->header_from == NONE)
+            m->header_from = put_lower(m, l->header_from.p, l->header_from.len);
+        if (l->template_id.len && m->template_id == NONE)
+            m->template_id = put(m, l->template_id.p, l->template_id.len);
+        if (l->attachment_types.len && m->atypes.len == 0)
+            mt_buf_append(&m->atypes, l->attachment_types.p, l->attachment_types.len);
         break;
     case MT_PF_QMGR_EXPIRED:
         if (m)

@@ -934,6 +934,26 @@ void mt_findings_free(mt_findings *f)
     free(f);
 }
 
+void mt_findings_fold(mt_findings *f, mt_finding *nf)
+{
+    f->v = mt_xrealloc(f->v, (size_t)(f->n + 1) * sizeof *f->v);
+    f->v[f->n++] = *nf;
+    memset(nf, 0, sizeof *nf);
+    qsort(f->v, (size_t)f->n, sizeof *f->v, by_weight);
+}
+
+void mt_findings_dns_checked(mt_findings *f)
+{
+    int kept = 0;
+    for (int i = 0; i < f->nlimits; i++) {
+        if (strncmp(f->limits[i], "authentication and DNS were not checked", 39) == 0)
+            free(f->limits[i]);
+        else
+            f->limits[kept++] = f->limits[i];
+    }
+    f->nlimits = kept;
+}
+
 const char *mt_findings_band(const mt_findings *f, const char *provider)
 {
     const char *best = "low";

@@ -52,6 +52,17 @@ typedef struct mt_findings {
 mt_findings *mt_findings_build(const mt_diag_result *r);
 void mt_findings_free(mt_findings *f);
 
+/* mt_findings_fold - add a finding made outside the log analysis (the DNS
+ * checks of `diagnose --check-dns`) and re-sort.  f takes over nf's
+ * allocations (scope_value, reply, retry_outcome, evidence, next_steps;
+ * all malloc'd or NULL) and zeroes *nf; cause, provider, pattern, band and
+ * stage must outlive f. */
+void mt_findings_fold(mt_findings *f, mt_finding *nf);
+
+/* mt_findings_dns_checked - drop the "authentication and DNS were not
+ * checked" limit: they were. */
+void mt_findings_dns_checked(mt_findings *f);
+
 /* mt_cause_words - a cause in a postmaster's words ("a temporary fault on
  * the receiver's side"); the cause itself when it has none. */
 const char *mt_cause_words(const char *cause);

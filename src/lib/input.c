@@ -264,8 +264,49 @@ static int more(mt_input *in)
     return 1;
 }
 
+/* chunk_direct - the plain-file path of mt_input_chunk: read straight into
+ * out, after the partial line left from the last chunk, and put back only
+ * what follows the last line end.  Saves copying every byte once more.
+ * Returns the bytes handed out, or 0 to let the general path decide (end
+ * of input, an error, or no line end in the whole read). */
+static size_t chunk_direct(mt_input *in, mt_buf *out, size_t want)
+{
+    size_t base = out->len, left = in->end - in->start;
+    mt_buf_reserve(out, want + 1);
+    memcpy(out->data + base, in->buf + in->start, left);
+    ssize_t got = read_some(in, out->data + base + left, want - left);
+    if (got <= 0) {
+        if (got == 0)
+            in->eof = 1;
+        return 0; /* the partial line is still in in->buf */
+    }
+    char *s = out->data + base;
+    size_t n = left + (size_t)got;
+    const char *nl = memrchr(s, '\n', n);
+    if (nl == NULL) { /* one long line: back to the buffer, the general path cuts it */
+        in->start = 0;
+        in->end = n;
+        memcpy(in->buf, s, n);
+        return 0;
+    }
+    size_t take = (size_t)(nl - s) + 1;
+    memcpy(in->buf, s + take, n - take);
+    in->start = 0;
+    in->end = n - take;
+    out->len = base + take;
+    out->data[out->len] = '\0';
+    in->bytes += take;
+    return take;
+}
+
 size_t mt_input_chunk(mt_input *in, mt_buf *out, size_t want)
 {
+    if (in->comp == COMP_NONE && !in->eof && !in->err[0] && in->zstart >= in->zend && want <= in->cap &&
+        in->end - in->start < want / 2) {
+        size_t took = chunk_direct(in, out, want);
+        if (took)
+            return took;
+    }
     for (;;) {
         char *s = in->buf + in->start;
         size_t avail = in->end - in->start;

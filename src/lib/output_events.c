@@ -22,6 +22,8 @@ struct mt_events_out {
     uint64_t salt;
     int failed;
     mt_buf buf;
+    const char *const *extra; /* extra field names after the SPEC ones */
+    int nextra;
 };
 
 static void flush(mt_events_out *o)
@@ -33,10 +35,18 @@ static void flush(mt_events_out *o)
 
 mt_events_out *mt_events_out_new(FILE *fp, mt_events_format fmt, int show_recipients)
 {
+    return mt_events_out_new_extra(fp, fmt, show_recipients, NULL, 0);
+}
+
+mt_events_out *mt_events_out_new_extra(FILE *fp, mt_events_format fmt, int show_recipients,
+                                       const char *const *extra, int nextra)
+{
     mt_events_out *o = mt_xcalloc(1, sizeof *o);
     o->fp = fp;
     o->fmt = fmt;
     o->show_recipients = show_recipients;
+    o->extra = extra;
+    o->nextra = nextra;
     if (getrandom(&o->salt, sizeof o->salt, 0) != (ssize_t)sizeof o->salt)
         o->salt = (uint64_t)(uintptr_t)o ^ 0x9e3779b97f4a7c15ULL;
     mt_buf_init(&o->buf);
@@ -46,6 +56,10 @@ mt_events_out *mt_events_out_new(FILE *fp, mt_events_format fmt, int show_recipi
             if (i)
                 mt_buf_putc(&o->buf, ',');
             mt_buf_puts(&o->buf, mt_record_fields[i]);
+        }
+        for (int i = 0; i < nextra; i++) {
+            mt_buf_putc(&o->buf, ',');
+            mt_buf_puts(&o->buf, extra[i]);
         }
         mt_buf_putc(&o->buf, '\n');
     }
@@ -123,16 +137,15 @@ static void fmt_u64(char *out, uint64_t v)
     out[n] = '\0';
 }
 
-void mt_events_write(const mt_attempt *a, void *arg)
+static void write_fields(mt_events_out *o, const mt_attempt *a)
 {
-    mt_events_out *o = arg;
     char src[4200], rcpt[600], code[8], size[24], retry[16], delay[32];
     if (a->time != o->last_time || a->time_usec != o->last_usec || o->last_ts[0] == '\0') {
         mt_time_format(a->time, a->time_usec, o->last_ts);
         o->last_time = a->time;
         o->last_usec = a->time_usec;
     }
-    const char *ts = o->last_ts;
+    const char *ts = a->time ? o->last_ts : NULL; /* 0: the input gives no time (transcripts) */
     const char *file = a->source_file ? a->source_file : "";
     size_t fl = strlen(file);
     if (fl > sizeof src - 32)
@@ -189,6 +202,34 @@ void mt_events_write(const mt_attempt *a, void *arg)
     }
     put_num(o, f++, a->delay_seconds >= 0 ? delay : NULL);
     put_str(o, f++, mt_final_name(a->final_status));
+}
+
+void mt_events_write(const mt_attempt *a, void *arg)
+{
+    mt_events_write_extra(a, NULL, arg);
+}
+
+void mt_events_write_extra(const mt_attempt *a, const char *const *values, void *arg)
+{
+    mt_events_out *o = arg;
+    write_fields(o, a);
+    for (int i = 0; values && i < o->nextra; i++) {
+        mt_buf *b = &o->buf;
+        const char *v = values[i];
+        if (o->fmt == MT_EVENTS_CSV) {
+            mt_buf_putc(b, ',');
+            if (v)
+                mt_buf_put_csv_field(b, v, strlen(v));
+            continue;
+        }
+        mt_buf_puts(b, ",\"");
+        mt_buf_puts(b, o->extra[i]);
+        mt_buf_puts(b, "\":");
+        if (v)
+            mt_buf_put_json_str(b, v, strlen(v));
+        else
+            mt_buf_puts(b, "null");
+    }
     mt_buf_puts(&o->buf, o->fmt == MT_EVENTS_CSV ? "\n" : "}\n");
     if (o->buf.len >= FLUSH_AT)
         flush(o);

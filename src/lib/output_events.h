@@ -18,6 +18,16 @@ typedef struct mt_events_out mt_events_out;
  * writes its header row at once. */
 mt_events_out *mt_events_out_new(FILE *fp, mt_events_format fmt, int show_recipients);
 
+/* mt_events_out_new_extra - the same, with nextra more fields after the
+ * SPEC ones (names in extra, kept alive by the caller: CSV columns, NDJSON
+ * keys), written by mt_events_write_extra. */
+mt_events_out *mt_events_out_new_extra(FILE *fp, mt_events_format fmt, int show_recipients,
+                                       const char *const *extra, int nextra);
+
+/* mt_events_write_extra - one record and the values of the extra fields
+ * (values[i] NULL: null / empty). */
+void mt_events_write_extra(const mt_attempt *a, const char *const *values, void *out);
+
 /* mt_events_write - an mt_attempt_fn: format and buffer one record. */
 void mt_events_write(const mt_attempt *a, void *out);
 

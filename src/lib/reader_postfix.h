@@ -61,6 +61,13 @@ typedef struct mt_pf_line {
     mt_slice header_name, header_value;
     /* MT_PF_BOUNCE_NOTICE */
     mt_slice new_queue_id;
+    /* Set by the other readers (Exim, record formats, transcripts) whose
+     * input says them; the Postfix reader leaves them empty.  On
+     * MT_PF_DELIVERY: the sending IP and HELO; on MT_PF_QMGR_FROM: the
+     * message's Message-ID, header From domain, template id and attachment
+     * types (comma list). */
+    mt_slice sending_ip, helo_name;
+    mt_slice header_from, template_id, attachment_types;
 } mt_pf_line;
 
 /* mt_pf_parse - parse line[0..n) (no trailing newline).  Returns the kind,

@@ -16,7 +16,7 @@
 typedef struct mt_report_ctx {
     const char *const *files;
     int nfiles;
-    const char *format; /* "postfix" */
+    const char *format; /* "postfix", "exim", …, "mixed" */
     const mt_scan_stats *scan;
     const mt_join_stats *join;
     const mt_diag_result *diag;

@@ -9,6 +9,9 @@
 #include <time.h>
 
 #include "input.h"
+#include "reader_exim.h"
+#include "reader_record.h"
+#include "reader_transcript.h"
 
 /*
  * The input is cut into chunks of whole lines, read in order by whichever
@@ -34,17 +37,25 @@ typedef struct chunk {
     uint64_t seq;
     int file;
     int first_of_file;
-    int end_of_file;  /* a marker: the file is done (no text) */
-    mt_buf text;      /* the block of whole lines */
-    const char *data; /* text.data */
+    mt_format fmt;          /* the file's format; AUTO: none detected */
+    const mt_rec_ctx *rctx; /* record formats: the file's header etc. */
+    int ctx_failed;         /* err holds why the file's context failed */
+    char unknown[256];      /* first chunk: columns no field takes */
+    mt_buf arena;           /* record formats: decoded strings */
+    int end_of_file;        /* a marker: the file is done (no text) */
+    mt_buf text;            /* the block of whole lines */
+    const char *data;       /* text.data */
     size_t len;
     mt_pf_line *lines;
     uint32_t *idx; /* line number within the chunk, from 0 */
     size_t n, cap;
-    uint64_t nlines, postfix, foreign, malformed, deliveries, long_lines;
+    uint64_t nlines, recognised, foreign, malformed, deliveries, long_lines;
     int nreasons;
     mt_scan_reason reasons[MT_SCAN_MAX_REASONS];
     uint32_t reason_idx[MT_SCAN_MAX_REASONS];
+    int nex; /* skipped lines kept for --show-skipped */
+    mt_scan_example ex[MT_SCAN_MAX_EXAMPLES];
+    uint32_t ex_idx[MT_SCAN_MAX_EXAMPLES];
     int first_month, last_month, rollovers;
     char first[200]; /* first non-empty line, in a file's first chunk */
     /* end_of_file only */
@@ -69,6 +80,8 @@ typedef struct par {
     int cur_file;
     mt_input *in;
     int base_year;
+    mt_format *fmts;    /* per file, set when its first chunk is read */
+    mt_rec_ctx **rctxs; /* per file, record formats */
     /* fixed inputs */
     const char *const *paths;
     int npaths;
@@ -78,7 +91,8 @@ typedef struct par {
     mt_scan_stats *st;
     mt_buf *err;
     int rc;
-    uint64_t file_line_base, file_postfix, file_lines;
+    uint64_t file_line_base, file_recognised, file_lines;
+    mt_ts *ts; /* the transcript being joined, if any */
     int carry_years, prev_last_month;
     char file_first[200];
     double start, last_progress;
@@ -93,13 +107,19 @@ static chunk *chunk_get(par *p)
     } else {
         c = mt_xcalloc(1, sizeof *c);
         mt_buf_init(&c->text);
+        mt_buf_init(&c->arena);
     }
     mt_buf_reset(&c->text);
     c->data = NULL;
     c->len = 0;
     c->n = 0;
-    c->nlines = c->postfix = c->foreign = c->malformed = c->deliveries = c->long_lines = 0;
+    c->nlines = c->recognised = c->foreign = c->malformed = c->deliveries = c->long_lines = 0;
     c->nreasons = 0;
+    c->nex = 0;
+    c->fmt = MT_FORMAT_AUTO;
+    c->rctx = NULL;
+    c->ctx_failed = 0;
+    c->unknown[0] = '\0';
     c->first_month = c->last_month = c->rollovers = 0;
     c->first[0] = c->err[0] = '\0';
     c->first_of_file = c->end_of_file = c->open_failed = 0;
@@ -110,6 +130,7 @@ static chunk *chunk_get(par *p)
 static void chunk_free(chunk *c)
 {
     mt_buf_free(&c->text);
+    mt_buf_free(&c->arena);
     free(c->lines);
     free(c->idx);
     free(c);
@@ -174,13 +195,46 @@ static chunk *read_chunk(par *p, chunk *c)
         return c;
     }
     c->size = mt_input_size(p->in);
+    if (c->first_of_file)
+        p->fmts[c->file] =
+            p->opts->format != MT_FORMAT_AUTO ? p->opts->format : mt_format_detect(c->data, c->len);
+    c->fmt = p->fmts[c->file];
+    if (c->first_of_file && (c->fmt == MT_FORMAT_PMTA || c->fmt == MT_FORMAT_KUMO ||
+                             c->fmt == MT_FORMAT_CSV || c->fmt == MT_FORMAT_NDJSON)) {
+        /* the first non-empty line: the header of the CSV formats */
+        size_t pos = 0, len;
+        int cut;
+        const char *line;
+        while ((line = mt_chunk_next(c->data, c->len, &pos, &len, &cut)) != NULL && len == 0)
+            ;
+        mt_buf unknown, e;
+        mt_buf_init(&unknown);
+        mt_buf_init(&e);
+        p->rctxs[c->file] = mt_rec_ctx_new(c->fmt, line ? line : "", line ? len : 0,
+                                           (const mt_rec_map *)p->opts->map, p->opts->nmap, &unknown, &e);
+        if (p->rctxs[c->file] == NULL) {
+            c->ctx_failed = 1;
+            snprintf(c->err, sizeof c->err, "%s", e.data ? e.data : "bad header");
+        }
+        if (unknown.len)
+            snprintf(c->unknown, sizeof c->unknown, "%s", unknown.data);
+        mt_buf_free(&unknown);
+        mt_buf_free(&e);
+    }
+    c->rctx = p->rctxs[c->file];
     if (p->base_year == 0)
         p->base_year = base_year(c->data, c->len, p->opts, mt_input_mtime(p->in));
     return c;
 }
 
-static void chunk_note_skip(chunk *c, const char *why, const char *line, size_t n, uint32_t idx)
+static void chunk_note_skip(chunk *c, const char *why, const char *line, size_t n, uint32_t idx, int keep)
 {
+    if (c->nex < keep) {
+        mt_scan_example *e = &c->ex[c->nex];
+        c->ex_idx[c->nex++] = idx;
+        e->why = why;
+        snprintf(e->text, sizeof e->text, "%.*s", (int)(n < 190 ? n : 190), line);
+    }
     for (int i = 0; i < c->nreasons; i++)
         if (c->reasons[i].why == why) {
             c->reasons[i].count++;
@@ -195,7 +249,123 @@ static void chunk_note_skip(chunk *c, const char *why, const char *line, size_t 
     snprintf(r->example, sizeof r->example, "%.*s", (int)(n < 190 ? n : 190), line);
 }
 
-static void parse_chunk(chunk *c, int year)
+/* store - keep the parsed line at c->lines[c->n] for the joiner */
+static mt_pf_line *slot(chunk *c)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 4096;
+        c->lines = mt_xrealloc(c->lines, c->cap * sizeof *c->lines);
+        c->idx = mt_xrealloc(c->idx, c->cap * sizeof *c->idx);
+    }
+    return &c->lines[c->n];
+}
+
+/* line_postfix, line_exim - parse one line into the next slot; what the
+ * parser says decides whether it is kept, counted or skipped. */
+static void keep_kind(chunk *c, mt_pf_kind k, const char *why, const char *line, size_t len, uint32_t my,
+                      int keep)
+{
+    switch (k) {
+    case MT_PF_FOREIGN:
+        c->foreign++;
+        break;
+    case MT_PF_MALFORMED:
+        c->malformed++;
+        chunk_note_skip(c, why, line, len, my, keep);
+        break;
+    case MT_PF_IGNORED:
+    case MT_PF_BOUNCE_NOTICE:
+        c->recognised++;
+        break;
+    default:
+        c->recognised++;
+        if (k == MT_PF_DELIVERY)
+            c->deliveries++;
+        c->idx[c->n++] = my;
+    }
+}
+
+/* record_lines - a whole-attempt record as the joiner's parsed lines: the
+ * message's fields, the attempt, its expiry, the end of the recipient. */
+static void record_lines(chunk *c, const mt_xrec *r, uint32_t my, uint64_t seq, mt_arena *a)
+{
+    /* the joiner's key is "host queue_id", both cut short: the host part
+     * becomes a hash of what tells messages apart beyond the queue id
+     * (the Message-ID; the recipient for per-recipient records), so long
+     * or host-local ids cannot merge two messages */
+    mt_slice host = {"", 0}, qid = r->queue_id.len ? r->queue_id : r->message_id;
+    mt_slice mid = r->id_unique ? MT_SLICE_NULL : r->message_id;
+    if (r->per_rcpt || mid.len || qid.len > 30) {
+        uint64_t h = mt_hash(mid.p ? mid.p : "", mid.len);
+        if (r->per_rcpt)
+            h ^= mt_hash(r->recipient.p, r->recipient.len) * 31;
+        if (qid.len > 30)
+            h ^= mt_hash(qid.p, qid.len) * 17;
+        char hex[20];
+        int k = snprintf(hex, sizeof hex, "%016llx", (unsigned long long)h);
+        mt_slice hs = mt_arena_put(a, hex, (size_t)k);
+        if (hs.p)
+            host = hs;
+    }
+    if (qid.len == 0) {
+        /* no id at all: the row is its own message */
+        char id[48];
+        int k = snprintf(id, sizeof id, "#%llu.%u", (unsigned long long)seq, my);
+        qid = mt_arena_put(a, id, (size_t)k);
+        if (qid.p == NULL)
+            qid = (mt_slice){"#", 1};
+    }
+    int msg_fields = r->kind == MT_XREC_ARRIVAL || r->mail_from.len || r->size >= 0 || r->message_id.len ||
+                     r->header_from_domain.len || r->template_id.len || r->attachment_types.len;
+    int n = 0;
+    mt_pf_kind kinds[4];
+    if (msg_fields)
+        kinds[n++] = MT_PF_QMGR_FROM;
+    if (r->kind == MT_XREC_ATTEMPT)
+        kinds[n++] = MT_PF_DELIVERY;
+    if (r->kind == MT_XREC_EXPIRED || (r->expired && r->status == MT_STATUS_DEFERRED))
+        kinds[n++] = MT_PF_QMGR_EXPIRED;
+    if (r->final)
+        kinds[n++] = MT_PF_REMOVED;
+    for (int i = 0; i < n; i++) {
+        mt_pf_line *l = slot(c);
+        memset(l, 0, sizeof *l);
+        l->kind = kinds[i];
+        l->time = r->time;
+        l->usec = r->usec;
+        l->host = host;
+        l->queue_id = qid;
+        l->delay = -1;
+        l->size = -1;
+        l->nrcpt = -1;
+        if (kinds[i] == MT_PF_QMGR_FROM) {
+            l->from = r->mail_from.len ? r->mail_from : MT_SLICE_NULL;
+            l->size = r->size;
+            l->message_id = r->message_id;
+            l->header_from = r->header_from_domain;
+            l->template_id = r->template_id;
+            l->attachment_types = r->attachment_types;
+        } else if (kinds[i] == MT_PF_DELIVERY) {
+            l->to = r->recipient;
+            l->program = r->route;
+            l->relay = r->route;
+            l->mx_host = r->mx_host;
+            l->mx_ip = r->mx_ip;
+            l->reply = r->reply;
+            l->reply_code = r->reply_code;
+            memcpy(l->enhanced, r->enhanced, sizeof l->enhanced);
+            l->stage = r->stage;
+            l->status = r->status;
+            l->delay = r->delay;
+            l->sending_ip = r->sending_ip;
+            l->helo_name = r->helo_name;
+            c->deliveries++;
+        }
+        c->idx[c->n++] = my;
+    }
+}
+
+static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
 {
     mt_yearctx yc;
     mt_yearctx_init(&yc, year, 0);
@@ -203,6 +373,15 @@ static void parse_chunk(chunk *c, int year)
     int cut;
     const char *line;
     uint32_t idx = 0;
+    int keep = opts->show_skipped < MT_SCAN_MAX_EXAMPLES ? opts->show_skipped : MT_SCAN_MAX_EXAMPLES;
+    mt_arena arena = {NULL, 0, 0};
+    if (c->rctx || c->fmt == MT_FORMAT_OPENSMTPD) {
+        /* decoded strings never outgrow their text; the slack covers what
+         * readers add (reply heads, synthetic ids) */
+        mt_buf_reset(&c->arena);
+        mt_buf_reserve(&c->arena, c->len * 3 + 65536);
+        arena = (mt_arena){c->arena.data, 0, c->arena.cap - 1};
+    }
     while ((line = mt_chunk_next(c->data, c->len, &pos, &len, &cut)) != NULL) {
         uint32_t my = idx++;
         if (cut)
@@ -211,36 +390,97 @@ static void parse_chunk(chunk *c, int year)
             continue;
         if (c->first_of_file && c->first[0] == '\0')
             snprintf(c->first, sizeof c->first, "%.*s", (int)(len < 190 ? len : 190), line);
-        if (c->n == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 4096;
-            c->lines = mt_xrealloc(c->lines, c->cap * sizeof *c->lines);
-            c->idx = mt_xrealloc(c->idx, c->cap * sizeof *c->idx);
+        mt_pf_line *pl = slot(c);
+        mt_pf_kind k;
+        switch (c->fmt) {
+        case MT_FORMAT_POSTFIX:
+            k = mt_pf_parse(line, len, &yc, pl);
+            keep_kind(c, k, pl->why, line, len, my, keep);
+            break;
+        case MT_FORMAT_EXIM:
+            k = mt_exim_parse(line, len, pl);
+            keep_kind(c, k, pl->why, line, len, my, keep);
+            break;
+        case MT_FORMAT_OPENSMTPD: {
+            mt_xrec r;
+            const char *why = "opensmtpd: cannot be parsed";
+            int rc = mt_opensmtpd_parse(line, len, &yc, &r, &why);
+            if (rc < 0) {
+                c->malformed++;
+                chunk_note_skip(c, why, line, len, my, keep);
+            } else if (rc == 2) {
+                c->foreign++;
+            } else {
+                c->recognised++;
+                if (rc == 1)
+                    record_lines(c, &r, my, c->seq, &arena);
+            }
+            break;
         }
-        mt_pf_line *pl = &c->lines[c->n];
-        mt_pf_kind k = mt_pf_parse(line, len, &yc, pl);
-        switch (k) {
-        case MT_PF_FOREIGN:
-            c->foreign++;
+        case MT_FORMAT_PMTA:
+        case MT_FORMAT_KUMO:
+        case MT_FORMAT_CSV:
+        case MT_FORMAT_NDJSON: {
+            if (c->rctx == NULL)
+                break;
+            mt_xrec r;
+            const char *why = NULL;
+            int rc = mt_rec_parse(c->rctx, line, len, &arena, &r, &why);
+            if (rc < 0) {
+                c->malformed++;
+                chunk_note_skip(c, why ? why : "record: cannot be parsed", line, len, my, keep);
+            } else {
+                c->recognised++;
+                if (rc > 0)
+                    record_lines(c, &r, my, c->seq, &arena);
+            }
             break;
-        case MT_PF_MALFORMED:
-            c->malformed++;
-            chunk_note_skip(c, pl->why, line, len, my);
-            break;
-        case MT_PF_IGNORED:
-        case MT_PF_BOUNCE_NOTICE:
-            c->postfix++;
-            break;
+        }
         default:
-            c->postfix++;
-            if (k == MT_PF_DELIVERY)
-                c->deliveries++;
-            c->idx[c->n++] = my;
+            break; /* no format: join_chunk reports the file */
         }
     }
     c->nlines = idx;
     c->first_month = yc.first_month;
     c->last_month = yc.last_month;
     c->rollovers = yc.rollovers;
+}
+
+typedef struct ts_emit_arg {
+    par *p;
+    const char *path;
+    uint64_t lineno;
+} ts_emit_arg;
+
+static void ts_emit(const mt_pf_line *l, void *arg)
+{
+    ts_emit_arg *e = arg;
+    mt_join_line(e->p->j, l, e->path, e->lineno);
+}
+
+/* join_transcript - transcripts carry state from line to line: they are
+ * read here, in order, rather than on the parsing threads. */
+static void join_transcript(par *p, chunk *c, const char *path)
+{
+    if (p->ts == NULL) {
+        char tag[32];
+        snprintf(tag, sizeof tag, "transcript%d", c->file);
+        p->ts = mt_ts_new(tag);
+    }
+    ts_emit_arg e = {p, path, 0};
+    size_t pos = 0, len;
+    int cut;
+    const char *line;
+    uint32_t idx = 0;
+    while ((line = mt_chunk_next(c->data, c->len, &pos, &len, &cut)) != NULL) {
+        e.lineno = p->file_line_base + ++idx;
+        if (len == 0)
+            continue;
+        if (mt_ts_line(p->ts, line, len, ts_emit, &e))
+            c->recognised++;
+        else
+            c->foreign++;
+    }
 }
 
 /* join_chunk - feed one chunk to the joiner, in order; called by the one
@@ -252,10 +492,16 @@ static void join_chunk(par *p, chunk *c)
     if (p->rc < 0)
         return; /* an earlier file failed: the rest is drained unread */
     if (c->first_of_file) {
-        p->file_line_base = p->file_postfix = p->file_lines = 0;
+        p->file_line_base = p->file_recognised = p->file_lines = 0;
         p->carry_years = p->prev_last_month = 0;
         p->file_first[0] = '\0';
         st->files++;
+    }
+    if (c->end_of_file && p->ts) {
+        ts_emit_arg e = {p, path, p->file_line_base};
+        mt_ts_finish(p->ts, ts_emit, &e);
+        mt_ts_free(p->ts);
+        p->ts = NULL;
     }
     if (c->end_of_file) {
         if (c->open_failed) {
@@ -269,17 +515,45 @@ static void join_chunk(par *p, chunk *c)
         if (c->err[0]) {
             mt_buf_puts(p->err, c->err);
             p->rc = -1;
-        } else if (p->file_postfix == 0 && p->file_first[0] != '\0') {
-            mt_buf_printf(p->err, "%s: no Postfix log lines found in %llu lines; the first line is:\n  %s",
-                          path, (unsigned long long)p->file_lines, p->file_first);
+        } else if (p->file_recognised == 0 && p->file_first[0] != '\0') {
+            mt_buf_printf(p->err, "%s: no %s lines found in %llu lines; the first line is:\n  %s", path,
+                          mt_format_name(p->fmts[c->file]), (unsigned long long)p->file_lines, p->file_first);
             p->rc = -1;
         }
         return;
+    }
+    if (c->first_of_file && c->ctx_failed) {
+        mt_buf_printf(p->err, "%s: %s", path, c->err);
+        p->rc = -1;
+        return;
+    }
+    if (c->first_of_file && c->unknown[0]) {
+        size_t ul = strlen(st->unknown_columns);
+        snprintf(st->unknown_columns + ul, sizeof st->unknown_columns - ul, "%s%s: %s", ul ? "; " : "", path,
+                 c->unknown);
+    }
+    if (c->first_of_file && c->fmt == MT_FORMAT_AUTO) {
+        if (c->first[0] == '\0')
+            return; /* blank lines only: nothing to say */
+        mt_buf_printf(p->err,
+                      "%s: not a format mailtriage reads (%s; --format names one); the first line is:\n  %s",
+                      path, mt_format_names, c->first);
+        p->rc = -1;
+        return;
+    }
+    if (c->first_of_file) {
+        const char *name = mt_format_name(c->fmt);
+        if (st->format[0] == '\0')
+            snprintf(st->format, sizeof st->format, "%s", name);
+        else if (strcmp(st->format, name) != 0)
+            snprintf(st->format, sizeof st->format, "mixed");
     }
     if (c->first_of_file)
         snprintf(p->file_first, sizeof p->file_first, "%s", c->first);
     if (p->file_first[0] == '\0' && c->first[0])
         snprintf(p->file_first, sizeof p->file_first, "%s", c->first);
+    if (c->fmt == MT_FORMAT_TRANSCRIPT)
+        join_transcript(p, c, path);
     /* a Dec -> Jan turn between the previous chunk and this one */
     if (p->prev_last_month && c->first_month && c->first_month < p->prev_last_month &&
         p->prev_last_month - c->first_month >= 6)
@@ -295,7 +569,7 @@ static void join_chunk(par *p, chunk *c)
         p->prev_last_month = c->last_month;
     st->foreign += c->foreign;
     st->malformed += c->malformed;
-    st->postfix += c->postfix;
+    st->recognised += c->recognised;
     st->deliveries += c->deliveries;
     st->long_lines += c->long_lines;
     for (int i = 0; i < c->nreasons; i++) {
@@ -312,7 +586,14 @@ static void join_chunk(par *p, chunk *c)
             st->nreasons++;
         }
     }
-    p->file_postfix += c->postfix;
+    for (int i = 0;
+         i < c->nex && st->nexamples < p->opts->show_skipped && st->nexamples < MT_SCAN_MAX_EXAMPLES; i++) {
+        mt_scan_example *e = &st->examples[st->nexamples++];
+        *e = c->ex[i];
+        snprintf(e->where, sizeof e->where, "%s:%llu", path,
+                 (unsigned long long)p->file_line_base + c->ex_idx[i] + 1);
+    }
+    p->file_recognised += c->recognised;
     p->file_lines += c->nlines;
     p->file_line_base += c->nlines;
     p->joined_bytes += c->len;
@@ -365,7 +646,7 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&p->mu);
             pthread_mutex_unlock(&p->read_mu);
             if (got && !got->end_of_file)
-                parse_chunk(got, year);
+                parse_chunk(got, year, p->opts);
             pthread_mutex_lock(&p->mu);
             if (got) {
                 p->ring[got->seq % RING] = got;
@@ -399,6 +680,8 @@ int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_
     p.j = j;
     p.st = st;
     p.err = err;
+    p.fmts = mt_xcalloc(n > 0 ? (size_t)n : 1, sizeof *p.fmts);
+    p.rctxs = mt_xcalloc(n > 0 ? (size_t)n : 1, sizeof *p.rctxs);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     p.start = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -421,8 +704,13 @@ int mt_scan_files(const char *const *paths, int n, const mt_scan_opts *opts, mt_
     }
     if (p.in)
         mt_input_close(p.in);
+    mt_ts_free(p.ts);
     pthread_cond_destroy(&p.cv);
     pthread_mutex_destroy(&p.read_mu);
     pthread_mutex_destroy(&p.mu);
+    free(p.fmts);
+    for (int i = 0; i < n; i++)
+        mt_rec_ctx_free(p.rctxs[i]);
+    free(p.rctxs);
     return p.rc;
 }

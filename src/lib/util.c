@@ -76,9 +76,8 @@ void mt_buf_reset(mt_buf *b)
         b->data[0] = '\0';
 }
 
-void mt_buf_reserve(mt_buf *b, size_t extra)
+void mt_buf_grow(mt_buf *b, size_t need)
 {
-    size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return;
     size_t cap = b->cap ? b->cap : 64;
@@ -242,7 +241,8 @@ uint64_t mt_hash(const void *p, size_t n)
         n -= 8;
     }
     uint64_t w = 0;
-    memcpy(&w, s, n);
+    for (size_t i = 0; i < n; i++) /* the tail: a loop is cheaper than a memcpy call */
+        w |= (uint64_t)s[i] << (8 * i);
     h = (h ^ (w * 0xbf58476d1ce4e5b9ULL)) * 0x94d049bb133111ebULL;
     h ^= h >> 32;
     h *= 0xff51afd7ed558ccdULL;
@@ -264,9 +264,54 @@ const char *mt_grouped(uint64_t v, char *buf)
     return buf;
 }
 
+int mt_is_local_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != '\0' && strchr(".!#$%&'*+/=?^_`{|}~-", c) != NULL);
+}
+
+void mt_redact_text(const char *s, mt_buf *out)
+{
+    mt_buf_reset(out);
+    size_t n = strlen(s);
+    size_t i = 0;
+    while (i < n) {
+        const char *at = memchr(s + i, '@', n - i);
+        if (at == NULL) {
+            mt_buf_append(out, s + i, n - i);
+            break;
+        }
+        size_t a = (size_t)(at - s);
+        size_t b = a;
+        while (b > i && mt_is_local_char(s[b - 1]))
+            b--;
+        mt_buf_append(out, s + i, b - i);
+        if (b < a)
+            mt_buf_puts(out, "\xe2\x80\xa6"); /* … */
+        mt_buf_putc(out, '@');
+        i = a + 1;
+    }
+}
+
 void mt_lower_ascii(char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    size_t i = 0;
+    /* eight bytes a step: a byte is an upper-case letter when it is ASCII,
+     * at least 'A' and not above 'Z'; its 0x80 flag, shifted to 0x20, is
+     * the bit that lowers it */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        uint64_t low7 = w & 0x7f7f7f7f7f7f7f7fULL;
+        uint64_t ge_a = low7 + 0x3f3f3f3f3f3f3f3fULL; /* 0x80 set from 'A' */
+        uint64_t gt_z = low7 + 0x2525252525252525ULL; /* 0x80 set above 'Z' */
+        uint64_t upper = ~w & (ge_a ^ gt_z) & 0x8080808080808080ULL;
+        if (upper) {
+            w |= upper >> 2;
+            memcpy(s + i, &w, 8);
+        }
+    }
+    for (; i < n; i++)
         if (s[i] >= 'A' && s[i] <= 'Z')
             s[i] = (char)(s[i] + 32);
 }

@@ -41,7 +41,18 @@ typedef struct mt_buf {
 void mt_buf_init(mt_buf *b);
 void mt_buf_free(mt_buf *b);
 void mt_buf_reset(mt_buf *b);
-void mt_buf_reserve(mt_buf *b, size_t extra);
+/* mt_buf_grow - make room for `need` bytes in all (the slow path of
+ * mt_buf_reserve). */
+void mt_buf_grow(mt_buf *b, size_t need);
+
+/* mt_buf_reserve - room for `extra` more bytes and the NUL.  Inline: the
+ * buffers of the hot paths almost never grow. */
+static inline void mt_buf_reserve(mt_buf *b, size_t extra)
+{
+    if (b->len + extra + 1 > b->cap)
+        mt_buf_grow(b, b->len + extra + 1);
+}
+
 void mt_buf_append(mt_buf *b, const void *p, size_t n);
 void mt_buf_puts(mt_buf *b, const char *s);
 void mt_buf_putc(mt_buf *b, char c);
@@ -59,6 +70,14 @@ uint64_t mt_hash(const void *p, size_t n);
 /* mt_grouped - v with thousands separators ("1,234,567") written into buf,
  * which holds at least 32 bytes; returns buf. */
 const char *mt_grouped(uint64_t v, char *buf);
+
+/* mt_is_local_char - whether c may appear in an address's local part
+ * (RFC 5322 atext and the dot). */
+int mt_is_local_char(char c);
+
+/* mt_redact_text - "alice@163.com" -> "…@163.com": every local part in
+ * the NUL-terminated s masked, the result written to out (reset first). */
+void mt_redact_text(const char *s, mt_buf *out);
 
 /* mt_lower_ascii - lowercase ASCII letters of s[0..n) in place. */
 void mt_lower_ascii(char *s, size_t n);

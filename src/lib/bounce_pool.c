@@ -1,0 +1,337 @@
+/*
+ * bounce_pool.c - bounce mails parsed on several threads, records handed
+ * to the caller in input order on the calling thread.
+ *
+ * The inputs are listed first (one job per file; stdin is one job of bytes).
+ * Workers take jobs in order, parse them with their own parser, classifier
+ * and reason phrases, and store each record, strings included, in the
+ * job's arena.  The caller's thread replays the jobs in order and frees
+ * them; workers stay at most WINDOW jobs ahead, so memory is bounded by
+ * the window, not by the input.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bounce.h"
+#include "mailbox.h"
+
+#define WINDOW 256
+
+enum {
+    S_SOURCE,
+    S_QUEUE,
+    S_MSGID,
+    S_ROUTE,
+    S_IP,
+    S_HELO,
+    S_MFROM,
+    S_HFROM,
+    S_RCPT,
+    S_RDOM,
+    S_PROVIDER,
+    S_MX,
+    S_MXIP,
+    S_TEXT,
+    S_TEMPLATE,
+    S_ATTACH,
+    S_MEANING,
+    S_REASON,
+    S_ACTION,
+    S_FBTYPE,
+    S_FORMAT,
+    S_COUNT
+};
+
+typedef struct stored {
+    mt_attempt a; /* string members NULL; see off */
+    mt_bounce_kind kind;
+    uint32_t off[S_COUNT]; /* 1 + offset in the arena, 0 for NULL */
+} stored;
+
+typedef struct job {
+    char *path; /* NULL: data holds the bytes (stdin) */
+    mt_buf data;
+    mt_buf arena;
+    size_t nrec;
+    mt_bounce_stats st;
+    char *err;
+    int done;
+} job;
+
+typedef struct pool {
+    job *jobs;
+    size_t njobs, cap;
+    size_t next, replayed;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    const char *reasons_path;
+    const mt_rules *rules;
+    int load_failed;
+    char load_err[512];
+} pool;
+
+static job *add_job(pool *p)
+{
+    if (p->njobs == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 256;
+        p->jobs = mt_xrealloc(p->jobs, p->cap * sizeof *p->jobs);
+    }
+    job *j = &p->jobs[p->njobs++];
+    memset(j, 0, sizeof *j);
+    mt_buf_init(&j->data);
+    mt_buf_init(&j->arena);
+    return j;
+}
+
+static void list_file(const char *path, void *arg)
+{
+    add_job(arg)->path = mt_xstrdup(path);
+}
+
+static uint32_t put(mt_buf *arena, const char *s)
+{
+    if (s == NULL)
+        return 0;
+    uint32_t off = (uint32_t)arena->len + 1;
+    mt_buf_append(arena, s, strlen(s) + 1);
+    return off;
+}
+
+typedef struct work {
+    job *j;
+    mt_bounce_parser *parser;
+    uint64_t records;
+} work;
+
+static void store(const mt_attempt *a, const mt_bounce_info *info, void *arg)
+{
+    work *w = arg;
+    job *j = w->j;
+    stored s;
+    memset(&s, 0, sizeof s);
+    s.a = *a;
+    s.kind = info->kind;
+    /* reserve the header, then the strings after it */
+    size_t at = j->arena.len;
+    mt_buf_append(&j->arena, &s, sizeof s);
+    const char *strs[S_COUNT] = {a->source_file,
+                                 a->queue_id,
+                                 a->message_id,
+                                 a->route,
+                                 a->sending_ip,
+                                 a->helo_name,
+                                 a->mail_from_domain,
+                                 a->header_from_domain,
+                                 a->recipient,
+                                 a->recipient_domain,
+                                 a->provider,
+                                 a->mx_host,
+                                 a->mx_ip,
+                                 a->reply_text,
+                                 a->message_template_id,
+                                 a->attachment_types,
+                                 a->rule_meaning,
+                                 info->reason,
+                                 info->action,
+                                 info->feedback_type,
+                                 info->format};
+    for (int i = 0; i < S_COUNT; i++)
+        s.off[i] = put(&j->arena, strs[i]);
+    memcpy(j->arena.data + at, &s, sizeof s);
+    j->nrec++;
+    w->records++;
+    if ((unsigned)info->kind < 5)
+        j->st.by_kind[info->kind]++;
+}
+
+static void on_message(const char *buf, size_t n, const char *name, void *arg)
+{
+    work *w = arg;
+    w->records = 0;
+    int r = mt_bounce_parse(w->parser, buf, n, name, store, w);
+    if (r < 0)
+        w->j->st.not_mail++;
+    else if (r == 0)
+        w->j->st.not_bounce++;
+    else
+        w->j->st.bounces++;
+    w->j->st.records += w->records;
+}
+
+static void *worker(void *arg)
+{
+    pool *p = arg;
+    mt_buf err;
+    mt_buf_init(&err);
+    mt_bounce_reasons *reasons = mt_bounce_reasons_load(p->reasons_path, &err);
+    mt_classifier *cls = p->rules ? mt_classifier_new(p->rules) : NULL;
+    mt_bounce_parser *parser = reasons ? mt_bounce_parser_new(reasons, cls) : NULL;
+    pthread_mutex_lock(&p->mu);
+    if (reasons == NULL && !p->load_failed) {
+        p->load_failed = 1;
+        snprintf(p->load_err, sizeof p->load_err, "%s",
+                 err.data ? err.data : "cannot load the reason phrases");
+    }
+    for (;;) {
+        while (p->next < p->njobs && p->next >= p->replayed + WINDOW)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->next >= p->njobs)
+            break;
+        job *j = &p->jobs[p->next++];
+        pthread_mutex_unlock(&p->mu);
+        if (parser) {
+            work w = {.j = j, .parser = parser};
+            mt_mailbox_stats ms = {0};
+            mt_buf_reset(&err);
+            if (j->path) {
+                if (mt_mailbox_read_file(j->path, on_message, &w, &ms, &err) < 0)
+                    j->err = mt_xstrdup(err.data ? err.data : j->path);
+            } else {
+                ms.files++;
+                if (j->data.len)
+                    mt_mailbox_split(j->data.data, j->data.len, "-", on_message, &w, &ms);
+            }
+            j->st.files += ms.files;
+            j->st.messages += ms.messages;
+            j->st.unreadable += ms.unreadable;
+        }
+        pthread_mutex_lock(&p->mu);
+        j->done = 1;
+        pthread_cond_broadcast(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    mt_bounce_parser_free(parser);
+    mt_classifier_free(cls);
+    mt_bounce_reasons_free(reasons);
+    mt_buf_free(&err);
+    return NULL;
+}
+
+static void replay(job *j, mt_bounce_fn fn, void *arg)
+{
+    size_t at = 0;
+    for (size_t k = 0; k < j->nrec; k++) {
+        stored s;
+        memcpy(&s, j->arena.data + at, sizeof s);
+        const char *str[S_COUNT];
+        size_t end = at + sizeof s;
+        for (int i = 0; i < S_COUNT; i++) {
+            str[i] = s.off[i] ? j->arena.data + s.off[i] - 1 : NULL;
+            if (s.off[i]) {
+                size_t e = s.off[i] - 1 + strlen(str[i]) + 1;
+                if (e > end)
+                    end = e;
+            }
+        }
+        mt_attempt a = s.a;
+        a.source_file = str[S_SOURCE];
+        a.queue_id = str[S_QUEUE];
+        a.message_id = str[S_MSGID];
+        a.route = str[S_ROUTE];
+        a.sending_ip = str[S_IP];
+        a.helo_name = str[S_HELO];
+        a.mail_from_domain = str[S_MFROM];
+        a.header_from_domain = str[S_HFROM];
+        a.recipient = str[S_RCPT];
+        a.recipient_domain = str[S_RDOM];
+        a.provider = str[S_PROVIDER];
+        a.mx_host = str[S_MX];
+        a.mx_ip = str[S_MXIP];
+        a.reply_text = str[S_TEXT];
+        a.message_template_id = str[S_TEMPLATE];
+        a.attachment_types = str[S_ATTACH];
+        a.rule_meaning = str[S_MEANING];
+        mt_bounce_info info = {.kind = s.kind,
+                               .reason = str[S_REASON] ? str[S_REASON] : "undefined",
+                               .action = str[S_ACTION] ? str[S_ACTION] : "",
+                               .feedback_type = str[S_FBTYPE] ? str[S_FBTYPE] : "",
+                               .format = str[S_FORMAT] ? str[S_FORMAT] : ""};
+        fn(&a, &info, arg);
+        at = end;
+    }
+}
+
+static void merge(mt_bounce_stats *to, const mt_bounce_stats *from)
+{
+    to->files += from->files;
+    to->messages += from->messages;
+    to->bounces += from->bounces;
+    to->not_bounce += from->not_bounce;
+    to->not_mail += from->not_mail;
+    to->unreadable += from->unreadable;
+    to->records += from->records;
+    for (int i = 0; i < 5; i++)
+        to->by_kind[i] += from->by_kind[i];
+}
+
+int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const char *reasons_path,
+                         const mt_rules *rules, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err)
+{
+    pool p;
+    memset(&p, 0, sizeof p);
+    p.reasons_path = reasons_path;
+    p.rules = rules;
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    int bad = 0;
+    mt_mailbox_stats ls = {0};
+    for (int i = 0; i < n; i++) {
+        if (strcmp(paths[i], "-") == 0) {
+            job *j = add_job(&p);
+            char tmp[65536];
+            size_t r;
+            while ((r = fread(tmp, 1, sizeof tmp, stdin)) > 0)
+                mt_buf_append(&j->data, tmp, r);
+            if (ferror(stdin)) {
+                mt_buf_reset(err);
+                mt_buf_puts(err, "standard input: read error");
+                bad++;
+            }
+        } else if (mt_mailbox_list(paths[i], list_file, &p, &ls, err) < 0)
+            bad++;
+    }
+    st->unreadable += ls.unreadable;
+    if (nthreads < 1)
+        nthreads = 1;
+    if ((size_t)nthreads > p.njobs)
+        nthreads = p.njobs ? (int)p.njobs : 1;
+    pthread_t *t = mt_xcalloc((size_t)nthreads, sizeof *t);
+    for (int i = 0; i < nthreads; i++)
+        pthread_create(&t[i], NULL, worker, &p);
+    for (size_t i = 0; i < p.njobs; i++) {
+        job *j = &p.jobs[i];
+        pthread_mutex_lock(&p.mu);
+        while (!j->done)
+            pthread_cond_wait(&p.cv, &p.mu);
+        pthread_mutex_unlock(&p.mu);
+        replay(j, fn, arg);
+        merge(st, &j->st);
+        if (j->err) {
+            mt_buf_reset(err);
+            mt_buf_puts(err, j->err);
+            bad++;
+        }
+        free(j->err);
+        free(j->path);
+        mt_buf_free(&j->data);
+        mt_buf_free(&j->arena);
+        pthread_mutex_lock(&p.mu);
+        p.replayed++;
+        pthread_cond_broadcast(&p.cv);
+        pthread_mutex_unlock(&p.mu);
+    }
+    for (int i = 0; i < nthreads; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    free(p.jobs);
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+    if (p.load_failed) {
+        mt_buf_reset(err);
+        mt_buf_puts(err, p.load_err);
+        return -1;
+    }
+    return bad;
+}

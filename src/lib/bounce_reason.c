@@ -1,0 +1,713 @@
+/*
+ * bounce_reason.c - status and reply code in free text; the bounce reason.
+ *
+ * The decision follows the order Sisimai documents for its reasons (so
+ * that our answers speak its vocabulary the same way): a reason the bounce
+ * format states wins unless it is one of the vague ones; then the reasons
+ * that a status or a phrase proves, most specific first; then a second
+ * list tried on the phrases only; then the status's class; then the
+ * action and command.  The phrases are data (bounce-reasons.tsv).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "bounce_reason.h"
+
+#include <ctype.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rules.h"
+
+static const char *const reason_names[] = {
+    "authfailure",    "badreputation", "blocked",       "contenterror", "exceedlimit",     "expired",
+    "failedstarttls", "filtered",      "hasmoved",      "hostunknown",  "mailboxfull",     "mailererror",
+    "mesgtoobig",     "networkerror",  "norelaying",    "notaccept",    "notcompliantrfc", "policyviolation",
+    "rejected",       "requireptr",    "securityerror", "spamdetected", "speeding",        "suppressed",
+    "suspend",        "syntaxerror",   "systemerror",   "systemfull",   "toomanyconn",     "userunknown",
+    "vacation",       "virusdetected", "onhold",        "undefined",    "delivered",       "feedback",
+};
+#define NREASONS ((int)(sizeof reason_names / sizeof reason_names[0]))
+
+struct mt_bounce_reasons {
+    pcre2_code *re[NREASONS];
+    pcre2_match_data *md;
+};
+
+static int reason_index(const char *name, size_t n)
+{
+    for (int i = 0; i < NREASONS; i++)
+        if (strlen(reason_names[i]) == n && memcmp(reason_names[i], name, n) == 0)
+            return i;
+    return -1;
+}
+
+mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
+{
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL) {
+        mt_buf_printf(err, "%s: cannot open the bounce reason phrases", path);
+        return NULL;
+    }
+    mt_buf alt[NREASONS];
+    for (int i = 0; i < NREASONS; i++)
+        mt_buf_init(&alt[i]);
+    mt_bounce_reasons *r = mt_xcalloc(1, sizeof *r);
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, bad = 0;
+    while (!bad && (len = getline(&line, &cap, fp)) >= 0) {
+        lineno++;
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len == 0 || line[0] == '#')
+            continue;
+        char *tab = strchr(line, '\t');
+        int idx = tab ? reason_index(line, (size_t)(tab - line)) : -1;
+        if (idx < 0 || tab[1] == '\0') {
+            mt_buf_printf(err, "%s:%d: expected REASON<TAB>REGEX with a known reason", path, lineno);
+            bad = 1;
+            break;
+        }
+        if (alt[idx].len)
+            mt_buf_putc(&alt[idx], '|');
+        mt_buf_printf(&alt[idx], "(?:%s)", tab + 1);
+    }
+    free(line);
+    fclose(fp);
+    for (int i = 0; !bad && i < NREASONS; i++) {
+        if (alt[i].len == 0)
+            continue;
+        int ec;
+        PCRE2_SIZE off;
+        r->re[i] = pcre2_compile((PCRE2_SPTR)alt[i].data, alt[i].len, PCRE2_CASELESS, &ec, &off, NULL);
+        if (r->re[i] == NULL) {
+            PCRE2_UCHAR msg[256];
+            pcre2_get_error_message(ec, msg, sizeof msg);
+            mt_buf_printf(err, "%s: phrases of %s: %s at offset %zu", path, reason_names[i], (char *)msg,
+                          (size_t)off);
+            bad = 1;
+            break;
+        }
+        pcre2_jit_compile(r->re[i], PCRE2_JIT_COMPLETE);
+    }
+    for (int i = 0; i < NREASONS; i++)
+        mt_buf_free(&alt[i]);
+    if (bad) {
+        mt_bounce_reasons_free(r);
+        return NULL;
+    }
+    r->md = pcre2_match_data_create(4, NULL);
+    return r;
+}
+
+void mt_bounce_reasons_free(mt_bounce_reasons *r)
+{
+    if (r == NULL)
+        return;
+    for (int i = 0; i < NREASONS; i++)
+        pcre2_code_free(r->re[i]);
+    pcre2_match_data_free(r->md);
+    free(r);
+}
+
+int mt_bounce_reasons_default_path(const char *argv0, char *out, size_t outlen)
+{
+    char rules[4096];
+    if (!mt_rules_default_path(argv0, rules, sizeof rules))
+        return 0;
+    char *slash = strrchr(rules, '/');
+    if (slash)
+        *slash = '\0';
+    snprintf(out, outlen, "%s/bounce-reasons.tsv", slash ? rules : ".");
+    return access(out, R_OK) == 0;
+}
+
+int mt_bounce_reasons_match(const mt_bounce_reasons *r, const char *reason, const char *text, size_t n)
+{
+    if (r == NULL || text == NULL || n == 0)
+        return 0;
+    int i = reason_index(reason, strlen(reason));
+    if (i < 0 || r->re[i] == NULL)
+        return 0;
+    return pcre2_match(r->re[i], (PCRE2_SPTR)text, n, 0, 0, r->md, NULL) >= 0;
+}
+
+/* ---- status and reply code in text ---- */
+
+static int is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+long mt_bounce_find_status(const char *t, size_t n, char out[16])
+{
+    out[0] = '\0';
+    for (size_t i = 0; i + 5 <= n; i++) {
+        char c = t[i];
+        if ((c != '2' && c != '4' && c != '5') || t[i + 1] != '.')
+            continue;
+        if (i > 0 &&
+            (is_digit((unsigned char)t[i - 1]) || t[i - 1] == '.' || isalpha((unsigned char)t[i - 1])))
+            continue;
+        size_t j = i + 2, d1 = 0, d2 = 0;
+        while (j < n && is_digit((unsigned char)t[j]) && d1 < 4)
+            j++, d1++;
+        if (d1 == 0 || d1 > 3 || j >= n || t[j] != '.')
+            continue;
+        j++;
+        while (j < n && is_digit((unsigned char)t[j]) && d2 < 4)
+            j++, d2++;
+        if (d2 == 0 || d2 > 3)
+            continue;
+        if (j < n && (is_digit((unsigned char)t[j]) || isalpha((unsigned char)t[j]) ||
+                      (t[j] == '.' && j + 1 < n && is_digit((unsigned char)t[j + 1]))))
+            continue;
+        size_t len = j - i;
+        memcpy(out, t + i, len);
+        out[len] = '\0';
+        return (long)i;
+    }
+    return -1;
+}
+
+long mt_bounce_find_status_replied(const char *t, size_t n, char out[16], int last)
+{
+    char st[16];
+    long found = -1, first = -1;
+    out[0] = '\0';
+    for (size_t i = 0; i < n;) {
+        long o = mt_bounce_find_status(t + i, n - i, st);
+        if (o < 0)
+            break;
+        size_t at = i + (size_t)o;
+        if (first < 0) {
+            first = (long)at;
+            if (found < 0)
+                memcpy(out, st, sizeof st);
+        }
+        /* "550 5.7.1", "550-5.7.1", "550-'5.7.1" */
+        size_t k = at;
+        while (k > 0 && (t[k - 1] == ' ' || t[k - 1] == '-' || t[k - 1] == '\''))
+            k--;
+        if (k >= 3 && k < at && is_digit((unsigned char)t[k - 1]) && is_digit((unsigned char)t[k - 2]) &&
+            (t[k - 3] == '2' || t[k - 3] == '4' || t[k - 3] == '5') &&
+            (k == 3 || !is_digit((unsigned char)t[k - 4])) && t[k - 3] == st[0]) {
+            if (found < 0 || last) {
+                found = (long)at;
+                memcpy(out, st, sizeof st);
+            }
+            if (!last)
+                break;
+        }
+        i = at + strlen(st);
+    }
+    return found >= 0 ? found : first;
+}
+
+/* The reply codes of RFC 5321 and its extensions (RFC 3207, 4954, 7504,
+ * 3030): a number outside them is an ID, a size or a local exit code. */
+static int known_code(int c)
+{
+    static const short codes[] = {211, 214, 220, 221, 235, 250, 251, 252, 253, 334, 354, 421, 422, 430, 432,
+                                  450, 451, 452, 453, 454, 455, 458, 459, 500, 501, 502, 503, 504, 521, 523,
+                                  524, 525, 530, 534, 535, 538, 550, 551, 552, 553, 554, 555, 556, 557};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (codes[i] == c)
+            return 1;
+    return 0;
+}
+
+int mt_bounce_find_code(const char *t, size_t n, char cls)
+{
+    for (size_t i = 0; i + 3 <= n; i++) {
+        char c = t[i];
+        if (c != '2' && c != '4' && c != '5')
+            continue;
+        if (cls && c != cls)
+            continue;
+        if (!is_digit((unsigned char)t[i + 1]) || !is_digit((unsigned char)t[i + 2]))
+            continue;
+        if (t[i + 1] > '5')
+            continue;
+        if (i > 0) {
+            unsigned char p = (unsigned char)t[i - 1];
+            if (is_digit(p) || isalpha(p) || p == '.' || p == '-' || p == '#' || p == '/' || p == '=' ||
+                p == '_' || p == '+')
+                continue;
+        }
+        if (i + 3 < n) {
+            char f = t[i + 3];
+            if (f != ' ' && f != '-' && f != '\n' && f != '\t' && f != ')' && f != '"' && f != ':' &&
+                f != ',')
+                continue;
+            if ((f == ':' || f == ',') && i + 4 < n && is_digit((unsigned char)t[i + 4]))
+                continue;
+            if (f == '-' && i + 4 < n && !isalpha((unsigned char)t[i + 4]) &&
+                !is_digit((unsigned char)t[i + 4]) && t[i + 4] != ' ' && t[i + 4] != '\'')
+                continue;
+        }
+        int code = (c - '0') * 100 + (t[i + 1] - '0') * 10 + (t[i + 2] - '0');
+        if (!known_code(code))
+            continue;
+        /* Sendmail's "554 <a@b>... 550 Host unknown": the remote's code */
+        size_t j = i + 3;
+        if (j + 1 < n && t[j] == ' ' && t[j + 1] == '<') {
+            const char *dots = memchr(t + j, '>', n - j > 300 ? 300 : n - j);
+            if (dots && (size_t)(dots - t) + 6 < n && memcmp(dots, ">... ", 5) == 0) {
+                const char *q = dots + 5;
+                size_t left = n - (size_t)(q - t);
+                if (left >= 4 && (q[0] == '4' || q[0] == '5') && is_digit((unsigned char)q[1]) &&
+                    is_digit((unsigned char)q[2]) && q[3] == ' ') {
+                    int inner = (q[0] - '0') * 100 + (q[1] - '0') * 10 + (q[2] - '0');
+                    if (known_code(inner) && (!cls || q[0] == cls))
+                        return inner;
+                }
+            }
+        }
+        return code;
+    }
+    return 0;
+}
+
+/* "550-5.7.1 " (and the last line's "550 5.7.1 ") at the start of the
+ * lines of a multi-line reply: the prefix, not the text */
+static size_t reply_prefix(const char *t, size_t i, size_t n, int *multi, char rcode[4], char rstat[16])
+{
+    size_t j = i;
+    while (j < n && (t[j] == ' ' || t[j] == '\t'))
+        j++;
+    if (j + 4 > n || !is_digit((unsigned char)t[j]) || !is_digit((unsigned char)t[j + 1]) ||
+        !is_digit((unsigned char)t[j + 2]) || (t[j + 3] != '-' && !(t[j + 3] == ' ' && *multi)))
+        return i;
+    if (t[j + 3] == '-') {
+        *multi = 1;
+        memcpy(rcode, t + j, 3);
+        rcode[3] = '\0';
+    }
+    j += 4;
+    char st[16];
+    long o = mt_bounce_find_status(t + j, n - j > 12 ? 12 : n - j, st);
+    if (o == 0) {
+        j += strlen(st);
+        memcpy(rstat, st, sizeof st);
+    }
+    return j;
+}
+
+void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
+{
+    mt_buf_reset(out);
+    mt_buf_reserve(out, n + 1);
+    out->data[0] = '\0';
+    int space = 1, multi = 0;
+    char rcode[4] = "", rstat[16] = ""; /* a multi-line reply's prefix, once seen */
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0 || t[i - 1] == '\n') {
+            size_t k = reply_prefix(t, i, n, &multi, rcode, rstat);
+            if (k != i) {
+                i = k;
+                space = 1;
+                if (i >= n)
+                    break;
+            }
+        }
+        unsigned char c = (unsigned char)t[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            space = 1;
+            continue;
+        }
+        /* at most n + 1 bytes: reserved above */
+        if (space && out->len)
+            out->data[out->len++] = ' ';
+        space = 0;
+        out->data[out->len++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    out->data[out->len] = '\0';
+    /* addresses and links are no phrases: "<no-such-user@example.com>",
+     * "https://example.com/help#userunknown" say nothing */
+    char *d = out->data;
+    size_t w = 0;
+    if (!multi)
+        rstat[0] = '\0';
+    for (size_t i = 0; i < out->len;) {
+        if (d[i] != ' ') {
+            size_t e = i;
+            while (e < out->len && d[e] != ' ')
+                e++;
+            size_t tl = e - i;
+            if (tl >= 4 && is_digit((unsigned char)d[i]) && is_digit((unsigned char)d[i + 1]) &&
+                is_digit((unsigned char)d[i + 2]) && d[i + 3] == '-' &&
+                (tl == 4 || (tl <= 4 + 11 && is_digit((unsigned char)d[i + 4]) && d[i + 5] == '.'))) {
+                /* "550-5.7.1" inside unfolded text: a prefix, not words */
+                memcpy(rcode, d + i, 3);
+                rcode[3] = '\0';
+                memcpy(rstat, d + i + 4, tl - 4);
+                rstat[tl - 4] = '\0';
+                i = e;
+                continue;
+            }
+            if (rcode[0] && ((tl == 3 && memcmp(d + i, rcode, 3) == 0) ||
+                             (rstat[0] && tl == strlen(rstat) && memcmp(d + i, rstat, tl) == 0))) {
+                i = e;
+                continue;
+            }
+            if (e - i > 7 && (strncmp(d + i, "http://", 7) == 0 || strncmp(d + i, "https://", 8) == 0)) {
+                /* a link: its host says who wrote the notice, its path nothing */
+                size_t h = i + (d[i + 4] == 's' ? 8 : 7), he = h;
+                while (he < e && d[he] != '/' && d[he] != '?' && d[he] != '#')
+                    he++;
+                memmove(d + w, d + h, he - h);
+                w += he - h;
+                i = e;
+                continue;
+            }
+            char *at = memchr(d + i, '@', e - i);
+            if (at && at > d + i && at + 1 < d + e) {
+                d[w++] = '@';
+                i = e;
+                continue;
+            }
+            memmove(d + w, d + i, e - i);
+            w += e - i;
+            i = e;
+            continue;
+        }
+        d[w++] = d[i++];
+    }
+    /* what was dropped leaves runs of spaces: fold them again */
+    size_t k = 0;
+    for (size_t i = 0; i < w; i++) {
+        if (d[i] == ' ' && (k == 0 || d[k - 1] == ' '))
+            continue;
+        d[k++] = d[i];
+    }
+    while (k > 0 && d[k - 1] == ' ')
+        k--;
+    d[k] = '\0';
+    out->len = k;
+}
+
+/* ---- the status table: RFC 3463 and the IANA registry, in reasons ---- */
+
+const char *mt_bounce_status_reason(const char *st)
+{
+    if (st == NULL || st[0] == '\0')
+        return "";
+    if (st[0] == '2')
+        return "delivered";
+    char *end;
+    long sub = strtol(st + 2, &end, 10);
+    if (end == st + 2 || *end != '.')
+        return "";
+    const char *dp = end + 1;
+    long det = strtol(dp, &end, 10);
+    if (end == dp)
+        return "";
+    int perm = st[0] == '5';
+    switch (sub) {
+    case 1:
+        switch (det) {
+        case 1:
+        case 3:
+            return "userunknown";
+        case 2:
+            return "hostunknown";
+        case 4:
+            return "filtered";
+        case 6:
+            return "hasmoved";
+        case 7:
+        case 8:
+            return "rejected";
+        case 9:
+            return "systemerror";
+        default:
+            return det == 0 && perm ? "userunknown" : "";
+        }
+    case 2:
+        switch (det) {
+        case 0:
+            return perm ? "filtered" : "";
+        case 1:
+            return perm ? "filtered" : "suspend";
+        case 2:
+            return "mailboxfull";
+        case 3:
+            return "exceedlimit";
+        case 4:
+            return "filtered";
+        default:
+            return "";
+        }
+    case 3:
+        switch (det) {
+        case 0:
+            return perm ? "systemerror" : "";
+        case 1:
+            return "systemfull";
+        case 2:
+            return "notaccept";
+        case 3:
+        case 5:
+            return "systemerror";
+        case 4:
+            return "mesgtoobig";
+        default:
+            return "";
+        }
+    case 4:
+        switch (det) {
+        case 0:
+            return perm ? "networkerror" : "";
+        case 1:
+            return perm ? "" : "expired";
+        case 2:
+        case 6:
+            return "networkerror";
+        case 3:
+            return "systemerror";
+        case 4:
+            return perm ? "hostunknown" : "networkerror";
+        case 5:
+            return "systemfull";
+        case 7:
+            return "expired";
+        default:
+            return "";
+        }
+    case 5:
+        switch (det) {
+        case 3:
+            return perm ? "toomanyconn" : "systemerror";
+        case 4:
+        case 5:
+            return "systemerror";
+        case 6:
+            return "securityerror";
+        default:
+            return "";
+        }
+    case 6:
+        return det == 4 ? "" : "contenterror";
+    case 7:
+        switch (det) {
+        case 0:
+            return perm ? "securityerror" : "";
+        case 1:
+        case 2:
+            return perm ? "securityerror" : "blocked";
+        case 13:
+            return "suspend";
+        case 16:
+            return "mesgtoobig";
+        case 17:
+        case 18:
+            return "hasmoved";
+        case 20:
+        case 21:
+        case 22:
+        case 23:
+        case 24:
+        case 26:
+            return "authfailure";
+        case 25:
+            return "requireptr";
+        case 27:
+            return "notaccept";
+        default:
+            return det >= 3 && det <= 19 ? "securityerror" : "";
+        }
+    default:
+        return "";
+    }
+}
+
+/* ---- the decision ---- */
+
+static int retried(const char *r)
+{
+    static const char *const v[] = {"undefined", "onhold",       "systemerror", "securityerror",
+                                    "expired",   "networkerror", "hostunknown", "userunknown"};
+    if (r == NULL || r[0] == '\0')
+        return 1;
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        if (strcmp(r, v[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int cmd_is(const mt_bounce_fact *f, const char *list)
+{
+    const char *c = f->command ? f->command : "";
+    if (c[0] == '\0')
+        return 0;
+    size_t n = strlen(c);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ' ');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == n && memcmp(p, c, n) == 0)
+            return 1;
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    return 0;
+}
+
+/* Each reason's phrases are matched against one text at most once: the
+ * decision asks about some reasons several times. */
+typedef struct memo {
+    const mt_bounce_reasons *r;
+    const char *d;
+    size_t dn;
+    signed char hit[NREASONS]; /* -1: not asked yet */
+} memo;
+
+static int memo_match(memo *m, const char *name)
+{
+    int i = reason_index(name, strlen(name));
+    if (i < 0)
+        return 0;
+    if (m->hit[i] < 0)
+        m->hit[i] = (signed char)mt_bounce_reasons_match(m->r, name, m->d, m->dn);
+    return m->hit[i];
+}
+
+#define M(name) memo_match(mm, name)
+
+/* Does the status or a phrase prove reason name (the first list)? */
+static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const char *sr)
+{
+    if (strcmp(name, "userunknown") == 0) {
+        if (strcmp(sr, "suspend") == 0 || cmd_is(f, "MAIL"))
+            return 0; /* at MAIL FROM an unknown address is the sender's */
+        if (strcmp(sr, "userunknown") == 0)
+            return !(M("norelaying") || M("blocked") || M("mailboxfull") || M("hasmoved") || M("rejected") ||
+                     M("notaccept"));
+        if (cmd_is(f, "RCPT") || ((f->command == NULL || f->command[0] == '\0') && sr[0] == '\0'))
+            return M("userunknown");
+        return 0;
+    }
+    if (strcmp(name, "filtered") == 0) {
+        if (strcmp(sr, "suspend") == 0)
+            return 0;
+        if (strcmp(sr, "filtered") == 0)
+            return M("userunknown") || M("filtered");
+        if (cmd_is(f, "CONN EHLO HELO MAIL RCPT"))
+            return 0;
+        return M("filtered") || (cmd_is(f, "DATA") && M("userunknown"));
+    }
+    if (strcmp(name, "rejected") == 0) {
+        if (strcmp(sr, "rejected") == 0)
+            return 1;
+        if (cmd_is(f, "MAIL"))
+            return M("rejected") || M("userunknown") || M("hostunknown");
+        if (cmd_is(f, "DATA"))
+            return strcmp(sr, "userunknown") != 0 && M("rejected");
+        if (sr[0] == '\0' || strcmp(sr, "onhold") == 0 || strcmp(sr, "securityerror") == 0 ||
+            strcmp(sr, "systemerror") == 0)
+            return M("rejected");
+        return 0;
+    }
+    if (strcmp(name, "hostunknown") == 0) {
+        if (cmd_is(f, "MAIL"))
+            return 0;
+        if (f->status && f->status[0] == '4')
+            return 0; /* a lookup that failed for now is a network error */
+        if (strcmp(sr, "hostunknown") == 0)
+            return !M("networkerror") && !M("notaccept");
+        return M("hostunknown");
+    }
+    if (strcmp(name, "norelaying") == 0) {
+        if (cmd_is(f, "CONN EHLO HELO"))
+            return 0;
+        return M("norelaying");
+    }
+    if (strcmp(name, "spamdetected") == 0) {
+        if (strcmp(sr, "spamdetected") == 0)
+            return 1;
+        if (cmd_is(f, "CONN EHLO HELO MAIL RCPT"))
+            return 0;
+        return M("spamdetected");
+    }
+    if (strcmp(name, "mesgtoobig") == 0) {
+        if (strcmp(sr, "mesgtoobig") == 0)
+            return 1;
+        if (strcmp(sr, "exceedlimit") == 0)
+            return 0;
+        return M("mesgtoobig");
+    }
+    if (strcmp(name, "contenterror") == 0)
+        return M("contenterror"); /* x.6.x alone: decided after the other phrases */
+    if (strcmp(name, "suspend") == 0)
+        return strcmp(sr, "suspend") == 0 || M("suspend");
+    return strcmp(sr, name) == 0 || M(name);
+}
+
+const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_fact *f)
+{
+    static const char *const first[] = {
+        "mailboxfull",     "mesgtoobig",    "exceedlimit",  "suspend",  "hasmoved",
+        "norelaying",      "authfailure",   "userunknown",  "filtered", "requireptr",
+        "notcompliantrfc", "badreputation", "contenterror", "rejected", "hostunknown",
+        "spamdetected",    "speeding",      "toomanyconn",  "blocked",
+    };
+    static const char *const second[] = {
+        "mailboxfull",    "authfailure",     "badreputation", "speeding",    "spamdetected",
+        "virusdetected",  "policyviolation", "norelaying",    "systemerror", "networkerror",
+        "suspend",        "contenterror",    "systemfull",    "notaccept",   "expired",
+        "failedstarttls", "securityerror",   "suppressed",    "mailererror",
+    };
+    const char *st = f->status ? f->status : "";
+    const char *d = f->diag ? f->diag : "";
+    size_t dn = strlen(d);
+    memo memo_store = {.r = r, .d = d, .dn = dn};
+    memset(memo_store.hit, -1, sizeof memo_store.hit);
+    memo *mm = &memo_store;
+    const char *dtype = f->dtype ? f->dtype : "";
+    const char *action = f->action ? f->action : "";
+    if (f->preset && f->preset[0] && !retried(f->preset))
+        return f->preset;
+    if (st[0] == '2')
+        return "delivered";
+    const char *sr = mt_bounce_status_reason(st);
+    /* a diagnostic of the local mailer (X-Unix) is no SMTP reply */
+    int smtp = strncasecmp(dtype, "x-unix", 6) != 0;
+    if (smtp)
+        for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
+            if (probes(mm, first[i], f, sr))
+                return first[i];
+    /* the other reasons */
+    if (f->preset && f->preset[0] && strcmp(f->preset, "undefined") != 0 && strcmp(f->preset, "onhold") != 0)
+        return f->preset;
+    if (retried(sr) || !smtp) {
+        for (size_t i = 0; i < sizeof second / sizeof second[0]; i++)
+            if (M(second[i]))
+                return second[i];
+        if (sr[0] == '\0') {
+            if (strncmp(st, "5.6", 3) == 0 || strncmp(st, "4.6", 3) == 0)
+                return "contenterror";
+            if (strncmp(st, "5.7", 3) == 0 || strncmp(st, "4.7", 3) == 0)
+                return "securityerror";
+            if (strncasecmp(dtype, "x-unix", 6) == 0)
+                return "mailererror";
+            if ((f->reply_code >= 500 && f->reply_code <= 507) ||
+                (f->reply_code >= 400 && f->reply_code <= 407))
+                return "syntaxerror";
+            if (strcmp(action, "delayed") == 0 || strcmp(action, "expired") == 0)
+                return "expired";
+            if (cmd_is(f, "EHLO HELO"))
+                return "blocked";
+        }
+    }
+    if (sr[0] && strcmp(sr, "undefined") != 0)
+        return sr;
+    if (strcmp(action, "delayed") == 0)
+        return "expired";
+    if (M("vacation"))
+        return "vacation";
+    return dn ? "onhold" : "undefined";
+}

@@ -1,0 +1,553 @@
+/*
+ * reader_exim.c - one Exim mainlog line into its parts (see reader_exim.h
+ * for the shapes and the mapping).
+ */
+#include "reader_exim.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "timeparse.h"
+
+static int starts(const char *p, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    return n >= k && memcmp(p, prefix, k) == 0;
+}
+
+static const char *find(const char *hay, size_t n, const char *needle)
+{
+    return memmem(hay, n, needle, strlen(needle));
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+/* base-62 characters: a table test per byte (this runs for every line) */
+static const unsigned char b62[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+    ['9'] = 1, ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1,
+    ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1,
+    ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
+static int alnum(char c)
+{
+    return b62[(unsigned char)c];
+}
+
+int mt_exim_is_msgid(const char *p, size_t n)
+{
+    /* classic: 6-6-2 base62 ("1vKp0a-0004Rg-1x"); 4.97+: 6-11-4 */
+    size_t a = 0, b, c;
+    while (a < n && alnum(p[a]))
+        a++;
+    if (a != 6 || a >= n || p[a] != '-')
+        return 0;
+    b = a + 1;
+    while (b < n && alnum(p[b]))
+        b++;
+    if ((b - a - 1 != 6 && b - a - 1 != 11) || b >= n || p[b] != '-')
+        return 0;
+    c = b + 1;
+    while (c < n && alnum(p[c]))
+        c++;
+    return c == n && (c - b - 1 == 2 || c - b - 1 == 4);
+}
+
+/* stamp - "YYYY-MM-DD HH:MM:SS[.mmm]" then optionally " +hhmm"; returns
+ * bytes consumed or 0. */
+static size_t stamp(const char *s, size_t n, int64_t *t, int32_t *usec)
+{
+    int y, mo, d, h, mi, sec;
+    if (n < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+        !digits(s + 8, 2, &d) || s[10] != ' ' || !digits(s + 11, 2, &h) || s[13] != ':' ||
+        !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
+        return 0;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return 0;
+    size_t k = 19;
+    int32_t us = 0;
+    if (k < n && s[k] == '.') {
+        int32_t scale = 100000;
+        for (k++; k < n && s[k] >= '0' && s[k] <= '9'; k++) {
+            us += (s[k] - '0') * scale;
+            scale /= 10;
+        }
+    }
+    int off = 0, oh, om;
+    if (k + 6 <= n && s[k] == ' ' && (s[k + 1] == '+' || s[k + 1] == '-') && digits(s + k + 2, 2, &oh) &&
+        digits(s + k + 4, 2, &om) && (k + 6 == n || s[k + 6] == ' ')) {
+        off = (oh * 3600 + om * 60) * (s[k + 1] == '-' ? -1 : 1);
+        k += 6;
+    }
+    *t = mt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    *usec = us;
+    return k;
+}
+
+static mt_pf_kind malformed(mt_pf_line *o, const char *why)
+{
+    o->why = why;
+    return o->kind = MT_PF_MALFORMED;
+}
+
+/* exim_time - Exim's time spec ("1d2h3m4s", "0.123s", "5s"): seconds, or
+ * -1 when it does not read as one. */
+static double exim_time(const char *p, size_t n)
+{
+    double total = 0, v = 0, frac = 0;
+    int have = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c >= '0' && c <= '9') {
+            if (frac > 0) {
+                v += (c - '0') * frac;
+                frac /= 10;
+            } else {
+                v = v * 10 + (c - '0');
+            }
+            have = 1;
+        } else if (c == '.' && have && frac == 0) {
+            frac = 0.1;
+        } else {
+            double unit = c == 'w'   ? 604800
+                          : c == 'd' ? 86400
+                          : c == 'h' ? 3600
+                          : c == 'm' ? 60
+                          : c == 's' ? 1
+                                     : 0;
+            if (unit == 0 || !have)
+                return -1;
+            total += v * unit;
+            v = 0;
+            frac = 0;
+            have = 0;
+        }
+    }
+    return have ? -1 : total;
+}
+
+/* stage_after - the stage of the reply to Exim's "after COMMAND" words */
+static mt_stage stage_after(const char *c, size_t n)
+{
+    if (starts(c, n, "pipelined ")) {
+        c += 10;
+        n -= 10;
+    }
+    if (starts(c, n, "initial connection"))
+        return MT_STAGE_GREETING;
+    if (starts(c, n, "sending data block") || starts(c, n, "end of data"))
+        return MT_STAGE_DATA_END;
+    return mt_stage_from_command(c, n);
+}
+
+/* host_ip - "NAME [IP]" or "[IP]" at p: returns bytes consumed up to and
+ * including ']' or 0. */
+static size_t host_ip(const char *p, size_t n, mt_slice *host, mt_slice *ip)
+{
+    const char *lb = memchr(p, '[', n);
+    if (lb == NULL)
+        return 0;
+    for (const char *q = p; q + 1 < lb; q++)
+        if (*q == ' ')
+            return 0;
+    const char *rb = memchr(lb, ']', n - (size_t)(lb - p));
+    if (rb == NULL)
+        return 0;
+    size_t hl = (size_t)(lb - p);
+    while (hl && p[hl - 1] == ' ')
+        hl--;
+    *host = (mt_slice){p, hl};
+    *ip = (mt_slice){lb + 1, (size_t)(rb - lb - 1)};
+    return (size_t)(rb - p) + 1;
+}
+
+static void set_reply(mt_pf_line *o, const char *p, size_t n)
+{
+    while (n && (p[n - 1] == ' '))
+        n--;
+    o->reply = (mt_slice){p, n};
+    char enh[16];
+    o->reply_code = mt_reply_code_enhanced(p, n, enh);
+    if (enh[0])
+        memcpy(o->enhanced, enh, sizeof enh);
+}
+
+/* closing_quote - the index of the '"' that closes a quoted value whose
+ * text starts at k (a backslash escapes the next byte), n if none */
+static size_t closing_quote(const char *p, size_t k, size_t n)
+{
+    while (k < n) {
+        const char *q = memchr(p + k, '"', n - k);
+        if (q == NULL)
+            return n;
+        size_t i = (size_t)(q - p), bs = 0;
+        while (i - bs > k && p[i - bs - 1] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return i;
+        k = i + 1;
+    }
+    return n;
+}
+
+/* reply_start - in "COMMAND: 451 …", the reply: the first ": " followed
+ * by a 3-digit code.  NULL if none. */
+static const char *reply_start(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 5 < n; i++) {
+        if (p[i] == ':' && p[i + 1] == ' ' && p[i + 2] >= '2' && p[i + 2] <= '5' && p[i + 3] >= '0' &&
+            p[i + 3] <= '9' && p[i + 4] >= '0' && p[i + 4] <= '9' &&
+            (i + 5 == n || p[i + 5] == ' ' || p[i + 5] == '-'))
+            return p + i + 2;
+    }
+    return NULL;
+}
+
+/* failure - the message of a == or ** line: MX, reply, stage. */
+static void failure(const char *p, size_t n, mt_pf_line *o)
+{
+    o->reason = (mt_slice){p, n};
+    o->reply = o->reason;
+    /* "… H=host [ip]: rest" inside the message (timeouts) */
+    const char *h = find(p, n, "H=");
+    if (h && (h == p || h[-1] == ' ') && o->mx_host.len == 0 && o->mx_ip.len == 0) {
+        mt_slice hh, ip;
+        if (host_ip(h + 2, n - (size_t)(h + 2 - p), &hh, &ip)) {
+            o->mx_host = hh;
+            o->mx_ip = ip;
+        }
+    }
+    const char *e = find(p, n, "SMTP error from remote mail server after ");
+    size_t el = strlen("SMTP error from remote mail server after ");
+    if (e == NULL) {
+        e = find(p, n, "SMTP error from remote mailer after ");
+        el = strlen("SMTP error from remote mailer after ");
+    }
+    if (e) {
+        const char *c = e + el;
+        size_t cn = n - (size_t)(c - p);
+        const char *r = reply_start(c, cn);
+        o->stage = stage_after(c, r ? (size_t)(r - c) : cn);
+        if (r)
+            set_reply(o, r, n - (size_t)(r - p));
+        return;
+    }
+    const char *w;
+    if ((w = find(p, n, "timeout after ")) != NULL) {
+        const char *c = w + strlen("timeout after ");
+        o->stage = stage_after(c, n - (size_t)(c - p));
+        return;
+    }
+    if ((w = find(p, n, "closed connection in response to ")) != NULL) {
+        const char *c = w + strlen("closed connection in response to ");
+        o->stage = stage_after(c, n - (size_t)(c - p));
+        return;
+    }
+    if (find(p, n, "TLS session") || find(p, n, "TLS error") || find(p, n, "STARTTLS") ||
+        find(p, n, "TLS negotiation") || find(p, n, "certificate"))
+        o->stage = MT_STAGE_STARTTLS;
+    else if (starts(p, n, "Connection refused") || starts(p, n, "Connection timed out") ||
+             find(p, n, "Network is unreachable") || find(p, n, "No route to host") ||
+             starts(p, n, "Unrouteable address") ||
+             find(p, n, "all relevant MX records point to non-existent") || find(p, n, "lookup of host") ||
+             find(p, n, "host lookup did not complete") || starts(p, n, "Network Error") ||
+             find(p, n, "Connection reset"))
+        o->stage = MT_STAGE_CONNECT;
+}
+
+/* delivery - a =>, ->, >>, == or ** line from the address on */
+static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_pf_line *o)
+{
+    /* => -> >> sent; == deferred; ** failed */
+    if (flag0 == '=' && flag1 == '=')
+        o->status = MT_STATUS_DEFERRED;
+    else if (flag0 == '*')
+        o->status = MT_STATUS_BOUNCED;
+    else
+        o->status = MT_STATUS_SENT;
+    size_t k = 0;
+    while (k < n && p[k] != ' ')
+        k++;
+    if (k == 0)
+        return malformed(o, "exim delivery: no address");
+    mt_slice addr = {p, k};
+    mt_slice orig = MT_SLICE_NULL;
+    const char *msg = NULL;
+    size_t msgn = 0;
+    if (k > 1 && p[k - 1] == ':') { /* "** a@b: retry timeout exceeded" */
+        addr.len--;
+        msg = k < n ? p + k + 1 : p + n;
+        msgn = n - (size_t)(msg - p);
+        k = n;
+    }
+    mt_slice r_router = MT_SLICE_NULL, t_transport = MT_SLICE_NULL, confirm = MT_SLICE_NULL,
+             qt = MT_SLICE_NULL;
+    int keyed = 0;
+    while (k < n) {
+        while (k < n && p[k] == ' ')
+            k++;
+        if (k >= n)
+            break;
+        if (p[k] == ':' && (k + 1 == n || p[k + 1] == ' ')) {
+            msg = p + k + (k + 1 < n ? 2 : 1);
+            msgn = n - (size_t)(msg - p);
+            break;
+        }
+        /* the key, if the token is KEY=… */
+        size_t ks = k, ke = k;
+        while (ke < n && (alnum(p[ke]) || p[ke] == '_'))
+            ke++;
+        int has_key = ke > ks && ke < n && p[ke] == '=';
+        size_t vs = has_key ? ke + 1 : k, ve;
+        int quoted = vs < n && p[vs] == '"';
+        if (quoted) {
+            ve = closing_quote(p, vs + 1, n);
+            if (ve >= n)
+                return malformed(o, "exim delivery: unclosed quote");
+            k = ve + 1;
+            vs++;
+        } else {
+            ve = vs;
+            while (ve < n && p[ve] != ' ')
+                ve++;
+            k = ve;
+        }
+        mt_slice v = {p + vs, ve - vs};
+        int ends_fields = !quoted && v.len && v.p[v.len - 1] == ':';
+        if (ends_fields)
+            v.len--;
+        if (has_key) {
+            keyed = 1;
+            size_t kl = ke - ks;
+            const char *key = p + ks;
+            if (kl == 1 && key[0] == 'R') {
+                r_router = v;
+            } else if (kl == 1 && key[0] == 'T') {
+                t_transport = v;
+            } else if (kl == 1 && key[0] == 'C') {
+                confirm = v;
+            } else if (kl == 2 && key[0] == 'Q' && key[1] == 'T') {
+                qt = v;
+            } else if (kl == 1 && key[0] == 'H') {
+                /* H=name [ip]:port* : the ip part is the next token */
+                mt_slice host = v, ip = MT_SLICE_NULL;
+                if (!ends_fields && k + 1 < n && p[k] == ' ' && p[k + 1] == '[') {
+                    const char *rb = memchr(p + k + 1, ']', n - k - 1);
+                    if (rb == NULL)
+                        return malformed(o, "exim delivery: H= without ']'");
+                    ip = (mt_slice){p + k + 2, (size_t)(rb - (p + k + 2))};
+                    k = (size_t)(rb - p) + 1;
+                    while (k < n && p[k] != ' ')
+                        k++;
+                    ends_fields = p[k - 1] == ':';
+                } else if (host.len && host.p[0] == '[') {
+                    const char *rb = memchr(host.p, ']', host.len);
+                    if (rb) {
+                        ip = (mt_slice){host.p + 1, (size_t)(rb - host.p - 1)};
+                        host = MT_SLICE_NULL;
+                    }
+                }
+                o->mx_host = host;
+                o->mx_ip = ip;
+            } else if (kl == 1 && key[0] == 'I') {
+                if (v.len > 2 && v.p[0] == '[') {
+                    const char *rb = memchr(v.p, ']', v.len);
+                    if (rb)
+                        o->sending_ip = (mt_slice){v.p + 1, (size_t)(rb - v.p - 1)};
+                }
+            }
+        } else if (!keyed && v.len > 2 && v.p[0] == '<' && v.p[v.len - 1] == '>') {
+            orig = (mt_slice){v.p + 1, v.len - 2};
+        }
+        if (ends_fields) {
+            while (k < n && p[k] == ' ')
+                k++;
+            msg = p + k;
+            msgn = n - k;
+            break;
+        }
+    }
+    /* the recipient: the final address, or the original when the final one
+     * is a local part, a pipe or a file */
+    o->to = addr;
+    if (orig.len && (memchr(addr.p, '@', addr.len) == NULL || addr.p[0] == '|' || addr.p[0] == '/'))
+        o->to = orig;
+    if (orig.len)
+        o->orig_to = orig;
+    o->relay = t_transport.len ? t_transport : r_router;
+    o->program = o->relay;
+    if (qt.len)
+        o->delay = exim_time(qt.p, qt.len);
+    if (o->status == MT_STATUS_SENT) {
+        if (confirm.len)
+            set_reply(o, confirm.p, confirm.len);
+        if (o->mx_host.len || o->mx_ip.len)
+            o->stage = MT_STAGE_DATA_END;
+        return o->kind = MT_PF_DELIVERY;
+    }
+    if (msg == NULL) { /* "defer (-1)" and nothing more: Exim said no reason */
+        msg = p + n;
+        msgn = 0;
+    }
+    if (o->status == MT_STATUS_DEFERRED && find(msg, msgn, "retry time not reached") &&
+        !find(msg, msgn, "SMTP error"))
+        return o->kind = MT_PF_IGNORED; /* Exim did not try: no attempt */
+    int smtp = find(msg, msgn, "SMTP error") != NULL;
+    if (o->status == MT_STATUS_BOUNCED && !smtp &&
+        (find(msg, msgn, "retry timeout exceeded") || find(msg, msgn, "failing for a long time")))
+        return o->kind = MT_PF_QMGR_EXPIRED; /* given up without trying again: no attempt */
+    failure(msg, msgn, o);
+    /* a temporary reply that ends the address: the retry time ran out */
+    if (o->status == MT_STATUS_BOUNCED && o->reply_code >= 400 && o->reply_code < 500)
+        o->status = MT_STATUS_EXPIRED;
+    return o->kind = MT_PF_DELIVERY;
+}
+
+/* arrival - "<= sender FIELDS" */
+static mt_pf_kind arrival(const char *p, size_t n, mt_pf_line *o)
+{
+    size_t k = 0;
+    while (k < n && p[k] != ' ')
+        k++;
+    if (k == 0)
+        return malformed(o, "exim arrival: no sender");
+    o->from = (mt_slice){p, (k == 2 && p[0] == '<' && p[1] == '>') ? 0 : k};
+    while (k < n) {
+        while (k < n && p[k] == ' ')
+            k++;
+        size_t ks = k, ke = k;
+        while (ke < n && (alnum(p[ke]) || p[ke] == '_'))
+            ke++;
+        int has_key = ke > ks && ke < n && p[ke] == '=';
+        size_t vs = has_key ? ke + 1 : k, ve;
+        if (vs < n && p[vs] == '"') {
+            ve = closing_quote(p, vs + 1, n);
+            if (ve >= n)
+                return malformed(o, "exim arrival: unclosed quote");
+            k = ve + 1;
+            continue;
+        }
+        ve = vs;
+        while (ve < n && p[ve] != ' ')
+            ve++;
+        k = ve;
+        if (!has_key)
+            continue;
+        size_t kl = ke - ks;
+        if (kl == 1 && p[ks] == 'S') {
+            int64_t v = 0;
+            size_t i = vs;
+            for (; i < ve && i - vs < 18 && p[i] >= '0' && p[i] <= '9'; i++)
+                v = v * 10 + (p[i] - '0');
+            o->size = i > vs ? v : -1;
+        } else if (kl == 2 && p[ks] == 'i' && p[ks + 1] == 'd') {
+            mt_slice id = {p + vs, ve - vs};
+            if (id.len >= 2 && id.p[0] == '<' && id.p[id.len - 1] == '>') {
+                id.p++;
+                id.len -= 2;
+            }
+            o->message_id = id;
+        }
+    }
+    return o->kind = MT_PF_QMGR_FROM;
+}
+
+int mt_exim_probe(const char *line, size_t n)
+{
+    int64_t t;
+    int32_t us;
+    size_t k = stamp(line, n, &t, &us);
+    if (k == 0 || k >= n || line[k] != ' ')
+        return 0;
+    k++;
+    if (k >= n)
+        return 0;
+    if (line[k] == '[') { /* +pid */
+        size_t j = k + 1;
+        while (j < n && line[j] >= '0' && line[j] <= '9')
+            j++;
+        if (j == k + 1 || j + 1 >= n || line[j] != ']' || line[j + 1] != ' ')
+            return 0;
+        k = j + 2;
+    }
+    const char *p = line + k;
+    size_t rn = n - k;
+    const char *sp = memchr(p, ' ', rn);
+    if (mt_exim_is_msgid(p, sp ? (size_t)(sp - p) : rn))
+        return 1;
+    static const char *const known[] = {"SMTP connection from ",
+                                        "SMTP protocol ",
+                                        "SMTP command timeout ",
+                                        "H=",
+                                        "Start queue run",
+                                        "End queue run",
+                                        "exim ",
+                                        "TLS error ",
+                                        "no host name found for ",
+                                        "rejected ",
+                                        "unexpected disconnection "};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (starts(p, rn, known[i]))
+            return 1;
+    return find(p, rn, " authenticator failed for ") != NULL;
+}
+
+mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_pf_line *o)
+{
+    /* every field but the header ones (never set here) is cleared; the
+     * struct is large and this runs for every line */
+    memset(o, 0, offsetof(mt_pf_line, header_name));
+    o->sending_ip = o->helo_name = o->header_from = o->template_id = o->attachment_types = MT_SLICE_NULL;
+    o->delay = -1;
+    o->size = -1;
+    o->nrcpt = -1;
+    size_t k = stamp(line, n, &o->time, &o->usec);
+    if (k == 0)
+        return malformed(o, "no Exim timestamp");
+    if (k < n && line[k] == ' ' && k + 1 < n && line[k + 1] == '[') {
+        size_t j = k + 2;
+        while (j < n && line[j] >= '0' && line[j] <= '9')
+            j++;
+        if (j < n && line[j] == ']')
+            k = j + 1;
+    }
+    if (k >= n || line[k] != ' ')
+        return o->kind = MT_PF_IGNORED;
+    k++;
+    const char *id = line + k;
+    const char *sp = memchr(id, ' ', n - k);
+    size_t idn = sp ? (size_t)(sp - id) : n - k;
+    if (!mt_exim_is_msgid(id, idn))
+        return o->kind = MT_PF_IGNORED; /* daemon, queue runner, rejections, … */
+    o->queue_id = (mt_slice){id, idn};
+    o->host = (mt_slice){"", 0};
+    if (sp == NULL)
+        return o->kind = MT_PF_IGNORED;
+    const char *p = sp + 1;
+    size_t rn = n - (size_t)(p - line);
+    if (starts(p, rn, "Completed"))
+        return o->kind = MT_PF_REMOVED;
+    if (rn >= 3 && p[2] == ' ') {
+        char a = p[0], b = p[1];
+        if (a == '<' && b == '=')
+            return arrival(p + 3, rn - 3, o);
+        if ((a == '=' && b == '>') || (a == '-' && b == '>') || (a == '>' && b == '>') ||
+            (a == '=' && b == '=') || (a == '*' && b == '*'))
+            return delivery(p + 3, rn - 3, a, b, o);
+    }
+    return o->kind = MT_PF_IGNORED; /* *>, frozen, SMTP notes, … */
+}

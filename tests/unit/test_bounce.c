@@ -1,0 +1,203 @@
+/*
+ * test_bounce.c - the bounce helpers: status and reply code in free text,
+ * the folded reason text, the reason decision, mbox splitting, sniffing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bounce.h"
+#include "mailbox.h"
+
+static void test_find_status(void **state)
+{
+    (void)state;
+    char st[16];
+    const char *t = "host 192.0.2.1 said: 550 5.1.1 <a@b.example>: User unknown";
+    assert_true(mt_bounce_find_status(t, strlen(t), st) > 0);
+    assert_string_equal(st, "5.1.1");
+    t = "connect to 192.0.2.4[192.0.2.4]:25: timed out";
+    assert_int_equal(mt_bounce_find_status(t, strlen(t), st), -1);
+    t = "version 4.2.10 of the program";
+    assert_int_equal(mt_bounce_find_status(t, strlen(t), st), -1 + (int)(strstr(t, "4.2.10") - t) + 1);
+    assert_string_equal(st, "4.2.10");
+    t = "550 5.1.0 - Unknown address error 550-'5.7.1 <x@y.example>... Access denied'";
+    assert_true(mt_bounce_find_status_replied(t, strlen(t), st, 0) >= 0);
+    assert_string_equal(st, "5.1.0"); /* follows "550 " too: the first such */
+    t = "5.1.0 - Unknown address error 550-'5.7.1 Access denied'";
+    assert_true(mt_bounce_find_status_replied(t, strlen(t), st, 0) > 0);
+    assert_string_equal(st, "5.7.1");
+    t = "(#5.5.0)";
+    assert_true(mt_bounce_find_status(t, strlen(t), st) >= 0);
+    assert_string_equal(st, "5.5.0");
+}
+
+static void test_find_code(void **state)
+{
+    (void)state;
+    const char *t = "SIZE=1543: host mx [192.0.2.20]: 550 5.7.0 Please use the smtp server";
+    assert_int_equal(mt_bounce_find_code(t, strlen(t), 0), 550);
+    t = "Remote host said: 550: : User unknown";
+    assert_int_equal(mt_bounce_find_code(t, strlen(t), 0), 550);
+    t = "queue id 4412 after 999 tries"; /* not reply codes */
+    assert_int_equal(mt_bounce_find_code(t, strlen(t), 0), 0);
+    t = "554 <a@b.example>... 550 Host unknown";
+    assert_int_equal(mt_bounce_find_code(t, strlen(t), 0), 550);
+    t = "220-greeting 421 4.2.1 Service refused";
+    assert_int_equal(mt_bounce_find_code(t, strlen(t), '4'), 421);
+}
+
+static void test_fold(void **state)
+{
+    (void)state;
+    mt_buf b;
+    mt_buf_init(&b);
+    const char *t =
+        "550-5.7.1 Messages with multiple\n550-5.7.1 addresses in From: header\n550 5.7.1 are not "
+        "accepted <no-such-user@example.com>";
+    mt_bounce_fold(t, strlen(t), &b);
+    assert_string_equal(b.data, "messages with multiple addresses in from: header are not accepted @");
+    mt_bounce_fold("", 0, &b);
+    assert_string_equal(b.data, "");
+    mt_buf_free(&b);
+}
+
+static mt_bounce_reasons *load_reasons(void)
+{
+    const char *root = getenv("MT_SOURCE_ROOT");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/data/bounce-reasons.tsv", root ? root : ".");
+    mt_buf err;
+    mt_buf_init(&err);
+    mt_bounce_reasons *r = mt_bounce_reasons_load(path, &err);
+    if (r == NULL)
+        fail_msg("%s", err.data);
+    mt_buf_free(&err);
+    return r;
+}
+
+static const char *decide(const mt_bounce_reasons *r, const char *status, const char *text, const char *cmd)
+{
+    static mt_buf b;
+    mt_bounce_fold(text, strlen(text), &b);
+    mt_bounce_fact f = {
+        .status = status, .diag = b.data, .dtype = "SMTP", .action = "failed", .command = cmd};
+    return mt_bounce_reason_decide(r, &f);
+}
+
+static void test_reasons(void **state)
+{
+    (void)state;
+    mt_bounce_reasons *r = load_reasons();
+    assert_string_equal(decide(r, "5.1.1", "550 5.1.1 User unknown", "RCPT"), "userunknown");
+    assert_string_equal(decide(r, "5.2.2", "552 5.2.2 Mailbox full", "RCPT"), "mailboxfull");
+    assert_string_equal(decide(r, "5.0.0", "550 Mailbox quota exceeded for this user", ""), "mailboxfull");
+    assert_string_equal(
+        decide(r, "5.7.1", "554 5.7.1 Client host rejected: listed in zen.spamhaus.org", "RCPT"), "blocked");
+    assert_string_equal(
+        decide(r, "5.7.26", "550 5.7.26 Unauthenticated email is not accepted due to DMARC", "DATA"),
+        "authfailure");
+    assert_string_equal(decide(r, "5.7.25", "550 5.7.25 The IP address has no PTR record", "RCPT"),
+                        "requireptr");
+    assert_string_equal(decide(r, "4.4.7", "", ""), "expired");
+    assert_string_equal(decide(r, "2.0.0", "250 OK", "DATA"), "delivered");
+    assert_string_equal(decide(r, "", "", ""), "undefined");
+    assert_string_equal(decide(r, "", "something nobody knows", ""), "onhold");
+    /* the address is no phrase: a local part "user-unknown" proves nothing */
+    assert_string_equal(decide(r, "5.3.0", "554 5.3.0 <user-unknown@example.com> rejected", "DATA"),
+                        "systemerror");
+    mt_bounce_reasons_free(r);
+}
+
+static void test_reasons_file_errors(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/mt-reasons-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char bad[] = "# comment\nnosuchreason\tfoo\n";
+    assert_int_equal(write(fd, bad, sizeof bad - 1), (ssize_t)(sizeof bad - 1));
+    close(fd);
+    mt_buf err;
+    mt_buf_init(&err);
+    assert_null(mt_bounce_reasons_load(path, &err));
+    assert_non_null(strstr(err.data, ":2:"));
+    FILE *fp = fopen(path, "w");
+    fputs("blocked\t(unclosed\n", fp);
+    fclose(fp);
+    mt_buf_reset(&err);
+    assert_null(mt_bounce_reasons_load(path, &err));
+    assert_non_null(strstr(err.data, "blocked"));
+    unlink(path);
+    mt_buf_free(&err);
+}
+
+typedef struct seen {
+    int n;
+    size_t len[4];
+    char name[4][64];
+} seen;
+
+static void count_msg(const char *buf, size_t n, const char *name, void *arg)
+{
+    (void)buf;
+    seen *s = arg;
+    if (s->n < 4) {
+        s->len[s->n] = n;
+        snprintf(s->name[s->n], sizeof s->name[s->n], "%s", name);
+    }
+    s->n++;
+}
+
+static void test_mbox_split(void **state)
+{
+    (void)state;
+    const char box[] = "From a@b Thu Jan  1 00:00:00 2026\nSubject: one\n\nbody\nFrom here on, body text\n\n"
+                       "From c@d Thu Jan  1 00:00:01 2026\nSubject: two\n\nbody\n";
+    seen s = {0};
+    mt_mailbox_stats st = {0};
+    mt_mailbox_split(box, sizeof box - 1, "box", count_msg, &s, &st);
+    assert_int_equal(s.n, 2); /* "From here on" follows no blank line */
+    assert_string_equal(s.name[0], "box:1");
+    assert_string_equal(s.name[1], "box:2");
+    assert_int_equal(s.len[0] + s.len[1], sizeof box - 1);
+    seen one = {0};
+    mt_mailbox_split("Subject: x\n\nbody\n", 17, "f.eml", count_msg, &one, &st);
+    assert_int_equal(one.n, 1);
+    assert_string_equal(one.name[0], "f.eml");
+}
+
+static void test_sniff(void **state)
+{
+    (void)state;
+    const char *m = "Received: from x\n\tby y\nFrom: a@b\nSubject: s\n\nbody";
+    assert_true(mt_bounce_sniff(m, strlen(m)));
+    m = "From MAILER-DAEMON Thu Jan  1 00:00:00 2026\n";
+    assert_true(mt_bounce_sniff(m, strlen(m)));
+    m = "Nov 20 21:35:51 mx postfix/smtp[123]: 4ABC: to=<a@b>, status=sent";
+    assert_false(mt_bounce_sniff(m, strlen(m)));
+    m = "{\"json\": true}";
+    assert_false(mt_bounce_sniff(m, strlen(m)));
+    assert_false(mt_bounce_sniff("", 0));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_find_status),
+        cmocka_unit_test(test_find_code),
+        cmocka_unit_test(test_fold),
+        cmocka_unit_test(test_reasons),
+        cmocka_unit_test(test_reasons_file_errors),
+        cmocka_unit_test(test_mbox_split),
+        cmocka_unit_test(test_sniff),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,342 @@
+/*
+ * test_reader_exim.c - the Exim mainlog shapes the reader promises: real
+ * lines written by Exim's own test suite (Exim commit 13835a3c, test/log/,
+ * GPL-2.0-or-later), lines in the forms of Exim's specification (chapter
+ * "Log files": log_selector fields), and the whole public corpus when it is
+ * present (every delivery, deferral, failure and arrival line must parse).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <dirent.h>
+
+#include "format.h"
+#include "reader_exim.h"
+
+static mt_pf_line L;
+
+static mt_pf_kind parse(const char *s)
+{
+    return mt_exim_parse(s, strlen(s), &L);
+}
+
+static void assert_slice(mt_slice s, const char *want)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%.*s", (int)s.len, s.p ? s.p : "");
+    assert_string_equal(buf, want);
+}
+
+static void t_arrival(void **state)
+{
+    (void)state;
+    /* testsuite */
+    assert_int_equal(
+        parse("1999-03-02 09:44:33 10HmaY-000000005vi-0000 <= CALLER@test.ex U=CALLER P=scanned-ok "
+              "S=sss id=E10HmaX-000000005vi-0000@the.local.host.name"),
+        MT_PF_QMGR_FROM);
+    assert_slice(L.queue_id, "10HmaY-000000005vi-0000");
+    assert_slice(L.from, "CALLER@test.ex");
+    assert_int_equal(L.size, -1); /* the test suite masks sizes as "sss" */
+    assert_slice(L.message_id, "E10HmaX-000000005vi-0000@the.local.host.name");
+    assert_int_equal(L.time, 920367873);
+    /* spec form: remote arrival, +subject, millisecond stamps and a zone */
+    assert_int_equal(
+        parse("2026-11-20 21:35:51.123 +0800 1vKp0a-0004Rg-1x <= <> H=mx.example.net (helo.example.net) "
+              "[192.0.2.7]:41234 P=esmtps X=TLS1.3:TLS_AES_256_GCM_SHA384:256 CV=no S=18342 "
+              "id=<abc.123@example.net> T=\"Your invoice: November\" for a@163.com"),
+        MT_PF_QMGR_FROM);
+    assert_int_equal(L.from.len, 0);
+    assert_non_null(L.from.p);
+    assert_int_equal(L.size, 18342);
+    assert_slice(L.message_id, "abc.123@example.net");
+    assert_int_equal(L.time, 1795210551 - 8 * 3600);
+    assert_int_equal(L.usec, 123000);
+}
+
+static void t_delivery(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 => userx@domain.com R=all T=smtp "
+                           "H=127.0.0.1 [127.0.0.1]:PORT_S I=[127.0.0.1]:10001 C=\"250 OK\""),
+                     MT_PF_DELIVERY);
+    assert_slice(L.to, "userx@domain.com");
+    assert_slice(L.program, "smtp"); /* the route: the transport */
+    assert_slice(L.mx_host, "127.0.0.1");
+    assert_slice(L.mx_ip, "127.0.0.1");
+    assert_slice(L.sending_ip, "127.0.0.1"); /* +outgoing_interface */
+    assert_slice(L.reply, "250 OK");
+    assert_int_equal(L.reply_code, 250);
+    assert_int_equal(L.status, MT_STATUS_SENT);
+    assert_int_equal(L.stage, MT_STAGE_DATA_END);
+    /* local delivery: local part, then the original address */
+    assert_int_equal(
+        parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 => CALLER <CALLER@one.test.ex> R=localuser "
+              "T=local_delivery"),
+        MT_PF_DELIVERY);
+    assert_slice(L.to, "CALLER@one.test.ex");
+    assert_slice(L.program, "local_delivery");
+    assert_int_equal(L.stage, MT_STAGE_UNKNOWN);
+    /* spec form with every optional field and a confirmation holding ": " */
+    assert_int_equal(
+        parse("2026-11-20 21:36:02 1vKp0a-0004Rg-1x -> b@126.com F=<news@sender.example> "
+              "R=dnslookup T=remote_smtp S=18500 H=126mx01.mxmail.netease.com [220.181.15.161]:25 "
+              "I=[198.51.100.20]:52144 X=TLS1.2:ECDHE-RSA-AES128-GCM-SHA256:128 CV=yes "
+              "DN=\"CN=*.mxmail.netease.com\" K C=\"250 Mail OK queued as: mx1,abc\" QT=1m2s DT=1.5s"),
+        MT_PF_DELIVERY);
+    assert_slice(L.to, "b@126.com");
+    assert_slice(L.program, "remote_smtp");
+    assert_slice(L.mx_host, "126mx01.mxmail.netease.com");
+    assert_slice(L.mx_ip, "220.181.15.161");
+    assert_slice(L.sending_ip, "198.51.100.20");
+    assert_slice(L.reply, "250 Mail OK queued as: mx1,abc");
+    assert_true(L.delay > 61.9 && L.delay < 62.1);
+    /* an escaped quote inside the confirmation, and an escaped backslash before the closing one */
+    assert_int_equal(parse("2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1] "
+                           "C=\"250 ok \\\"id\\\" x\\\\\" QT=1s"),
+                     MT_PF_DELIVERY);
+    assert_slice(L.reply, "250 ok \\\"id\\\" x\\\\");
+    assert_true(L.delay > 0.9 && L.delay < 1.1);
+    /* cutthrough */
+    assert_int_equal(parse("2026-11-20 21:36:02 1vKp0a-0004Rg-1x >> c@qq.com R=dnslookup T=remote_smtp "
+                           "H=mx3.qq.com [203.205.219.57] C=\"250 Ok\""),
+                     MT_PF_DELIVERY);
+    assert_int_equal(L.status, MT_STATUS_SENT);
+}
+
+static void t_deferral(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 == userx@domain.com R=all T=smtp defer (-44) "
+              "H=127.0.0.1 [127.0.0.1]: SMTP error from remote mail server after RCPT "
+              "TO:<userx@domain.com>: 452 Temporary error"),
+        MT_PF_DELIVERY);
+    assert_int_equal(L.status, MT_STATUS_DEFERRED);
+    assert_int_equal(L.stage, MT_STAGE_RCPT);
+    assert_int_equal(L.reply_code, 452);
+    assert_slice(L.reply, "452 Temporary error");
+    assert_slice(L.mx_ip, "127.0.0.1");
+    assert_int_equal(
+        parse("1999-03-02 09:44:33 10HmaZ-000000005vi-0000 == userz@domain.com R=all T=smtp defer (-45) "
+              "H=127.0.0.1 [127.0.0.1]:PORT_S I=[127.0.0.1]:10001: SMTP error from remote mail server "
+              "after MAIL FROM:<>: 450 not right now, sorry"),
+        MT_PF_DELIVERY);
+    assert_int_equal(L.stage, MT_STAGE_MAIL);
+    assert_slice(L.sending_ip, "127.0.0.1");
+    assert_slice(L.reply, "450 not right now, sorry");
+    assert_int_equal(
+        parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 == userx@domain1 R=others T=smtp defer (0) "
+              "H=localhost4.test.ex [127.0.0.1]: SMTP error from remote mail server after initial "
+              "connection: 450 I'm busy"),
+        MT_PF_DELIVERY);
+    assert_int_equal(L.stage, MT_STAGE_GREETING);
+    assert_slice(L.mx_host, "localhost4.test.ex");
+    assert_int_equal(
+        parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 == userx@domain1.com R=all T=smtp defer "
+              "(dd): Connection timed out H=127.0.0.1 [127.0.0.1]: SMTP timeout after EHLO "
+              "myhost.test.ex"),
+        MT_PF_DELIVERY);
+    assert_int_equal(L.stage, MT_STAGE_HELO);
+    assert_slice(L.mx_ip, "127.0.0.1");
+    assert_int_equal(
+        parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 == userx@simple R=all T=smtp defer (dd): "
+              "Connection refused"),
+        MT_PF_DELIVERY);
+    assert_int_equal(L.stage, MT_STAGE_CONNECT);
+    assert_slice(L.reply, "Connection refused");
+    assert_int_equal(L.reply_code, 0);
+    /* the Netease case, after end of data, with an enhanced code */
+    assert_int_equal(
+        parse("2026-11-20 21:35:51 1vKp0a-0004Rg-1x == alice@163.com R=dnslookup T=remote_smtp defer "
+              "(-46) H=163mx01.mxmail.netease.com [220.181.14.141]: SMTP error from remote mail "
+              "server after pipelined end of data: 451 4.3.2 Internal server error"),
+        MT_PF_DELIVERY);
+    assert_int_equal(L.stage, MT_STAGE_DATA_END);
+    assert_int_equal(L.reply_code, 451);
+    assert_string_equal(L.enhanced, "4.3.2");
+    assert_int_equal(
+        parse("2026-11-20 05:53:01 4pc4HO-DDI59l-7O == manayan@sina.com R=dnslookup T=remote_smtp defer "
+              "(-18) H=freemx1.sinamail.sina.com.cn [202.108.3.242]: Remote host closed connection in "
+              "response to RCPT TO:<manayan@sina.com>"),
+        MT_PF_DELIVERY);
+    assert_int_equal(L.stage, MT_STAGE_RCPT);
+    assert_slice(L.mx_host, "freemx1.sinamail.sina.com.cn");
+    /* Exim did not try: not an attempt */
+    assert_int_equal(
+        parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 == userx@simple R=all T=smtp defer (-54): "
+              "retry time not reached for any host for 'simple'"),
+        MT_PF_IGNORED);
+    /* a bare "defer (-1)": a deferral without a reason, not a bad line */
+    assert_int_equal(parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 == CALLER@test.ex R=caller "
+                           "T=local_delivery defer (-1)"),
+                     MT_PF_DELIVERY);
+    assert_int_equal(L.reply.len, 0);
+}
+
+static void t_failure(void **state)
+{
+    (void)state;
+    assert_int_equal(
+        parse("1999-03-02 09:44:33 10HmaZ-000000005vi-0000 ** userz@domain.com R=all T=smtp "
+              "H=127.0.0.1 [127.0.0.1]:PORT_S I=[127.0.0.1]:10001 : SMTP error from remote mail server "
+              "after RCPT TO:<userz@domain.com>: 550 Recipient refused"),
+        MT_PF_DELIVERY);
+    assert_int_equal(L.status, MT_STATUS_BOUNCED);
+    assert_int_equal(L.stage, MT_STAGE_RCPT);
+    assert_int_equal(L.reply_code, 550);
+    assert_slice(L.reply, "550 Recipient refused");
+    assert_int_equal(parse("1999-03-02 09:44:33 10HmaY-000000005vi-0000 ** userx@domain1 R=others T=smtp "
+                           "H=127.0.0.1 [127.0.0.1]* : SMTP error from remote mail server after MAIL "
+                           "FROM:<CALLER@test.ex>: 550 Don't like that sender"),
+                     MT_PF_DELIVERY);
+    assert_int_equal(L.stage, MT_STAGE_MAIL);
+    assert_slice(L.mx_ip, "127.0.0.1");
+    assert_int_equal(
+        parse("1999-03-02 09:44:33 10HmaY-000000005vi-0000 ** userx@bad.ex : Unrouteable address"),
+        MT_PF_DELIVERY);
+    assert_slice(L.to, "userx@bad.ex");
+    assert_slice(L.reply, "Unrouteable address");
+    assert_int_equal(L.stage, MT_STAGE_CONNECT);
+    /* expiry: Exim gives up after the retry rule's time, without trying
+     * (no attempt, the message expired) or on an attempt answered 4xx */
+    assert_int_equal(
+        parse("2026-11-22 21:35:51 1vKp0a-0004Rg-1x ** e01@163.com R=dnslookup T=remote_smtp: retry "
+              "timeout exceeded"),
+        MT_PF_QMGR_EXPIRED);
+    assert_slice(L.queue_id, "1vKp0a-0004Rg-1x");
+    /* as Exim 4.96 writes it when no router or transport is named */
+    assert_int_equal(parse("2026-11-28 02:00:57.475 1xX7jc-0004AB-1E ** e01@163.com: retry timeout exceeded"),
+                     MT_PF_QMGR_EXPIRED);
+    assert_int_equal(
+        parse("2026-11-22 21:35:51 1vKp0a-0004Rg-1x ** e01@163.com R=cn T=remote_cn H=127.0.0.1 "
+              "[127.0.0.1] I=[127.0.0.1]: SMTP error from remote mail server after end of data: 451 "
+              "4.3.2 Internal server error"),
+        MT_PF_DELIVERY);
+    assert_int_equal(L.status, MT_STATUS_EXPIRED);
+    assert_int_equal(L.stage, MT_STAGE_DATA_END);
+    assert_slice(L.sending_ip, "127.0.0.1");
+}
+
+static void t_other_lines(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 Completed"), MT_PF_REMOVED);
+    assert_slice(L.queue_id, "10HmaX-000000005vi-0000");
+    assert_int_equal(parse("2026-11-20 21:35:51 [4242] 1vKp0a-0004Rg-1x Completed QT=5s"), MT_PF_REMOVED);
+    assert_int_equal(parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 Message is frozen"), MT_PF_IGNORED);
+    assert_int_equal(
+        parse("1999-03-02 09:44:33 exim x.yz daemon started: pid=p1234, no queue runs, listening "
+              "for SMTP on port 1225"),
+        MT_PF_IGNORED);
+    assert_int_equal(parse("1999-03-02 09:44:33 Start queue run: pid=p1235"), MT_PF_IGNORED);
+    assert_int_equal(parse("******** SERVER ********"), MT_PF_MALFORMED);
+    assert_non_null(L.why);
+    assert_int_equal(parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 => a@b R=x C=\"250 unclosed"),
+                     MT_PF_MALFORMED);
+    assert_int_equal(parse("1999-03-02 09:44:33 10HmaX-000000005vi-0000 => a@b R=x H=h [1.2.3.4"),
+                     MT_PF_MALFORMED);
+    assert_int_equal(parse("Nov 20 21:35:51 mx1 postfix/smtp[1]: ABCDEF123: to=<a@b>"), MT_PF_MALFORMED);
+    assert_true(mt_exim_is_msgid("1vKp0a-0004Rg-1x", 16));
+    assert_true(mt_exim_is_msgid("10HmaX-000000005vi-0000", 23));
+    assert_false(mt_exim_is_msgid("1vKp0a-0004Rg", 13));
+    assert_false(mt_exim_is_msgid("warning:", 8));
+}
+
+static void t_detect(void **state)
+{
+    (void)state;
+    static const char exim[] =
+        "\n1999-03-02 09:44:33 exim x.yz daemon started\n"
+        "1999-03-02 09:44:33 10HmaX-000000005vi-0000 <= CALLER@myhost.ex U=CALLER S=3\n";
+    assert_int_equal(mt_format_detect(exim, sizeof exim - 1), MT_FORMAT_EXIM);
+    static const char pf[] = "Nov 20 21:35:51 mx1 kernel: hello\n"
+                             "Nov 20 21:35:51 mx1 postfix/qmgr[1]: 4BnSsd2Hm2z9vq: removed\n";
+    assert_int_equal(mt_format_detect(pf, sizeof pf - 1), MT_FORMAT_POSTFIX);
+    /* a log of rejections only: Exim's, without message ids (fail2ban's test lines) */
+    static const char rej[] =
+        "2013-06-12 03:57:58 login authenticator failed for (ylmf-pc) [120.196.140.45]: 535 "
+        "Incorrect authentication data (set_id=admin)\n";
+    assert_int_equal(mt_format_detect(rej, sizeof rej - 1), MT_FORMAT_EXIM);
+    static const char pid[] =
+        "2026-11-20 21:35:51 [4242] SMTP connection from [192.0.2.1]:4000 (TCP/IP connection count = 1)\n";
+    assert_int_equal(mt_format_detect(pid, sizeof pid - 1), MT_FORMAT_EXIM);
+    static const char notex[] = "2026-11-20 21:35:51 something else entirely\n";
+    assert_int_equal(mt_format_detect(notex, sizeof notex - 1), MT_FORMAT_AUTO);
+    static const char none[] = "hello world\nthis is not a log\n";
+    assert_int_equal(mt_format_detect(none, sizeof none - 1), MT_FORMAT_AUTO);
+    assert_int_equal(mt_format_from_name("exim"), MT_FORMAT_EXIM);
+    assert_int_equal(mt_format_from_name("nope"), -1);
+}
+
+/* the public corpus: every line Exim's test suite wrote with a delivery
+ * flag parses to a delivery, every arrival to an arrival */
+static void t_corpus(void **state)
+{
+    (void)state;
+    const char *root = getenv("MAILTRIAGE_CORPUS");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/mta-logs/exim-testsuite/log", root ? root : "../shared/corpus");
+    DIR *d = opendir(dir);
+    if (d == NULL) {
+        fprintf(stderr, "skip: corpus absent (%s)\n", dir);
+        skip();
+    }
+    struct dirent *e;
+    long flagged = 0, deliveries = 0, arrivals = 0, arrived = 0, files = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[8192];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        FILE *fp = fopen(path, "r");
+        assert_non_null(fp);
+        files++;
+        char line[8192];
+        while (fgets(line, sizeof line, fp)) {
+            size_t n = strcspn(line, "\n");
+            char *sp = n > 44 ? strchr(line + 20, ' ') : NULL;
+            if (sp == NULL || sp[3] != ' ')
+                continue;
+            mt_pf_kind k = mt_exim_parse(line, n, &L);
+            if (memcmp(sp + 1, "<=", 2) == 0) {
+                arrivals++;
+                arrived += k == MT_PF_QMGR_FROM;
+            } else if (memcmp(sp + 1, "=>", 2) == 0 || memcmp(sp + 1, "->", 2) == 0 ||
+                       memcmp(sp + 1, "**", 2) == 0) {
+                flagged++;
+                /* or Exim gave up on it without trying: the message expired */
+                if (k == MT_PF_DELIVERY ||
+                    (k == MT_PF_QMGR_EXPIRED && sp[1] == '*' &&
+                     (strstr(line, "for a long time") || strstr(line, "retry timeout exceeded"))))
+                    deliveries++;
+                else
+                    fprintf(stderr, "not a delivery: %.*s\n", (int)n, line);
+            }
+        }
+        fclose(fp);
+    }
+    closedir(d);
+    fprintf(stderr, "corpus: %ld files, %ld/%ld deliveries and failures, %ld/%ld arrivals parsed\n", files,
+            deliveries, flagged, arrived, arrivals);
+    assert_true(files > 100);
+    assert_true(flagged > 1000);
+    assert_int_equal(deliveries, flagged);
+    assert_int_equal(arrived, arrivals);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_arrival), cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
+        cmocka_unit_test(t_failure), cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
+        cmocka_unit_test(t_corpus),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
