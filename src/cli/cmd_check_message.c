@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "../lib/dkim_keys.h"
+#include "../lib/dns.h"
 #include "../lib/message.h"
 #include "../lib/msgcheck.h"
 #include "cli.h"
@@ -39,21 +40,69 @@ static const char usage[] =
     "  --mail-from ADDR       the envelope sender, compared with the header From\n"
     "  --dkim-key NAME=FILE   the key record for NAME (selector._domainkey.domain),\n"
     "                         FILE holding the TXT record's text; repeatable.  Keys\n"
-    "                         not given are reported unavailable (offline)\n"
+    "                         not given are looked up in the DNS\n"
+    "  --resolver HOST[:PORT] the DNS server for DKIM keys not given with --dkim-key\n"
+    "                         (default /etc/resolv.conf)\n"
+    "  --timeout MS           per-try DNS timeout in milliseconds (default 2000, 2 tries)\n"
+    "  --offline              no DNS: keys not given are reported as not verified\n"
     "  --now UNIXTIME         judge DKIM t= and x= at this time (default: now)\n"
     "  -h, --help             this help\n"
     "\n"
     "Exit status: 0 the checks ran (whatever they found), 1 the message could not\n"
     "be read, 2 usage error.\n";
 
+/* dns_key - an mt_dkim_key_fn over the DNS layer: the TXT record at name
+ * (of several, the one that reads as a key record) */
+static mt_dkim_key_status dns_key(const char *name, mt_buf *txt, char *why, size_t whylen, void *arg)
+{
+    mt_dns_answer *a = mt_dns_txt(arg, name);
+    if (a == NULL) {
+        snprintf(why, whylen, "DNS lookup of %s failed", name);
+        return MT_DKIM_KEY_TEMPERROR;
+    }
+    mt_dkim_key_status st;
+    switch (a->status) {
+    case MT_DNS_OK: {
+        size_t pick = 0;
+        for (size_t i = 0; i < a->n; i++)
+            if (a->rr[i].len >= 2 &&
+                (strncmp(a->rr[i].data, "v=DKIM1", 7) == 0 || strstr(a->rr[i].data, "p="))) {
+                pick = i;
+                break;
+            }
+        mt_buf_append(txt, a->rr[pick].data, a->rr[pick].len);
+        st = MT_DKIM_KEY_FOUND;
+        break;
+    }
+    case MT_DNS_NODATA:
+    case MT_DNS_NXDOMAIN:
+        st = MT_DKIM_KEY_NONE;
+        break;
+    default:
+        st = MT_DKIM_KEY_TEMPERROR;
+        break;
+    }
+    snprintf(why, whylen, "DNS %s", mt_dns_status_name(a->status));
+    mt_dns_answer_free(a);
+    return st;
+}
+
 int cmd_check_message(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"json", no_argument, NULL, 'j'},           {"mail-from", required_argument, NULL, 'm'},
-        {"dkim-key", required_argument, NULL, 'k'}, {"now", required_argument, NULL, 'n'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"json", no_argument, NULL, 'j'},
+        {"mail-from", required_argument, NULL, 'm'},
+        {"dkim-key", required_argument, NULL, 'k'},
+        {"now", required_argument, NULL, 'n'},
+        {"resolver", required_argument, NULL, 'R'},
+        {"timeout", required_argument, NULL, 't'},
+        {"offline", no_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
-    int json = 0;
+    int json = 0, offline = 0;
+    mt_dns_opts dopts;
+    memset(&dopts, 0, sizeof dopts);
     mt_msgcheck_opts mo;
     memset(&mo, 0, sizeof mo);
     mo.now = time(NULL);
@@ -75,6 +124,23 @@ int cmd_check_message(int argc, char **argv)
                 mt_dkim_keys_free(keys);
                 return EXIT_USAGE;
             }
+            break;
+        case 'R':
+            dopts.resolver = optarg;
+            break;
+        case 't': {
+            char *end;
+            long ms = strtol(optarg, &end, 10);
+            if (*end || ms < 1 || ms > 600000) {
+                fprintf(stderr, "mailtriage: --timeout wants milliseconds (1..600000), not '%s'\n", optarg);
+                mt_dkim_keys_free(keys);
+                return EXIT_USAGE;
+            }
+            dopts.timeout_ms = (int)ms;
+            break;
+        }
+        case 'o':
+            offline = 1;
             break;
         case 'n': {
             char *end;
@@ -117,12 +183,21 @@ int cmd_check_message(int argc, char **argv)
                 path, mt_message_mbox_messages(m));
     mt_orgdomain *org = mt_orgdomain_open();
     mo.org = org;
-    /* Keys given with --dkim-key answer first.  The DNS layer plugs in as
-     * the fallback: mt_dkim_keys_set_fallback(keys, fn, resolver) with fn an
-     * mt_dkim_key_fn over a TXT lookup (record found: its strings joined ->
-     * MT_DKIM_KEY_FOUND; NXDOMAIN or no TXT -> MT_DKIM_KEY_NONE; SERVFAIL or
-     * timeout -> MT_DKIM_KEY_TEMPERROR).  Without it keys not given are
-     * reported as not verified. */
+    /* Keys given with --dkim-key answer first, the DNS the others (unless
+     * --offline: then they are reported as not verified). */
+    mt_dns *dns = NULL;
+    if (!offline) {
+        char derr[256];
+        dns = mt_dns_new(&dopts, derr, sizeof derr);
+        if (dns == NULL) {
+            fprintf(stderr, "mailtriage: DNS: %s\n", derr);
+            mt_orgdomain_close(org);
+            mt_message_free(m);
+            mt_dkim_keys_free(keys);
+            return dopts.resolver ? EXIT_USAGE : EXIT_INPUT;
+        }
+        mt_dkim_keys_set_fallback(keys, dns_key, dns);
+    }
     mo.dkim_key = mt_dkim_keys_lookup;
     mo.dkim_key_arg = keys;
     mt_checklist *l = mt_checklist_new();
@@ -144,5 +219,6 @@ int cmd_check_message(int argc, char **argv)
     mt_orgdomain_close(org);
     mt_message_free(m);
     mt_dkim_keys_free(keys);
+    mt_dns_free(dns);
     return rc;
 }

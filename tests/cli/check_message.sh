@@ -12,7 +12,7 @@ done
 # st KIND ID [options...]: the status of check ID
 st() {
     local k=$1 id=$2; shift 2
-    "$MT" check-message --json "$@" "$T/$k.eml" >"$T/o.json" 2>"$T/e" || { echo "exit $?"; return; }
+    "$MT" check-message --offline --json "$@" "$T/$k.eml" >"$T/o.json" 2>"$T/e" || { echo "exit $?"; return; }
     json "$T/o.json" "([c['status'] for c in d['checks'] if c['id']=='$id'] or ['missing'])[0]"
 }
 why() { json "$T/o.json" "[c['why'] for c in d['checks'] if c['id']=='$1'][0]"; }
@@ -96,19 +96,19 @@ c mixed-crlf structure-line-endings warn
 c clean dkim-signed fail;                    c clean dkim-alignment n/a
 
 # the JSON contract
-"$MT" check-message --json "$T/production.eml" >"$T/p.json"
+"$MT" check-message --offline --json "$T/production.eml" >"$T/p.json"
 expect_eq "ids unique" "$(json "$T/p.json" "len(set(c['id'] for c in d['checks'])) == len(d['checks'])")" True
 expect_eq "numbered 1..N" "$(json "$T/p.json" "[c['n'] for c in d['checks']] == list(range(1, len(d['checks'])+1))")" True
 expect_eq "statuses from the four words" "$(json "$T/p.json" "set(c['status'] for c in d['checks']) <= {'pass','warn','fail','n/a'}")" True
 expect_eq "dkim ids start with dkim" "$(json "$T/p.json" "all(c['id'].startswith('dkim') for c in d['checks'] if c['family']=='dkim')")" True
 expect_eq "counts add up" "$(json "$T/p.json" "sum(d['counts'].values()) == len(d['checks'])")" True
 expect_eq "score from the counts" "$(json "$T/p.json" "d['score'] == round(100*(d['counts']['pass']+d['counts']['warn']/2)/(d['counts']['pass']+d['counts']['warn']+d['counts']['fail']))")" True
-"$MT" check-message --json "$T/clean.eml" >"$T/c.json"
+"$MT" check-message --offline --json "$T/clean.eml" >"$T/c.json"
 expect_eq "same ids for every message" "$(python3 -c "import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); print([c['id'] for c in a['checks'] if c['family']!='dkim'] == [c['id'] for c in b['checks'] if c['family']!='dkim'])" "$T/p.json" "$T/c.json")" True
-"$MT" check-message "$T/production.eml" >"$T/p.txt"
+"$MT" check-message --offline "$T/production.eml" >"$T/p.txt"
 grep -qE '^ +1\. pass  structure-rfc5322' "$T/p.txt" && ok "text: numbered lines" || notok "text form: $(head -5 "$T/p.txt")"
 grep -qE '^score [0-9]+/100: [0-9]+ pass, [0-9]+ warn, [0-9]+ fail, [0-9]+ n/a$' "$T/p.txt" && ok "text: score line" || notok "score line"
-"$MT" check-message --json - <"$T/production.eml" >"$T/s.json"
+"$MT" check-message --offline --json - <"$T/production.eml" >"$T/s.json"
 expect_eq "stdin gives the same checks" "$(json "$T/s.json" "len(d['checks'])")" "$(json "$T/p.json" "len(d['checks'])")"
 
 # errors
@@ -119,6 +119,6 @@ grep -q nonexistent.eml "$T/e" && ok "missing file named" || notok "missing file
 "$MT" check-message --help | grep -q -- "--dkim-key" && ok "--help documents --dkim-key" || notok "--help"
 # hostile input: garbage still gets the full list, no crash
 head -c 20000 /dev/urandom >"$T/junk.eml"
-"$MT" check-message --json "$T/junk.eml" >"$T/j.json"; expect_eq "random bytes: exit 0" $? 0
+"$MT" check-message --offline --json "$T/junk.eml" >"$T/j.json"; expect_eq "random bytes: exit 0" $? 0
 expect_eq "random bytes: every check listed" "$(json "$T/j.json" "len(d['checks'])")" "$(json "$T/p.json" "len(d['checks'])")"
 finish

@@ -71,7 +71,7 @@ ours() {
     local f=$1; shift
     local args=()
     for k in "$@"; do args+=(--dkim-key "$k"); done
-    "$MT" check-message --json "${args[@]}" "$f" >"$T/out.json" 2>"$T/err" || { echo "exit $?"; return; }
+    "$MT" check-message --offline --json "${args[@]}" "$f" >"$T/out.json" 2>"$T/err" || { echo "exit $?"; return; }
     json "$T/out.json" "[c['status'] for c in d['checks'] if c['id']=='dkim-signature-1'][0]"
 }
 why1() { json "$T/out.json" "[c['why'] for c in d['checks'] if c['id']=='dkim-signature-1'][0]"; }
@@ -135,7 +135,7 @@ expect_eq "ESP signature: not aligned with From" "$(align)" fail
 
 # stdin and CRLF line ends
 sed 's/$/\r/' "$T/rr.eml" >"$T/crlf.eml"
-"$MT" check-message --json --dkim-key "$KEY=$T/rsa.txt" - <"$T/crlf.eml" >"$T/out.json"
+"$MT" check-message --offline --json --dkim-key "$KEY=$T/rsa.txt" - <"$T/crlf.eml" >"$T/out.json"
 expect_eq "CRLF message on stdin: pass" "$(json "$T/out.json" "[c['status'] for c in d['checks'] if c['id']=='dkim-signature-1'][0]")" pass
 
 # bad --dkim-key arguments are usage errors
