@@ -1748,7 +1748,8 @@ static int qset_add(int s, const char *qid, int len)
  *   cleanup message-id=<X>               remembered for the arrival (id=X)
  *   qmgr from=<S>, size=N (first time)   ID <= S H=app.internal [10.10.0.11] P=esmtp S=N id=X
  *   smtp status=sent (250 …)             ID => R R=dnslookup T=<instance> H=mx [ip] I=[sending ip] C="250 …"
- * QT=… smtp status=deferred (host … said: 451 … (in reply to end of DATA command)) ID == R R=… T=… defer
+ * QT=… (deliveries only) smtp status=deferred (host … said: 451 … (in reply to end of DATA command)) ID == R
+ * R=… T=… defer
  * (-46) H=mx [ip] I=[…]: SMTP error from remote mail server after end of data: 451 … smtp status=bounced ID
  * ** R … (same shape) connect to …: Connection timed out   ID == R … defer (110) H=mx [ip]: Connection timed
  * out lost connection … while sending X    ID == R … defer (-18) H=mx [ip]: Remote host closed connection in
@@ -1994,7 +1995,7 @@ static int exim_line(void)
                     k = exim_put(k, reason, (size_t)(rend - reason));
                 }
             }
-            if (dl) {
+            if (dl && sent) { /* Exim logs QT= on deliveries only (deliver.c) */
                 const char *v = dl + 8, *ve = v;
                 while (ve < end && ((*ve >= '0' && *ve <= '9') || *ve == '.'))
                     ve++;

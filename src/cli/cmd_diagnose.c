@@ -253,7 +253,9 @@ int cmd_diagnose(int argc, char **argv)
     mt_report_ctx ctx = {
         .files = in.nfiles ? in.files : stdin_only,
         .nfiles = in.nfiles ? in.nfiles : 1,
-        .format = bounces ? "bounces" : scan.format[0] ? scan.format : "postfix",
+        .format = bounces          ? "bounces"
+                  : scan.format[0] ? scan.format
+                                   : "postfix",
         .scan = &scan,
         .join = &join,
         .diag = NULL,

@@ -77,6 +77,8 @@ struct mt_diag {
      * pointer-keyed table avoids hashing the name for every attempt */
     const char *pcache_name[64];
     prov_acc *pcache_acc[64];
+    struct sender_acc *recent_senders[4]; /* found last, tried before the map */
+    int recent_sender_next;
     int npcache;
 };
 
@@ -108,57 +110,6 @@ static const char *intern(mt_diag *d, const char *s)
     const char *k = mt_strmap_put(d->strings, s, n, (void *)1);
     mt_strmap_put(d->strings, s, n, (void *)k);
     return k;
-}
-
-static void normalise(const char *s, mt_buf *out, mt_buf *tmp);
-
-void mt_reply_normalise(const char *s, mt_buf *out)
-{
-    mt_buf tmp;
-    mt_buf_init(&tmp);
-    normalise(s, out, &tmp);
-    mt_buf_free(&tmp);
-}
-
-/* normalise - mt_reply_normalise with the caller's scratch buffer */
-static void normalise(const char *s, mt_buf *out, mt_buf *tmpb)
-{
-    mt_buf_reset(out);
-    mt_buf_reset(tmpb);
-    mt_buf tmp = *tmpb;
-    mt_redact_text(s, &tmp);
-    const char *p = tmp.data ? tmp.data : "";
-    size_t n = tmp.len;
-    size_t i = 0;
-    while (i < n) {
-        /* a token: a run of alphanumerics (and . _ - + = /) */
-        size_t j = i;
-        int digits = 0, lower = 0;
-        while (j < n && p[j] != '.' && (mt_is_local_char(p[j]) || p[j] == ':')) {
-            if (p[j] >= '0' && p[j] <= '9')
-                digits++;
-            else if (p[j] >= 'a' && p[j] <= 'z')
-                lower++;
-            j++;
-        }
-        if (j == i) {
-            mt_buf_putc(out, p[i]);
-            i++;
-            continue;
-        }
-        size_t len = j - i;
-        /* ids and per-server names vary between equal replies: long tokens
-         * with digits, and lower-case names with a number ("163mx21",
-         * "smtp14"); status codes, IPs and upper-case codes such as TSS04
-         * or HL:ICC are kept because they carry meaning */
-        if ((len >= 12 && digits >= 1 && lower >= 1) || (len >= 6 && digits >= 2 && lower >= 1) ||
-            (digits >= 6 && len == (size_t)digits))
-            mt_buf_puts(out, "#");
-        else
-            mt_buf_append(out, p + i, len);
-        i = j;
-    }
-    *tmpb = tmp;
 }
 
 static const char *const dim_names[MT_DIM_COUNT] = {
@@ -538,7 +489,7 @@ static void add_reply(mt_diag *d, prov_acc *p, const mt_attempt *a)
     mt_buf_append(k, d->red.data ? d->red.data : "", d->red.len);
     mt_reply_stat *r = mt_strmap_get(p->raw, k->data, k->len);
     if (r == NULL) {
-        normalise(text, &d->norm, &d->scratch);
+        mt_reply_shape(text, &d->norm, &d->scratch);
         mt_buf_putc(&d->norm, (char)('A' + a->stage));
         r = mt_strmap_get(p->replies, d->norm.data, d->norm.len);
         if (r == NULL) {
@@ -572,8 +523,25 @@ static void add_reply(mt_diag *d, prov_acc *p, const mt_attempt *a)
         r->last = a->time;
 }
 
-static void add_sender(mt_diag *d, const mt_attempt *a)
+/* same_str - equal strings, NULL equal only to NULL */
+static int same_str(const char *a, const char *b)
 {
+    if (a == b)
+        return 1;
+    return a && b && a[0] == b[0] && strcmp(a, b) == 0;
+}
+
+/* sender_of - the sender (route, IP, envelope domain, provider) of a:
+ * the few found last first, then the map */
+static sender_acc *sender_of(mt_diag *d, const mt_attempt *a)
+{
+    for (int i = 0; i < 4; i++) {
+        sender_acc *r = d->recent_senders[i];
+        if (r && same_str(r->s.provider, a->provider) &&
+            same_str(r->s.mail_from_domain, a->mail_from_domain) && same_str(r->s.route, a->route) &&
+            same_str(r->s.sending_ip, a->sending_ip))
+            return r;
+    }
     mt_buf *k = &d->key;
     mt_buf_reset(k);
     const char *parts[4] = {a->route, a->sending_ip, a->mail_from_domain, a->provider};
@@ -593,6 +561,14 @@ static void add_sender(mt_diag *d, const mt_attempt *a)
         s->s.first = a->time;
         mt_strmap_put(d->senders, k->data, k->len, s);
     }
+    d->recent_senders[d->recent_sender_next] = s;
+    d->recent_sender_next = (d->recent_sender_next + 1) % 4;
+    return s;
+}
+
+static void add_sender(mt_diag *d, const mt_attempt *a)
+{
+    sender_acc *s = sender_of(d, a);
     count(&s->s.c, a);
     if (a->time < s->s.first)
         s->s.first = a->time;

@@ -181,8 +181,4 @@ void mt_diag_add(const mt_attempt *a, void *diag);
 /* mt_diag_finish - sort, band and return the result, owned by d. */
 const mt_diag_result *mt_diag_finish(mt_diag *d);
 
-/* mt_reply_normalise - mask what varies between otherwise equal replies
- * (addresses' local parts, queue ids, long numbers) so they group. */
-void mt_reply_normalise(const char *s, mt_buf *out);
-
 #endif

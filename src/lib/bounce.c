@@ -196,6 +196,42 @@ static void stream_to_buf(GMimeObject *part, mt_buf *out)
     g_object_unref(s);
 }
 
+/* PowerMTA's bounce categories (its X-PowerMTA-BounceCategory field), in
+ * reasons; "" for one we do not know. */
+static const char *powermta_category(const char *c)
+{
+    static const char *const map[][2] = {
+        {"bad-domain", "hostunknown"},           {"bad-mailbox", "userunknown"},
+        {"inactive-mailbox", "suspend"},         {"message-expired", "expired"},
+        {"no-answer-from-host", "networkerror"}, {"policy-related", "policyviolation"},
+        {"quota-issues", "mailboxfull"},         {"routing-errors", "systemerror"},
+        {"spam-related", "spamdetected"},
+    };
+    while (*c == ' ')
+        c++;
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
+        size_t l = strlen(map[i][0]);
+        if (strncasecmp(c, map[i][0], l) == 0 && (c[l] == '\0' || c[l] == ' ' || c[l] == ';'))
+            return map[i][1];
+    }
+    return "";
+}
+
+/* Unlabelled Japanese: ISO-2022-JP escapes in out[at..], converted to
+ * UTF-8 in place (left as they are when they do not convert). */
+static void iso2022_to_utf8(mt_buf *out, size_t at)
+{
+    if (out->len <= at || memmem(out->data + at, out->len - at, "\x1b$B", 3) == NULL)
+        return;
+    gsize wr = 0;
+    gchar *u = g_convert(out->data + at, (gssize)(out->len - at), "UTF-8", "ISO-2022-JP", NULL, &wr, NULL);
+    if (u) {
+        out->len = at;
+        mt_buf_append(out, u, wr);
+        g_free(u);
+    }
+}
+
 static void headers_to_buf(GMimeObject *o, mt_buf *out)
 {
     GMimeHeaderList *hl = g_mime_object_get_header_list(o);
@@ -292,7 +328,9 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
         return;
     if (strcasecmp(type, "message") == 0 &&
         (strcasecmp(sub, "delivery-status") == 0 || strcasecmp(sub, "global-delivery-status") == 0)) {
+        size_t at = p->dsn.len;
         stream_to_buf(o, &p->dsn);
+        iso2022_to_utf8(&p->dsn, at); /* fields in raw 8-bit or 7-bit Japanese */
         return;
     }
     if (strcasecmp(type, "text") == 0 && strcasecmp(sub, "delivery-status") == 0) {
@@ -324,17 +362,8 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
             size_t at = p->notice.len;
             stream_to_buf(o, &p->notice);
             w->texts++;
-            if (cs == NULL && memmem(p->notice.data + at, p->notice.len - at, "\x1b$B", 3)) {
-                /* unlabelled Japanese (ISO-2022-JP escapes) */
-                gsize wr = 0;
-                gchar *u = g_convert(p->notice.data + at, (gssize)(p->notice.len - at), "UTF-8",
-                                     "ISO-2022-JP", NULL, &wr, NULL);
-                if (u) {
-                    p->notice.len = at;
-                    mt_buf_append(&p->notice, u, wr);
-                    g_free(u);
-                }
-            }
+            if (cs == NULL)
+                iso2022_to_utf8(&p->notice, at);
             return;
         }
         char *s = g_mime_text_part_get_text(GMIME_TEXT_PART(o));
@@ -500,6 +529,8 @@ static void parse_dsn(mt_bounce_parser *p, int64_t *msg_time)
         }
         if (field(bt, bn, "Last-Attempt-Date", &v) >= 0)
             r->time = parse_date(v.data);
+        if (field(bt, bn, "X-PowerMTA-BounceCategory", &v) >= 0)
+            copy_str(r->preset, sizeof r->preset, powermta_category(v.data));
     }
     (void)block;
     mt_buf_free(&v);
@@ -855,6 +886,71 @@ static int looks_like_bounce(const char *from, const char *subject, size_t dsn_l
     return 0;
 }
 
+/* The top-level header fields the parse reads (through GMime); the others
+ * (Received, DKIM and ARC signatures, X- fields: most of a bounce's
+ * header) are dropped before GMime parses the message, which would build
+ * an object for each. */
+static int header_needed(const char *name, size_t n)
+{
+    static const char *const keep[] = {
+        "content-type",
+        "content-transfer-encoding",
+        "mime-version",
+        "subject",
+        "from",
+        "to",
+        "date",
+        "auto-submitted",
+        "precedence",
+        "x-failed-recipients",
+        "x-autoreply",
+        "x-autorespond",
+        "x-autoresponder",
+    };
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+        if (strlen(keep[i]) == n && strncasecmp(name, keep[i], n) == 0)
+            return 1;
+    return 0;
+}
+
+/* header_trim - keep only the needed fields (with their continuation
+ * lines) of the header of b[0..*n), in place; the body is left as it is.
+ * A line that is no field ends the trimming there (GMime decides what it
+ * is). */
+static void header_trim(char *b, size_t *n)
+{
+    size_t i = 0, w = 0, len = *n;
+    int keeping = 1;
+    while (i < len) {
+        const char *nl = memchr(b + i, '\n', len - i);
+        size_t e = nl ? (size_t)(nl - b) + 1 : len;
+        if (b[i] == '\n')
+            break; /* the blank line: the body follows */
+        if (b[i] != ' ' && b[i] != '\t') {
+            size_t k = i;
+            while (k < e && b[k] > ' ' && b[k] < 127 && b[k] != ':')
+                k++;
+            size_t nameend = k;
+            while (k < e && (b[k] == ' ' || b[k] == '\t'))
+                k++;
+            if (nameend == i || k >= e || b[k] != ':')
+                break; /* no field */
+            keeping = header_needed(b + i, nameend - i);
+        }
+        if (keeping) {
+            if (w != i)
+                memmove(b + w, b + i, e - i);
+            w += e - i;
+        }
+        i = e;
+    }
+    if (w == i)
+        return;
+    memmove(b + w, b + i, len - i);
+    *n = w + (len - i);
+    b[*n] = '\0';
+}
+
 int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *source, mt_bounce_fn fn,
                     void *arg)
 {
@@ -868,16 +964,19 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     p->serial++;
     if (!mt_bounce_sniff(p->norm.data, p->norm.len))
         return -1;
+    header_trim(p->norm.data, &p->norm.len);
 
     GMimeStream *s = g_mime_stream_mem_new_with_buffer(p->norm.data, p->norm.len);
     GMimeParser *gp = g_mime_parser_new_with_stream(s);
-    GMimeMessage *m = g_mime_parser_construct_message(gp, NULL);
+    /* the message read as a MIME part: a GMimeMessage would also build
+     * (and free) an address list for each of its address fields */
+    GMimeObject *mo = g_mime_parser_construct_part(gp, NULL);
     g_object_unref(gp);
     g_object_unref(s);
-    if (m == NULL)
+    if (mo == NULL)
         return -1;
-    GMimeObject *mo = GMIME_OBJECT(m);
-    const char *subject = g_mime_message_get_subject(m);
+    const char *subject_raw = g_mime_object_get_header(mo, "Subject");
+    char *subject = subject_raw ? g_mime_utils_header_decode_text(NULL, subject_raw) : NULL;
     const char *from_h = g_mime_object_get_header(mo, "From");
     const char *to_h = g_mime_object_get_header(mo, "To");
     char self[256] = "";
@@ -887,7 +986,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
 
     walk_state w = {.p = p};
     mt_buf_init(&w.html);
-    walk(&w, g_mime_message_get_mime_part(m), 0);
+    walk(&w, mo, 0);
     if (p->notice.len == 0 && w.html.len)
         mt_buf_append(&p->notice, w.html.data, w.html.len);
     mt_buf_free(&w.html);
@@ -1044,7 +1143,8 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     }
     if (p->rcpts.n)
         count = emit(p, source, &of, msg_time, format, kind, feedback, fn, arg);
-    g_object_unref(m);
+    g_free(subject);
+    g_object_unref(mo);
     return count;
 }
 

@@ -82,7 +82,13 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
             continue;
         int ec;
         PCRE2_SIZE off;
-        r->re[i] = pcre2_compile((PCRE2_SPTR)alt[i].data, alt[i].len, PCRE2_CASELESS, &ec, &off, NULL);
+        /* the texts are lower case (mt_bounce_fold): a pattern with no
+         * upper-case letter needs no caseless matching, which is slower */
+        int upper = 0;
+        for (size_t k = 0; k < alt[i].len && !upper; k++)
+            upper = alt[i].data[k] >= 'A' && alt[i].data[k] <= 'Z';
+        r->re[i] =
+            pcre2_compile((PCRE2_SPTR)alt[i].data, alt[i].len, upper ? PCRE2_CASELESS : 0, &ec, &off, NULL);
         if (r->re[i] == NULL) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(ec, msg, sizeof msg);
@@ -581,6 +587,8 @@ static int memo_match(memo *m, const char *name)
 /* Does the status or a phrase prove reason name (the first list)? */
 static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const char *sr)
 {
+    if (f->preset && strcmp(f->preset, name) == 0)
+        return 1; /* the format states it: it wins when its turn comes */
     if (strcmp(name, "userunknown") == 0) {
         if (strcmp(sr, "suspend") == 0 || cmd_is(f, "MAIL"))
             return 0; /* at MAIL FROM an unknown address is the sender's */
@@ -598,7 +606,8 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
             return M("userunknown") || M("filtered");
         if (cmd_is(f, "CONN EHLO HELO MAIL RCPT"))
             return 0;
-        return M("filtered") || (cmd_is(f, "DATA") && M("userunknown"));
+        return M("filtered") ||
+               ((cmd_is(f, "DATA") || f->command == NULL || f->command[0] == '\0') && M("userunknown"));
     }
     if (strcmp(name, "rejected") == 0) {
         if (strcmp(sr, "rejected") == 0)

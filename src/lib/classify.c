@@ -17,7 +17,8 @@ struct mt_classifier {
     mt_strmap *providers; /* "domain\0mx" -> provider name */
     mt_strmap *replies;   /* "provider\0reply" -> rule index + 2 (1: none) */
     mt_buf key;
-    mt_buf red; /* the reply without local parts */
+    mt_buf red;     /* the reply's shape */
+    mt_buf scratch; /* for mt_reply_shape */
 };
 
 mt_classifier *mt_classifier_new(const mt_rules *rules)
@@ -29,6 +30,7 @@ mt_classifier *mt_classifier_new(const mt_rules *rules)
     c->replies = mt_strmap_new(CACHE_LIMIT);
     mt_buf_init(&c->key);
     mt_buf_init(&c->red);
+    mt_buf_init(&c->scratch);
     return c;
 }
 
@@ -41,6 +43,7 @@ void mt_classifier_free(mt_classifier *c)
     mt_strmap_free(c->replies);
     mt_buf_free(&c->key);
     mt_buf_free(&c->red);
+    mt_buf_free(&c->scratch);
     free(c);
 }
 
@@ -59,14 +62,15 @@ static const char *provider_of(mt_classifier *c, const char *dom, const char *mx
     return p;
 }
 
-/* rule_of - the rule for a reply.  Rules see the reply with its
- * addresses' local parts masked: servers quote the recipient, no rule
- * depends on who it was, and the cache then holds one entry per reply
- * shape rather than one per recipient. */
+/* rule_of - the rule for a reply.  Rules see the reply's shape
+ * (mt_reply_shape: local parts, ids and long numbers masked): servers
+ * quote the recipient and add per-message ids (Gmail's "…si123 - gsmtp"),
+ * no rule depends on them, and the cache then holds one entry per kind of
+ * reply rather than one per message. */
 static int rule_of(mt_classifier *c, const char *provider, const char *reply)
 {
     size_t pn = strlen(provider);
-    mt_redact_text(reply, &c->red);
+    mt_reply_shape(reply, &c->red, &c->scratch);
     const char *text = c->red.data ? c->red.data : "";
     size_t rn = c->red.len;
     mt_buf_reset(&c->key);

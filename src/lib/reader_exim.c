@@ -20,13 +20,21 @@ static const char *find(const char *hay, size_t n, const char *needle)
     return memmem(hay, n, needle, strlen(needle));
 }
 
-static int digits(const char *s, int n, int *out)
+/* skip_to_space - the index of the first ' ' in p[k..n), or n */
+static size_t skip_to_space(const char *p, size_t k, size_t n)
+{
+    const char *sp = k < n ? memchr(p + k, ' ', n - k) : NULL;
+    return sp ? (size_t)(sp - p) : n;
+}
+
+static inline int digits(const char *s, int n, int *out)
 {
     int v = 0;
     for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
+        unsigned c = (unsigned)(unsigned char)s[i] - '0';
+        if (c > 9)
             return 0;
-        v = v * 10 + (s[i] - '0');
+        v = v * 10 + (int)c;
     }
     *out = v;
     return 1;
@@ -280,8 +288,7 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
     else
         o->status = MT_STATUS_SENT;
     size_t k = 0;
-    while (k < n && p[k] != ' ')
-        k++;
+    k = skip_to_space(p, k, n);
     if (k == 0)
         return malformed(o, "exim delivery: no address");
     mt_slice addr = {p, k};
@@ -322,8 +329,7 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
             vs++;
         } else {
             ve = vs;
-            while (ve < n && p[ve] != ' ')
-                ve++;
+            ve = skip_to_space(p, ve, n);
             k = ve;
         }
         mt_slice v = {p + vs, ve - vs};
@@ -351,8 +357,7 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
                         return malformed(o, "exim delivery: H= without ']'");
                     ip = (mt_slice){p + k + 2, (size_t)(rb - (p + k + 2))};
                     k = (size_t)(rb - p) + 1;
-                    while (k < n && p[k] != ' ')
-                        k++;
+                    k = skip_to_space(p, k, n);
                     ends_fields = p[k - 1] == ':';
                 } else if (host.len && host.p[0] == '[') {
                     const char *rb = memchr(host.p, ']', host.len);
@@ -421,8 +426,7 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
 static mt_pf_kind arrival(const char *p, size_t n, mt_pf_line *o)
 {
     size_t k = 0;
-    while (k < n && p[k] != ' ')
-        k++;
+    k = skip_to_space(p, k, n);
     if (k == 0)
         return malformed(o, "exim arrival: no sender");
     o->from = (mt_slice){p, (k == 2 && p[0] == '<' && p[1] == '>') ? 0 : k};
@@ -442,8 +446,7 @@ static mt_pf_kind arrival(const char *p, size_t n, mt_pf_line *o)
             continue;
         }
         ve = vs;
-        while (ve < n && p[ve] != ' ')
-            ve++;
+        ve = skip_to_space(p, ve, n);
         k = ve;
         if (!has_key)
             continue;

@@ -264,10 +264,23 @@ const char *mt_grouped(uint64_t v, char *buf)
     return buf;
 }
 
+/* RFC 5322 atext and the dot, as a table: reply shaping tests every byte */
+static const unsigned char local_chars[256] = {
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,  ['g'] = 1, ['h'] = 1, ['i'] = 1,
+    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,  ['p'] = 1, ['q'] = 1, ['r'] = 1,
+    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,  ['y'] = 1, ['z'] = 1, ['A'] = 1,
+    ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,  ['H'] = 1, ['I'] = 1, ['J'] = 1,
+    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,  ['Q'] = 1, ['R'] = 1, ['S'] = 1,
+    ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,  ['Z'] = 1, ['0'] = 1, ['1'] = 1,
+    ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,  ['8'] = 1, ['9'] = 1, ['.'] = 1,
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['/'] = 1,
+    ['='] = 1, ['?'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['{'] = 1,  ['|'] = 1, ['}'] = 1, ['~'] = 1,
+    ['-'] = 1,
+};
+
 int mt_is_local_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c != '\0' && strchr(".!#$%&'*+/=?^_`{|}~-", c) != NULL);
+    return local_chars[(unsigned char)c];
 }
 
 void mt_redact_text(const char *s, mt_buf *out)
@@ -291,6 +304,51 @@ void mt_redact_text(const char *s, mt_buf *out)
         mt_buf_putc(out, '@');
         i = a + 1;
     }
+}
+
+void mt_reply_shape(const char *s, mt_buf *out, mt_buf *tmpb)
+{
+    mt_buf_reset(out);
+    mt_buf_reset(tmpb);
+    mt_buf tmp = *tmpb;
+    mt_redact_text(s, &tmp);
+    const char *p = tmp.data ? tmp.data : "";
+    size_t n = tmp.len;
+    mt_buf_reserve(out, n); /* the shape is never longer than the text */
+    char *o = out->data;
+    size_t i = 0;
+    while (i < n) {
+        /* a token: a run of alphanumerics (and . _ - + = /) */
+        size_t j = i;
+        int digits = 0, lower = 0;
+        while (j < n && p[j] != '.' && (local_chars[(unsigned char)p[j]] || p[j] == ':')) {
+            if (p[j] >= '0' && p[j] <= '9')
+                digits++;
+            else if (p[j] >= 'a' && p[j] <= 'z')
+                lower++;
+            j++;
+        }
+        if (j == i) {
+            *o++ = p[i++];
+            continue;
+        }
+        size_t len = j - i;
+        /* ids and per-server names vary between equal replies: long tokens
+         * with digits, and lower-case names with a number ("163mx21",
+         * "smtp14", "mta99"); status codes, IPs and upper-case codes such
+         * as TSS04 or HL:ICC are kept because they carry meaning */
+        if ((len >= 12 && digits >= 1 && lower >= 1) || (len >= 6 && digits >= 2 && lower >= 1) ||
+            (len >= 4 && digits >= 2 && lower >= 2) || (digits >= 6 && len == (size_t)digits)) {
+            *o++ = '#';
+        } else {
+            memcpy(o, p + i, len);
+            o += len;
+        }
+        i = j;
+    }
+    out->len = (size_t)(o - out->data);
+    out->data[out->len] = '\0';
+    *tmpb = tmp;
 }
 
 void mt_lower_ascii(char *s, size_t n)

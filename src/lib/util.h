@@ -79,6 +79,12 @@ int mt_is_local_char(char c);
  * the NUL-terminated s masked, the result written to out (reset first). */
 void mt_redact_text(const char *s, mt_buf *out);
 
+/* mt_reply_shape - what stays of a reply when what varies between
+ * otherwise equal replies is masked: addresses' local parts, queue ids,
+ * per-server names with numbers, long numbers ("#").  Written to out;
+ * scratch is the caller's work buffer (both reset first). */
+void mt_reply_shape(const char *s, mt_buf *out, mt_buf *scratch);
+
 /* mt_lower_ascii - lowercase ASCII letters of s[0..n) in place. */
 void mt_lower_ascii(char *s, size_t n);
 

@@ -101,20 +101,22 @@ static void t_persistent(void **state)
 static void t_normalise(void **state)
 {
     (void)state;
-    mt_buf b;
+    mt_buf b, scratch;
     mt_buf_init(&b);
-    mt_reply_normalise("451 DT:SPM 163 smtp14,EsCowAA3bOuw6l5e7xwbAg--.1585812 please retry", &b);
+    mt_buf_init(&scratch);
+    mt_reply_shape("451 DT:SPM 163 smtp14,EsCowAA3bOuw6l5e7xwbAg--.1585812 please retry", &b, &scratch);
     assert_string_equal(b.data, "451 DT:SPM 163 #,#.# please retry");
-    mt_reply_normalise("421 HL:ICC 163mx21,cWcDHESTKEqVoYCDpevzxv4E too many connections from 203.0.113.10",
-                       &b);
+    mt_reply_shape("421 HL:ICC 163mx21,cWcDHESTKEqVoYCDpevzxv4E too many connections from 203.0.113.10", &b,
+                   &scratch);
     assert_string_equal(b.data, "421 HL:ICC #,# too many connections from 203.0.113.10");
-    mt_reply_normalise("421 4.7.0 [TSS04] Messages from 192.0.2.1 deferred", &b);
+    mt_reply_shape("421 4.7.0 [TSS04] Messages from 192.0.2.1 deferred", &b, &scratch);
     assert_string_equal(b.data, "421 4.7.0 [TSS04] Messages from 192.0.2.1 deferred");
-    mt_reply_normalise("550 5.1.1 <alice.smith@163.com>: User not found", &b);
+    mt_reply_shape("550 5.1.1 <alice.smith@163.com>: User not found", &b, &scratch);
     assert_string_equal(b.data, "550 5.1.1 <\xe2\x80\xa6@163.com>: User not found");
     mt_redact_text("to alice@x.example and bob@y.example", &b);
     assert_string_equal(b.data, "to \xe2\x80\xa6@x.example and \xe2\x80\xa6@y.example");
     mt_buf_free(&b);
+    mt_buf_free(&scratch);
 }
 
 int main(void)
