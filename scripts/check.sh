@@ -101,6 +101,9 @@ for f in build-fuzz/fuzz_*; do
     if [ "$name" = postfix ] && [ -d "$MAILTRIAGE_CORPUS/mta-logs/lightmeter" ]; then
         extra=("$MAILTRIAGE_CORPUS/mta-logs/lightmeter/individual_files" "$MAILTRIAGE_CORPUS/mta-logs/lightmeter/logparser-corpus")
     fi
+    if [ "$name" = message ] && [ -d "$MAILTRIAGE_CORPUS/auth/mail-dkim/corpus" ]; then
+        extra=("$MAILTRIAGE_CORPUS/auth/mail-dkim/corpus" "$MAILTRIAGE_CORPUS/sisimai/maildir/bsd")
+    fi
     if [ "$name" = spf ] && [ -d "$MAILTRIAGE_CORPUS/auth/openspf-rfc7208" ]; then
         spfseeds=$(mktemp -d) # the OpenSPF suites' records, extracted for this run only
         /usr/bin/python3 tests/fuzz/spf_corpus_seeds.py "$MAILTRIAGE_CORPUS" "$spfseeds" >/dev/null && extra=("$spfseeds")

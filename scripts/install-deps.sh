@@ -17,6 +17,9 @@ TEST="$TEST libidn12 libgnutls-dane0 libgnutls30 libnsl2 libdb5.3 perl"
 # issue 6: a real DNS server (Knot) for the test zones, pyspf to compare
 TEST="$TEST knot openssl python3-yaml python3-spf python3-dnspython"
 TEST="$TEST libsisimai-perl"
+# issue 7 (check-message, matrix): GMime, OpenSSL, libpsl above; the PSL data; dkimpy signs the DKIM test messages
+BUILD="$BUILD publicsuffix"
+TEST="$TEST python3-dkim python3-nacl"
 
 want="$BUILD $RUN_EXAMPLE"
 [ "${1:-}" = "--run" ] || want="$want $TEST"

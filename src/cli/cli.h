@@ -69,6 +69,8 @@ int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, voi
 
 int cmd_events(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
+int cmd_check_message(int argc, char **argv);
+int cmd_matrix(int argc, char **argv);
 int cmd_spf(int argc, char **argv);
 int cmd_check_domain(int argc, char **argv);
 

@@ -18,6 +18,10 @@ static const char usage[] =
     "Commands:\n"
     "  diagnose [FILE...]   read logs, classify every reply, report what fails where\n"
     "  events [FILE...]     the normalised delivery-attempt records (NDJSON or CSV)\n"
+    "  check-message FILE   check a message: MIME, charsets, size, attachments, links,\n"
+    "                       headers, DKIM (numbered pass/warn/fail, a score, --json)\n"
+    "  matrix FILE --out DIR  write the seed's Test A-E from a production message;\n"
+    "                       matrix --interpret RESULTS reads their outcomes\n"
     "  check-domain DOMAIN  SPF, DKIM keys, DMARC, reverse DNS, HELO, MX, blocklists\n"
     "  spf --ip IP ...      one SPF check_host() (RFC 7208): the result word first\n"
     "  bounces PATH...      bounce mails (eml, mbox, Maildir) into attempt records\n"
@@ -37,6 +41,10 @@ int main(int argc, char **argv)
         return cmd_diagnose(argc - 1, argv + 1);
     if (strcmp(cmd, "events") == 0)
         return cmd_events(argc - 1, argv + 1);
+    if (strcmp(cmd, "check-message") == 0)
+        return cmd_check_message(argc - 1, argv + 1);
+    if (strcmp(cmd, "matrix") == 0)
+        return cmd_matrix(argc - 1, argv + 1);
     if (strcmp(cmd, "check-domain") == 0)
         return cmd_check_domain(argc - 1, argv + 1);
     if (strcmp(cmd, "spf") == 0)
@@ -50,6 +58,10 @@ int main(int argc, char **argv)
                 return cmd_diagnose(2, sub);
             if (strcmp(argv[2], "events") == 0)
                 return cmd_events(2, sub);
+            if (strcmp(argv[2], "check-message") == 0)
+                return cmd_check_message(2, sub);
+            if (strcmp(argv[2], "matrix") == 0)
+                return cmd_matrix(2, sub);
             if (strcmp(argv[2], "check-domain") == 0)
                 return cmd_check_domain(2, sub);
             if (strcmp(argv[2], "spf") == 0)

@@ -8,6 +8,11 @@ for c in diagnose events; do
     "$MT" $c --help >"$T/out" 2>&1; expect_eq "$c --help exits 0" $? 0
     grep -q -- "--routes" "$T/out" && ok "$c --help documents --routes" || notok "$c --help documents --routes"
 done
+for c in check-message matrix; do
+    "$MT" $c --help >"$T/out" 2>&1; expect_eq "$c --help exits 0" $? 0
+    "$MT" help $c | grep -q "usage: mailtriage $c" && ok "help $c" || notok "help $c"
+    "$MT" --help | grep -q "^  $c" && ok "--help lists $c" || notok "--help lists $c"
+done
 "$MT" frobnicate >/dev/null 2>&1; expect_eq "unknown command exits 2" $? 2
 "$MT" >/dev/null 2>&1; expect_eq "no command exits 2" $? 2
 "$MT" diagnose --no-such-option /dev/null >/dev/null 2>&1; expect_eq "unknown option exits 2" $? 2
