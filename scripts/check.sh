@@ -114,7 +114,9 @@ for f in build-fuzz/fuzz_*; do
         done
     fi
     work=$(mktemp -d)
-    step "fuzz $name" "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 "$work" "$seeds" "${extra[@]}"
+    # libFuzzer exits 77 on a crash by default: our "skipped"; make it a failure
+    step "fuzz $name" "$f" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+        -error_exitcode=1 -timeout_exitcode=1 "$work" "$seeds" "${extra[@]}"
     rm -rf "$work"
     [ "$name" = spf ] && rm -rf "${spfseeds:-/nonexistent}"
 done

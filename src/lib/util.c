@@ -376,6 +376,8 @@ void mt_lower_ascii(char *s, size_t n)
 
 mt_slice mt_domain_of(const char *addr, size_t n)
 {
+    if (addr == NULL)
+        return (mt_slice){NULL, 0};
     for (size_t i = n; i > 0; i--) {
         if (addr[i - 1] == '@')
             return (mt_slice){addr + i, n - i};
