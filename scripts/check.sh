@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export MAILTRIAGE_CORPUS=${MAILTRIAGE_CORPUS:-$ROOT/../shared/corpus}
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 
 sh scripts/install-deps.sh || { echo "check: could not install the packages"; echo "0 passed, 1 failed"; exit 1; }
 

@@ -312,10 +312,13 @@ void mt_reply_shape(const char *s, mt_buf *out, mt_buf *tmpb)
     mt_buf_reset(tmpb);
     mt_buf tmp = *tmpb;
     mt_redact_text(s, &tmp);
+    *tmpb = tmp; /* the scratch buffer stays the caller's */
     const char *p = tmp.data ? tmp.data : "";
     size_t n = tmp.len;
     mt_buf_reserve(out, n); /* the shape is never longer than the text */
     char *o = out->data;
+    if (o == NULL) /* not after a reserve; says so to the analyzer */
+        return;
     size_t i = 0;
     while (i < n) {
         /* a token: a run of alphanumerics (and . _ - + = /) */
@@ -348,7 +351,6 @@ void mt_reply_shape(const char *s, mt_buf *out, mt_buf *tmpb)
     }
     out->len = (size_t)(o - out->data);
     out->data[out->len] = '\0';
-    *tmpb = tmp;
 }
 
 void mt_lower_ascii(char *s, size_t n)
