@@ -672,6 +672,28 @@ static int reply_code_of(const char *d, size_t n, const char *status)
     return c;
 }
 
+/* transcript_rcpt - does a session transcript in t[0..n) show
+ * ">>> RCPT To:<addr>" for this address (the reply that follows it is
+ * then the answer to RCPT)? */
+static int transcript_rcpt(const char *t, size_t n, const char *addr)
+{
+    size_t al = addr ? strlen(addr) : 0;
+    if (t == NULL || al == 0)
+        return 0;
+    for (const char *h = t; (h = memchr(h, '>', n - (size_t)(h - t))) != NULL; h++) {
+        size_t left = n - (size_t)(h - t);
+        if (left < 13 + al || strncmp(h, ">>> ", 4) != 0 || strncasecmp(h + 4, "rcpt to:", 8) != 0)
+            continue;
+        const char *a = h + 12;
+        while (a < t + n && (*a == ' ' || *a == '<'))
+            a++;
+        if ((size_t)(t + n - a) >= al && strncasecmp(a, addr, al) == 0 &&
+            (a + al == t + n || a[al] == '>' || a[al] == ' ' || a[al] == '\n'))
+            return 1;
+    }
+    return 0;
+}
+
 static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, int64_t msg_time,
                 const char *format, mt_bounce_kind forced, const char *feedback, mt_bounce_fn fn, void *arg)
 {
@@ -727,6 +749,8 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
             mt_bounce_fold(d, dn > REASON_TEXT_MAX ? REASON_TEXT_MAX : dn, &p->fold);
             if (r->command[0] == '\0')
                 copy_str(r->command, sizeof r->command, mt_bounce_lhost_command(p->fold.data, p->fold.len));
+            if (r->command[0] == '\0' && transcript_rcpt(p->notice.data, p->notice.len, r->addr))
+                copy_str(r->command, sizeof r->command, "RCPT");
             mt_bounce_fact f = {.status = st,
                                 .diag = p->fold.data ? p->fold.data : "",
                                 .dtype = r->dtype,
