@@ -30,8 +30,14 @@ static const char *const reason_names[] = {
 };
 #define NREASONS ((int)(sizeof reason_names / sizeof reason_names[0]))
 
+#define NDECISIVE 64
+
 struct mt_bounce_reasons {
     pcre2_code *re[NREASONS];
+    /* "=reason" lines: a provider's own codes, tried first, in file order */
+    pcre2_code *dre[NDECISIVE];
+    int dreason[NDECISIVE];
+    int ndecisive;
     pcre2_match_data *md;
 };
 
@@ -65,11 +71,34 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
         if (len == 0 || line[0] == '#')
             continue;
         char *tab = strchr(line, '\t');
-        int idx = tab ? reason_index(line, (size_t)(tab - line)) : -1;
+        int decisive = line[0] == '=';
+        const char *name = line + decisive;
+        int idx = tab ? reason_index(name, (size_t)(tab - name)) : -1;
         if (idx < 0 || tab[1] == '\0') {
             mt_buf_printf(err, "%s:%d: expected REASON<TAB>REGEX with a known reason", path, lineno);
             bad = 1;
             break;
+        }
+        if (decisive) {
+            int ec;
+            PCRE2_SIZE off;
+            pcre2_code *re =
+                r->ndecisive < NDECISIVE
+                    ? pcre2_compile((PCRE2_SPTR)(tab + 1), PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL)
+                    : NULL;
+            if (re == NULL) {
+                PCRE2_UCHAR msg[256] = "";
+                if (r->ndecisive < NDECISIVE)
+                    pcre2_get_error_message(ec, msg, sizeof msg);
+                mt_buf_printf(err, "%s:%d: %s", path, lineno,
+                              r->ndecisive < NDECISIVE ? (char *)msg : "too many '=' lines");
+                bad = 1;
+                break;
+            }
+            pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+            r->dre[r->ndecisive] = re;
+            r->dreason[r->ndecisive++] = idx;
+            continue;
         }
         if (alt[idx].len)
             mt_buf_putc(&alt[idx], '|');
@@ -115,6 +144,8 @@ void mt_bounce_reasons_free(mt_bounce_reasons *r)
         return;
     for (int i = 0; i < NREASONS; i++)
         pcre2_code_free(r->re[i]);
+    for (int i = 0; i < r->ndecisive; i++)
+        pcre2_code_free(r->dre[i]);
     pcre2_match_data_free(r->md);
     free(r);
 }
@@ -688,6 +719,10 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
         return f->preset;
     if (st[0] == '2')
         return "delivered";
+    /* a provider's own code in the reply says it outright */
+    for (int i = 0; r && i < r->ndecisive; i++)
+        if (dn && pcre2_match(r->dre[i], (PCRE2_SPTR)d, dn, 0, 0, r->md, NULL) >= 0)
+            return reason_names[r->dreason[i]];
     const char *sr = mt_bounce_status_reason(st);
     /* a diagnostic of the local mailer (X-Unix) is no SMTP reply */
     int smtp = strncasecmp(dtype, "x-unix", 6) != 0;
