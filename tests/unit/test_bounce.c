@@ -114,6 +114,14 @@ static void test_reasons(void **state)
     /* the address is no phrase: a local part "user-unknown" proves nothing */
     assert_string_equal(decide(r, "5.3.0", "554 5.3.0 <user-unknown@example.com> rejected", "DATA"),
                         "systemerror");
+    /* a provider's own code (an '=' line) decides before the status */
+    assert_string_equal(
+        decide(r, "5.1.1", "550 5.1.1 <a@example.com> - has sent too many this hour. IB607", "RCPT"),
+        "speeding");
+    assert_string_equal(decide(r, "5.2.0", "550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]", "DATA"),
+                        "spamdetected");
+    /* the same digits without the provider's prefix are no code */
+    assert_string_equal(decide(r, "5.1.1", "550 5.1.1 User unknown 607", "RCPT"), "userunknown");
     mt_bounce_reasons_free(r);
 }
 
@@ -212,6 +220,19 @@ static void test_reasons_file_errors(void **state)
     mt_buf_reset(&err);
     assert_null(mt_bounce_reasons_load(path, &err));
     assert_non_null(strstr(err.data, "blocked"));
+    /* decisive lines: an unknown reason, a bad pattern, each with its line */
+    fp = fopen(path, "w");
+    fputs("blocked\tfoo\n=nosuchreason\tbar\n", fp);
+    fclose(fp);
+    mt_buf_reset(&err);
+    assert_null(mt_bounce_reasons_load(path, &err));
+    assert_non_null(strstr(err.data, ":2:"));
+    fp = fopen(path, "w");
+    fputs("blocked\tfoo\n\n=blocked\t(unclosed\n", fp);
+    fclose(fp);
+    mt_buf_reset(&err);
+    assert_null(mt_bounce_reasons_load(path, &err));
+    assert_non_null(strstr(err.data, ":3:"));
     unlink(path);
     mt_buf_free(&err);
 }
