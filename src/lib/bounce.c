@@ -20,8 +20,10 @@
 #include "bounce_json.h"
 #include "bounce_lhost.h"
 #include "mailbox.h"
+#include "strmap.h"
 
-#define REASON_TEXT_MAX 4096
+#define REASON_TEXT_MAX    4096
+#define REASON_CACHE_LIMIT 65536
 
 struct mt_bounce_parser {
     const mt_bounce_reasons *reasons;
@@ -32,6 +34,11 @@ struct mt_bounce_parser {
     mt_buf arf;    /* the feedback-report part */
     mt_buf orig;   /* the returned message's header (text) */
     mt_buf fold;   /* scratch: folded diagnostic */
+    mt_buf rkey;   /* scratch: a reason_cache key */
+    /* the facts of a diagnostic -> its reason (a static string): the same
+     * folded reply (addresses are folded away) comes back for many
+     * recipients of one provider, and its phrases need matching once */
+    mt_strmap *reason_cache;
     mt_buf tmp;
     mt_bounce_rcpts rcpts;
     int have_orig;
@@ -57,7 +64,9 @@ mt_bounce_parser *mt_bounce_parser_new(const mt_bounce_reasons *reasons, mt_clas
     mt_buf_init(&p->arf);
     mt_buf_init(&p->orig);
     mt_buf_init(&p->fold);
+    mt_buf_init(&p->rkey);
     mt_buf_init(&p->tmp);
+    p->reason_cache = mt_strmap_new(REASON_CACHE_LIMIT);
     return p;
 }
 
@@ -71,6 +80,8 @@ void mt_bounce_parser_free(mt_bounce_parser *p)
     mt_buf_free(&p->arf);
     mt_buf_free(&p->orig);
     mt_buf_free(&p->fold);
+    mt_buf_free(&p->rkey);
+    mt_strmap_free(p->reason_cache);
     mt_buf_free(&p->tmp);
     mt_bounce_rcpts_free(&p->rcpts);
     free(p);
@@ -672,6 +683,32 @@ static int reply_code_of(const char *d, size_t n, const char *status)
     return c;
 }
 
+static void key_str(mt_buf *k, const char *s)
+{
+    s = s ? s : "";
+    mt_buf_append(k, s, strlen(s) + 1);
+}
+
+/* decide_cached - mt_bounce_reason_decide, once per distinct fact */
+static const char *decide_cached(mt_bounce_parser *p, const mt_bounce_fact *f)
+{
+    mt_buf *k = &p->rkey;
+    mt_buf_reset(k);
+    key_str(k, f->status);
+    key_str(k, f->dtype);
+    key_str(k, f->action);
+    key_str(k, f->command);
+    key_str(k, f->preset);
+    mt_buf_append(k, &f->reply_code, sizeof f->reply_code);
+    mt_buf_append(k, f->diag, strlen(f->diag));
+    const char *r = mt_strmap_get(p->reason_cache, k->data, k->len);
+    if (r == NULL) {
+        r = mt_bounce_reason_decide(p->reasons, f);
+        mt_strmap_put(p->reason_cache, k->data, k->len, (void *)r);
+    }
+    return r;
+}
+
 /* transcript_rcpt - does a session transcript in t[0..n) show
  * ">>> RCPT To:<addr>" for this address (the reply that follows it is
  * then the answer to RCPT)? */
@@ -758,7 +795,7 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
                                 .command = r->command,
                                 .preset = r->preset[0] ? r->preset : NULL,
                                 .reply_code = a.reply_code};
-            info.reason = mt_bounce_reason_decide(p->reasons, &f);
+            info.reason = decide_cached(p, &f);
             if (strcmp(r->action, "delayed") == 0) {
                 info.kind = MT_BOUNCE_DELAY;
             } else if (st[0] == '2' || strcmp(r->action, "delivered") == 0 ||

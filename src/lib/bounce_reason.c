@@ -693,6 +693,13 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
     return strcmp(sr, name) == 0 || M(name);
 }
 
+/* the static name of a stated reason (the result must outlive the fact) */
+static const char *preset_name(const char *preset)
+{
+    int i = reason_index(preset, strlen(preset));
+    return i >= 0 ? reason_names[i] : "undefined";
+}
+
 const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_fact *f)
 {
     static const char *const first[] = {
@@ -716,7 +723,7 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
     const char *dtype = f->dtype ? f->dtype : "";
     const char *action = f->action ? f->action : "";
     if (f->preset && f->preset[0] && !retried(f->preset))
-        return f->preset;
+        return preset_name(f->preset);
     if (st[0] == '2')
         return "delivered";
     /* a provider's own code in the reply says it outright */
@@ -732,7 +739,7 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
                 return first[i];
     /* the other reasons */
     if (f->preset && f->preset[0] && strcmp(f->preset, "undefined") != 0 && strcmp(f->preset, "onhold") != 0)
-        return f->preset;
+        return preset_name(f->preset);
     if (retried(sr) || !smtp) {
         for (size_t i = 0; i < sizeof second / sizeof second[0]; i++)
             if (M(second[i]))
