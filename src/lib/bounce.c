@@ -130,6 +130,36 @@ int mt_bounce_sniff(const char *b, size_t n)
 
 /* ---- reading the MIME tree ---- */
 
+/* copy_lf - b[0..n) into o with CR and CRLF line ends made LF and NUL
+ * bytes made spaces; returns the bytes written (at most n).  Runs without
+ * either are copied whole. */
+static size_t copy_lf(char *o, const char *b, size_t n)
+{
+    size_t i = 0, k = 0;
+    const char *cr = memchr(b, '\r', n), *nul = memchr(b, '\0', n);
+    while (i < n) {
+        const char *stop = cr && (!nul || cr < nul) ? cr : nul;
+        size_t run = stop ? (size_t)(stop - b) - i : n - i;
+        memcpy(o + k, b + i, run);
+        k += run;
+        i += run;
+        if (i >= n)
+            break;
+        if (b[i] == '\r') {
+            o[k++] = '\n';
+            if (i + 1 < n && b[i + 1] == '\n')
+                i++;
+            i++;
+            cr = i < n ? memchr(b + i, '\r', n - i) : NULL;
+        } else {
+            o[k++] = ' ';
+            i++;
+            nul = i < n ? memchr(b + i, '\0', n - i) : NULL;
+        }
+    }
+    return k;
+}
+
 static void normalise(mt_buf *out, const char *b, size_t n)
 {
     mt_buf_reset(out);
@@ -144,28 +174,16 @@ static void normalise(mt_buf *out, const char *b, size_t n)
             i++;
     }
     char *o = out->data;
-    size_t k = 0;
-    for (; i < n; i++) {
-        char c = b[i];
-        if (c == '\r') {
-            o[k++] = '\n';
-            if (i + 1 < n && b[i + 1] == '\n')
-                i++;
-        } else if (c == '\0')
-            o[k++] = ' ';
-        else
-            o[k++] = c;
-    }
+    size_t k = copy_lf(o, b + i, n - i);
     o[k] = '\0';
     out->len = k;
     /* A returned message is read for its header only: keep GMime from
      * parsing it as a whole message (half the work) by renaming its type,
      * in place and at the same length, on Content-Type lines. */
-    for (size_t j = 0; j + 27 < k; j++) {
-        if ((j == 0 || o[j - 1] == '\n') && (o[j] == 'C' || o[j] == 'c') &&
-            strncasecmp(o + j, "content-type:", 13) == 0) {
-            const char *nl = memchr(o + j, '\n', k - j);
-            size_t e = nl ? (size_t)(nl - o) : k;
+    for (size_t j = 0; j + 27 < k;) {
+        const char *nl = memchr(o + j, '\n', k - j);
+        size_t e = nl ? (size_t)(nl - o) : k;
+        if ((o[j] == 'C' || o[j] == 'c') && strncasecmp(o + j, "content-type:", 13) == 0) {
             for (size_t q = j + 13; q + 14 <= e; q++)
                 if ((o[q] == 'm' || o[q] == 'M') && strncasecmp(o + q, "message/", 8) == 0) {
                     if (strncasecmp(o + q + 8, "rfc822", 6) == 0 && (q + 14 == e || o[q + 14] != '-'))
@@ -174,8 +192,8 @@ static void normalise(mt_buf *out, const char *b, size_t n)
                         memcpy(o + q + 8, "x-mt-g", 6);
                     break;
                 }
-            j = e;
         }
+        j = e + 1;
     }
 }
 
@@ -191,17 +209,7 @@ static void stream_to_buf(GMimeObject *part, mt_buf *out)
         if (out->len && out->data[out->len - 1] != '\n')
             mt_buf_putc(out, '\n');
         mt_buf_reserve(out, ba->len + 1);
-        char *o = out->data + out->len;
-        for (guint i = 0; i < ba->len; i++) {
-            char c = (char)ba->data[i];
-            if (c == '\r') {
-                *o++ = '\n';
-                if (i + 1 < ba->len && ba->data[i + 1] == '\n')
-                    i++;
-            } else
-                *o++ = c ? c : ' ';
-        }
-        out->len = (size_t)(o - out->data);
+        out->len += copy_lf(out->data + out->len, (const char *)ba->data, ba->len);
         out->data[out->len] = '\0';
     }
     g_object_unref(s);

@@ -342,9 +342,23 @@ static const char *memmem_ci(const char *h, size_t hn, const char *n)
     size_t nn = strlen(n);
     if (nn == 0 || hn < nn)
         return NULL;
-    for (size_t i = 0; i + nn <= hn; i++)
-        if (tolower((unsigned char)h[i]) == n[0] && strncasecmp(h + i, n, nn) == 0)
+    /* n is lower case: compare ASCII letters folded, inline */
+    unsigned char n0 = (unsigned char)n[0];
+    for (size_t i = 0; i + nn <= hn; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (c != n0 && !(c >= 'A' && c <= 'Z' && c + 32 == n0))
+            continue;
+        size_t j = 1;
+        for (; j < nn; j++) {
+            unsigned char a = (unsigned char)h[i + j];
+            if (a >= 'A' && a <= 'Z')
+                a += 32;
+            if (a != (unsigned char)n[j])
+                break;
+        }
+        if (j == nn)
             return h + i;
+    }
     return NULL;
 }
 
