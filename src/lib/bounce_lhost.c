@@ -385,21 +385,42 @@ const char *mt_bounce_lhost_command(const char *d, size_t n)
     static const char *const lead[] = {"in reply to ",   "after ",        "most progress was ",
                                        "while sending ", "smtp command ", "did not like our ",
                                        "smtp:",          "during ",       "for "};
-    for (size_t k = 0; k < sizeof lead / sizeof lead[0]; k++) {
-        const char *h = d;
-        size_t hn = n;
-        const char *f;
-        while ((f = memmem_ci(h, hn, lead[k])) != NULL) {
-            size_t off = (size_t)(f - d) + strlen(lead[k]);
+    enum { NLEAD = sizeof lead / sizeof lead[0] };
+    /* one pass: the leads are tried in their order (the first lead that
+     * names a command wins, wherever it is), so a position need only be
+     * checked for leads before the best found so far */
+    const char *cmd = NULL;
+    int best = NLEAD;
+    unsigned short first[256] = {0}; /* leads (bits) that start with a byte */
+    for (int k = 0; k < NLEAD; k++) {
+        unsigned char c = (unsigned char)lead[k][0];
+        first[c] |= (unsigned short)(1u << k);
+        if (c >= 'a' && c <= 'z')
+            first[c - 32] |= (unsigned short)(1u << k);
+    }
+    for (size_t i = 0; i < n && best > 0; i++) {
+        unsigned m = first[(unsigned char)d[i]];
+        if (m == 0)
+            continue;
+        for (int k = 0; k < best; k++) {
+            if (!(m & (1u << k)))
+                continue;
+            size_t ll = strlen(lead[k]);
+            if (n - i < ll || memmem_ci(d + i, ll, lead[k]) == NULL)
+                continue;
+            size_t off = i + ll;
             while (off < n && (d[off] == ' ' || d[off] == '"'))
                 off++;
-            const char *c = cmd_word(d + off, n - off);
-            if (c && (k < 7 || memmem_ci(d + off, n - off > 40 ? 40 : n - off, "response")))
-                return c;
-            hn -= (size_t)(f - h) + 1;
-            h = f + 1;
+            const char *w = cmd_word(d + off, n - off);
+            if (w && (k < 7 || memmem_ci(d + off, n - off > 40 ? 40 : n - off, "response"))) {
+                cmd = w;
+                best = k;
+                break;
+            }
         }
     }
+    if (cmd)
+        return cmd;
     /* qmail's "does not like recipient", Yahoo's "[RCPT_TO]" */
     if (memmem_ci(d, n, "does not like recipient") || memmem_ci(d, n, "[rcpt_to]"))
         return "RCPT";
