@@ -291,7 +291,16 @@ static void strip_html(mt_buf *out, const char *s)
         } else if (*c == '>' && tag)
             tag = 0;
         else if (!tag) {
-            if (strncmp(c, "&lt;", 4) == 0) {
+            if (*c != '&') {
+                /* a run of plain text at once */
+                size_t run = strcspn(c, "<>&\r");
+                if (run == 0) /* '>' outside a tag, or CR */
+                    mt_buf_putc(out, *c == '\r' ? '\n' : *c);
+                else {
+                    mt_buf_append(out, c, run);
+                    c += run - 1;
+                }
+            } else if (strncmp(c, "&lt;", 4) == 0) {
                 mt_buf_putc(out, '<');
                 c += 3;
             } else if (strncmp(c, "&gt;", 4) == 0) {
