@@ -356,6 +356,13 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
             space = 1;
             continue;
         }
+        /* typographic quotes (U+2018, U+2019) read as the ASCII one:
+         * "wasn’t" is "wasn't" */
+        if (c == 0xE2 && i + 2 < n && (unsigned char)t[i + 1] == 0x80 &&
+            ((unsigned char)t[i + 2] == 0x98 || (unsigned char)t[i + 2] == 0x99)) {
+            c = '\'';
+            i += 2;
+        }
         /* at most n + 1 bytes: reserved above */
         if (space && out->len)
             out->data[out->len++] = ' ';

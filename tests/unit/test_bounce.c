@@ -67,6 +67,10 @@ static void test_fold(void **state)
     assert_string_equal(b.data, "messages with multiple addresses in from: header are not accepted @");
     mt_bounce_fold("", 0, &b);
     assert_string_equal(b.data, "");
+    /* typographic apostrophes read as ASCII ones; other UTF-8 is kept */
+    const char *u = "The address wasn\xe2\x80\x99t found \xe2\x80\x94 \xc3\xa9t\xc3\xa9";
+    mt_bounce_fold(u, strlen(u), &b);
+    assert_string_equal(b.data, "the address wasn't found \xe2\x80\x94 \xc3\xa9t\xc3\xa9");
     mt_buf_free(&b);
 }
 
