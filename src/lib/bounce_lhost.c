@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounce_reason.h"
+
 #define DIAG_MAX 8192
 
 mt_bounce_rcpt *mt_bounce_rcpts_add(mt_bounce_rcpts *l)
@@ -267,6 +269,12 @@ static int rcpt_line(const char *p, size_t n, size_t *ao, size_t *al, size_t *re
     return 0;
 }
 
+/* does t[0..n) carry an SMTP reply code or an enhanced status? */
+static int says_code(const char *t, size_t n, char st[16])
+{
+    return n && (mt_bounce_find_status(t, n, st) >= 0 || mt_bounce_find_code(t, n, 0) != 0);
+}
+
 int mt_bounce_lhost_scan(const char *t, size_t n, const char *self, mt_bounce_rcpts *out)
 {
     const char *end = t + n;
@@ -322,12 +330,20 @@ int mt_bounce_lhost_scan(const char *t, size_t n, const char *self, mt_bounce_rc
         p = nl + 1;
     }
     /* a recipient nothing is said after (Lotus Notes puts the reason
-     * first): the text before its line */
+     * first), or only words with no reply code or status while the text
+     * before its line has one (MailMarshal: "Could not be delivered
+     * because of 550 5.1.1 User unknown. The following recipients were
+     * affected: ..."): the text before its line */
     for (size_t k = 0; k < npre; k++) {
         mt_bounce_rcpt *r = &out->v[first + (int)k];
         int blank = 1;
         for (size_t i = 0; i < r->diag.len && blank; i++)
             blank = r->diag.data[i] == ' ' || r->diag.data[i] == '\n' || r->diag.data[i] == '\t';
+        const char *b = t + pre[2 * k];
+        size_t bn = pre[2 * k + 1] - pre[2 * k];
+        char st[16];
+        if (!blank && bn && !says_code(r->diag.data, r->diag.len, st) && says_code(b, bn, st))
+            blank = 1;
         if (blank && pre[2 * k + 1] > pre[2 * k]) {
             mt_buf_reset(&r->diag);
             mt_buf_append(&r->diag, t + pre[2 * k], pre[2 * k + 1] - pre[2 * k]);
