@@ -1195,6 +1195,13 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                 mt_bounce_rcpt *r = &p->rcpts.v[i];
                 if (r->addr[0] == '\0' && tmp.n == p->rcpts.n) /* a broken Final-Recipient */
                     copy_str(r->addr, sizeof r->addr, tmp.v[i].addr);
+                if (r->addr[0] == '\0' && p->rcpts.n == 1) {
+                    /* a file or program as Final-Recipient (Exim's "save to
+                     * /path"): the address the header names */
+                    const char *xf = g_mime_object_get_header(mo, "X-Failed-Recipients");
+                    if (xf)
+                        copy_addr(r->addr, sizeof r->addr, xf, strlen(xf));
+                }
                 const mt_bounce_rcpt *said = NULL;
                 for (int k = 0; k < tmp.n && !said; k++)
                     if (strcasecmp(tmp.v[k].addr, r->addr) == 0)
