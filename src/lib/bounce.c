@@ -493,6 +493,7 @@ static void parse_dsn(mt_bounce_parser *p, int64_t *msg_time)
         while (i < n && (t[i] == '\n' || t[i] == ' ' || t[i] == '\t'))
             i++;
         size_t s = i;
+        int finals = strncasecmp(t + i, "final-recipient:", 16) == 0;
         while (i < n) {
             const char *e = memchr(t + i, '\n', n - i);
             if (!e) {
@@ -504,6 +505,9 @@ static void parse_dsn(mt_bounce_parser *p, int64_t *msg_time)
             while (k < n && (t[k] == ' ' || t[k] == '\t'))
                 k++;
             if (k >= n || t[k] == '\n')
+                break;
+            /* recipients' fields with no blank line between them */
+            if (k == i && n - i >= 16 && strncasecmp(t + i, "final-recipient:", 16) == 0 && finals++)
                 break;
         }
         const char *bt = t + s;

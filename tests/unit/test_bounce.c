@@ -186,6 +186,21 @@ static void test_messages(void **state)
     memset(&s, 0, sizeof s);
     assert_int_equal(mt_bounce_parse(p, m.data, m.len, "t", on_record, &s), 1);
     assert_string_equal(s.reason[0], "filtered");
+    /* two recipients' fields with no blank line between them */
+    mt_buf_reset(&m);
+    mt_buf_puts(&m, "From: postmaster@mta.example.net\nSubject: Delivery report\nTo: sender@example.org\n"
+                    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\n\n"
+                    "--b1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mta.example.net\n\n"
+                    "Final-Recipient: rfc822; one@example.jp\nAction: failed\nStatus: 5.2.2\n"
+                    "Diagnostic-Code: smtp; 550 5.2.2 <one@example.jp>... Mailbox Full\n"
+                    "Final-Recipient: rfc822; two@example.jp\nAction: failed\nStatus: 5.1.1\n"
+                    "Diagnostic-Code: smtp; 550 5.1.1 <two@example.jp>... User Unknown\n\n--b1--\n");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mt_bounce_parse(p, m.data, m.len, "t", on_record, &s), 2);
+    assert_string_equal(s.rcpt[0], "one@example.jp");
+    assert_string_equal(s.reason[0], "mailboxfull");
+    assert_string_equal(s.rcpt[1], "two@example.jp");
+    assert_string_equal(s.reason[1], "userunknown");
     /* a Sendmail transcript: ">>> RCPT To:<addr>" says which command the
      * unknown-user reply answered */
     static const char transcript[] =
