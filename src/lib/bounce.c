@@ -752,6 +752,34 @@ static int transcript_rcpt(const char *t, size_t n, const char *addr)
     return 0;
 }
 
+/* keep_failed - when the MTA lists the failed recipients in a header
+ * (Exim's X-Failed-Recipients) and some addresses read from the notice are
+ * among them, drop the others (the sender's address quoted in "A message
+ * sent by <a@b> could not be delivered"). */
+static void keep_failed(mt_bounce_parser *p, const char *xf)
+{
+    if (xf == NULL || p->rcpts.n < 2)
+        return;
+    int listed = 0;
+    for (int i = 0; i < p->rcpts.n; i++)
+        listed += strcasestr(xf, p->rcpts.v[i].addr) != NULL;
+    if (listed == 0 || listed == p->rcpts.n)
+        return;
+    int w = 0;
+    for (int i = 0; i < p->rcpts.n; i++) {
+        if (strcasestr(xf, p->rcpts.v[i].addr) == NULL)
+            continue;
+        if (w != i) {
+            /* swap, so that every slot keeps its own buffers */
+            mt_bounce_rcpt t = p->rcpts.v[w];
+            p->rcpts.v[w] = p->rcpts.v[i];
+            p->rcpts.v[i] = t;
+        }
+        w++;
+    }
+    p->rcpts.n = w;
+}
+
 static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, int64_t msg_time,
                 const char *format, mt_bounce_kind forced, const char *feedback, mt_bounce_fn fn, void *arg)
 {
@@ -1171,6 +1199,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
             mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, self[0] ? self : NULL, &p->rcpts);
             if (p->rcpts.n == 0 && self[0]) /* a bounce of mail one sent oneself */
                 mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, NULL, &p->rcpts);
+            keep_failed(p, g_mime_object_get_header(mo, "X-Failed-Recipients"));
             if (p->rcpts.n == 0) {
                 const char *xf = g_mime_object_get_header(mo, "X-Failed-Recipients");
                 mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
