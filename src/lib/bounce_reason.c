@@ -668,7 +668,7 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
     if (strcmp(name, "hostunknown") == 0) {
         if (cmd_is(f, "MAIL"))
             return 0;
-        if (f->status && f->status[0] == '4')
+        if ((f->status && f->status[0] == '4') || strstr(mm->d, "not found, try again"))
             return 0; /* a lookup that failed for now is a network error */
         if (strcmp(sr, "hostunknown") == 0)
             return !M("networkerror") && !M("notaccept");
