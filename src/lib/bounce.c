@@ -43,6 +43,7 @@ struct mt_bounce_parser {
     mt_bounce_rcpts rcpts;
     int have_orig;
     uint64_t serial; /* messages parsed: the records' message_serial */
+    int nested;      /* parsing a bounce attached to a forwarding message */
 };
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -1061,6 +1062,22 @@ static void header_trim(char *b, size_t *n)
     b[*n] = '\0';
 }
 
+/* attached_report - is the attached message in b (its header, then its
+ * body) itself a delivery report (multipart/report; delivery-status)? */
+static int attached_report(const mt_buf *b)
+{
+    if (b->len == 0 || b->data == NULL)
+        return 0;
+    const char *end = strstr(b->data, "\n\n");
+    size_t hn = end ? (size_t)(end - b->data) : b->len;
+    char save = b->data[hn];
+    b->data[hn] = '\0';
+    int yes =
+        strcasestr(b->data, "multipart/report") != NULL && strcasestr(b->data, "delivery-status") != NULL;
+    b->data[hn] = save;
+    return yes;
+}
+
 int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *source, mt_bounce_fn fn,
                     void *arg)
 {
@@ -1100,6 +1117,22 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     if (p->notice.len == 0 && w.html.len)
         mt_buf_append(&p->notice, w.html.data, w.html.len);
     mt_buf_free(&w.html);
+    if (p->dsn.len == 0 && p->arf.len == 0 && !p->nested && attached_report(&p->orig)) {
+        /* a notice that forwards a delivery report: the attached one is
+         * the bounce (once: an attachment inside it is not looked into) */
+        char *inner = mt_xmalloc(p->orig.len + 1);
+        size_t in = p->orig.len;
+        memcpy(inner, p->orig.data, in);
+        inner[in] = '\0';
+        g_free(subject);
+        g_object_unref(mo);
+        p->nested = 1;
+        p->serial--; /* one message, one serial */
+        int r = mt_bounce_parse(p, inner, in, source, fn, arg);
+        p->nested = 0;
+        free(inner);
+        return r;
+    }
     if (p->notice.len == 0 && p->dsn.len == 0 && p->arf.len == 0) {
         /* a broken MIME structure (a boundary that never comes): the raw
          * body is the notice */

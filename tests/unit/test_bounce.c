@@ -201,6 +201,22 @@ static void test_messages(void **state)
     assert_string_equal(s.reason[0], "mailboxfull");
     assert_string_equal(s.rcpt[1], "two@example.jp");
     assert_string_equal(s.reason[1], "userunknown");
+    /* a notice that forwards a delivery report as an attachment */
+    mt_buf_reset(&m);
+    mt_buf_puts(&m, "From: gateway@example.net\nSubject: Returned mail\nTo: sender@example.org\n"
+                    "Content-Type: multipart/mixed; boundary=\"outer\"\n\n"
+                    "--outer\nContent-Type: text/plain\n\nThe following addresses had errors\n\n"
+                    "--outer\nContent-Type: message/rfc822\n\n"
+                    "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\nTo: sender@example.org\n"
+                    "Subject: Returned mail: User unknown\n"
+                    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"inner\"\n\n"
+                    "--inner\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+                    "Final-Recipient: rfc822; gone@example.org\nAction: failed\nStatus: 5.1.1\n"
+                    "Diagnostic-Code: smtp; 550 5.1.1 User unknown\n\n--inner--\n\n--outer--\n");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mt_bounce_parse(p, m.data, m.len, "t", on_record, &s), 1);
+    assert_string_equal(s.rcpt[0], "gone@example.org");
+    assert_string_equal(s.reason[0], "userunknown");
     /* a Sendmail transcript: ">>> RCPT To:<addr>" says which command the
      * unknown-user reply answered */
     static const char transcript[] =
