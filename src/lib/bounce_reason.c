@@ -748,6 +748,12 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
     if (f->preset && f->preset[0] && strcmp(f->preset, "undefined") != 0 && strcmp(f->preset, "onhold") != 0)
         return preset_name(f->preset);
     if (retried(sr) || !smtp) {
+        /* a notice that gave up ("in the queue too long") says expired
+         * before the network or system trouble it also names, unless the
+         * status itself is one of routing or the network (x.4.x) */
+        if (strncmp(st[0] ? st + 1 : "", ".4.", 3) != 0 && M("expired") &&
+            (M("networkerror") || M("systemerror")))
+            return "expired";
         for (size_t i = 0; i < sizeof second / sizeof second[0]; i++)
             if (M(second[i]))
                 return second[i];
