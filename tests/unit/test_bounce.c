@@ -124,6 +124,11 @@ static void test_reasons(void **state)
         "speeding");
     assert_string_equal(decide(r, "5.2.0", "550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]", "DATA"),
                         "spamdetected");
+    /* gave up: expired before the network trouble, unless the status is x.4.x */
+    const char *gaveup = "Sorry, I wasn't able to establish an SMTP connection. I'm not going to try again; "
+                         "this message has been in the queue too long.";
+    assert_string_equal(decide(r, "", gaveup, ""), "expired");
+    assert_string_equal(decide(r, "4.4.1", gaveup, ""), "networkerror");
     /* the same digits without the provider's prefix are no code */
     assert_string_equal(decide(r, "5.1.1", "550 5.1.1 User unknown 607", "RCPT"), "userunknown");
     mt_bounce_reasons_free(r);
