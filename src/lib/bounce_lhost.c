@@ -269,6 +269,15 @@ static int rcpt_line(const char *p, size_t n, size_t *ao, size_t *al, size_t *re
     return 0;
 }
 
+/* does the line p[0..n) open a Sendmail session transcript? */
+static int session_start(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '.'))
+        i++;
+    return n - i >= 16 && strncasecmp(p + i, "while talking to", 16) == 0;
+}
+
 /* does t[0..n) carry an SMTP reply code or an enhanced status? */
 static int says_code(const char *t, size_t n, char st[16])
 {
@@ -320,6 +329,10 @@ int mt_bounce_lhost_scan(const char *t, size_t n, const char *self, mt_bounce_rc
             if (r < ln)
                 mt_buf_append(&cur->diag, p + r, ln - r);
             after_prev = nl ? nl + 1 : end;
+        } else if (cur && session_start(p, ln)) {
+            /* Sendmail's "While talking to host:": another session's
+             * transcript, not said of the recipient before it */
+            cur = NULL;
         } else if (cur && cur->diag.len < DIAG_MAX) {
             if (cur->diag.len)
                 mt_buf_putc(&cur->diag, '\n');
