@@ -54,11 +54,11 @@
 #define GOAL_REASON 95.0
 /* Ratchet for reason only, while it is below GOAL_REASON: the agreement
  * last measured, rounded down to a tenth (the exact figure, not the one
- * printed: 1129/1248 = 90.46 gives 90.4).  It exists only until the 95%
+ * printed: 1133/1248 = 90.79 gives 90.7).  It exists only until the 95%
  * goal is reached (then delete it: the goal alone decides), and it must
  * only ever go up: raise it whenever the measured figure rises, never
  * lower it to make a change pass. */
-#define FLOOR_REASON 90.4
+#define FLOOR_REASON 90.7
 #define SLOW_SECONDS 2.0
 
 typedef struct got {
