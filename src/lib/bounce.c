@@ -20,8 +20,10 @@
 #include "bounce_json.h"
 #include "bounce_lhost.h"
 #include "mailbox.h"
+#include "strmap.h"
 
-#define REASON_TEXT_MAX 4096
+#define REASON_TEXT_MAX    4096
+#define REASON_CACHE_LIMIT 65536
 
 struct mt_bounce_parser {
     const mt_bounce_reasons *reasons;
@@ -32,10 +34,16 @@ struct mt_bounce_parser {
     mt_buf arf;    /* the feedback-report part */
     mt_buf orig;   /* the returned message's header (text) */
     mt_buf fold;   /* scratch: folded diagnostic */
+    mt_buf rkey;   /* scratch: a reason_cache key */
+    /* the facts of a diagnostic -> its reason (a static string): the same
+     * folded reply (addresses are folded away) comes back for many
+     * recipients of one provider, and its phrases need matching once */
+    mt_strmap *reason_cache;
     mt_buf tmp;
     mt_bounce_rcpts rcpts;
     int have_orig;
     uint64_t serial; /* messages parsed: the records' message_serial */
+    int nested;      /* parsing a bounce attached to a forwarding message */
 };
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -57,7 +65,9 @@ mt_bounce_parser *mt_bounce_parser_new(const mt_bounce_reasons *reasons, mt_clas
     mt_buf_init(&p->arf);
     mt_buf_init(&p->orig);
     mt_buf_init(&p->fold);
+    mt_buf_init(&p->rkey);
     mt_buf_init(&p->tmp);
+    p->reason_cache = mt_strmap_new(REASON_CACHE_LIMIT);
     return p;
 }
 
@@ -71,6 +81,8 @@ void mt_bounce_parser_free(mt_bounce_parser *p)
     mt_buf_free(&p->arf);
     mt_buf_free(&p->orig);
     mt_buf_free(&p->fold);
+    mt_buf_free(&p->rkey);
+    mt_strmap_free(p->reason_cache);
     mt_buf_free(&p->tmp);
     mt_bounce_rcpts_free(&p->rcpts);
     free(p);
@@ -119,6 +131,36 @@ int mt_bounce_sniff(const char *b, size_t n)
 
 /* ---- reading the MIME tree ---- */
 
+/* copy_lf - b[0..n) into o with CR and CRLF line ends made LF and NUL
+ * bytes made spaces; returns the bytes written (at most n).  Runs without
+ * either are copied whole. */
+static size_t copy_lf(char *o, const char *b, size_t n)
+{
+    size_t i = 0, k = 0;
+    const char *cr = memchr(b, '\r', n), *nul = memchr(b, '\0', n);
+    while (i < n) {
+        const char *stop = cr && (!nul || cr < nul) ? cr : nul;
+        size_t run = stop ? (size_t)(stop - b) - i : n - i;
+        memcpy(o + k, b + i, run);
+        k += run;
+        i += run;
+        if (i >= n)
+            break;
+        if (b[i] == '\r') {
+            o[k++] = '\n';
+            if (i + 1 < n && b[i + 1] == '\n')
+                i++;
+            i++;
+            cr = i < n ? memchr(b + i, '\r', n - i) : NULL;
+        } else {
+            o[k++] = ' ';
+            i++;
+            nul = i < n ? memchr(b + i, '\0', n - i) : NULL;
+        }
+    }
+    return k;
+}
+
 static void normalise(mt_buf *out, const char *b, size_t n)
 {
     mt_buf_reset(out);
@@ -133,28 +175,16 @@ static void normalise(mt_buf *out, const char *b, size_t n)
             i++;
     }
     char *o = out->data;
-    size_t k = 0;
-    for (; i < n; i++) {
-        char c = b[i];
-        if (c == '\r') {
-            o[k++] = '\n';
-            if (i + 1 < n && b[i + 1] == '\n')
-                i++;
-        } else if (c == '\0')
-            o[k++] = ' ';
-        else
-            o[k++] = c;
-    }
+    size_t k = copy_lf(o, b + i, n - i);
     o[k] = '\0';
     out->len = k;
     /* A returned message is read for its header only: keep GMime from
      * parsing it as a whole message (half the work) by renaming its type,
      * in place and at the same length, on Content-Type lines. */
-    for (size_t j = 0; j + 27 < k; j++) {
-        if ((j == 0 || o[j - 1] == '\n') && (o[j] == 'C' || o[j] == 'c') &&
-            strncasecmp(o + j, "content-type:", 13) == 0) {
-            const char *nl = memchr(o + j, '\n', k - j);
-            size_t e = nl ? (size_t)(nl - o) : k;
+    for (size_t j = 0; j + 27 < k;) {
+        const char *nl = memchr(o + j, '\n', k - j);
+        size_t e = nl ? (size_t)(nl - o) : k;
+        if ((o[j] == 'C' || o[j] == 'c') && strncasecmp(o + j, "content-type:", 13) == 0) {
             for (size_t q = j + 13; q + 14 <= e; q++)
                 if ((o[q] == 'm' || o[q] == 'M') && strncasecmp(o + q, "message/", 8) == 0) {
                     if (strncasecmp(o + q + 8, "rfc822", 6) == 0 && (q + 14 == e || o[q + 14] != '-'))
@@ -163,8 +193,8 @@ static void normalise(mt_buf *out, const char *b, size_t n)
                         memcpy(o + q + 8, "x-mt-g", 6);
                     break;
                 }
-            j = e;
         }
+        j = e + 1;
     }
 }
 
@@ -180,17 +210,7 @@ static void stream_to_buf(GMimeObject *part, mt_buf *out)
         if (out->len && out->data[out->len - 1] != '\n')
             mt_buf_putc(out, '\n');
         mt_buf_reserve(out, ba->len + 1);
-        char *o = out->data + out->len;
-        for (guint i = 0; i < ba->len; i++) {
-            char c = (char)ba->data[i];
-            if (c == '\r') {
-                *o++ = '\n';
-                if (i + 1 < ba->len && ba->data[i + 1] == '\n')
-                    i++;
-            } else
-                *o++ = c ? c : ' ';
-        }
-        out->len = (size_t)(o - out->data);
+        out->len += copy_lf(out->data + out->len, (const char *)ba->data, ba->len);
         out->data[out->len] = '\0';
     }
     g_object_unref(s);
@@ -272,7 +292,16 @@ static void strip_html(mt_buf *out, const char *s)
         } else if (*c == '>' && tag)
             tag = 0;
         else if (!tag) {
-            if (strncmp(c, "&lt;", 4) == 0) {
+            if (*c != '&') {
+                /* a run of plain text at once */
+                size_t run = strcspn(c, "<>&\r");
+                if (run == 0) /* '>' outside a tag, or CR */
+                    mt_buf_putc(out, *c == '\r' ? '\n' : *c);
+                else {
+                    mt_buf_append(out, c, run);
+                    c += run - 1;
+                }
+            } else if (strncmp(c, "&lt;", 4) == 0) {
                 mt_buf_putc(out, '<');
                 c += 3;
             } else if (strncmp(c, "&gt;", 4) == 0) {
@@ -465,6 +494,7 @@ static void parse_dsn(mt_bounce_parser *p, int64_t *msg_time)
         while (i < n && (t[i] == '\n' || t[i] == ' ' || t[i] == '\t'))
             i++;
         size_t s = i;
+        int finals = strncasecmp(t + i, "final-recipient:", 16) == 0;
         while (i < n) {
             const char *e = memchr(t + i, '\n', n - i);
             if (!e) {
@@ -476,6 +506,9 @@ static void parse_dsn(mt_bounce_parser *p, int64_t *msg_time)
             while (k < n && (t[k] == ' ' || t[k] == '\t'))
                 k++;
             if (k >= n || t[k] == '\n')
+                break;
+            /* recipients' fields with no blank line between them */
+            if (k == i && n - i >= 16 && strncasecmp(t + i, "final-recipient:", 16) == 0 && finals++)
                 break;
         }
         const char *bt = t + s;
@@ -672,6 +705,82 @@ static int reply_code_of(const char *d, size_t n, const char *status)
     return c;
 }
 
+static void key_str(mt_buf *k, const char *s)
+{
+    s = s ? s : "";
+    mt_buf_append(k, s, strlen(s) + 1);
+}
+
+/* decide_cached - mt_bounce_reason_decide, once per distinct fact */
+static const char *decide_cached(mt_bounce_parser *p, const mt_bounce_fact *f)
+{
+    mt_buf *k = &p->rkey;
+    mt_buf_reset(k);
+    key_str(k, f->status);
+    key_str(k, f->dtype);
+    key_str(k, f->action);
+    key_str(k, f->command);
+    key_str(k, f->preset);
+    mt_buf_append(k, &f->reply_code, sizeof f->reply_code);
+    mt_buf_append(k, f->diag, strlen(f->diag));
+    const char *r = mt_strmap_get(p->reason_cache, k->data, k->len);
+    if (r == NULL) {
+        r = mt_bounce_reason_decide(p->reasons, f);
+        mt_strmap_put(p->reason_cache, k->data, k->len, (void *)r);
+    }
+    return r;
+}
+
+/* transcript_rcpt - does a session transcript in t[0..n) show
+ * ">>> RCPT To:<addr>" for this address (the reply that follows it is
+ * then the answer to RCPT)? */
+static int transcript_rcpt(const char *t, size_t n, const char *addr)
+{
+    size_t al = addr ? strlen(addr) : 0;
+    if (t == NULL || al == 0)
+        return 0;
+    for (const char *h = t; (h = memchr(h, '>', n - (size_t)(h - t))) != NULL; h++) {
+        size_t left = n - (size_t)(h - t);
+        if (left < 13 + al || strncmp(h, ">>> ", 4) != 0 || strncasecmp(h + 4, "rcpt to:", 8) != 0)
+            continue;
+        const char *a = h + 12;
+        while (a < t + n && (*a == ' ' || *a == '<'))
+            a++;
+        if ((size_t)(t + n - a) >= al && strncasecmp(a, addr, al) == 0 &&
+            (a + al == t + n || a[al] == '>' || a[al] == ' ' || a[al] == '\n'))
+            return 1;
+    }
+    return 0;
+}
+
+/* keep_failed - when the MTA lists the failed recipients in a header
+ * (Exim's X-Failed-Recipients) and some addresses read from the notice are
+ * among them, drop the others (the sender's address quoted in "A message
+ * sent by <a@b> could not be delivered"). */
+static void keep_failed(mt_bounce_parser *p, const char *xf)
+{
+    if (xf == NULL || p->rcpts.n < 2)
+        return;
+    int listed = 0;
+    for (int i = 0; i < p->rcpts.n; i++)
+        listed += strcasestr(xf, p->rcpts.v[i].addr) != NULL;
+    if (listed == 0 || listed == p->rcpts.n)
+        return;
+    int w = 0;
+    for (int i = 0; i < p->rcpts.n; i++) {
+        if (strcasestr(xf, p->rcpts.v[i].addr) == NULL)
+            continue;
+        if (w != i) {
+            /* swap, so that every slot keeps its own buffers */
+            mt_bounce_rcpt t = p->rcpts.v[w];
+            p->rcpts.v[w] = p->rcpts.v[i];
+            p->rcpts.v[i] = t;
+        }
+        w++;
+    }
+    p->rcpts.n = w;
+}
+
 static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, int64_t msg_time,
                 const char *format, mt_bounce_kind forced, const char *feedback, mt_bounce_fn fn, void *arg)
 {
@@ -727,6 +836,8 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
             mt_bounce_fold(d, dn > REASON_TEXT_MAX ? REASON_TEXT_MAX : dn, &p->fold);
             if (r->command[0] == '\0')
                 copy_str(r->command, sizeof r->command, mt_bounce_lhost_command(p->fold.data, p->fold.len));
+            if (r->command[0] == '\0' && transcript_rcpt(p->notice.data, p->notice.len, r->addr))
+                copy_str(r->command, sizeof r->command, "RCPT");
             mt_bounce_fact f = {.status = st,
                                 .diag = p->fold.data ? p->fold.data : "",
                                 .dtype = r->dtype,
@@ -734,7 +845,7 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
                                 .command = r->command,
                                 .preset = r->preset[0] ? r->preset : NULL,
                                 .reply_code = a.reply_code};
-            info.reason = mt_bounce_reason_decide(p->reasons, &f);
+            info.reason = decide_cached(p, &f);
             if (strcmp(r->action, "delayed") == 0) {
                 info.kind = MT_BOUNCE_DELAY;
             } else if (st[0] == '2' || strcmp(r->action, "delivered") == 0 ||
@@ -951,6 +1062,22 @@ static void header_trim(char *b, size_t *n)
     b[*n] = '\0';
 }
 
+/* attached_report - is the attached message in b (its header, then its
+ * body) itself a delivery report (multipart/report; delivery-status)? */
+static int attached_report(const mt_buf *b)
+{
+    if (b->len == 0 || b->data == NULL)
+        return 0;
+    const char *end = strstr(b->data, "\n\n");
+    size_t hn = end ? (size_t)(end - b->data) : b->len;
+    char save = b->data[hn];
+    b->data[hn] = '\0';
+    int yes =
+        strcasestr(b->data, "multipart/report") != NULL && strcasestr(b->data, "delivery-status") != NULL;
+    b->data[hn] = save;
+    return yes;
+}
+
 int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *source, mt_bounce_fn fn,
                     void *arg)
 {
@@ -990,6 +1117,22 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     if (p->notice.len == 0 && w.html.len)
         mt_buf_append(&p->notice, w.html.data, w.html.len);
     mt_buf_free(&w.html);
+    if (p->dsn.len == 0 && p->arf.len == 0 && !p->nested && attached_report(&p->orig)) {
+        /* a notice that forwards a delivery report: the attached one is
+         * the bounce (once: an attachment inside it is not looked into) */
+        char *inner = mt_xmalloc(p->orig.len + 1);
+        size_t in = p->orig.len;
+        memcpy(inner, p->orig.data, in);
+        inner[in] = '\0';
+        g_free(subject);
+        g_object_unref(mo);
+        p->nested = 1;
+        p->serial--; /* one message, one serial */
+        int r = mt_bounce_parse(p, inner, in, source, fn, arg);
+        p->nested = 0;
+        free(inner);
+        return r;
+    }
     if (p->notice.len == 0 && p->dsn.len == 0 && p->arf.len == 0) {
         /* a broken MIME structure (a boundary that never comes): the raw
          * body is the notice */
@@ -1089,6 +1232,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
             mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, self[0] ? self : NULL, &p->rcpts);
             if (p->rcpts.n == 0 && self[0]) /* a bounce of mail one sent oneself */
                 mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, NULL, &p->rcpts);
+            keep_failed(p, g_mime_object_get_header(mo, "X-Failed-Recipients"));
             if (p->rcpts.n == 0) {
                 const char *xf = g_mime_object_get_header(mo, "X-Failed-Recipients");
                 mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
@@ -1117,6 +1261,13 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                 mt_bounce_rcpt *r = &p->rcpts.v[i];
                 if (r->addr[0] == '\0' && tmp.n == p->rcpts.n) /* a broken Final-Recipient */
                     copy_str(r->addr, sizeof r->addr, tmp.v[i].addr);
+                if (r->addr[0] == '\0' && p->rcpts.n == 1) {
+                    /* a file or program as Final-Recipient (Exim's "save to
+                     * /path"): the address the header names */
+                    const char *xf = g_mime_object_get_header(mo, "X-Failed-Recipients");
+                    if (xf)
+                        copy_addr(r->addr, sizeof r->addr, xf, strlen(xf));
+                }
                 const mt_bounce_rcpt *said = NULL;
                 for (int k = 0; k < tmp.n && !said; k++)
                     if (strcasecmp(tmp.v[k].addr, r->addr) == 0)

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bounce_reason.h"
+
 #define DIAG_MAX 8192
 
 mt_bounce_rcpt *mt_bounce_rcpts_add(mt_bounce_rcpts *l)
@@ -267,6 +269,21 @@ static int rcpt_line(const char *p, size_t n, size_t *ao, size_t *al, size_t *re
     return 0;
 }
 
+/* does the line p[0..n) open a Sendmail session transcript? */
+static int session_start(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '.'))
+        i++;
+    return n - i >= 16 && strncasecmp(p + i, "while talking to", 16) == 0;
+}
+
+/* does t[0..n) carry an SMTP reply code or an enhanced status? */
+static int says_code(const char *t, size_t n, char st[16])
+{
+    return n && (mt_bounce_find_status(t, n, st) >= 0 || mt_bounce_find_code(t, n, 0) != 0);
+}
+
 int mt_bounce_lhost_scan(const char *t, size_t n, const char *self, mt_bounce_rcpts *out)
 {
     const char *end = t + n;
@@ -312,6 +329,10 @@ int mt_bounce_lhost_scan(const char *t, size_t n, const char *self, mt_bounce_rc
             if (r < ln)
                 mt_buf_append(&cur->diag, p + r, ln - r);
             after_prev = nl ? nl + 1 : end;
+        } else if (cur && session_start(p, ln)) {
+            /* Sendmail's "While talking to host:": another session's
+             * transcript, not said of the recipient before it */
+            cur = NULL;
         } else if (cur && cur->diag.len < DIAG_MAX) {
             if (cur->diag.len)
                 mt_buf_putc(&cur->diag, '\n');
@@ -322,12 +343,20 @@ int mt_bounce_lhost_scan(const char *t, size_t n, const char *self, mt_bounce_rc
         p = nl + 1;
     }
     /* a recipient nothing is said after (Lotus Notes puts the reason
-     * first): the text before its line */
+     * first), or only words with no reply code or status while the text
+     * before its line has one (MailMarshal: "Could not be delivered
+     * because of 550 5.1.1 User unknown. The following recipients were
+     * affected: ..."): the text before its line */
     for (size_t k = 0; k < npre; k++) {
         mt_bounce_rcpt *r = &out->v[first + (int)k];
         int blank = 1;
         for (size_t i = 0; i < r->diag.len && blank; i++)
             blank = r->diag.data[i] == ' ' || r->diag.data[i] == '\n' || r->diag.data[i] == '\t';
+        const char *b = t + pre[2 * k];
+        size_t bn = pre[2 * k + 1] - pre[2 * k];
+        char st[16];
+        if (!blank && bn && !says_code(r->diag.data, r->diag.len, st) && says_code(b, bn, st))
+            blank = 1;
         if (blank && pre[2 * k + 1] > pre[2 * k]) {
             mt_buf_reset(&r->diag);
             mt_buf_append(&r->diag, t + pre[2 * k], pre[2 * k + 1] - pre[2 * k]);
@@ -342,9 +371,23 @@ static const char *memmem_ci(const char *h, size_t hn, const char *n)
     size_t nn = strlen(n);
     if (nn == 0 || hn < nn)
         return NULL;
-    for (size_t i = 0; i + nn <= hn; i++)
-        if (tolower((unsigned char)h[i]) == n[0] && strncasecmp(h + i, n, nn) == 0)
+    /* n is lower case: compare ASCII letters folded, inline */
+    unsigned char n0 = (unsigned char)n[0];
+    for (size_t i = 0; i + nn <= hn; i++) {
+        unsigned char c = (unsigned char)h[i];
+        if (c != n0 && !(c >= 'A' && c <= 'Z' && c + 32 == n0))
+            continue;
+        size_t j = 1;
+        for (; j < nn; j++) {
+            unsigned char a = (unsigned char)h[i + j];
+            if (a >= 'A' && a <= 'Z')
+                a += 32;
+            if (a != (unsigned char)n[j])
+                break;
+        }
+        if (j == nn)
             return h + i;
+    }
     return NULL;
 }
 
@@ -371,21 +414,42 @@ const char *mt_bounce_lhost_command(const char *d, size_t n)
     static const char *const lead[] = {"in reply to ",   "after ",        "most progress was ",
                                        "while sending ", "smtp command ", "did not like our ",
                                        "smtp:",          "during ",       "for "};
-    for (size_t k = 0; k < sizeof lead / sizeof lead[0]; k++) {
-        const char *h = d;
-        size_t hn = n;
-        const char *f;
-        while ((f = memmem_ci(h, hn, lead[k])) != NULL) {
-            size_t off = (size_t)(f - d) + strlen(lead[k]);
+    enum { NLEAD = sizeof lead / sizeof lead[0] };
+    /* one pass: the leads are tried in their order (the first lead that
+     * names a command wins, wherever it is), so a position need only be
+     * checked for leads before the best found so far */
+    const char *cmd = NULL;
+    int best = NLEAD;
+    unsigned short first[256] = {0}; /* leads (bits) that start with a byte */
+    for (int k = 0; k < NLEAD; k++) {
+        unsigned char c = (unsigned char)lead[k][0];
+        first[c] |= (unsigned short)(1u << k);
+        if (c >= 'a' && c <= 'z')
+            first[c - 32] |= (unsigned short)(1u << k);
+    }
+    for (size_t i = 0; i < n && best > 0; i++) {
+        unsigned m = first[(unsigned char)d[i]];
+        if (m == 0)
+            continue;
+        for (int k = 0; k < best; k++) {
+            if (!(m & (1u << k)))
+                continue;
+            size_t ll = strlen(lead[k]);
+            if (n - i < ll || memmem_ci(d + i, ll, lead[k]) == NULL)
+                continue;
+            size_t off = i + ll;
             while (off < n && (d[off] == ' ' || d[off] == '"'))
                 off++;
-            const char *c = cmd_word(d + off, n - off);
-            if (c && (k < 7 || memmem_ci(d + off, n - off > 40 ? 40 : n - off, "response")))
-                return c;
-            hn -= (size_t)(f - h) + 1;
-            h = f + 1;
+            const char *w = cmd_word(d + off, n - off);
+            if (w && (k < 7 || memmem_ci(d + off, n - off > 40 ? 40 : n - off, "response"))) {
+                cmd = w;
+                best = k;
+                break;
+            }
         }
     }
+    if (cmd)
+        return cmd;
     /* qmail's "does not like recipient", Yahoo's "[RCPT_TO]" */
     if (memmem_ci(d, n, "does not like recipient") || memmem_ci(d, n, "[rcpt_to]"))
         return "RCPT";

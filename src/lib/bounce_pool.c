@@ -18,6 +18,7 @@
 #include "mailbox.h"
 
 #define WINDOW 256
+#define BATCH  16
 
 enum {
     S_SOURCE,
@@ -64,6 +65,7 @@ typedef struct pool {
     job *jobs;
     size_t njobs, cap;
     size_t next, replayed;
+    int waiting; /* workers waiting for the window */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     const char *reasons_path;
@@ -175,30 +177,43 @@ static void *worker(void *arg)
                  err.data ? err.data : "cannot load the reason phrases");
     }
     for (;;) {
-        while (p->next < p->njobs && p->next >= p->replayed + WINDOW)
+        while (p->next < p->njobs && p->next >= p->replayed + WINDOW) {
+            p->waiting++;
             pthread_cond_wait(&p->cv, &p->mu);
+            p->waiting--;
+        }
         if (p->next >= p->njobs)
             break;
-        job *j = &p->jobs[p->next++];
+        /* a few jobs at a time: one lock round and one wake-up for them */
+        size_t first = p->next, k = p->njobs - first;
+        if (k > BATCH)
+            k = BATCH;
+        if (k > p->replayed + WINDOW - first)
+            k = p->replayed + WINDOW - first;
+        p->next += k;
         pthread_mutex_unlock(&p->mu);
-        if (parser) {
-            work w = {.j = j, .parser = parser};
-            mt_mailbox_stats ms = {0};
-            mt_buf_reset(&err);
-            if (j->path) {
-                if (mt_mailbox_read_file(j->path, on_message, &w, &ms, &err) < 0)
-                    j->err = mt_xstrdup(err.data ? err.data : j->path);
-            } else {
-                ms.files++;
-                if (j->data.len)
-                    mt_mailbox_split(j->data.data, j->data.len, "-", on_message, &w, &ms);
+        for (size_t b = 0; b < k; b++) {
+            job *j = &p->jobs[first + b];
+            if (parser) {
+                work w = {.j = j, .parser = parser};
+                mt_mailbox_stats ms = {0};
+                mt_buf_reset(&err);
+                if (j->path) {
+                    if (mt_mailbox_read_file(j->path, on_message, &w, &ms, &err) < 0)
+                        j->err = mt_xstrdup(err.data ? err.data : j->path);
+                } else {
+                    ms.files++;
+                    if (j->data.len)
+                        mt_mailbox_split(j->data.data, j->data.len, "-", on_message, &w, &ms);
+                }
+                j->st.files += ms.files;
+                j->st.messages += ms.messages;
+                j->st.unreadable += ms.unreadable;
             }
-            j->st.files += ms.files;
-            j->st.messages += ms.messages;
-            j->st.unreadable += ms.unreadable;
         }
         pthread_mutex_lock(&p->mu);
-        j->done = 1;
+        for (size_t b = 0; b < k; b++)
+            p->jobs[first + b].done = 1;
         pthread_cond_broadcast(&p->cv);
     }
     pthread_mutex_unlock(&p->mu);
@@ -319,7 +334,8 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const ch
         mt_buf_free(&j->arena);
         pthread_mutex_lock(&p.mu);
         p.replayed++;
-        pthread_cond_broadcast(&p.cv);
+        if (p.waiting) /* a worker waits for the window to move */
+            pthread_cond_broadcast(&p.cv);
         pthread_mutex_unlock(&p.mu);
     }
     for (int i = 0; i < nthreads; i++)

@@ -30,8 +30,14 @@ static const char *const reason_names[] = {
 };
 #define NREASONS ((int)(sizeof reason_names / sizeof reason_names[0]))
 
+#define NDECISIVE 64
+
 struct mt_bounce_reasons {
     pcre2_code *re[NREASONS];
+    /* "=reason" lines: a provider's own codes, tried first, in file order */
+    pcre2_code *dre[NDECISIVE];
+    int dreason[NDECISIVE];
+    int ndecisive;
     pcre2_match_data *md;
 };
 
@@ -65,11 +71,34 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
         if (len == 0 || line[0] == '#')
             continue;
         char *tab = strchr(line, '\t');
-        int idx = tab ? reason_index(line, (size_t)(tab - line)) : -1;
+        int decisive = line[0] == '=';
+        const char *name = line + decisive;
+        int idx = tab ? reason_index(name, (size_t)(tab - name)) : -1;
         if (idx < 0 || tab[1] == '\0') {
             mt_buf_printf(err, "%s:%d: expected REASON<TAB>REGEX with a known reason", path, lineno);
             bad = 1;
             break;
+        }
+        if (decisive) {
+            int ec;
+            PCRE2_SIZE off;
+            pcre2_code *re =
+                r->ndecisive < NDECISIVE
+                    ? pcre2_compile((PCRE2_SPTR)(tab + 1), PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL)
+                    : NULL;
+            if (re == NULL) {
+                PCRE2_UCHAR msg[256] = "";
+                if (r->ndecisive < NDECISIVE)
+                    pcre2_get_error_message(ec, msg, sizeof msg);
+                mt_buf_printf(err, "%s:%d: %s", path, lineno,
+                              r->ndecisive < NDECISIVE ? (char *)msg : "too many '=' lines");
+                bad = 1;
+                break;
+            }
+            pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+            r->dre[r->ndecisive] = re;
+            r->dreason[r->ndecisive++] = idx;
+            continue;
         }
         if (alt[idx].len)
             mt_buf_putc(&alt[idx], '|');
@@ -115,6 +144,8 @@ void mt_bounce_reasons_free(mt_bounce_reasons *r)
         return;
     for (int i = 0; i < NREASONS; i++)
         pcre2_code_free(r->re[i]);
+    for (int i = 0; i < r->ndecisive; i++)
+        pcre2_code_free(r->dre[i]);
     pcre2_match_data_free(r->md);
     free(r);
 }
@@ -324,6 +355,13 @@ void mt_bounce_fold(const char *t, size_t n, mt_buf *out)
         if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
             space = 1;
             continue;
+        }
+        /* typographic quotes (U+2018, U+2019) read as the ASCII one:
+         * "wasn’t" is "wasn't" */
+        if (c == 0xE2 && i + 2 < n && (unsigned char)t[i + 1] == 0x80 &&
+            ((unsigned char)t[i + 2] == 0x98 || (unsigned char)t[i + 2] == 0x99)) {
+            c = '\'';
+            i += 2;
         }
         /* at most n + 1 bytes: reserved above */
         if (space && out->len)
@@ -595,7 +633,13 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
         if (strcmp(sr, "userunknown") == 0)
             return !(M("norelaying") || M("blocked") || M("mailboxfull") || M("hasmoved") || M("rejected") ||
                      M("notaccept"));
-        if (cmd_is(f, "RCPT") || ((f->command == NULL || f->command[0] == '\0') && sr[0] == '\0'))
+        /* no command and no status of its own: the MTA's own words (no
+         * reply code) or an addressing status (x.1.x) state the reason; a
+         * remote server's reply that names no command is left to
+         * "filtered", as Sisimai does */
+        if (cmd_is(f, "RCPT") ||
+            ((f->command == NULL || f->command[0] == '\0') && sr[0] == '\0' &&
+             (f->reply_code == 0 || strncmp(f->status ? f->status + 1 : "", ".1.", 3) == 0)))
             return M("userunknown");
         return 0;
     }
@@ -624,7 +668,7 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
     if (strcmp(name, "hostunknown") == 0) {
         if (cmd_is(f, "MAIL"))
             return 0;
-        if (f->status && f->status[0] == '4')
+        if ((f->status && f->status[0] == '4') || strstr(mm->d, "not found, try again"))
             return 0; /* a lookup that failed for now is a network error */
         if (strcmp(sr, "hostunknown") == 0)
             return !M("networkerror") && !M("notaccept");
@@ -656,6 +700,13 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
     return strcmp(sr, name) == 0 || M(name);
 }
 
+/* the static name of a stated reason (the result must outlive the fact) */
+static const char *preset_name(const char *preset)
+{
+    int i = reason_index(preset, strlen(preset));
+    return i >= 0 ? reason_names[i] : "undefined";
+}
+
 const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_fact *f)
 {
     static const char *const first[] = {
@@ -679,9 +730,13 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
     const char *dtype = f->dtype ? f->dtype : "";
     const char *action = f->action ? f->action : "";
     if (f->preset && f->preset[0] && !retried(f->preset))
-        return f->preset;
+        return preset_name(f->preset);
     if (st[0] == '2')
         return "delivered";
+    /* a provider's own code in the reply says it outright */
+    for (int i = 0; r && i < r->ndecisive; i++)
+        if (dn && pcre2_match(r->dre[i], (PCRE2_SPTR)d, dn, 0, 0, r->md, NULL) >= 0)
+            return reason_names[r->dreason[i]];
     const char *sr = mt_bounce_status_reason(st);
     /* a diagnostic of the local mailer (X-Unix) is no SMTP reply */
     int smtp = strncasecmp(dtype, "x-unix", 6) != 0;
@@ -691,8 +746,14 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
                 return first[i];
     /* the other reasons */
     if (f->preset && f->preset[0] && strcmp(f->preset, "undefined") != 0 && strcmp(f->preset, "onhold") != 0)
-        return f->preset;
+        return preset_name(f->preset);
     if (retried(sr) || !smtp) {
+        /* a notice that gave up ("in the queue too long") says expired
+         * before the network or system trouble it also names, unless the
+         * status itself is one of routing or the network (x.4.x) */
+        if (strncmp(st[0] ? st + 1 : "", ".4.", 3) != 0 && M("expired") &&
+            (M("networkerror") || M("systemerror")))
+            return "expired";
         for (size_t i = 0; i < sizeof second / sizeof second[0]; i++)
             if (M(second[i]))
                 return second[i];

@@ -1,6 +1,7 @@
 /*
  * test_bounce.c - the bounce helpers: status and reply code in free text,
- * the folded reason text, the reason decision, mbox splitting, sniffing.
+ * the folded reason text, the reason decision, whole messages, mbox
+ * splitting, sniffing.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -66,6 +67,10 @@ static void test_fold(void **state)
     assert_string_equal(b.data, "messages with multiple addresses in from: header are not accepted @");
     mt_bounce_fold("", 0, &b);
     assert_string_equal(b.data, "");
+    /* typographic apostrophes read as ASCII ones; other UTF-8 is kept */
+    const char *u = "The address wasn\xe2\x80\x99t found \xe2\x80\x94 \xc3\xa9t\xc3\xa9";
+    mt_bounce_fold(u, strlen(u), &b);
+    assert_string_equal(b.data, "the address wasn't found \xe2\x80\x94 \xc3\xa9t\xc3\xa9");
     mt_buf_free(&b);
 }
 
@@ -113,6 +118,126 @@ static void test_reasons(void **state)
     /* the address is no phrase: a local part "user-unknown" proves nothing */
     assert_string_equal(decide(r, "5.3.0", "554 5.3.0 <user-unknown@example.com> rejected", "DATA"),
                         "systemerror");
+    /* a provider's own code (an '=' line) decides before the status */
+    assert_string_equal(
+        decide(r, "5.1.1", "550 5.1.1 <a@example.com> - has sent too many this hour. IB607", "RCPT"),
+        "speeding");
+    assert_string_equal(decide(r, "5.2.0", "550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]", "DATA"),
+                        "spamdetected");
+    /* gave up: expired before the network trouble, unless the status is x.4.x */
+    const char *gaveup = "Sorry, I wasn't able to establish an SMTP connection. I'm not going to try again; "
+                         "this message has been in the queue too long.";
+    assert_string_equal(decide(r, "", gaveup, ""), "expired");
+    assert_string_equal(decide(r, "4.4.1", gaveup, ""), "networkerror");
+    /* the same digits without the provider's prefix are no code */
+    assert_string_equal(decide(r, "5.1.1", "550 5.1.1 User unknown 607", "RCPT"), "userunknown");
+    mt_bounce_reasons_free(r);
+}
+
+/* whole messages: what the parser reads from each */
+typedef struct recs {
+    int n;
+    char reason[8][24];
+    char rcpt[8][64];
+    int stage[8];
+} recs;
+
+static void on_record(const mt_attempt *a, const mt_bounce_info *info, void *arg)
+{
+    recs *s = arg;
+    if (s->n >= 8)
+        return;
+    snprintf(s->reason[s->n], sizeof s->reason[0], "%s", info->reason);
+    snprintf(s->rcpt[s->n], sizeof s->rcpt[0], "%s", a->recipient ? a->recipient : "");
+    s->stage[s->n] = (int)a->stage;
+    s->n++;
+}
+
+static void test_messages(void **state)
+{
+    (void)state;
+    mt_bounce_reasons *r = load_reasons();
+    mt_bounce_parser *p = mt_bounce_parser_new(r, NULL);
+    /* PowerMTA states its bounce category; status 5.2.1 alone would say
+     * "filtered".  Many header fields before Subject and Content-Type:
+     * the parse still finds the ones it reads. */
+    mt_buf m;
+    mt_buf_init(&m);
+    mt_buf_puts(&m, "From: Mail Delivery <postmaster@mta.example.net>\n");
+    for (int i = 0; i < 30; i++)
+        mt_buf_printf(
+            &m,
+            "Received: from relay%d.example.net by mta.example.net;\n\tMon, 1 Jan 2024 00:00:%02d +0000\n", i,
+            i);
+    mt_buf_puts(&m, "X-Noise: a field the parse does not read\nSubject: Delivery report\n"
+                    "To: sender@example.org\nMIME-Version: 1.0\n"
+                    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\n\n"
+                    "--b1\nContent-Type: text/plain\n\nA message could not be delivered.\n\n"
+                    "--b1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mta.example.net\n\n"
+                    "Final-Recipient: rfc822; someone@example.jp\nAction: failed\nStatus: 5.2.1\n"
+                    "Diagnostic-Code: smtp; 550 5.2.1 <someone@example.jp>... User Unknown\n"
+                    "X-PowerMTA-BounceCategory: bad-mailbox\n\n--b1--\n");
+    recs s = {0};
+    assert_int_equal(mt_bounce_parse(p, m.data, m.len, "t", on_record, &s), 1);
+    assert_string_equal(s.rcpt[0], "someone@example.jp");
+    assert_string_equal(s.reason[0], "userunknown");
+    /* the same without the category: the status decides */
+    mt_buf_reset(&m);
+    mt_buf_puts(&m, "From: postmaster@mta.example.net\nSubject: Delivery report\nTo: sender@example.org\n"
+                    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\n\n"
+                    "--b1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mta.example.net\n\n"
+                    "Final-Recipient: rfc822; someone@example.jp\nAction: failed\nStatus: 5.2.1\n"
+                    "Diagnostic-Code: smtp; 550 5.2.1 <someone@example.jp>... User Unknown\n\n--b1--\n");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mt_bounce_parse(p, m.data, m.len, "t", on_record, &s), 1);
+    assert_string_equal(s.reason[0], "filtered");
+    /* two recipients' fields with no blank line between them */
+    mt_buf_reset(&m);
+    mt_buf_puts(&m, "From: postmaster@mta.example.net\nSubject: Delivery report\nTo: sender@example.org\n"
+                    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\n\n"
+                    "--b1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mta.example.net\n\n"
+                    "Final-Recipient: rfc822; one@example.jp\nAction: failed\nStatus: 5.2.2\n"
+                    "Diagnostic-Code: smtp; 550 5.2.2 <one@example.jp>... Mailbox Full\n"
+                    "Final-Recipient: rfc822; two@example.jp\nAction: failed\nStatus: 5.1.1\n"
+                    "Diagnostic-Code: smtp; 550 5.1.1 <two@example.jp>... User Unknown\n\n--b1--\n");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mt_bounce_parse(p, m.data, m.len, "t", on_record, &s), 2);
+    assert_string_equal(s.rcpt[0], "one@example.jp");
+    assert_string_equal(s.reason[0], "mailboxfull");
+    assert_string_equal(s.rcpt[1], "two@example.jp");
+    assert_string_equal(s.reason[1], "userunknown");
+    /* a notice that forwards a delivery report as an attachment */
+    mt_buf_reset(&m);
+    mt_buf_puts(&m, "From: gateway@example.net\nSubject: Returned mail\nTo: sender@example.org\n"
+                    "Content-Type: multipart/mixed; boundary=\"outer\"\n\n"
+                    "--outer\nContent-Type: text/plain\n\nThe following addresses had errors\n\n"
+                    "--outer\nContent-Type: message/rfc822\n\n"
+                    "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\nTo: sender@example.org\n"
+                    "Subject: Returned mail: User unknown\n"
+                    "Content-Type: multipart/report; report-type=delivery-status; boundary=\"inner\"\n\n"
+                    "--inner\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.net\n\n"
+                    "Final-Recipient: rfc822; gone@example.org\nAction: failed\nStatus: 5.1.1\n"
+                    "Diagnostic-Code: smtp; 550 5.1.1 User unknown\n\n--inner--\n\n--outer--\n");
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mt_bounce_parse(p, m.data, m.len, "t", on_record, &s), 1);
+    assert_string_equal(s.rcpt[0], "gone@example.org");
+    assert_string_equal(s.reason[0], "userunknown");
+    /* a Sendmail transcript: ">>> RCPT To:<addr>" says which command the
+     * unknown-user reply answered */
+    static const char transcript[] =
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.com>\nTo: sender@example.org\n"
+        "Subject: Returned mail: User unknown\n\n"
+        "   ----- Transcript of session follows -----\nWhile talking to mx.example.org:\n"
+        ">>> RCPT To:<nobody@example.org>\n<<< 550 <nobody@example.org>, User Unknown\n"
+        "550 <nobody@example.org>... User unknown\n\n   ----- Unsent message follows -----\n"
+        "From: sender@example.org\nTo: nobody@example.org\nSubject: hello\n\nhello\n";
+    memset(&s, 0, sizeof s);
+    assert_int_equal(mt_bounce_parse(p, transcript, sizeof transcript - 1, "t", on_record, &s), 1);
+    assert_string_equal(s.rcpt[0], "nobody@example.org");
+    assert_string_equal(s.reason[0], "userunknown");
+    assert_int_equal(s.stage[0], MT_STAGE_RCPT);
+    mt_buf_free(&m);
+    mt_bounce_parser_free(p);
     mt_bounce_reasons_free(r);
 }
 
@@ -135,6 +260,19 @@ static void test_reasons_file_errors(void **state)
     mt_buf_reset(&err);
     assert_null(mt_bounce_reasons_load(path, &err));
     assert_non_null(strstr(err.data, "blocked"));
+    /* decisive lines: an unknown reason, a bad pattern, each with its line */
+    fp = fopen(path, "w");
+    fputs("blocked\tfoo\n=nosuchreason\tbar\n", fp);
+    fclose(fp);
+    mt_buf_reset(&err);
+    assert_null(mt_bounce_reasons_load(path, &err));
+    assert_non_null(strstr(err.data, ":2:"));
+    fp = fopen(path, "w");
+    fputs("blocked\tfoo\n\n=blocked\t(unclosed\n", fp);
+    fclose(fp);
+    mt_buf_reset(&err);
+    assert_null(mt_bounce_reasons_load(path, &err));
+    assert_non_null(strstr(err.data, ":3:"));
     unlink(path);
     mt_buf_free(&err);
 }
@@ -196,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_fold),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_reasons_file_errors),
+        cmocka_unit_test(test_messages),
         cmocka_unit_test(test_mbox_split),
         cmocka_unit_test(test_sniff),
     };
