@@ -65,9 +65,11 @@ void mt_domain_report_free(mt_domain_report *r);
 void mt_domain_report_text(const mt_domain_report *r, mt_buf *b);
 void mt_domain_report_json(const mt_domain_report *r, mt_buf *b);
 
-/* mt_dkim_key_check - classify one DKIM key record (RFC 6376 §3.6.1):
- * status and a summary into sum; the key size in *bits (0 if unknown).
- * No DNS: for tests, check-message and the fuzz target. */
+/* mt_dkim_key_check - classify one DKIM key record (RFC 6376 §3.6.1) as
+ * check-domain reports it: the record is read by mt_dkim_key_parse (dkim.h,
+ * the verifier's parser) and anything it refuses fails; a usable key warns
+ * under 2048 RSA bits, for t=y and for h= without sha256.  Status and a
+ * summary into sum; the key size in *bits (0 if unknown).  No DNS. */
 mt_chk_status mt_dkim_key_check(const char *rec, size_t len, char *sum, size_t sumlen, int *bits);
 
 /* mt_dmarc_record_check - syntax and policy of one DMARC record
