@@ -267,7 +267,8 @@ int cmd_check_domain(int argc, char **argv)
     }
     mt_buf b;
     mt_buf_init(&b);
-    o.psl = mt_domaincheck_psl_load();
+    mt_orgdomain *org = mt_orgdomain_open();
+    o.org = org;
     if (optind < argc)
         run_one(d, argv[optind], &o, json, &b);
     if (file) {
@@ -332,7 +333,7 @@ int cmd_check_domain(int argc, char **argv)
         }
     }
     mt_buf_free(&b);
-    mt_domaincheck_psl_free(o.psl);
+    mt_orgdomain_close(org);
     mt_dns_free(d);
 done:
     free(room);

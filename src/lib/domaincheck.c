@@ -8,7 +8,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <libpsl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -535,13 +534,7 @@ static const mt_dns_rr *dmarc_in(const mt_dns_answer *a, int *count)
     return found;
 }
 
-static const char *org_domain(const psl_ctx_t *psl, const char *d)
-{
-    const char *o = psl ? psl_registrable_domain(psl, d) : NULL;
-    return o ? o : d;
-}
-
-static void check_dmarc(mt_dns *d, const psl_ctx_t *psl, const char *domain, const mt_domaincheck_opts *o,
+static void check_dmarc(mt_dns *d, const mt_orgdomain *od, const char *domain, const mt_domaincheck_opts *o,
                         mt_domain_report *r)
 {
     /* candidates: the RFC 9989 tree walk (the domain, then each parent, at
@@ -565,7 +558,8 @@ static void check_dmarc(mt_dns *d, const psl_ctx_t *psl, const char *domain, con
      * operator may publish a psd=y record) */
     while (p && (p = strchr(p, '.')) && nn < 9 && p[1])
         names[nn++] = ++p;
-    const char *org = org_domain(psl, domain);
+    char orgbuf[256];
+    const char *org = mt_orgdomain_of(od, domain, orgbuf, sizeof orgbuf);
     mt_dns_answer *ans[10] = {0};
     for (size_t i = 0; i < nn; i++) {
         char q[600];
@@ -630,7 +624,7 @@ static void check_dmarc(mt_dns *d, const psl_ctx_t *psl, const char *domain, con
                 rd[strcspn(rd, "!; ")] = '\0';
                 char nm[400];
                 snprintf(nm, sizeof nm, "%.*s %s", (int)tl, tag, tok);
-                if (strcasecmp(org_domain(psl, rd), org_domain(psl, names[use])) == 0) {
+                if (mt_orgdomain_same(od, rd, names[use])) {
                     add(r, "dmarc", nm, MT_CHK_PASS, "report address inside the organisational domain");
                     continue;
                 }
@@ -658,8 +652,7 @@ static void check_dmarc(mt_dns *d, const psl_ctx_t *psl, const char *domain, con
             const char *at = strrchr(o->mail_from, '@');
             const char *mf = at ? at + 1 : o->mail_from;
             int strict = strstr(rec->data, "aspf=s") != NULL;
-            int aligned = strict ? strcasecmp(mf, domain) == 0
-                                 : strcasecmp(org_domain(psl, mf), org_domain(psl, domain)) == 0;
+            int aligned = strict ? strcasecmp(mf, domain) == 0 : mt_orgdomain_same(od, mf, domain);
             add(r, "dmarc", "spf alignment", aligned ? MT_CHK_PASS : MT_CHK_WARN,
                 aligned ? "MAIL FROM domain %s aligns with %s (%s)"
                         : "MAIL FROM domain %s does not align with %s (%s): DMARC then rests on DKIM alone",
@@ -1016,14 +1009,14 @@ void mt_domaincheck_run(mt_dns *d, const char *domain, const mt_domaincheck_opts
 {
     memset(out, 0, sizeof *out);
     out->domain = mt_xstrdup(domain);
-    psl_ctx_t *own = o->psl ? NULL : psl_latest(NULL);
-    const psl_ctx_t *psl = o->psl ? o->psl : own;
+    mt_orgdomain *own = o->org ? NULL : mt_orgdomain_open();
+    const mt_orgdomain *od = o->org ? o->org : own;
     if (want(o, "spf"))
         check_spf(d, domain, o, out);
     if (want(o, "dkim"))
         check_dkim(d, domain, o, out);
     if (want(o, "dmarc"))
-        check_dmarc(d, psl, domain, o, out);
+        check_dmarc(d, od, domain, o, out);
     if (want(o, "mx"))
         check_mx(d, domain, out);
     for (size_t i = 0; i < o->nips && (want(o, "rdns") || want(o, "helo")); i++)
@@ -1040,17 +1033,7 @@ void mt_domaincheck_run(mt_dns *d, const char *domain, const mt_domaincheck_opts
     }
     if (want(o, "dnsbl"))
         check_dnsbl(d, domain, o, out);
-    psl_free(own);
-}
-
-const struct psl_ctx_st *mt_domaincheck_psl_load(void)
-{
-    return psl_latest(NULL);
-}
-
-void mt_domaincheck_psl_free(const struct psl_ctx_st *p)
-{
-    psl_free((psl_ctx_t *)p);
+    mt_orgdomain_close(own);
 }
 
 void mt_domain_report_free(mt_domain_report *r)

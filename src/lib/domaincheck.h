@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "dns.h"
+#include "orgdomain.h"
 #include "util.h"
 
 typedef enum mt_chk_status { MT_CHK_PASS = 0, MT_CHK_WARN, MT_CHK_FAIL, MT_CHK_ERROR } mt_chk_status;
@@ -47,14 +48,9 @@ typedef struct mt_domaincheck_opts {
     size_t nip_zones;
     const char *const *domain_zones; /* domain DNSBLs; NULL: the defaults */
     size_t ndomain_zones;
-    const char *only;             /* comma-separated areas to run ("spf,dkim"); NULL: all */
-    const struct psl_ctx_st *psl; /* the Public Suffix List (mt_domaincheck_psl_load); NULL: loaded per run */
+    const char *only;        /* comma-separated areas to run ("spf,dkim"); NULL: all */
+    const mt_orgdomain *org; /* organisational domains (mt_orgdomain_open); NULL: opened per run */
 } mt_domaincheck_opts;
-
-/* mt_domaincheck_psl_load / _free - the Public Suffix List, loaded once
- * for many runs (the newest of libpsl's built-in list and the system's). */
-const struct psl_ctx_st *mt_domaincheck_psl_load(void);
-void mt_domaincheck_psl_free(const struct psl_ctx_st *p);
 
 /* mt_domaincheck_run - run every check for domain through d into *out
  * (the caller frees it with mt_domain_report_free). */
