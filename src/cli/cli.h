@@ -64,6 +64,11 @@ extern const char cli_input_help[];
  * (the caller exits EXIT_USAGE).  opt names the option ("--jobs"). */
 int cli_int_option(const char *opt, const char *arg, int lo, int hi, int *out);
 
+/* cli_write_stdout - write b's bytes to standard output and flush.  0, or
+ * -1 after printing "mailtriage: error writing to standard output" (a full
+ * disk, a closed pipe): the caller exits EXIT_INPUT. */
+int cli_write_stdout(const mt_buf *b);
+
 /* cli_run_inputs - load rules and routes, read every input into fn(arg).
  * On failure prints the error and returns EXIT_INPUT; EXIT_OK otherwise.
  * scan, join stats and the rules path are handed back for reports.  The

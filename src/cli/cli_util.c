@@ -17,3 +17,12 @@ int cli_int_option(const char *opt, const char *arg, int lo, int hi, int *out)
     *out = (int)v;
     return 0;
 }
+
+int cli_write_stdout(const mt_buf *b)
+{
+    if ((b->len && fwrite(b->data, 1, b->len, stdout) != b->len) || fflush(stdout) != 0) {
+        fprintf(stderr, "mailtriage: error writing to standard output\n");
+        return -1;
+    }
+    return 0;
+}

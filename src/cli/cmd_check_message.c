@@ -204,11 +204,7 @@ int cmd_check_message(int argc, char **argv)
         mt_checklist_json(l, name, &out);
     else
         mt_checklist_text(l, name, &out);
-    int rc = EXIT_OK;
-    if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
-        fprintf(stderr, "mailtriage: error writing to standard output\n");
-        rc = EXIT_INPUT;
-    }
+    int rc = cli_write_stdout(&out) < 0 ? EXIT_INPUT : EXIT_OK;
     mt_buf_free(&out);
     mt_checklist_free(l);
     mt_orgdomain_close(org);

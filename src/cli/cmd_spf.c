@@ -135,12 +135,12 @@ static int run_batch(const char *path, int jobs, const mt_dns_opts *dopts, const
         free(j->from);
         free(j->helo);
     }
-    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    int wrc = cli_write_stdout(&out);
     mt_buf_free(&out);
     free(b.v);
     if (bad)
         fprintf(stderr, "mailtriage spf: %zu batch line(s) skipped (want \"IP MAIL-FROM [HELO]\")\n", bad);
-    return b.failed ? EXIT_USAGE : EXIT_OK;
+    return b.failed ? EXIT_USAGE : wrc < 0 ? EXIT_INPUT : EXIT_OK;
 }
 
 int cmd_spf(int argc, char **argv)
@@ -263,9 +263,9 @@ int cmd_spf(int argc, char **argv)
         mt_buf_puts(&b, "lookup tree:\n");
         mt_spf_tree_text(o.tree, &b, 1);
     }
-    fwrite(b.data, 1, b.len, stdout);
+    int rc = cli_write_stdout(&b) < 0 ? EXIT_INPUT : EXIT_OK;
     mt_buf_free(&b);
     mt_spf_outcome_free(&o);
     mt_dns_free(d);
-    return EXIT_OK;
+    return rc;
 }
