@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # bench/lib.sh - what the timing scripts (run.sh, run-exim.sh) share.  Sourced
 # after they set TIME (GNU time), GENLOG, GENLOG_ARGS and SIZE_MB.
 #

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154  # work, status, START are the sourcing script's
 # lib.sh - what the real-MTA e2e scripts (exim_e2e.sh, postfix_e2e.sh) share.
 # Sourced after they set START (the instance script); the work directory
 # ($work), the sink's pid ($sink_pid) and the exit status ($status) are the
