@@ -33,6 +33,7 @@ SLUG=$(printf %s "$GENLOG_ARGS" | tr -c "A-Za-z0-9" _)
 EXLOG=$BENCH_DIR/exim-$SIZE_MB$SLUG.log
 PFLOG=$BENCH_DIR/postfix-$SIZE_MB$SLUG.log   # the same file bench/run.sh uses
 TIME=/usr/bin/time
+. bench/lib.sh
 
 [ -x "$TIME" ] || { echo "missing: GNU time at $TIME (apt-get install -y time)" >&2; exit 1; }
 [ -x "$MAILTRIAGE" ] || { echo "missing: $MAILTRIAGE (meson setup build && ninja -C build)" >&2; exit 1; }
@@ -47,16 +48,6 @@ fi
 [ -n "$EXIMSTATS" ] || echo "missing: eximstats (Debian exim4-base; scripts/start-exim-instance.sh binary fetches it); it will not be timed" >&2
 
 mkdir -p "$BENCH_DIR" || exit 1
-gen() { # gen FILE EXTRA-ARGS...
-    local f=$1; shift
-    [ -s "$f" ] && return 0
-    [ -x "$GENLOG" ] || { echo "missing: $GENLOG" >&2; exit 1; }
-    echo "generating $f ($SIZE_MB MB) ..." >&2
-    # shellcheck disable=SC2086
-    "$GENLOG" --size "$SIZE_MB" $GENLOG_ARGS "$@" > "$f.tmp" 2> "$f.summary" ||
-        { echo "genlog failed:" >&2; cat "$f.summary" >&2; rm -f "$f.tmp"; exit 1; }
-    mv "$f.tmp" "$f"
-}
 gen "$EXLOG" --format exim
 gen "$PFLOG"
 SAME=${SAME_MAIL_MESSAGES:-500000}
@@ -77,29 +68,6 @@ EXBYTES=$(stat -c %s "$EXLOG")
 PFBYTES=$(stat -c %s "$PFLOG")
 echo "exim log:    $EXLOG  $EXBYTES bytes  $(grep -o 'lines=[0-9]*' "$EXLOG.summary" 2>/dev/null | head -1)"
 echo "postfix log: $PFLOG  $PFBYTES bytes  $(grep -o 'lines=[0-9]*' "$PFLOG.summary" 2>/dev/null | head -1)"
-
-declare -A SECS RSS STATUS BYTES
-run_timed() { # run_timed NAME BYTES RUNS CMD...
-    local name=$1 bytes=$2 runs=$3; shift 3
-    local best="" maxrss=0 i out rc tf
-    BYTES[$name]=$bytes
-    tf=$(mktemp)
-    for ((i = 0; i < runs; i++)); do
-        "$TIME" -o "$tf" -f '%e %M' "$@" > /dev/null 2> "$tf.err"
-        rc=$?
-        out=$(tail -n 1 "$tf")
-        if [ $rc -ne 0 ]; then
-            STATUS[$name]="FAILED (exit $rc): $(head -c 300 "$tf.err" | tr '\n' ' ')"
-            rm -f "$tf" "$tf.err"
-            return
-        fi
-        local s=${out% *} m=${out#* }
-        if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$s; fi
-        [ "$m" -gt "$maxrss" ] && maxrss=$m
-    done
-    rm -f "$tf" "$tf.err"
-    SECS[$name]=$best; RSS[$name]=$maxrss; STATUS[$name]=ok
-}
 
 echo "warming the page cache ..." >&2
 cat "$EXLOG" "$PFLOG" > /dev/null
@@ -123,19 +91,9 @@ if [ -n "$EXIMSTATS" ]; then
 fi
 
 echo
-printf '%-20s %9s %10s %12s\n' tool seconds MB/s "peak RSS MB"
-printf '%-20s %9s %10s %12s\n' -------------------- --------- ---------- ------------
-for t in "wc -l (exim log)" "diagnose exim" "diagnose postfix" "eximstats" "same mail: exim" "same mail: postfix"; do
-    [ -n "${STATUS[$t]:-}" ] || continue
-    if [ "${STATUS[$t]}" != ok ]; then printf '%-20s %s\n' "$t" "${STATUS[$t]}"; continue; fi
-    awk -v t="$t" -v s="${SECS[$t]}" -v m="${RSS[$t]}" -v b="${BYTES[$t]}" 'BEGIN{
-        mbs = (s > 0) ? sprintf("%.0f", b / 1e6 / s) : "inf";
-        printf "%-20s %9.2f %10s %12.1f\n", t, s, mbs, m / 1024 }'
-done
+print_table 20 "wc -l (exim log)" "diagnose exim" "diagnose postfix" "eximstats" "same mail: exim" "same mail: postfix"
 
-ok() { [ "${STATUS[$1]:-}" = ok ]; }
 mbs() { awk -v s="${SECS[$1]}" -v b="${BYTES[$1]}" 'BEGIN{ if (s <= 0) s = 0.005; printf "%.1f", b / 1e6 / s }'; }
-verdict() { awk -v x="$1" -v g="$2" -v dir="$3" 'BEGIN{ m = dir == "le" ? (x + 0 <= g + 0) : (x + 0 >= g + 0); print m ? "MET" : "NOT MET" }'; }
 echo
 echo "ratios and goals (same run):"
 if ok "diagnose exim" && ok eximstats; then

@@ -23,6 +23,7 @@ MT_ARGS=${MAILTRIAGE_ARGS:-}
 SLUG=$(printf %s "$GENLOG_ARGS" | tr -c "A-Za-z0-9" _)
 LOG=$BENCH_DIR/postfix-$SIZE_MB$SLUG.log
 TIME=/usr/bin/time
+. bench/lib.sh
 
 # --- what is missing ---------------------------------------------------------------------------
 missing=0
@@ -48,80 +49,40 @@ fi
 
 # --- the log -----------------------------------------------------------------------------------
 mkdir -p "$BENCH_DIR" || exit 1
-if [ ! -s "$LOG" ]; then
-    echo "generating $LOG ($SIZE_MB MB) with $GENLOG $GENLOG_ARGS ..." >&2
-    # shellcheck disable=SC2086
-    if ! "$GENLOG" --size "$SIZE_MB" $GENLOG_ARGS > "$LOG.tmp" 2> "$LOG.summary"; then
-        echo "genlog failed:" >&2; cat "$LOG.summary" >&2; rm -f "$LOG.tmp"; exit 1
-    fi
-    mv "$LOG.tmp" "$LOG"
-fi
-BYTES=$(stat -c %s "$LOG")
+gen "$LOG"
+LOG_BYTES=$(stat -c %s "$LOG")
 LINES_HINT=""
 [ -s "$LOG.summary" ] && LINES_HINT=$(grep -o 'lines=[0-9]*' "$LOG.summary" | head -1)
-echo "log: $LOG  $BYTES bytes  $LINES_HINT"
+echo "log: $LOG  $LOG_BYTES bytes  $LINES_HINT"
 [ -s "$LOG.summary" ] && sed 's/^/  /' "$LOG.summary" | grep -E 'seed=|messages=|elapsed' 
 
 echo "warming the page cache ..." >&2
 cat "$LOG" > /dev/null
 
 # --- timing ------------------------------------------------------------------------------------
-# run_timed NAME RUNS CMD...  -> sets SECS[NAME], RSS[NAME] (KB), STATUS[NAME]
-declare -A SECS RSS STATUS
-run_timed() {
-    local name=$1 runs=$2; shift 2
-    local best="" maxrss=0 i out rc tf
-    tf=$(mktemp)
-    for ((i = 0; i < runs; i++)); do
-        "$TIME" -o "$tf" -f '%e %M' "$@" > /dev/null 2> "$tf.err"
-        rc=$?
-        out=$(tail -n 1 "$tf")
-        if [ $rc -ne 0 ]; then
-            STATUS[$name]="FAILED (exit $rc): $(head -c 300 "$tf.err" | tr '\n' ' ')"
-            rm -f "$tf" "$tf.err"
-            return
-        fi
-        local s=${out% *} m=${out#* }
-        if [ -z "$best" ] || awk -v a="$s" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$s; fi
-        [ "$m" -gt "$maxrss" ] && maxrss=$m
-    done
-    rm -f "$tf" "$tf.err"
-    SECS[$name]=$best; RSS[$name]=$maxrss; STATUS[$name]=ok
-}
-
 echo "timing wc -l ..." >&2
-run_timed "wc -l" "$REPEAT" wc -l "$LOG"
+run_timed "wc -l" "$LOG_BYTES" "$REPEAT" wc -l "$LOG"
 if [ $have_mt = 1 ]; then
     echo "timing mailtriage events ..." >&2
     # shellcheck disable=SC2086
-    run_timed "mailtriage events" "$REPEAT" "$MAILTRIAGE" events $MT_ARGS "$LOG"
+    run_timed "mailtriage events" "$LOG_BYTES" "$REPEAT" "$MAILTRIAGE" events $MT_ARGS "$LOG"
     echo "timing mailtriage diagnose --json ..." >&2
     # shellcheck disable=SC2086
-    run_timed "mailtriage diagnose" "$REPEAT" "$MAILTRIAGE" diagnose --json $MT_ARGS "$LOG"
+    run_timed "mailtriage diagnose" "$LOG_BYTES" "$REPEAT" "$MAILTRIAGE" diagnose --json $MT_ARGS "$LOG"
 fi
 if [ $have_pflogsumm = 1 ]; then
     echo "timing pflogsumm (takes a while) ..." >&2
-    run_timed "pflogsumm" 1 pflogsumm "$LOG"
+    run_timed "pflogsumm" "$LOG_BYTES" 1 pflogsumm "$LOG"
 fi
 
 # --- report ------------------------------------------------------------------------------------
 echo
-printf '%-22s %9s %10s %12s\n' tool seconds MB/s "peak RSS MB"
-printf '%-22s %9s %10s %12s\n' ---------------------- --------- ---------- ------------
-for t in "wc -l" "mailtriage events" "mailtriage diagnose" "pflogsumm"; do
-    [ -n "${STATUS[$t]:-}" ] || continue
-    if [ "${STATUS[$t]}" != ok ]; then printf '%-22s %s\n' "$t" "${STATUS[$t]}"; continue; fi
-    awk -v t="$t" -v s="${SECS[$t]}" -v m="${RSS[$t]}" -v b="$BYTES" 'BEGIN{
-        mbs = (s > 0) ? sprintf("%.0f", b / 1e6 / s) : "inf";
-        printf "%-22s %9.2f %10s %12.1f\n", t, s, mbs, m / 1024 }'
-done
+print_table 22 "wc -l" "mailtriage events" "mailtriage diagnose" "pflogsumm"
 
-ok() { [ "${STATUS[$1]:-}" = ok ]; }
 echo
 echo "ratios and goals:"
 # ratio A B: how many times faster A is than B (same input, so the throughput ratio)
 ratio() { awk -v a="${SECS[$1]}" -v b="${SECS[$2]}" 'BEGIN{ if (a <= 0) a = 0.005; printf "%.2f", b / a }'; }
-verdict() { awk -v x="$1" -v g="$2" 'BEGIN{ print (x + 0 >= g + 0) ? "MET" : "NOT MET" }'; }
 if ok "mailtriage diagnose" && ok pflogsumm; then
     r=$(ratio "mailtriage diagnose" pflogsumm)
     printf '  diagnose vs pflogsumm throughput: %8sx   goal >= 50x     %s\n' "$r" "$(verdict "$r" 50)"

@@ -69,10 +69,10 @@ int cli_check_dns(const mt_diag_result *r, mt_findings *f, const mt_dns_opts *do
         return -1;
     }
     int failing = 0;
-    const struct psl_ctx_st *psl = mt_domaincheck_psl_load();
+    mt_orgdomain *org = mt_orgdomain_open();
     for (size_t k = 0; k < nd; k++) {
         dom *d = &doms[k];
-        mt_domaincheck_opts o = {.ips = d->ips, .nips = d->nips, .helo = d->helo, .psl = psl};
+        mt_domaincheck_opts o = {.ips = d->ips, .nips = d->nips, .helo = d->helo, .org = org};
         mt_domain_report rep;
         mt_domaincheck_run(dns, d->name, &o, &rep);
         if (rep.counts[MT_CHK_FAIL] > 0) {
@@ -111,7 +111,7 @@ int cli_check_dns(const mt_diag_result *r, mt_findings *f, const mt_dns_opts *do
         }
         mt_domain_report_free(&rep);
     }
-    mt_domaincheck_psl_free(psl);
+    mt_orgdomain_close(org);
     mt_findings_dns_checked(f);
     fprintf(stderr, "mailtriage: --check-dns: %zu envelope domain(s) checked, %d with failing checks%s\n", nd,
             failing, skipped ? " (more domains than 20: the rest skipped)" : "");

@@ -58,6 +58,17 @@ int cli_input_option(cli_input *in, int opt, const char *arg);
 
 extern const char cli_input_help[];
 
+/* cli_int_option - read the value of a numeric option: arg must be a
+ * whole decimal number from lo to hi.  0 with the number in *out, or -1
+ * after printing "mailtriage: OPT wants a number from LO to HI, not 'ARG'"
+ * (the caller exits EXIT_USAGE).  opt names the option ("--jobs"). */
+int cli_int_option(const char *opt, const char *arg, int lo, int hi, int *out);
+
+/* cli_write_stdout - write b's bytes to standard output and flush.  0, or
+ * -1 after printing "mailtriage: error writing to standard output" (a full
+ * disk, a closed pipe): the caller exits EXIT_INPUT. */
+int cli_write_stdout(const mt_buf *b);
+
 /* cli_run_inputs - load rules and routes, read every input into fn(arg).
  * On failure prints the error and returns EXIT_INPUT; EXIT_OK otherwise.
  * scan, join stats and the rules path are handed back for reports.  The

@@ -64,16 +64,6 @@ static void push(strv *s, const char *x)
     s->v[s->n++] = x;
 }
 
-static int parse_ms(const char *s, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (*end || v <= 0 || v > 600000)
-        return -1;
-    *out = (int)v;
-    return 0;
-}
-
 /* render_one - check domain and render its report into b (reset first). */
 static void render_one(mt_dns *d, const char *domain, const mt_domaincheck_opts *o, int json, mt_buf *b)
 {
@@ -196,8 +186,7 @@ int cmd_check_domain(int argc, char **argv)
             dopts.resolver = optarg;
             break;
         case 't':
-            if (parse_ms(optarg, &dopts.timeout_ms) < 0) {
-                fprintf(stderr, "mailtriage check-domain: --timeout wants milliseconds (1..600000)\n");
+            if (cli_int_option("--timeout", optarg, 1, 600000, &dopts.timeout_ms) < 0) {
                 rc = EXIT_USAGE;
                 goto done;
             }
@@ -214,17 +203,12 @@ int cmd_check_domain(int argc, char **argv)
         case 'o':
             o.only = optarg;
             break;
-        case 'J': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 64) {
-                fprintf(stderr, "mailtriage check-domain: --jobs wants 1..64\n");
+        case 'J':
+            if (cli_int_option("--jobs", optarg, 1, 64, &jobs) < 0) {
                 rc = EXIT_USAGE;
                 goto done;
             }
-            jobs = (int)v;
             break;
-        }
         case 'h':
             fputs(usage, stdout);
             goto done;
@@ -267,7 +251,8 @@ int cmd_check_domain(int argc, char **argv)
     }
     mt_buf b;
     mt_buf_init(&b);
-    o.psl = mt_domaincheck_psl_load();
+    mt_orgdomain *org = mt_orgdomain_open();
+    o.org = org;
     if (optind < argc)
         run_one(d, argv[optind], &o, json, &b);
     if (file) {
@@ -332,7 +317,7 @@ int cmd_check_domain(int argc, char **argv)
         }
     }
     mt_buf_free(&b);
-    mt_domaincheck_psl_free(o.psl);
+    mt_orgdomain_close(org);
     mt_dns_free(d);
 done:
     free(room);

@@ -128,17 +128,12 @@ int cmd_check_message(int argc, char **argv)
         case 'R':
             dopts.resolver = optarg;
             break;
-        case 't': {
-            char *end;
-            long ms = strtol(optarg, &end, 10);
-            if (*end || ms < 1 || ms > 600000) {
-                fprintf(stderr, "mailtriage: --timeout wants milliseconds (1..600000), not '%s'\n", optarg);
+        case 't':
+            if (cli_int_option("--timeout", optarg, 1, 600000, &dopts.timeout_ms) < 0) {
                 mt_dkim_keys_free(keys);
                 return EXIT_USAGE;
             }
-            dopts.timeout_ms = (int)ms;
             break;
-        }
         case 'o':
             offline = 1;
             break;
@@ -209,11 +204,7 @@ int cmd_check_message(int argc, char **argv)
         mt_checklist_json(l, name, &out);
     else
         mt_checklist_text(l, name, &out);
-    int rc = EXIT_OK;
-    if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
-        fprintf(stderr, "mailtriage: error writing to standard output\n");
-        rc = EXIT_INPUT;
-    }
+    int rc = cli_write_stdout(&out) < 0 ? EXIT_INPUT : EXIT_OK;
     mt_buf_free(&out);
     mt_checklist_free(l);
     mt_orgdomain_close(org);

@@ -151,16 +151,10 @@ int cmd_diagnose(int argc, char **argv)
         case 'S':
             suppress_path = optarg;
             break;
-        case 't': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 0 || v > 1000) {
-                fprintf(stderr, "mailtriage: --top wants a number from 0 to 1000\n");
+        case 't':
+            if (cli_int_option("--top", optarg, 0, 1000, &top) < 0)
                 return EXIT_USAGE;
-            }
-            top = (int)v;
             break;
-        }
         case 'C':
             color = 1;
             break;

@@ -117,9 +117,9 @@ int cmd_matrix(int argc, char **argv)
         mt_buf out;
         mt_buf_init(&out);
         mt_matrix_interpret(r, json, &out);
-        fwrite(out.data, 1, out.len, stdout);
+        int rc = cli_write_stdout(&out) < 0 ? EXIT_INPUT : EXIT_OK;
         mt_buf_free(&out);
-        return EXIT_OK;
+        return rc;
     }
     if (argc - optind != 1 || outdir == NULL) {
         fprintf(stderr, "mailtriage: matrix wants FILE.eml and --out DIR (or --interpret RESULTS)\n\n");

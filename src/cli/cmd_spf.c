@@ -135,12 +135,12 @@ static int run_batch(const char *path, int jobs, const mt_dns_opts *dopts, const
         free(j->from);
         free(j->helo);
     }
-    fwrite(out.data ? out.data : "", 1, out.len, stdout);
+    int wrc = cli_write_stdout(&out);
     mt_buf_free(&out);
     free(b.v);
     if (bad)
         fprintf(stderr, "mailtriage spf: %zu batch line(s) skipped (want \"IP MAIL-FROM [HELO]\")\n", bad);
-    return b.failed ? EXIT_USAGE : EXIT_OK;
+    return b.failed ? EXIT_USAGE : wrc < 0 ? EXIT_INPUT : EXIT_OK;
 }
 
 int cmd_spf(int argc, char **argv)
@@ -161,7 +161,6 @@ int cmd_spf(int argc, char **argv)
     mt_spf_request req = {0};
     mt_dns_opts dopts = {0};
     int json = 0, have_from = 0, c;
-    char *end;
     const char *batch_path = NULL;
     int jobs = 4;
     optind = 1;
@@ -184,11 +183,8 @@ int cmd_spf(int argc, char **argv)
             dopts.resolver = optarg;
             break;
         case 't':
-            dopts.timeout_ms = (int)strtol(optarg, &end, 10);
-            if (*end || dopts.timeout_ms <= 0 || dopts.timeout_ms > 600000) {
-                fprintf(stderr, "mailtriage spf: --timeout wants milliseconds > 0\n");
+            if (cli_int_option("--timeout", optarg, 1, 600000, &dopts.timeout_ms) < 0)
                 return EXIT_USAGE;
-            }
             break;
         case 'j':
             json = 1;
@@ -197,11 +193,8 @@ int cmd_spf(int argc, char **argv)
             batch_path = optarg;
             break;
         case 'J':
-            jobs = (int)strtol(optarg, &end, 10);
-            if (*end || jobs < 1 || jobs > 64) {
-                fprintf(stderr, "mailtriage spf: --jobs wants 1..64\n");
+            if (cli_int_option("--jobs", optarg, 1, 64, &jobs) < 0)
                 return EXIT_USAGE;
-            }
             break;
         case 'h':
             fputs(usage, stdout);
@@ -270,9 +263,9 @@ int cmd_spf(int argc, char **argv)
         mt_buf_puts(&b, "lookup tree:\n");
         mt_spf_tree_text(o.tree, &b, 1);
     }
-    fwrite(b.data, 1, b.len, stdout);
+    int rc = cli_write_stdout(&b) < 0 ? EXIT_INPUT : EXIT_OK;
     mt_buf_free(&b);
     mt_spf_outcome_free(&o);
     mt_dns_free(d);
-    return EXIT_OK;
+    return rc;
 }

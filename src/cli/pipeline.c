@@ -76,16 +76,8 @@ int cli_input_option(cli_input *in, int opt, const char *arg)
     case 1007:
         in->progress = 0;
         return 1;
-    case 1009: {
-        char *end;
-        long t = strtol(arg, &end, 10);
-        if (*end || t < 1 || t > 2) {
-            fprintf(stderr, "mailtriage: --threads is 1 or 2\n");
-            return -1;
-        }
-        in->threads = (int)t;
-        return 1;
-    }
+    case 1009:
+        return cli_int_option("--threads", arg, 1, 2, &in->threads) < 0 ? -1 : 1;
     case 1010:
         in->messages_path = arg;
         return 1;
@@ -114,16 +106,8 @@ int cli_input_option(cli_input *in, int opt, const char *arg)
         in->nmap++;
         return 1;
     }
-    case 1012: {
-        char *end;
-        long v = strtol(arg, &end, 10);
-        if (*end || v < 0 || v > MT_SCAN_MAX_EXAMPLES) {
-            fprintf(stderr, "mailtriage: --show-skipped wants a number from 0 to %d\n", MT_SCAN_MAX_EXAMPLES);
-            return -1;
-        }
-        in->show_skipped = (int)v;
-        return 1;
-    }
+    case 1012:
+        return cli_int_option("--show-skipped", arg, 0, MT_SCAN_MAX_EXAMPLES, &in->show_skipped) < 0 ? -1 : 1;
     default:
         return 0;
     }

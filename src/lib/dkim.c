@@ -411,128 +411,141 @@ static void strip_b(mt_slice fieldtext, mt_buf *out)
 
 /* ---- keys ---- */
 
-static EVP_PKEY *load_key(const char *rec, const char *alg_k, const char *hashname, int strict_i,
-                          const char *d, const char *i_dom, mt_dkim_sig *s)
+/* 1 when the colon-separated list val names one of a or b (b may be NULL) */
+static int list_has(mt_slice val, const char *a, const char *b)
 {
+    const char *p = val.p, *e = p + val.len;
+    while (p < e) {
+        const char *c = memchr(p, ':', (size_t)(e - p));
+        mt_slice one = trim(p, c ? c : e);
+        if (mt_slice_eq_cstr(one, a) || (b && mt_slice_eq_cstr(one, b)))
+            return 1;
+        p = c ? c + 1 : e;
+    }
+    return 0;
+}
+
+int mt_dkim_key_parse(const char *rec, size_t len, mt_dkim_key *key, char *why, size_t whylen)
+{
+    memset(key, 0, sizeof *key);
+    key->sha1_ok = key->sha256_ok = 1;
     mt_dkim_tag t[MAX_TAGS];
-    char why[160];
-    int nt = mt_dkim_tags_parse(rec, strlen(rec), t, MAX_TAGS, why, sizeof why);
+    char tw[160];
+    int nt = mt_dkim_tags_parse(rec, len, t, MAX_TAGS, tw, sizeof tw);
     if (nt < 0) {
-        snprintf(s->reason, sizeof s->reason, "key record syntax error: %s", why);
-        return NULL;
+        snprintf(why, whylen, "malformed tag list: %s", tw);
+        return -1;
     }
     const mt_dkim_tag *v = tag(t, nt, "v");
     if (v && (!mt_slice_eq_cstr(v->value, "DKIM1") || v != &t[0])) {
-        snprintf(s->reason, sizeof s->reason, "key record v=%.*s (must be DKIM1, first)",
-                 (int)(v->value.len > 20 ? 20 : v->value.len), v->value.p);
-        return NULL;
+        snprintf(why, whylen, "v= is not DKIM1 (or not the first tag)");
+        return -1;
     }
-    const mt_dkim_tag *k = tag(t, nt, "k");
-    char kt[32] = "rsa";
-    if (k)
-        copy_slice(kt, sizeof kt, k->value);
-    if (strcmp(kt, "rsa") != 0 && strcmp(kt, "ed25519") != 0) {
-        snprintf(s->reason, sizeof s->reason, "key type k=%s unsupported", kt);
-        return NULL;
+    const mt_dkim_tag *h = tag(t, nt, "h"), *sv = tag(t, nt, "s");
+    for (int i = 0; i < 2; i++) {
+        const mt_dkim_tag *r = i ? sv : h;
+        size_t u = strlen(key->restr);
+        if (r)
+            snprintf(key->restr + u, sizeof key->restr - u, "%s%s=%.*s", u ? ", " : "", i ? "s" : "h",
+                     (int)(r->value.len > 40 ? 40 : r->value.len), r->value.p);
     }
-    if (strcmp(kt, alg_k) != 0) {
-        snprintf(s->reason, sizeof s->reason, "key is k=%s but the signature is a=%s", kt, s->a);
-        return NULL;
-    }
-    const mt_dkim_tag *h = tag(t, nt, "h");
     if (h) {
-        int ok = 0;
-        const char *p = h->value.p, *e = p + h->value.len;
-        while (p < e) {
-            const char *c = memchr(p, ':', (size_t)(e - p));
-            mt_slice one = trim(p, c ? c : e);
-            if (mt_slice_eq_cstr(one, hashname))
-                ok = 1;
-            p = c ? c + 1 : e;
-        }
-        if (!ok) {
-            snprintf(s->reason, sizeof s->reason, "key record h= does not allow %s", hashname);
-            return NULL;
-        }
-    }
-    const mt_dkim_tag *sv = tag(t, nt, "s");
-    if (sv) {
-        int ok = 0;
-        const char *p = sv->value.p, *e = p + sv->value.len;
-        while (p < e) {
-            const char *c = memchr(p, ':', (size_t)(e - p));
-            mt_slice one = trim(p, c ? c : e);
-            if (mt_slice_eq_cstr(one, "email") || mt_slice_eq_cstr(one, "*"))
-                ok = 1;
-            p = c ? c + 1 : e;
-        }
-        if (!ok) {
-            snprintf(s->reason, sizeof s->reason, "key record s= does not include email");
-            return NULL;
-        }
+        key->sha1_ok = list_has(h->value, "sha1", NULL);
+        key->sha256_ok = list_has(h->value, "sha256", NULL);
     }
     const mt_dkim_tag *tf = tag(t, nt, "t");
     if (tf) {
-        const char *p = tf->value.p, *e = p + tf->value.len;
-        while (p < e) {
-            const char *c = memchr(p, ':', (size_t)(e - p));
-            mt_slice one = trim(p, c ? c : e);
-            if (mt_slice_eq_cstr(one, "y"))
-                s->testing = 1;
-            if (mt_slice_eq_cstr(one, "s") && i_dom && strcasecmp(i_dom, d) != 0) {
-                snprintf(s->reason, sizeof s->reason, "key t=s forbids i= subdomain %s of %s", i_dom, d);
-                return NULL;
-            }
-            p = c ? c + 1 : e;
-        }
+        key->testing = list_has(tf->value, "y", NULL);
+        key->strict = list_has(tf->value, "s", NULL);
     }
-    (void)strict_i;
     const mt_dkim_tag *pk = tag(t, nt, "p");
     if (pk == NULL) {
-        snprintf(s->reason, sizeof s->reason, "key record has no p=");
-        return NULL;
+        snprintf(why, whylen, "no p= tag: not a DKIM key record");
+        return -1;
+    }
+    if (sv && !list_has(sv->value, "email", "*")) {
+        snprintf(why, whylen, "s= does not include email: the key may not sign mail (%s)", key->restr);
+        return -1;
     }
     if (pk->value.len == 0) {
-        snprintf(s->reason, sizeof s->reason, "key revoked (empty p=)");
-        return NULL;
+        snprintf(why, whylen, "key revoked (empty p=)");
+        return -1;
     }
+    const mt_dkim_tag *k = tag(t, nt, "k");
+    if (k && !mt_slice_eq_cstr(k->value, "rsa") && !mt_slice_eq_cstr(k->value, "ed25519")) {
+        snprintf(why, whylen, "unknown key type k=%.*s", (int)(k->value.len > 20 ? 20 : k->value.len),
+                 k->value.p);
+        return -1;
+    }
+    key->ed25519 = k && mt_slice_eq_cstr(k->value, "ed25519");
     size_t dl = 0;
     unsigned char *der = b64_decode(pk->value, &dl);
     if (der == NULL) {
-        snprintf(s->reason, sizeof s->reason, "key p= is not valid base64");
-        return NULL;
+        snprintf(why, whylen, "p= is not valid base64");
+        return -1;
     }
-    EVP_PKEY *key = NULL;
-    if (strcmp(kt, "ed25519") == 0) {
+    EVP_PKEY *pkey = NULL;
+    if (key->ed25519) {
         if (dl == 32)
-            key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, dl);
-        if (key == NULL)
-            snprintf(s->reason, sizeof s->reason, "Ed25519 key of %zu bytes (want 32)", dl);
+            pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, dl);
+        if (pkey == NULL)
+            snprintf(why, whylen, "Ed25519 key of %zu bytes (want 32)", dl);
         else
-            s->key_bits = 256;
+            key->bits = 256;
     } else {
         const unsigned char *q = der;
-        key = d2i_PUBKEY(NULL, &q, (long)dl);
-        if (key == NULL) {
+        pkey = d2i_PUBKEY(NULL, &q, (long)dl);
+        if (pkey == NULL) {
             q = der;
-            key = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, (long)dl); /* bare PKCS#1 */
+            pkey = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, (long)dl); /* bare PKCS#1 */
         }
-        if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA) {
-            snprintf(s->reason, sizeof s->reason, "key p= is not an RSA public key");
-            EVP_PKEY_free(key);
-            key = NULL;
+        if (pkey == NULL || EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
+            snprintf(why, whylen, "p= does not hold an RSA public key");
+            EVP_PKEY_free(pkey);
+            pkey = NULL;
         } else {
-            s->key_bits = EVP_PKEY_get_bits(key);
-            if (s->key_bits < 1024) {
-                snprintf(s->reason, sizeof s->reason, "RSA key of %d bits (RFC 8301: at least 1024)",
-                         s->key_bits);
-                EVP_PKEY_free(key);
-                key = NULL;
+            key->bits = EVP_PKEY_get_bits(pkey);
+            if (key->bits < 1024) {
+                snprintf(why, whylen, "RSA key of %d bits (under 1024: receivers ignore it, RFC 8301)",
+                         key->bits);
+                EVP_PKEY_free(pkey);
+                pkey = NULL;
             }
         }
     }
     free(der);
-    return key;
+    key->pkey = pkey;
+    return pkey ? 0 : -1;
+}
+
+void mt_dkim_key_free(mt_dkim_key *key)
+{
+    EVP_PKEY_free(key->pkey);
+    key->pkey = NULL;
+}
+
+static EVP_PKEY *load_key(const char *rec, const char *alg_k, const char *hashname, const char *d,
+                          const char *i_dom, mt_dkim_sig *s)
+{
+    mt_dkim_key key;
+    if (mt_dkim_key_parse(rec, strlen(rec), &key, s->reason, sizeof s->reason) < 0) {
+        s->key_bits = key.bits;
+        return NULL;
+    }
+    const char *kt = key.ed25519 ? "ed25519" : "rsa";
+    if (strcmp(kt, alg_k) != 0)
+        snprintf(s->reason, sizeof s->reason, "key is k=%s but the signature is a=%s", kt, s->a);
+    else if (!(strcmp(hashname, "sha1") == 0 ? key.sha1_ok : key.sha256_ok))
+        snprintf(s->reason, sizeof s->reason, "key record h= does not allow %s", hashname);
+    else if (key.strict && i_dom && strcasecmp(i_dom, d) != 0)
+        snprintf(s->reason, sizeof s->reason, "key t=s forbids i= subdomain %s of %s", i_dom, d);
+    else {
+        s->key_bits = key.bits;
+        s->testing = key.testing;
+        return key.pkey; /* the caller owns it now */
+    }
+    mt_dkim_key_free(&key);
+    return NULL;
 }
 
 static long long num(mt_slice v, int *ok)
@@ -723,7 +736,7 @@ static void verify_one(msgview *v, size_t fi, mt_dkim_key_fn fn, void *arg, time
     mt_dkim_key_status ks = fn ? fn(name, &rec, kwhy, sizeof kwhy, arg) : MT_DKIM_KEY_UNAVAILABLE;
     EVP_PKEY *key = NULL;
     if (ks == MT_DKIM_KEY_FOUND) {
-        key = load_key(rec.data ? rec.data : "", alg_k, hashname, 0, s->d, i_dom, s);
+        key = load_key(rec.data ? rec.data : "", alg_k, hashname, s->d, i_dom, s);
         if (key == NULL)
             s->result = MT_DKIM_PERMERROR;
     } else if (ks == MT_DKIM_KEY_NONE) {

@@ -64,6 +64,31 @@ typedef struct mt_dkim_tag {
  * more than max tags). */
 int mt_dkim_tags_parse(const char *s, size_t n, mt_dkim_tag *tags, int max, char *why, size_t whylen);
 
+/* One DKIM key record (RFC 6376 3.6.1), parsed and checked for use. */
+typedef struct mt_dkim_key {
+    int ed25519;              /* k=ed25519; else k=rsa (the default) */
+    struct evp_pkey_st *pkey; /* the public key, owned (mt_dkim_key_free) */
+    int bits;                 /* RSA modulus bits, 256 for Ed25519; set for a refused short RSA key too */
+    int testing;              /* t=y */
+    int strict;               /* t=s: i= must not be a subdomain of d= */
+    int sha1_ok, sha256_ok;   /* h= allows the hash (both 1 without h=) */
+    char restr[128];          /* "h=..., s=..." as published, "" without */
+} mt_dkim_key;
+
+/* mt_dkim_key_parse - the one parser of DKIM key records, for the
+ * verifier and for check-domain.  Reads the TXT text rec (len bytes,
+ * strings already joined): tag-list syntax, v=DKIM1 first when given,
+ * p= present, s= naming email or "*", p= not empty (revoked), k= rsa or
+ * ed25519, p= valid base64 holding a 32-byte Ed25519 key or an RSA
+ * SubjectPublicKeyInfo / bare RSAPublicKey of at least 1024 bits.
+ * Returns 0 with *key filled (the caller frees it with mt_dkim_key_free),
+ * or -1 with a one-line reason in why (key->pkey is then NULL; key->bits
+ * still says the size of a refused short RSA key).  The signature-dependent
+ * checks (k= against a=, h=, t=s against i=) are the caller's: the flags
+ * above say what the record allows. */
+int mt_dkim_key_parse(const char *rec, size_t len, mt_dkim_key *key, char *why, size_t whylen);
+void mt_dkim_key_free(mt_dkim_key *key);
+
 /* mt_dkim_verify - verify every DKIM-Signature field in the message
  * (raw bytes, LF or CRLF line ends; bare LF is read as CRLF).  Results
  * are written to sigs (at most max, in header order); returns how many

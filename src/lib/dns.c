@@ -165,35 +165,32 @@ static void parse_mx(const unsigned char *abuf, int alen, mt_dns_answer *out, in
 }
 
 /* The answer-section walk for PTR, CNAME and SPF (type 99). */
+/* skip the (possibly compressed) name at *pp; -1 when it is bad or fewer
+ * than fixed bytes follow it in the message */
+static int skip_name(const unsigned char **pp, const unsigned char *abuf, int alen, size_t fixed)
+{
+    char *nm = NULL;
+    long enc = 0;
+    if (ares_expand_name(*pp, abuf, alen, &nm, &enc) != ARES_SUCCESS)
+        return -1;
+    ares_free_string(nm);
+    *pp += enc;
+    return *pp > abuf + alen || (size_t)(abuf + alen - *pp) < fixed ? -1 : 0;
+}
+
 static void parse_walk(const unsigned char *abuf, int alen, int qtype, mt_dns_answer *out, int *st)
 {
     unsigned qd = (unsigned)abuf[4] << 8 | abuf[5], an = (unsigned)abuf[6] << 8 | abuf[7];
     const unsigned char *p = abuf + 12, *end = abuf + alen;
     for (unsigned i = 0; i < qd; i++) {
-        char *nm = NULL;
-        long enc = 0;
-        if (ares_expand_name(p, abuf, alen, &nm, &enc) != ARES_SUCCESS) {
-            *st = ARES_EBADRESP;
-            return;
-        }
-        ares_free_string(nm);
-        p += enc;
-        if (end - p < 4) {
+        if (skip_name(&p, abuf, alen, 4) < 0) {
             *st = ARES_EBADRESP;
             return;
         }
         p += 4;
     }
     for (unsigned i = 0; i < an; i++) {
-        char *nm = NULL;
-        long enc = 0;
-        if (ares_expand_name(p, abuf, alen, &nm, &enc) != ARES_SUCCESS) {
-            *st = ARES_EBADRESP;
-            return;
-        }
-        ares_free_string(nm);
-        p += enc;
-        if (end - p < 10) {
+        if (skip_name(&p, abuf, alen, 10) < 0) {
             *st = ARES_EBADRESP;
             return;
         }
@@ -210,6 +207,7 @@ static void parse_walk(const unsigned char *abuf, int alen, int qtype, mt_dns_an
             continue;
         if (type == qtype && (type == MT_DNS_PTR || type == MT_DNS_CNAME)) {
             char *target = NULL;
+            long enc = 0;
             if (ares_expand_name(rd, abuf, alen, &target, &enc) != ARES_SUCCESS || (size_t)enc > rdlen) {
                 if (target)
                     ares_free_string(target);

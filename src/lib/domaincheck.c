@@ -8,15 +8,13 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <libpsl.h>
-#include <openssl/evp.h>
-#include <openssl/x509.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "dkim.h"
 #include "spf.h"
 
 const char *mt_chk_status_name(mt_chk_status s)
@@ -325,145 +323,33 @@ static int tag_is(const char *t, size_t tl, const char *name)
 
 mt_chk_status mt_dkim_key_check(const char *rec, size_t len, char *sum, size_t sumlen, int *bits)
 {
-    *bits = 0;
-    const char *p = rec, *end = rec + len, *tag, *val;
-    size_t tl, vl;
-    const char *k = "rsa", *pv = NULL;
-    size_t kl = 3, pl = 0;
-    int have_p = 0, testing = 0, first = 1, badv = 0, no_email = 0, no_sha256 = 0;
-    char restr[128] = "";
-    while (next_tag(&p, end, &tag, &tl, &val, &vl)) {
-        if (!val) {
-            snprintf(sum, sumlen, "malformed tag '%.*s' (no '=')", (int)(tl > 40 ? 40 : tl), tag);
-            return MT_CHK_FAIL;
-        }
-        if (tag_is(tag, tl, "v")) {
-            if (!first || !(vl == 5 && strncmp(val, "DKIM1", 5) == 0))
-                badv = 1;
-        } else if (tag_is(tag, tl, "k")) {
-            k = val;
-            kl = vl;
-        } else if (tag_is(tag, tl, "p")) {
-            pv = val;
-            pl = vl;
-            have_p = 1;
-        } else if (tag_is(tag, tl, "t")) {
-            for (size_t i = 0; i < vl; i++)
-                if (val[i] == 'y' && (i == 0 || val[i - 1] == ':' || isspace((unsigned char)val[i - 1])))
-                    testing = 1;
-        } else if (tag_is(tag, tl, "h") || tag_is(tag, tl, "s")) {
-            size_t u = strlen(restr);
-            snprintf(restr + u, sizeof restr - u, "%s%.*s=%.*s", u ? ", " : "", (int)tl, tag,
-                     (int)(vl > 40 ? 40 : vl), val);
-            /* the colon-separated list must name email (s=) or sha256 (h=) */
-            const char *want = tag_is(tag, tl, "s") ? "email" : "sha256";
-            int has = 0;
-            for (size_t i = 0; i < vl;) {
-                size_t j = i;
-                while (j < vl && val[j] != ':')
-                    j++;
-                size_t a = i, b = j;
-                while (a < b && isspace((unsigned char)val[a]))
-                    a++;
-                while (b > a && isspace((unsigned char)val[b - 1]))
-                    b--;
-                if ((b - a == strlen(want) && strncasecmp(val + a, want, b - a) == 0) ||
-                    (want[0] == 'e' && b - a == 1 && val[a] == '*'))
-                    has = 1;
-                i = j + 1;
-            }
-            if (!has) {
-                if (want[0] == 'e')
-                    no_email = 1;
-                else
-                    no_sha256 = 1;
-            }
-        }
-        first = 0;
-    }
-    if (badv) {
-        snprintf(sum, sumlen, "v= is not DKIM1 (or not the first tag)");
+    mt_dkim_key key;
+    if (mt_dkim_key_parse(rec, len, &key, sum, sumlen) < 0) {
+        *bits = key.bits;
         return MT_CHK_FAIL;
     }
-    if (!have_p) {
-        snprintf(sum, sumlen, "no p= tag: not a DKIM key record");
-        return MT_CHK_FAIL;
-    }
-    if (no_email) {
-        snprintf(sum, sumlen, "s= does not include email: the key may not sign mail (%s)", restr);
-        return MT_CHK_FAIL;
-    }
-    /* p= is base64, whitespace allowed */
-    char *b64 = mt_xmalloc(pl + 1);
-    size_t bl = 0;
-    for (size_t i = 0; i < pl; i++)
-        if (!isspace((unsigned char)pv[i]))
-            b64[bl++] = pv[i];
-    b64[bl] = '\0';
-    if (bl == 0) {
-        free(b64);
-        snprintf(sum, sumlen, "revoked (empty p=)");
-        return MT_CHK_FAIL;
-    }
-    unsigned char *der = mt_xmalloc(bl + 4);
-    int dl = bl % 4 == 0 ? EVP_DecodeBlock(der, (const unsigned char *)b64, (int)bl) : -1;
-    if (dl >= 0) {
-        for (size_t i = bl; i > 0 && b64[i - 1] == '='; i--)
-            dl--;
-    }
-    free(b64);
+    *bits = key.bits;
+    mt_dkim_key_free(&key);
     mt_chk_status st = MT_CHK_PASS;
-    if (dl < 0) {
-        snprintf(sum, sumlen, "p= is not valid base64");
-        st = MT_CHK_FAIL;
-    } else if (kl == 7 && strncasecmp(k, "ed25519", 7) == 0) {
-        if (dl != 32) {
-            snprintf(sum, sumlen, "ed25519 key of %d bytes (want 32)", dl);
-            st = MT_CHK_FAIL;
-        } else {
-            *bits = 256;
-            snprintf(sum, sumlen, "ed25519 key");
-        }
-    } else if (kl == 3 && strncasecmp(k, "rsa", 3) == 0) {
-        const unsigned char *q = der;
-        EVP_PKEY *pk = d2i_PUBKEY(NULL, &q, dl);
-        if (!pk) {
-            /* some publish a bare RSAPublicKey */
-            q = der;
-            pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, dl);
-        }
-        if (!pk) {
-            snprintf(sum, sumlen, "p= does not hold an RSA public key");
-            st = MT_CHK_FAIL;
-        } else {
-            *bits = EVP_PKEY_get_bits(pk);
-            EVP_PKEY_free(pk);
-            if (*bits < 1024) {
-                snprintf(sum, sumlen, "RSA key of %d bits (under 1024: receivers ignore it)", *bits);
-                st = MT_CHK_FAIL;
-            } else if (*bits < 2048) {
-                snprintf(sum, sumlen, "RSA key of %d bits (2048 recommended)", *bits);
-                st = MT_CHK_WARN;
-            } else
-                snprintf(sum, sumlen, "RSA key of %d bits", *bits);
-        }
-    } else {
-        snprintf(sum, sumlen, "unknown key type k=%.*s", (int)(kl > 20 ? 20 : kl), k);
-        st = MT_CHK_FAIL;
-    }
-    free(der);
-    if (st != MT_CHK_FAIL && testing) {
+    if (key.ed25519)
+        snprintf(sum, sumlen, "ed25519 key");
+    else if (key.bits < 2048) {
+        snprintf(sum, sumlen, "RSA key of %d bits (2048 recommended)", key.bits);
+        st = MT_CHK_WARN;
+    } else
+        snprintf(sum, sumlen, "RSA key of %d bits", key.bits);
+    if (key.testing) {
         size_t u = strlen(sum);
         snprintf(sum + u, sumlen - u, "; t=y: testing mode, receivers may ignore failures");
         st = MT_CHK_WARN;
     }
-    if (st != MT_CHK_FAIL && no_sha256) {
+    if (!key.sha256_ok) {
         size_t u = strlen(sum);
         snprintf(sum + u, sumlen - u, "; h= excludes sha256: rsa-sha256/ed25519-sha256 signatures fail");
         st = MT_CHK_WARN;
-    } else if (st != MT_CHK_FAIL && restr[0]) {
+    } else if (key.restr[0]) {
         size_t u = strlen(sum);
-        snprintf(sum + u, sumlen - u, "; restricted: %s", restr);
+        snprintf(sum + u, sumlen - u, "; restricted: %s", key.restr);
     }
     return st;
 }
@@ -648,13 +534,7 @@ static const mt_dns_rr *dmarc_in(const mt_dns_answer *a, int *count)
     return found;
 }
 
-static const char *org_domain(const psl_ctx_t *psl, const char *d)
-{
-    const char *o = psl ? psl_registrable_domain(psl, d) : NULL;
-    return o ? o : d;
-}
-
-static void check_dmarc(mt_dns *d, const psl_ctx_t *psl, const char *domain, const mt_domaincheck_opts *o,
+static void check_dmarc(mt_dns *d, const mt_orgdomain *od, const char *domain, const mt_domaincheck_opts *o,
                         mt_domain_report *r)
 {
     /* candidates: the RFC 9989 tree walk (the domain, then each parent, at
@@ -678,7 +558,8 @@ static void check_dmarc(mt_dns *d, const psl_ctx_t *psl, const char *domain, con
      * operator may publish a psd=y record) */
     while (p && (p = strchr(p, '.')) && nn < 9 && p[1])
         names[nn++] = ++p;
-    const char *org = org_domain(psl, domain);
+    char orgbuf[256];
+    const char *org = mt_orgdomain_of(od, domain, orgbuf, sizeof orgbuf);
     mt_dns_answer *ans[10] = {0};
     for (size_t i = 0; i < nn; i++) {
         char q[600];
@@ -743,7 +624,7 @@ static void check_dmarc(mt_dns *d, const psl_ctx_t *psl, const char *domain, con
                 rd[strcspn(rd, "!; ")] = '\0';
                 char nm[400];
                 snprintf(nm, sizeof nm, "%.*s %s", (int)tl, tag, tok);
-                if (strcasecmp(org_domain(psl, rd), org_domain(psl, names[use])) == 0) {
+                if (mt_orgdomain_same(od, rd, names[use])) {
                     add(r, "dmarc", nm, MT_CHK_PASS, "report address inside the organisational domain");
                     continue;
                 }
@@ -771,8 +652,7 @@ static void check_dmarc(mt_dns *d, const psl_ctx_t *psl, const char *domain, con
             const char *at = strrchr(o->mail_from, '@');
             const char *mf = at ? at + 1 : o->mail_from;
             int strict = strstr(rec->data, "aspf=s") != NULL;
-            int aligned = strict ? strcasecmp(mf, domain) == 0
-                                 : strcasecmp(org_domain(psl, mf), org_domain(psl, domain)) == 0;
+            int aligned = strict ? strcasecmp(mf, domain) == 0 : mt_orgdomain_same(od, mf, domain);
             add(r, "dmarc", "spf alignment", aligned ? MT_CHK_PASS : MT_CHK_WARN,
                 aligned ? "MAIL FROM domain %s aligns with %s (%s)"
                         : "MAIL FROM domain %s does not align with %s (%s): DMARC then rests on DKIM alone",
@@ -1129,14 +1009,14 @@ void mt_domaincheck_run(mt_dns *d, const char *domain, const mt_domaincheck_opts
 {
     memset(out, 0, sizeof *out);
     out->domain = mt_xstrdup(domain);
-    psl_ctx_t *own = o->psl ? NULL : psl_latest(NULL);
-    const psl_ctx_t *psl = o->psl ? o->psl : own;
+    mt_orgdomain *own = o->org ? NULL : mt_orgdomain_open();
+    const mt_orgdomain *od = o->org ? o->org : own;
     if (want(o, "spf"))
         check_spf(d, domain, o, out);
     if (want(o, "dkim"))
         check_dkim(d, domain, o, out);
     if (want(o, "dmarc"))
-        check_dmarc(d, psl, domain, o, out);
+        check_dmarc(d, od, domain, o, out);
     if (want(o, "mx"))
         check_mx(d, domain, out);
     for (size_t i = 0; i < o->nips && (want(o, "rdns") || want(o, "helo")); i++)
@@ -1153,17 +1033,7 @@ void mt_domaincheck_run(mt_dns *d, const char *domain, const mt_domaincheck_opts
     }
     if (want(o, "dnsbl"))
         check_dnsbl(d, domain, o, out);
-    psl_free(own);
-}
-
-const struct psl_ctx_st *mt_domaincheck_psl_load(void)
-{
-    return psl_latest(NULL);
-}
-
-void mt_domaincheck_psl_free(const struct psl_ctx_st *p)
-{
-    psl_free((psl_ctx_t *)p);
+    mt_orgdomain_close(own);
 }
 
 void mt_domain_report_free(mt_domain_report *r)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "dns.h"
+#include "orgdomain.h"
 #include "util.h"
 
 typedef enum mt_chk_status { MT_CHK_PASS = 0, MT_CHK_WARN, MT_CHK_FAIL, MT_CHK_ERROR } mt_chk_status;
@@ -47,14 +48,9 @@ typedef struct mt_domaincheck_opts {
     size_t nip_zones;
     const char *const *domain_zones; /* domain DNSBLs; NULL: the defaults */
     size_t ndomain_zones;
-    const char *only;             /* comma-separated areas to run ("spf,dkim"); NULL: all */
-    const struct psl_ctx_st *psl; /* the Public Suffix List (mt_domaincheck_psl_load); NULL: loaded per run */
+    const char *only;        /* comma-separated areas to run ("spf,dkim"); NULL: all */
+    const mt_orgdomain *org; /* organisational domains (mt_orgdomain_open); NULL: opened per run */
 } mt_domaincheck_opts;
-
-/* mt_domaincheck_psl_load / _free - the Public Suffix List, loaded once
- * for many runs (the newest of libpsl's built-in list and the system's). */
-const struct psl_ctx_st *mt_domaincheck_psl_load(void);
-void mt_domaincheck_psl_free(const struct psl_ctx_st *p);
 
 /* mt_domaincheck_run - run every check for domain through d into *out
  * (the caller frees it with mt_domain_report_free). */
@@ -65,9 +61,11 @@ void mt_domain_report_free(mt_domain_report *r);
 void mt_domain_report_text(const mt_domain_report *r, mt_buf *b);
 void mt_domain_report_json(const mt_domain_report *r, mt_buf *b);
 
-/* mt_dkim_key_check - classify one DKIM key record (RFC 6376 §3.6.1):
- * status and a summary into sum; the key size in *bits (0 if unknown).
- * No DNS: for tests, check-message and the fuzz target. */
+/* mt_dkim_key_check - classify one DKIM key record (RFC 6376 §3.6.1) as
+ * check-domain reports it: the record is read by mt_dkim_key_parse (dkim.h,
+ * the verifier's parser) and anything it refuses fails; a usable key warns
+ * under 2048 RSA bits, for t=y and for h= without sha256.  Status and a
+ * summary into sum; the key size in *bits (0 if unknown).  No DNS. */
 mt_chk_status mt_dkim_key_check(const char *rec, size_t len, char *sum, size_t sumlen, int *bits);
 
 /* mt_dmarc_record_check - syntax and policy of one DMARC record

@@ -82,13 +82,7 @@ broken.test. MX 10 mx.good.test.
 ZONE
 printf 'slow.test timeout\nbroken.test malformed\nfail.test servfail\nnope.test refused\n' >"$T/faults"
 
-mkfifo "$T/ctl"
-$PY "$ROOT/tests/dns/serve.py" $PORT "$T/zone" "$T/faults" <"$T/ctl" >"$T/ready" 2>"$T/serve.err" &
-SERVER=$!
-exec 3>"$T/ctl"
-trap 'exec 3>&-; kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 100); do grep -q ready "$T/ready" && break; sleep 0.1; done
-grep -q ready "$T/ready" || { echo "not ok - DNS server did not start:"; cat "$T/serve.err"; exit 1; }
+dns_serve $PORT "$T/zone" "$T/faults"
 
 cd_json() { "$MT" check-domain --resolver $R --timeout 300 --dnsbl bl.test --dbl dbl.test --json "$@" >"$T/out.json"; }
 # st AREA CHECK-PREFIX: the status of the first matching check

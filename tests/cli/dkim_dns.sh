@@ -20,13 +20,7 @@ s1._domainkey.example.com. TXT "unrelated text at the same name"
 revoked._domainkey.example.com. TXT "v=DKIM1; k=rsa; p="
 ZONE
 printf 'sf._domainkey.example.com servfail\nslow._domainkey.example.com timeout\n' >"$T/faults"
-mkfifo "$T/ctl"
-$PY "$ROOT/tests/dns/serve.py" $PORT "$T/zone" "$T/faults" <"$T/ctl" >"$T/ready" 2>"$T/serve.err" &
-SERVER=$!
-exec 3>"$T/ctl"
-trap 'exec 3>&-; kill $SERVER 2>/dev/null; wait $SERVER 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 100); do grep -q ready "$T/ready" && break; sleep 0.1; done
-grep -q ready "$T/ready" || { echo "not ok - DNS server did not start:"; cat "$T/serve.err"; exit 1; }
+dns_serve $PORT "$T/zone" "$T/faults"
 
 printf 'From: Shop <news@example.com>\nTo: someone@163.com\nSubject: hello\nDate: Sat, 28 Nov 2026 01:00:00 +0000\nMessage-ID: <d1@example.com>\n\nHello.\n' >"$T/plain.eml"
 sign() { # sign SELECTOR OUT

@@ -28,16 +28,16 @@
 # sender") after the last deferred attempt, never per recipient.
 set -u
 
-skip() { echo "SKIP: $*"; exit 77; }
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+START=$repo/scripts/start-postfix-instance.sh
+. "$here/lib.sh"
 [ "$(id -u)" = 0 ] || skip "must run as root (starts a private Postfix instance)"
 for c in postfix sendmail postqueue python3; do
     command -v "$c" >/dev/null 2>&1 || skip "$c not found (apt-get install postfix python3)"
 done
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 MAILTRIAGE=${MAILTRIAGE:-$repo/build/mailtriage}
-START=$repo/scripts/start-postfix-instance.sh
 SINK_HOST=${E2E_SINK_HOST:-127.0.0.2}
 SINK_PORT=${E2E_SINK_PORT:-2525}
 TIMEOUT=${E2E_TIMEOUT:-120}
@@ -48,23 +48,7 @@ conf=$work/conf
 sink_pid=
 status=1
 
-cleanup() {
-    "$START" stop "$work" >/dev/null 2>&1
-    if [ -n "$sink_pid" ] && kill -0 "$sink_pid" 2>/dev/null; then
-        kill "$sink_pid" 2>/dev/null
-        wait "$sink_pid" 2>/dev/null
-    fi
-    if [ "${E2E_KEEP:-0}" = 1 ] || [ "$status" -ne 0 ]; then
-        echo "# work directory kept: $work"
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-bail() { echo "not ok - $*"; echo "0 passed, 1 failed"; exit 1; }
+e2e_traps
 
 # --- the sink -----------------------------------------------------------------
 # unless a port was asked for, take the first free one from 2525 up, so a
@@ -77,12 +61,7 @@ fi
 if (exec 3<>"/dev/tcp/$SINK_HOST/$SINK_PORT") 2>/dev/null; then
     bail "sink address $SINK_HOST:$SINK_PORT is not free (something already listens there)"
 fi
-python3 "$here/smtp_sink.py" --listen "$SINK_HOST:$SINK_PORT" \
-    --journal "$work/journal.ndjson" --pidfile "$work/sink.pid" 2>"$work/sink.log" &
-sink_pid=$!
-for _ in $(seq 50); do [ -s "$work/sink.pid" ] && break; sleep 0.1; done
-[ -s "$work/sink.pid" ] && kill -0 "$sink_pid" 2>/dev/null ||
-    bail "smtp_sink.py started ($(tr '\n' ' ' < "$work/sink.log"))"
+e2e_start_sink "$SINK_HOST" "$SINK_PORT"
 
 # --- Postfix --------------------------------------------------------------------
 "$START" start "$work" "$SINK_HOST:$SINK_PORT" >"$work/postfix-start.log" 2>&1 ||
@@ -149,69 +128,30 @@ waited=$(( $(date +%s) - start_wait ))
 [ $drained = 1 ] || postqueue -c "$conf" -p > "$work/queue-at-timeout.txt" 2>&1
 sleep 1   # let postlogd write the last datagrams
 "$START" stop "$work" >/dev/null 2>&1
-kill "$sink_pid" 2>/dev/null; wait "$sink_pid" 2>/dev/null; sink_pid=
+e2e_stop_sink
 if [ -n "${E2E_SAVE_MAILLOG:-}" ]; then
     cp "$work/maillog" "$E2E_SAVE_MAILLOG"
     cp "$work/journal.ndjson" "$E2E_SAVE_MAILLOG.journal.ndjson"
 fi
 
 # --- checks -------------------------------------------------------------------------
-python3 - "$work" "$MAILTRIAGE" "${E2E_POSTFIX_ONLY:-0}" "$drained" "$waited" "$SINK_HOST" <<'PY'
-import collections, csv, io, json, os, re, subprocess, sys
+PYTHONPATH=$here python3 - "$work" "$MAILTRIAGE" "${E2E_POSTFIX_ONLY:-0}" "$drained" "$waited" "$SINK_HOST" <<'PY'
+import collections, csv, io, json, os, re, sys
+from e2e_journal import (CN_ROUTE, DOMAINS, Checks, attempt_mismatches, bare, check_attempts,
+                         check_categories, check_diagnose, domain, event_groups, figures, final_status,
+                         provider_figures, read_journal, read_plan, runner)
 
 work, mailtriage, postfix_only, drained, waited, sink_host = sys.argv[1:7]
 postfix_only = postfix_only == "1"
 maillog = os.path.join(work, "maillog")
-DOMAINS = ("163.com", "126.com", "qq.com")
-PROVIDER = {"163.com": "netease", "126.com": "netease", "qq.com": "tencent"}
-CN_ROUTE = ("163.com", "126.com")          # via smtp-cn, syslog_name=postfix-cn
-passed = failed = 0
-
-
-def check(cond, desc, detail=None):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok - " + desc)
-    else:
-        failed += 1
-        print("not ok - " + desc)
-        if detail is not None:
-            for line in str(detail).splitlines()[:20]:
-                print("#   " + line)
-    return cond
-
-
-def domain(addr):
-    return addr.rsplit("@", 1)[-1].lower()
-
+# CN_ROUTE (163.com, 126.com) goes via smtp-cn, syslog_name=postfix-cn
+check = Checks()
+run = runner(mailtriage)
 
 check(drained == "1", "Postfix queue drained within the timeout (%ss)" % waited)
 
-# --- plan ---------------------------------------------------------------
-plan = []
-rcpt_mid = {}
-for row in open(os.path.join(work, "plan.tsv"), encoding="utf-8"):
-    tag, mid, fault, template, rcpts = row.rstrip("\n").split("\t")
-    m = {"tag": tag, "mid": mid, "fault": fault, "template": template,
-         "rcpts": rcpts.split()}
-    plan.append(m)
-    for r in m["rcpts"]:
-        rcpt_mid[r.lower()] = mid
-plan_by_mid = {m["mid"]: m for m in plan}
-
-# --- journal ------------------------------------------------------------
-journal = []
-for line in open(os.path.join(work, "journal.ndjson"), encoding="utf-8"):
-    if line.strip():
-        journal.append(json.loads(line))
-for j in journal:
-    if j["message_id"] is None:        # refused at RCPT, no message was sent
-        j["message_id"] = rcpt_mid.get(j["recipient"].lower())
-journal.sort(key=lambda j: j["time"])
-by_rcpt = collections.OrderedDict()
-for j in journal:
-    by_rcpt.setdefault((j["message_id"], j["recipient"].lower()), []).append(j)
+plan, rcpt_mid, plan_by_mid = read_plan(work, ("tag", "mid", "fault", "template", "rcpts"))
+journal, by_rcpt = read_journal(work, rcpt_mid)
 
 check(all(j["outcome"] != "aborted" for j in journal),
       "sink saw no aborted transactions",
@@ -314,17 +254,7 @@ for m in multi:
 # --- expected figures, from the journal ----------------------------------
 expired_mids = {qid_mid.get(q) for q in expired_qids}
 notif_mids = {qid_mid.get(q) for q in notices}
-final = {}
-for key, js in by_rcpt.items():
-    last = js[-1]["outcome"]
-    if last == "accepted":
-        final[key] = "delivered"
-    elif any(j["outcome"] == "bounced" for j in js):
-        final[key] = "bounced"
-    elif drained == "1":
-        final[key] = "expired"      # queue empty, last reply was 4xx: Postfix gave up
-    else:
-        final[key] = "deferred"
+final = final_status(by_rcpt, drained)
 
 journal_expired = {k[0] for k, v in final.items() if v == "expired"}
 plan_expired = {m["mid"] for m in plan if m["fault"] == "data451"}
@@ -339,31 +269,10 @@ check(notif_j == notif_mids and len(notices) == len(bounced_or_expired)
       % len(notices), "journal %s\nmaillog %s" % (notif_j, notices))
 
 
-def figures(lines, finals):
-    stages = collections.OrderedDict()
-    for j in lines:
-        st = stages.setdefault(j["stage"], {"attempts": 0, "deferred": 0})
-        st["attempts"] += 1
-        st["deferred"] += j["outcome"] == "deferred"
-    c = collections.Counter(finals.values())
-    return {"messages": len({k[0] for k in finals}), "recipients": len(finals),
-            "attempts": len(lines),
-            "deferred_attempts": sum(j["outcome"] == "deferred" for j in lines),
-            "delivered": c["delivered"], "bounced": c["bounced"], "expired": c["expired"],
-            "pending": c["deferred"], "stages": dict(stages)}
-
-
 allfig = figures(journal, final)
 sinkj = [j for j in journal if domain(j["recipient"]) in DOMAINS]
 sinkfig = figures(sinkj, {k: v for k, v in final.items() if domain(k[1]) in DOMAINS})
-provfig = {}
-for p in ("netease", "tencent"):
-    pj = [j for j in journal if PROVIDER.get(domain(j["recipient"])) == p]
-    provfig[p] = {"attempted": len(pj), "accepted": sum(j["outcome"] == "accepted" for j in pj),
-                  "domains": {d: {"attempted": sum(domain(j["recipient"]) == d for j in pj),
-                                  "accepted": sum(domain(j["recipient"]) == d and j["outcome"] == "accepted"
-                                                  for j in pj)}
-                              for d in DOMAINS if PROVIDER[d] == p}}
+provfig = provider_figures(journal)
 print("# journal, whole log (incl. %d bounce notifications to sender.example): %s"
       % (len(notices), json.dumps(allfig, sort_keys=True)))
 print("# journal, 163.com/126.com/qq.com only: %s" % json.dumps(sinkfig, sort_keys=True))
@@ -371,19 +280,11 @@ print("# journal, per provider: %s" % json.dumps(provfig, sort_keys=True))
 
 if postfix_only:
     print("# E2E_POSTFIX_ONLY=1: mailtriage checks skipped")
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1 if failed else 0)
+    check.finish()
 
 # --- mailtriage events --csv ----------------------------------------------
 if not check(os.access(mailtriage, os.X_OK), "mailtriage binary is executable (%s)" % mailtriage):
-    print("%d passed, %d failed" % (passed, failed))
-    sys.exit(1)
-
-
-def run(args):
-    p = subprocess.run([mailtriage] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=60)
-    return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+    check.finish()
 
 
 COLUMNS = ("timestamp,source,queue_id,message_id,route,sending_ip,helo_name,mail_from_domain,"
@@ -400,53 +301,16 @@ rows = [r for r in rows if (r.get("recipient_domain") or "").lower() in DOMAINS]
 check(len(rows) == len(sinkj), "events: %d attempt rows for 163.com/126.com/qq.com" % len(sinkj),
       "got %d" % len(rows))
 
-def bare(mid):
-    """Message-IDs compare without their angle brackets (either form is fine)."""
-    mid = (mid or "").strip()
-    return mid[1:-1] if mid.startswith("<") and mid.endswith(">") else mid
-
-
-groups = collections.defaultdict(list)
-for r in rows:
-    groups[(bare(r.get("message_id")), r["recipient_domain"].lower())].append(r)
-
-
-def rc_int(r):
-    try:
-        return int(r.get("retry_count"))
-    except (TypeError, ValueError):
-        return -1
-
-
-for g in groups.values():
-    g.sort(key=rc_int)
-jgroups = {(bare(mid), domain(rcpt)): (mid, rcpt, js) for (mid, rcpt), js in by_rcpt.items()
-           if domain(rcpt) in DOMAINS}
-check(set(groups) == set(jgroups), "events: one row group per journal (message, recipient)",
-      "extra %s\nmissing %s" % (set(groups) - set(jgroups), set(jgroups) - set(groups)))
+groups, jgroups = event_groups(check, rows, by_rcpt)
 
 mism = collections.defaultdict(list)
 compared = 0
 for key, (mid, rcpt, js) in jgroups.items():
     g = groups.get(key, [])
-    fin = final[(mid, rcpt)]
     if not g:
         continue                    # reported by the row-group check above
     compared += 1
-    if [rc_int(r) for r in g] != list(range(len(js))):
-        mism["retry_count"].append((key, [r.get("retry_count") for r in g], len(js)))
-    for r, j in zip(g, js):
-        if r.get("smtp_stage") != j["stage"]:
-            mism["smtp_stage"].append((key, r.get("retry_count"), r.get("smtp_stage"), j["stage"]))
-        if r.get("smtp_reply_code") != str(j["code"]):
-            mism["smtp_reply_code"].append((key, r.get("retry_count"), r.get("smtp_reply_code"), j["code"]))
-        if r.get("enhanced_status") != j["enhanced_status"]:
-            mism["enhanced_status"].append((key, r.get("retry_count"), r.get("enhanced_status"),
-                                            j["enhanced_status"]))
-    if any(r.get("final_queue_status") != fin for r in g):
-        mism["final_queue_status"].append((key, [r.get("final_queue_status") for r in g], fin))
-    if any(r.get("provider") != PROVIDER[key[1]] for r in g):
-        mism["provider"].append((key, [r.get("provider") for r in g]))
+    attempt_mismatches(mism, key, g, js, final[(mid, rcpt)], sink_host)
     if any(("postfix-cn" in (r.get("route") or "")) != (key[1] in CN_ROUTE) for r in g):
         mism["route"].append((key, [r.get("route") for r in g]))
     if mid in plan_by_mid:
@@ -456,21 +320,11 @@ for key, (mid, rcpt, js) in jgroups.items():
         tpl = plan_by_mid[mid]["template"]
         if any(r.get("message_template_id") != tpl for r in g):
             mism["message_template_id"].append((key, [r.get("message_template_id") for r in g], tpl))
-    if any((r.get("mail_from_domain") or "").lower() != "sender.example" for r in g):
-        mism["mail_from_domain"].append((key, [r.get("mail_from_domain") for r in g]))
     if any((r.get("header_from_domain") or "").lower() != "sender.example" for r in g):
         mism["header_from_domain"].append((key, [r.get("header_from_domain") for r in g]))
-    if any(r.get("mx_ip") != sink_host for r in g):
-        mism["mx_ip"].append((key, [r.get("mx_ip") for r in g]))
 
 have = compared > 0   # missing/extra groups are reported by the check above
-check(have and not mism["retry_count"], "events: retry_count runs 0..n-1 per recipient, n = journal attempts",
-      mism["retry_count"])
-for f in ("smtp_stage", "smtp_reply_code", "enhanced_status"):
-    check(have and not mism[f], "events: %s of every attempt matches the sink's reply" % f, mism[f])
-check(have and not mism["final_queue_status"], "events: final_queue_status (delivered/bounced/expired) per recipient",
-      mism["final_queue_status"])
-check(have and not mism["provider"], "events: provider netease for 163.com/126.com, tencent for qq.com", mism["provider"])
+check_attempts(check, have, mism)
 check(have and not mism["route"], "events: route names postfix-cn exactly for the smtp-cn (163/126) rows", mism["route"])
 check(have and not mism["queue_id"], "events: queue_id is the Postfix queue id of the message", mism["queue_id"])
 for f in ("mail_from_domain", "header_from_domain", "message_template_id", "mx_ip"):
@@ -481,14 +335,7 @@ seqs = {mid: [r.get("retry_count") for r in groups.get((bare(mid), domain(plan_b
         for mid in retry_mids}
 check(all(s == ["0", "1", "2"] for s in seqs.values()),
       "events: retry_count 0,1,2 for the %d data451x2 messages" % len(retry_mids), seqs)
-r4 = [r for r in rows if r.get("enhanced_status") == "4.3.2"]
-check(r4 and all(r.get("category") == "receiver_internal" for r in r4),
-      "events: category receiver_internal for all %d '451 4.3.2' attempts" % len(r4),
-      collections.Counter(r.get("category") for r in r4))
-for code, cat in (("550", "user_unknown"), ("450", "greylisting"), ("421", "rate_limit")):
-    rr = [r for r in rows if r.get("smtp_reply_code") == code]
-    check(rr and all(r.get("category") == cat for r in rr),
-          "events: category %s for the %s attempts" % (cat, code), [r.get("category") for r in rr])
+check_categories(check, rows)
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 check(rows and all(TS.match(r.get("timestamp") or "") for r in rows), "events: timestamps are RFC 3339",
       [r.get("timestamp") for r in rows if not TS.match(r.get("timestamp") or "")][:5])
@@ -506,41 +353,11 @@ check(rows and not badsrc, "events: source file:line points at the maillog statu
 # --- mailtriage diagnose --json --------------------------------------------
 rc, out, err = run(["diagnose", "--json", maillog])
 check(rc == 0, "mailtriage diagnose --json exits 0", "rc=%d\n%s" % (rc, err))
-try:
-    d = json.loads(out)
-except ValueError as e:
-    d = {}
-    check(False, "diagnose output is JSON", e)
-tot = d.get("totals", {}) if isinstance(d, dict) else {}
-for k in ("messages", "recipients", "attempts", "delivered", "deferred_attempts", "bounced", "expired",
-          "pending"):
-    check(tot.get(k) == allfig[k], "diagnose: totals.%s == %d" % (k, allfig[k]), "got %r" % tot.get(k))
+d = check_diagnose(check, out, allfig, provfig)
 stages = {s.get("stage"): s for s in d.get("stages", []) if isinstance(s, dict)}
-for st, f in allfig["stages"].items():
-    got = stages.get(st, {})
-    check(got.get("attempts") == f["attempts"] and got.get("deferred") == f["deferred"],
-          "diagnose: stage %s attempts=%d deferred=%d" % (st, f["attempts"], f["deferred"]),
-          "got %r" % got)
 extra = [s for s, v in stages.items() if s not in allfig["stages"] and v.get("attempts")]
 check(stages and not extra, "diagnose: no attempts in stages the sink never answered at", extra)
-provs = {p.get("provider"): p for p in d.get("providers", []) if isinstance(p, dict)}
-for p, f in provfig.items():
-    got = provs.get(p, {})
-    check(got.get("attempted") == f["attempted"] and got.get("accepted") == f["accepted"],
-          "diagnose: provider %s attempted=%d accepted=%d" % (p, f["attempted"], f["accepted"]),
-          "got attempted=%r accepted=%r" % (got.get("attempted"), got.get("accepted")))
-    doms = got.get("domains") or {}
-    check(all(dm in doms for dm in f["domains"]),
-          "diagnose: provider %s lists domains %s" % (p, ", ".join(f["domains"])), list(doms))
-    for dm, df in f["domains"].items():
-        dd = doms.get(dm)
-        if isinstance(dd, dict) and "attempted" in dd:
-            check(dd.get("attempted") == df["attempted"] and dd.get("accepted") == df["accepted"],
-                  "diagnose: %s attempted=%d accepted=%d" % (dm, df["attempted"], df["accepted"]),
-                  "got %r" % dd)
-
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+check.finish()
 PY
 status=$?
 exit $status

@@ -48,6 +48,8 @@ import subprocess
 import sys
 import time
 
+from e2e_journal import Checks
+
 SENDER_DOMAINS = ["sender%d.example" % i for i in range(1, 6)]
 ROUTES = {"news": "postfix-cn/smtp", "info": "postfix/smtp"}   # local part -> Netease route
 TEMPLATES = ["tpl-welcome", "tpl-invoice", "tpl-news", "tpl-digest"]
@@ -189,21 +191,7 @@ STATUS = re.compile(r"^([0-9A-Za-z]+): to=<([^>]*)>,(?: orig_to=<[^>]*>,)? relay
                     r"status=(\w+) \((.*)\)$")
 
 
-class Checker(object):
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def __call__(self, cond, desc, detail=None):
-        if cond:
-            self.passed += 1
-            print("ok - " + desc)
-        else:
-            self.failed += 1
-            print("not ok - " + desc)
-            if detail is not None:
-                for line in str(detail).splitlines()[:15]:
-                    print("#   " + line)
-        return cond
+Checker = Checks  # ok / not ok lines and the counts (e2e_journal.py)
 
 
 def jtime(s):

@@ -6,13 +6,41 @@
  * parsed in a buffer of exactly its length, so AddressSanitizer catches a
  * read past the end.
  */
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "format.h"
+#include "fuzz_common.h"
 #include "reader_record.h"
+
+static void smtpd_line(const char *line, size_t n, void *arg)
+{
+    mt_xrec r;
+    const char *why;
+    if (mt_opensmtpd_parse(line, n, arg, &r, &why) == 1 &&
+        (r.recipient.p < line || r.recipient.p + r.recipient.len > line + n))
+        abort();
+}
+
+static void rec_line(const char *line, size_t n, void *arg)
+{
+    size_t cap = n * 3 + 256;
+    char *mem = malloc(cap);
+    mt_arena a = {mem, 0, cap};
+    mt_xrec r;
+    const char *why;
+    if (mt_rec_parse(arg, line, n, &a, &r, &why) > 0) {
+        /* every slice must lie in the line or the arena */
+        const mt_slice *s[] = {&r.queue_id,  &r.message_id,  &r.route,     &r.sending_ip,
+                               &r.mail_from, &r.recipient,   &r.mx_host,   &r.mx_ip,
+                               &r.reply,     &r.template_id, &r.helo_name, &r.attachment_types};
+        for (size_t k = 0; k < sizeof s / sizeof s[0]; k++) {
+            if (s[k]->len == 0)
+                continue;
+            int in_line = s[k]->p >= line && s[k]->p + s[k]->len <= line + n;
+            int in_arena = s[k]->p >= mem && s[k]->p + s[k]->len <= mem + a.len;
+            if (!in_line && !in_arena)
+                abort();
+        }
+    }
+    free(mem);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -24,31 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const mt_rec_map map[] = {{"email", 5, "recipient"}, {"when", 4, "timestamp"}};
     data++;
     size--;
-    {
-        char *copy = malloc(size ? size : 1);
-        memcpy(copy, data, size);
-        (void)mt_format_detect(copy, size);
-        free(copy);
-    }
+    fuzz_detect(data, size);
     if (f == MT_FORMAT_OPENSMTPD) {
         /* syslog lines: no header, year inference across lines */
         mt_yearctx yc;
         mt_yearctx_init(&yc, 2026, 1);
-        size_t st = 0;
-        for (size_t i = 0; i <= size; i++) {
-            if (i == size || data[i] == '\n') {
-                size_t n = i - st;
-                char *line = malloc(n ? n : 1);
-                memcpy(line, data + st, n);
-                mt_xrec r;
-                const char *why;
-                if (mt_opensmtpd_parse(line, n, &yc, &r, &why) == 1 &&
-                    (r.recipient.p < line || r.recipient.p + r.recipient.len > line + n))
-                    abort();
-                free(line);
-                st = i + 1;
-            }
-        }
+        fuzz_lines(data, size, 0, smtpd_line, &yc);
         return 0;
     }
     const uint8_t *nl = memchr(data, '\n', size);
@@ -64,36 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mt_buf_free(&err);
     if (c == NULL)
         return 0;
-    size_t start = nl ? hn + 1 : size;
-    for (size_t i = start; i <= size; i++) {
-        if (i == size || data[i] == '\n') {
-            size_t n = i - start;
-            char *line = malloc(n ? n : 1);
-            memcpy(line, data + start, n);
-            size_t cap = n * 3 + 256;
-            char *mem = malloc(cap);
-            mt_arena a = {mem, 0, cap};
-            mt_xrec r;
-            const char *why;
-            if (mt_rec_parse(c, line, n, &a, &r, &why) > 0) {
-                /* every slice must lie in the line or the arena */
-                const mt_slice *s[] = {&r.queue_id,  &r.message_id,  &r.route,     &r.sending_ip,
-                                       &r.mail_from, &r.recipient,   &r.mx_host,   &r.mx_ip,
-                                       &r.reply,     &r.template_id, &r.helo_name, &r.attachment_types};
-                for (size_t k = 0; k < sizeof s / sizeof s[0]; k++) {
-                    if (s[k]->len == 0)
-                        continue;
-                    int in_line = s[k]->p >= line && s[k]->p + s[k]->len <= line + n;
-                    int in_arena = s[k]->p >= mem && s[k]->p + s[k]->len <= mem + a.len;
-                    if (!in_line && !in_arena)
-                        abort();
-                }
-            }
-            free(mem);
-            free(line);
-            start = i + 1;
-        }
-    }
+    fuzz_lines(data, size, nl ? hn + 1 : size, rec_line, c);
     mt_rec_ctx_free(c);
     return 0;
 }
