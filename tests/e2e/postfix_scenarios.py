@@ -230,7 +230,9 @@ def cmd_check(scenario, work, mailtriage, drained, waited):
 
     # --- the maillog -----------------------------------------------------
     log_lines = open(os.path.join(work, "maillog"), encoding="utf-8", errors="replace").read().splitlines()
-    problems, qid_mid, statuses, expired = [], {}, [], set()
+    # every Message-ID cleanup logged: a short queue id can come back
+    # minutes later for another message, so qid_mid alone may lose one
+    problems, qid_mid, statuses, expired, seen_mids = [], {}, [], set(), set()
     for raw in log_lines:
         m = LINE.match(raw)
         if not m:
@@ -242,17 +244,18 @@ def cmd_check(scenario, work, mailtriage, drained, waited):
         mm = re.match(r"^([0-9A-Za-z]+): message-id=(<[^>]*>)", text)
         if mm and prog == "cleanup":
             qid_mid[mm.group(1)] = mm.group(2)
+            seen_mids.add(mm.group(2))
         ms = STATUS.match(text)
         if ms:
             statuses.append({"route": "%s/%s" % (tag, prog), "qid": ms.group(1), "rcpt": ms.group(2).lower(),
                              "relay": ms.group(3), "dsn": ms.group(4), "status": ms.group(5),
                              "text": ms.group(6)})
         me = re.match(r"^([0-9A-Za-z]+): from=<[^>]*>, status=expired, returned to sender$", text)
-        if me:
-            expired.add(me.group(1))
+        if me:  # the message the queue id names now, before it can be reused
+            expired.add(qid_mid.get(me.group(1)))
     check(not problems, "%s: every maillog line parses and none is a warning/fatal/panic" % name,
           "\n".join(problems[:5]))
-    mids = set(qid_mid.values())
+    mids = seen_mids
     missing = [m["i"] for m in msgs if m["mid"] not in mids]
     check(not missing, "%s: Postfix accepted all %d submitted messages (cleanup logged each Message-ID)"
           % (name, len(msgs)), missing[:10])
@@ -277,7 +280,7 @@ def cmd_check(scenario, work, mailtriage, drained, waited):
     nfinal = collections.Counter()
     for s in test_st:
         nfinal[s["rcpt"]] += s["status"] == "sent"
-    expired_mids = {qid_mid.get(q) for q in expired}
+    expired_mids = expired
 
     def attempts(m):
         return [s for s in test_st if s["rcpt"] == m["rcpt"]]
