@@ -183,17 +183,6 @@ static size_t host_ip(const char *p, size_t n, mt_slice *host, mt_slice *ip)
     return (size_t)(rb - p) + 1;
 }
 
-static void set_reply(mt_pf_line *o, const char *p, size_t n)
-{
-    while (n && (p[n - 1] == ' '))
-        n--;
-    o->reply = (mt_slice){p, n};
-    char enh[16];
-    o->reply_code = mt_reply_code_enhanced(p, n, enh);
-    if (enh[0])
-        memcpy(o->enhanced, enh, sizeof enh);
-}
-
 /* closing_quote - the index of the '"' that closes a quoted value whose
  * text starts at k (a backslash escapes the next byte), n if none */
 static size_t closing_quote(const char *p, size_t k, size_t n)
@@ -251,7 +240,7 @@ static void failure(const char *p, size_t n, mt_pf_line *o)
         const char *r = reply_start(c, cn);
         o->stage = stage_after(c, r ? (size_t)(r - c) : cn);
         if (r)
-            set_reply(o, r, n - (size_t)(r - p));
+            mt_pf_set_reply(o, r, n - (size_t)(r - p));
         return;
     }
     const char *w;
@@ -399,7 +388,7 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
         o->delay = exim_time(qt.p, qt.len);
     if (o->status == MT_STATUS_SENT) {
         if (confirm.len)
-            set_reply(o, confirm.p, confirm.len);
+            mt_pf_set_reply(o, confirm.p, confirm.len);
         if (o->mx_host.len || o->mx_ip.len)
             o->stage = MT_STAGE_DATA_END;
         return o->kind = MT_PF_DELIVERY;

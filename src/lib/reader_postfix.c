@@ -252,7 +252,7 @@ static size_t host_ip(const char *p, size_t n, mt_slice *host, mt_slice *ip)
     return (size_t)(rb - p) + 1;
 }
 
-static void set_reply(mt_pf_line *o, const char *p, size_t n)
+void mt_pf_set_reply(mt_pf_line *o, const char *p, size_t n)
 {
     while (n && (p[n - 1] == ' '))
         n--;
@@ -278,7 +278,7 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
     if (p[0] >= '2' && p[0] <= '5') {
         char enh[16];
         if (mt_reply_code_enhanced(p, n, enh)) {
-            set_reply(o, p, n);
+            mt_pf_set_reply(o, p, n);
             if (o->reply_code >= 200 && o->reply_code < 300)
                 o->stage = MT_STAGE_DATA_END;
             return;
@@ -304,14 +304,14 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
                 /* the last "(in reply to" names the command */
                 const char *irt = last_in_reply(p + k, n - k);
                 size_t end = irt ? (size_t)(irt - p) : n;
-                set_reply(o, p + k, end - k);
+                mt_pf_set_reply(o, p + k, end - k);
                 if (irt)
                     o->stage = mt_stage_from_command(irt + 2, n - (size_t)(irt + 2 - p));
                 return;
             }
             if (starts(p + k, n - k, " refused to talk to me: ")) {
                 k += strlen(" refused to talk to me: ");
-                set_reply(o, p + k, n - k);
+                mt_pf_set_reply(o, p + k, n - k);
                 o->stage = MT_STAGE_GREETING;
                 return;
             }

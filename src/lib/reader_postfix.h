@@ -86,6 +86,11 @@ void mt_pf_rebase(mt_pf_line *l, const char *from, size_t len, char *to);
  * enhanced status.  Exposed for the transcript and bounce readers. */
 void mt_pf_parse_reason(mt_slice reason, mt_pf_line *out);
 
+/* mt_pf_set_reply - set out's reply to p[0..n) without trailing spaces,
+ * with its code and enhanced status.  Shared by the readers that fill an
+ * mt_pf_line (Postfix, Exim). */
+void mt_pf_set_reply(mt_pf_line *out, const char *p, size_t n);
+
 /* mt_reply_code_enhanced - read "451 4.3.2 …" / "451-4.3.2 …": returns the
  * 3-digit code (0 if none) and copies the enhanced status, if any, into
  * enh (16 bytes). */
