@@ -156,16 +156,10 @@ int cmd_bounces(int argc, char **argv)
         case 'R':
             reasons_path = optarg;
             break;
-        case 'T': {
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || v < 1 || v > 64) {
-                fprintf(stderr, "mailtriage bounces: --threads wants a number from 1 to 64\n");
+        case 'T':
+            if (cli_int_option("--threads", optarg, 1, 64, &threads) < 0)
                 return EXIT_USAGE;
-            }
-            threads = (int)v;
             break;
-        }
         case 'h':
             fputs(usage, stdout);
             return EXIT_OK;
