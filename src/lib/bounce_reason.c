@@ -766,13 +766,10 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
         if (strcmp(sr, "userunknown") == 0)
             return !(M("norelaying") || M("blocked") || M("mailboxfull") || M("hasmoved") || M("rejected") ||
                      M("notaccept"));
-        /* no command and no status of its own: the MTA's own words (no
-         * reply code) or an addressing status (x.1.x) state the reason; a
-         * remote server's reply that names no command is left to
-         * "filtered", as Sisimai does */
-        if (cmd_is(f, "RCPT") ||
-            ((f->command == NULL || f->command[0] == '\0') && sr[0] == '\0' &&
-             (f->reply_code == 0 || strncmp(f->status ? f->status + 1 : "", ".1.", 3) == 0)))
+        /* no command and no status of its own: the reason is the MTA's
+         * to state (an @lhost line of the phrase file); a reply that
+         * names no command is left to "filtered", as Sisimai does */
+        if (cmd_is(f, "RCPT"))
             return M("userunknown");
         return 0;
     }
