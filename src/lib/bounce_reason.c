@@ -945,5 +945,9 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
         return "expired";
     if (M("vacation"))
         return "vacation";
+    /* a notice whose MTA says it has no report for the recipient (an
+     * @lhost line stating "undefined") is no text to hold on */
+    if (f->preset && strcmp(f->preset, "undefined") == 0)
+        return "undefined";
     return dn ? "onhold" : "undefined";
 }
