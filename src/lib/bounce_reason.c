@@ -923,16 +923,17 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
         for (size_t i = 0; i < sizeof second / sizeof second[0]; i++)
             if (M(second[i]))
                 return second[i];
+        /* no phrase: the status's class, the local mailer, a syntax
+         * reply say more than a vague status reason */
+        if (strncmp(st, "5.6", 3) == 0 || strncmp(st, "4.6", 3) == 0)
+            return "contenterror";
+        if (strncmp(st, "5.7", 3) == 0 || strncmp(st, "4.7", 3) == 0)
+            return "securityerror";
+        if (strncasecmp(dtype, "x-unix", 6) == 0)
+            return "mailererror";
+        if ((f->reply_code >= 500 && f->reply_code <= 507) || (f->reply_code >= 400 && f->reply_code <= 407))
+            return "syntaxerror";
         if (sr[0] == '\0') {
-            if (strncmp(st, "5.6", 3) == 0 || strncmp(st, "4.6", 3) == 0)
-                return "contenterror";
-            if (strncmp(st, "5.7", 3) == 0 || strncmp(st, "4.7", 3) == 0)
-                return "securityerror";
-            if (strncasecmp(dtype, "x-unix", 6) == 0)
-                return "mailererror";
-            if ((f->reply_code >= 500 && f->reply_code <= 507) ||
-                (f->reply_code >= 400 && f->reply_code <= 407))
-                return "syntaxerror";
             if (strcmp(action, "delayed") == 0 || strcmp(action, "expired") == 0)
                 return "expired";
             if (cmd_is(f, "EHLO HELO"))
