@@ -844,7 +844,8 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
             /* who answered: the remote host, else the recipient's domain */
             int rhost = mt_bounce_reasons_scope(p->reasons, 1, r->remote_mta, strlen(r->remote_mta));
             if (rhost == 0 && a.recipient_domain)
-                rhost = mt_bounce_reasons_scope(p->reasons, 1, a.recipient_domain, strlen(a.recipient_domain));
+                rhost =
+                    mt_bounce_reasons_scope(p->reasons, 1, a.recipient_domain, strlen(a.recipient_domain));
             mt_bounce_fact f = {.status = st,
                                 .diag = p->fold.data ? p->fold.data : "",
                                 .dtype = r->dtype,

@@ -72,7 +72,8 @@ static int reason_index(const char *name, size_t n)
     return -1;
 }
 
-static pcre2_code *compile_one(const char *pat, size_t n, uint32_t opts, const char *path, int lineno, mt_buf *err)
+static pcre2_code *compile_one(const char *pat, size_t n, uint32_t opts, const char *path, int lineno,
+                               mt_buf *err)
 {
     int ec;
     PCRE2_SIZE off;
@@ -112,7 +113,8 @@ static int load_scope(mt_bounce_reasons *r, char *line, const char *path, int li
 
 /* "NAME:REASON REGEX [status=REGEX] [command=LIST]" (tab-separated): 0 on
  * error */
-static int load_scoped(mt_bounce_reasons *r, char *line, char *colon, const char *path, int lineno, mt_buf *err)
+static int load_scoped(mt_bounce_reasons *r, char *line, char *colon, const char *path, int lineno,
+                       mt_buf *err)
 {
     char *tab = strchr(colon, '\t');
     int sc = -1;
@@ -122,8 +124,10 @@ static int load_scoped(mt_bounce_reasons *r, char *line, char *colon, const char
             sc = i;
     int idx = tab ? reason_index(colon + 1, (size_t)(tab - colon - 1)) : -1;
     if (sc < 0 || idx < 0 || r->nscoped >= NSCOPED) {
-        mt_buf_printf(err, "%s:%d: expected NAME:REASON<TAB>REGEX with a NAME of an @lhost/@rhost line above "
-                      "and a known reason (at most %d)", path, lineno, NSCOPED);
+        mt_buf_printf(err,
+                      "%s:%d: expected NAME:REASON<TAB>REGEX with a NAME of an @lhost/@rhost line above "
+                      "and a known reason (at most %d)",
+                      path, lineno, NSCOPED);
         return 0;
     }
     scoped_rule *q = &r->scoped[r->nscoped];
@@ -135,8 +139,7 @@ static int load_scoped(mt_bounce_reasons *r, char *line, char *colon, const char
         char *next = strchr(f, '\t');
         size_t fl = next ? (size_t)(next - f) : strlen(f);
         if (k == 0) {
-            if (fl && !(fl == 1 && f[0] == '*') &&
-                (q->re = compile_one(f, fl, 0, path, lineno, err)) == NULL)
+            if (fl && !(fl == 1 && f[0] == '*') && (q->re = compile_one(f, fl, 0, path, lineno, err)) == NULL)
                 return 0;
         } else if (fl > 7 && strncmp(f, "status=", 7) == 0) {
             if ((q->status = compile_one(f + 7, fl - 7, 0, path, lineno, err)) == NULL)

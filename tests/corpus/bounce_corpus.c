@@ -52,9 +52,9 @@
 #include "mailbox.h"
 #include "strmap.h"
 
-#define GOAL_STATUS 98.0
-#define GOAL_CODE   98.0
-#define GOAL_REASON 95.0
+#define GOAL_STATUS  98.0
+#define GOAL_CODE    98.0
+#define GOAL_REASON  95.0
 #define SLOW_SECONDS 2.0
 
 typedef struct got {
@@ -236,7 +236,7 @@ int main(void)
             snprintf(path, sizeof path, "%s/%s", base, f[0]);
             parse_path(&c, path, &l);
         }
-        int idx = atoi(f[3]);
+        int idx = (int)strtol(f[3], NULL, 10);
         {
             char key[4200], val[128];
             snprintf(key, sizeof key, "%s#%s", f[0], f[3]);

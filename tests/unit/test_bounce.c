@@ -162,14 +162,17 @@ static void test_reasons(void **state)
     /* the remote host's words: au (KDDI) says "550 : User unknown" for
      * its filter and "550 <addr>: User unknown" for a missing mailbox */
     assert_string_equal(decide_from(r, "", "msmx.au.com", "5.0.0", "550 : User unknown", ""), "filtered");
-    assert_string_equal(decide_from(r, "", "lsean.ezweb.ne.jp", "5.0.0", "550 <a@ezweb.ne.jp>: User unknown", ""),
-                        "userunknown");
+    assert_string_equal(
+        decide_from(r, "", "lsean.ezweb.ne.jp", "5.0.0", "550 <a@ezweb.ne.jp>: User unknown", ""),
+        "userunknown");
     assert_string_equal(decide_from(r, "", "mx.example.net", "5.0.0", "550 : User unknown", ""), "filtered");
     /* NTT docomo: the status and the command decide */
-    assert_string_equal(decide_from(r, "", "mfsmax.docomo.ne.jp", "5.0.0", "550 Unknown user a@docomo.ne.jp", "DATA"),
-                        "rejected");
-    assert_string_equal(decide_from(r, "", "mfsmax.docomo.ne.jp", "5.0.0", "550 Unknown user a@docomo.ne.jp", "RCPT"),
-                        "userunknown");
+    assert_string_equal(
+        decide_from(r, "", "mfsmax.docomo.ne.jp", "5.0.0", "550 Unknown user a@docomo.ne.jp", "DATA"),
+        "rejected");
+    assert_string_equal(
+        decide_from(r, "", "mfsmax.docomo.ne.jp", "5.0.0", "550 Unknown user a@docomo.ne.jp", "RCPT"),
+        "userunknown");
     /* the same digits without the provider's prefix are no code */
     assert_string_equal(decide(r, "5.1.1", "550 5.1.1 User unknown 607", "RCPT"), "userunknown");
     mt_bounce_reasons_free(r);
