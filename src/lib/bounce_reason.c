@@ -135,6 +135,7 @@ static int load_scoped(mt_bounce_reasons *r, char *line, char *colon, const char
     q->scope = sc;
     q->reason = idx;
     char *f = tab + 1;
+    size_t had = err->len;
     for (int k = 0; f; k++) {
         char *next = strchr(f, '\t');
         size_t fl = next ? (size_t)(next - f) : strlen(f);
@@ -143,15 +144,21 @@ static int load_scoped(mt_bounce_reasons *r, char *line, char *colon, const char
                 return 0;
         } else if (fl > 7 && strncmp(f, "status=", 7) == 0) {
             if ((q->status = compile_one(f + 7, fl - 7, 0, path, lineno, err)) == NULL)
-                return 0;
+                break;
         } else if (fl > 8 && strncmp(f, "command=", 8) == 0 && fl - 8 < sizeof q->command) {
             memcpy(q->command, f + 8, fl - 8);
             q->command[fl - 8] = '\0';
         } else {
             mt_buf_printf(err, "%s:%d: expected status=REGEX or command=LIST", path, lineno);
-            return 0;
+            break;
         }
         f = next ? next + 1 : NULL;
+    }
+    if (err->len != had) {
+        /* a field was wrong: what was compiled before it goes */
+        pcre2_code_free(q->re);
+        pcre2_code_free(q->status);
+        return 0;
     }
     r->nscoped++;
     return 1;
