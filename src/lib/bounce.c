@@ -44,6 +44,7 @@ struct mt_bounce_parser {
     int have_orig;
     uint64_t serial; /* messages parsed: the records' message_serial */
     int nested;      /* parsing a bounce attached to a forwarding message */
+    int lhost;       /* who wrote the bounce: mt_bounce_reasons_scope of its header */
 };
 
 static pthread_once_t gmime_once = PTHREAD_ONCE_INIT;
@@ -722,6 +723,8 @@ static const char *decide_cached(mt_bounce_parser *p, const mt_bounce_fact *f)
     key_str(k, f->command);
     key_str(k, f->preset);
     mt_buf_append(k, &f->reply_code, sizeof f->reply_code);
+    mt_buf_append(k, &f->lhost, sizeof f->lhost);
+    mt_buf_append(k, &f->rhost, sizeof f->rhost);
     mt_buf_append(k, f->diag, strlen(f->diag));
     const char *r = mt_strmap_get(p->reason_cache, k->data, k->len);
     if (r == NULL) {
@@ -838,13 +841,20 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
                 copy_str(r->command, sizeof r->command, mt_bounce_lhost_command(p->fold.data, p->fold.len));
             if (r->command[0] == '\0' && transcript_rcpt(p->notice.data, p->notice.len, r->addr))
                 copy_str(r->command, sizeof r->command, "RCPT");
+            /* who answered: the remote host, else the recipient's domain */
+            int rhost = mt_bounce_reasons_scope(p->reasons, 1, r->remote_mta, strlen(r->remote_mta));
+            if (rhost == 0 && a.recipient_domain)
+                rhost =
+                    mt_bounce_reasons_scope(p->reasons, 1, a.recipient_domain, strlen(a.recipient_domain));
             mt_bounce_fact f = {.status = st,
                                 .diag = p->fold.data ? p->fold.data : "",
                                 .dtype = r->dtype,
                                 .action = r->action,
                                 .command = r->command,
                                 .preset = r->preset[0] ? r->preset : NULL,
-                                .reply_code = a.reply_code};
+                                .reply_code = a.reply_code,
+                                .lhost = p->lhost,
+                                .rhost = rhost};
             info.reason = decide_cached(p, &f);
             if (strcmp(r->action, "delayed") == 0) {
                 info.kind = MT_BOUNCE_DELAY;
@@ -1091,6 +1101,13 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     p->serial++;
     if (!mt_bounce_sniff(p->norm.data, p->norm.len))
         return -1;
+    {
+        /* who wrote the bounce, from its own whole header (before the
+         * fields GMime is not given are dropped) */
+        const char *hend = strstr(p->norm.data, "\n\n");
+        size_t hn = hend ? (size_t)(hend - p->norm.data) : p->norm.len;
+        p->lhost = mt_bounce_reasons_scope(p->reasons, 0, p->norm.data, hn > 32768 ? 32768 : hn);
+    }
     header_trim(p->norm.data, &p->norm.len);
 
     GMimeStream *s = g_mime_stream_mem_new_with_buffer(p->norm.data, p->norm.len);

@@ -31,6 +31,25 @@ static const char *const reason_names[] = {
 #define NREASONS ((int)(sizeof reason_names / sizeof reason_names[0]))
 
 #define NDECISIVE 64
+#define NSCOPES   48
+#define NSCOPED   160
+
+/* "@lhost"/"@rhost" lines: who wrote the bounce (its own header) or who
+ * answered (the remote host's name) */
+typedef struct scope {
+    char name[32];
+    int rhost; /* 0: matched on the bounce's header; 1: on the remote host */
+    pcre2_code *re;
+} scope;
+
+/* "NAME:REASON" lines: what that sender or host means by its words */
+typedef struct scoped_rule {
+    int scope; /* index into scopes */
+    int reason;
+    pcre2_code *re;     /* on the diagnostic; NULL: any */
+    pcre2_code *status; /* on the status; NULL: any */
+    char command[40];   /* the SMTP commands it holds for; "": any */
+} scoped_rule;
 
 struct mt_bounce_reasons {
     pcre2_code *re[NREASONS];
@@ -38,6 +57,10 @@ struct mt_bounce_reasons {
     pcre2_code *dre[NDECISIVE];
     int dreason[NDECISIVE];
     int ndecisive;
+    scope scopes[NSCOPES];
+    int nscopes;
+    scoped_rule scoped[NSCOPED];
+    int nscoped;
     pcre2_match_data *md;
 };
 
@@ -47,6 +70,98 @@ static int reason_index(const char *name, size_t n)
         if (strlen(reason_names[i]) == n && memcmp(reason_names[i], name, n) == 0)
             return i;
     return -1;
+}
+
+static pcre2_code *compile_one(const char *pat, size_t n, uint32_t opts, const char *path, int lineno,
+                               mt_buf *err)
+{
+    int ec;
+    PCRE2_SIZE off;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, n, opts, &ec, &off, NULL);
+    if (re == NULL) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(ec, msg, sizeof msg);
+        mt_buf_printf(err, "%s:%d: %s at offset %zu", path, lineno, (char *)msg, (size_t)off);
+        return NULL;
+    }
+    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+    return re;
+}
+
+/* "@lhost NAME REGEX" or "@rhost NAME REGEX" (tab-separated): 0 on error */
+static int load_scope(mt_bounce_reasons *r, char *line, const char *path, int lineno, mt_buf *err)
+{
+    char *t1 = strchr(line, '\t');
+    char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+    int rhost = strncmp(line, "@rhost\t", 7) == 0;
+    if (t2 == NULL || (!rhost && strncmp(line, "@lhost\t", 7) != 0) || t2 - t1 - 1 <= 0 ||
+        t2 - t1 - 1 >= (long)sizeof r->scopes[0].name || t2[1] == '\0' || r->nscopes >= NSCOPES) {
+        mt_buf_printf(err, "%s:%d: expected @lhost|@rhost<TAB>NAME<TAB>REGEX (at most %d)", path, lineno,
+                      NSCOPES);
+        return 0;
+    }
+    scope *s = &r->scopes[r->nscopes];
+    memcpy(s->name, t1 + 1, (size_t)(t2 - t1 - 1));
+    s->name[t2 - t1 - 1] = '\0';
+    s->rhost = rhost;
+    s->re = compile_one(t2 + 1, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, path, lineno, err);
+    if (s->re == NULL)
+        return 0;
+    r->nscopes++;
+    return 1;
+}
+
+/* "NAME:REASON REGEX [status=REGEX] [command=LIST]" (tab-separated): 0 on
+ * error */
+static int load_scoped(mt_bounce_reasons *r, char *line, char *colon, const char *path, int lineno,
+                       mt_buf *err)
+{
+    char *tab = strchr(colon, '\t');
+    int sc = -1;
+    for (int i = 0; i < r->nscopes && sc < 0; i++)
+        if (strlen(r->scopes[i].name) == (size_t)(colon - line) &&
+            memcmp(r->scopes[i].name, line, (size_t)(colon - line)) == 0)
+            sc = i;
+    int idx = tab ? reason_index(colon + 1, (size_t)(tab - colon - 1)) : -1;
+    if (sc < 0 || idx < 0 || r->nscoped >= NSCOPED) {
+        mt_buf_printf(err,
+                      "%s:%d: expected NAME:REASON<TAB>REGEX with a NAME of an @lhost/@rhost line above "
+                      "and a known reason (at most %d)",
+                      path, lineno, NSCOPED);
+        return 0;
+    }
+    scoped_rule *q = &r->scoped[r->nscoped];
+    memset(q, 0, sizeof *q);
+    q->scope = sc;
+    q->reason = idx;
+    char *f = tab + 1;
+    size_t had = err->len;
+    for (int k = 0; f; k++) {
+        char *next = strchr(f, '\t');
+        size_t fl = next ? (size_t)(next - f) : strlen(f);
+        if (k == 0) {
+            if (fl && !(fl == 1 && f[0] == '*') && (q->re = compile_one(f, fl, 0, path, lineno, err)) == NULL)
+                return 0;
+        } else if (fl > 7 && strncmp(f, "status=", 7) == 0) {
+            if ((q->status = compile_one(f + 7, fl - 7, 0, path, lineno, err)) == NULL)
+                break;
+        } else if (fl > 8 && strncmp(f, "command=", 8) == 0 && fl - 8 < sizeof q->command) {
+            memcpy(q->command, f + 8, fl - 8);
+            q->command[fl - 8] = '\0';
+        } else {
+            mt_buf_printf(err, "%s:%d: expected status=REGEX or command=LIST", path, lineno);
+            break;
+        }
+        f = next ? next + 1 : NULL;
+    }
+    if (err->len != had) {
+        /* a field was wrong: what was compiled before it goes */
+        pcre2_code_free(q->re);
+        pcre2_code_free(q->status);
+        return 0;
+    }
+    r->nscoped++;
+    return 1;
 }
 
 mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
@@ -70,7 +185,18 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
             line[--len] = '\0';
         if (len == 0 || line[0] == '#')
             continue;
+        if (line[0] == '@') {
+            if (!load_scope(r, line, path, lineno, err))
+                bad = 1;
+            continue;
+        }
         char *tab = strchr(line, '\t');
+        char *colon = tab ? memchr(line, ':', (size_t)(tab - line)) : NULL;
+        if (colon) {
+            if (!load_scoped(r, line, colon, path, lineno, err))
+                bad = 1;
+            continue;
+        }
         int decisive = line[0] == '=';
         const char *name = line + decisive;
         int idx = tab ? reason_index(name, (size_t)(tab - name)) : -1;
@@ -146,6 +272,12 @@ void mt_bounce_reasons_free(mt_bounce_reasons *r)
         pcre2_code_free(r->re[i]);
     for (int i = 0; i < r->ndecisive; i++)
         pcre2_code_free(r->dre[i]);
+    for (int i = 0; i < r->nscopes; i++)
+        pcre2_code_free(r->scopes[i].re);
+    for (int i = 0; i < r->nscoped; i++) {
+        pcre2_code_free(r->scoped[i].re);
+        pcre2_code_free(r->scoped[i].status);
+    }
     pcre2_match_data_free(r->md);
     free(r);
 }
@@ -170,6 +302,17 @@ int mt_bounce_reasons_match(const mt_bounce_reasons *r, const char *reason, cons
     if (i < 0 || r->re[i] == NULL)
         return 0;
     return pcre2_match(r->re[i], (PCRE2_SPTR)text, n, 0, 0, r->md, NULL) >= 0;
+}
+
+int mt_bounce_reasons_scope(const mt_bounce_reasons *r, int rhost, const char *text, size_t n)
+{
+    if (r == NULL || text == NULL || n == 0)
+        return 0;
+    for (int i = 0; i < r->nscopes; i++)
+        if (r->scopes[i].rhost == rhost &&
+            pcre2_match(r->scopes[i].re, (PCRE2_SPTR)text, n, 0, 0, r->md, NULL) >= 0)
+            return i + 1;
+    return 0;
 }
 
 /* ---- status and reply code in text ---- */
@@ -633,13 +776,10 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
         if (strcmp(sr, "userunknown") == 0)
             return !(M("norelaying") || M("blocked") || M("mailboxfull") || M("hasmoved") || M("rejected") ||
                      M("notaccept"));
-        /* no command and no status of its own: the MTA's own words (no
-         * reply code) or an addressing status (x.1.x) state the reason; a
-         * remote server's reply that names no command is left to
-         * "filtered", as Sisimai does */
-        if (cmd_is(f, "RCPT") ||
-            ((f->command == NULL || f->command[0] == '\0') && sr[0] == '\0' &&
-             (f->reply_code == 0 || strncmp(f->status ? f->status + 1 : "", ".1.", 3) == 0)))
+        /* no command and no status of its own: the reason is the MTA's
+         * to state (an @lhost line of the phrase file); a reply that
+         * names no command is left to "filtered", as Sisimai does */
+        if (cmd_is(f, "RCPT"))
             return M("userunknown");
         return 0;
     }
@@ -700,6 +840,27 @@ static int probes(memo *mm, const char *name, const mt_bounce_fact *f, const cha
     return strcmp(sr, name) == 0 || M(name);
 }
 
+/* The first "NAME:REASON" line of scope sc (1-based) that holds for the
+ * fact: its reason, or NULL. */
+static const char *scoped_reason(const mt_bounce_reasons *r, int sc, const mt_bounce_fact *f, const char *d,
+                                 size_t dn)
+{
+    const char *st = f->status ? f->status : "";
+    for (int i = 0; r && sc > 0 && i < r->nscoped; i++) {
+        const scoped_rule *q = &r->scoped[i];
+        if (q->scope != sc - 1)
+            continue;
+        if (q->command[0] && !cmd_is(f, q->command))
+            continue;
+        if (q->status && pcre2_match(q->status, (PCRE2_SPTR)st, strlen(st), 0, 0, r->md, NULL) < 0)
+            continue;
+        if (q->re && pcre2_match(q->re, (PCRE2_SPTR)d, dn, 0, 0, r->md, NULL) < 0)
+            continue;
+        return reason_names[q->reason];
+    }
+    return NULL;
+}
+
 /* the static name of a stated reason (the result must outlive the fact) */
 static const char *preset_name(const char *preset)
 {
@@ -724,6 +885,15 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
     const char *st = f->status ? f->status : "";
     const char *d = f->diag ? f->diag : "";
     size_t dn = strlen(d);
+    /* what the MTA that wrote the bounce means by its words: a reason it
+     * states (as Sisimai's module for that MTA does) */
+    mt_bounce_fact stated = *f;
+    if ((f->preset == NULL || f->preset[0] == '\0') && f->lhost) {
+        const char *lr = scoped_reason(r, f->lhost, f, d, dn);
+        if (lr)
+            stated.preset = lr;
+    }
+    f = &stated;
     memo memo_store = {.r = r, .d = d, .dn = dn};
     memset(memo_store.hit, -1, sizeof memo_store.hit);
     memo *mm = &memo_store;
@@ -733,6 +903,12 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
         return preset_name(f->preset);
     if (st[0] == '2')
         return "delivered";
+    /* what the remote host means by its reply (Sisimai's rhost rules) */
+    if (f->rhost) {
+        const char *rr = scoped_reason(r, f->rhost, f, d, dn);
+        if (rr)
+            return rr;
+    }
     /* a provider's own code in the reply says it outright */
     for (int i = 0; r && i < r->ndecisive; i++)
         if (dn && pcre2_match(r->dre[i], (PCRE2_SPTR)d, dn, 0, 0, r->md, NULL) >= 0)
@@ -757,16 +933,17 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
         for (size_t i = 0; i < sizeof second / sizeof second[0]; i++)
             if (M(second[i]))
                 return second[i];
+        /* no phrase: the status's class, the local mailer, a syntax
+         * reply say more than a vague status reason */
+        if (strncmp(st, "5.6", 3) == 0 || strncmp(st, "4.6", 3) == 0)
+            return "contenterror";
+        if (strncmp(st, "5.7", 3) == 0 || strncmp(st, "4.7", 3) == 0)
+            return "securityerror";
+        if (strncasecmp(dtype, "x-unix", 6) == 0)
+            return "mailererror";
+        if ((f->reply_code >= 500 && f->reply_code <= 507) || (f->reply_code >= 400 && f->reply_code <= 407))
+            return "syntaxerror";
         if (sr[0] == '\0') {
-            if (strncmp(st, "5.6", 3) == 0 || strncmp(st, "4.6", 3) == 0)
-                return "contenterror";
-            if (strncmp(st, "5.7", 3) == 0 || strncmp(st, "4.7", 3) == 0)
-                return "securityerror";
-            if (strncasecmp(dtype, "x-unix", 6) == 0)
-                return "mailererror";
-            if ((f->reply_code >= 500 && f->reply_code <= 507) ||
-                (f->reply_code >= 400 && f->reply_code <= 407))
-                return "syntaxerror";
             if (strcmp(action, "delayed") == 0 || strcmp(action, "expired") == 0)
                 return "expired";
             if (cmd_is(f, "EHLO HELO"))
@@ -779,5 +956,9 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
         return "expired";
     if (M("vacation"))
         return "vacation";
+    /* a notice whose MTA says it has no report for the recipient (an
+     * @lhost line stating "undefined") is no text to hold on */
+    if (f->preset && strcmp(f->preset, "undefined") == 0)
+        return "undefined";
     return dn ? "onhold" : "undefined";
 }

@@ -29,6 +29,12 @@ int mt_bounce_reasons_default_path(const char *argv0, char *out, size_t outlen);
  * reason (a name such as "userunknown")?  0 for unknown reasons. */
 int mt_bounce_reasons_match(const mt_bounce_reasons *r, const char *reason, const char *text, size_t n);
 
+/* mt_bounce_reasons_scope - which "@lhost" (rhost 0: text is the bounce's
+ * own header) or "@rhost" (rhost 1: text is the remote host's name or the
+ * recipient's domain) line of the phrase file matches text[0..n) first:
+ * its number (1-based) for mt_bounce_fact's lhost/rhost, or 0. */
+int mt_bounce_reasons_scope(const mt_bounce_reasons *r, int rhost, const char *text, size_t n);
+
 /* What the reason is decided from: one recipient of one bounce. */
 typedef struct mt_bounce_fact {
     const char *status;  /* "5.1.1" or "" */
@@ -38,6 +44,8 @@ typedef struct mt_bounce_fact {
     const char *command; /* "RCPT", "MAIL", "DATA", "HELO", "EHLO", "CONN" or "" */
     const char *preset;  /* reason the format itself states, or NULL */
     int reply_code;      /* 0: none */
+    int lhost;           /* mt_bounce_reasons_scope of the bounce's header; 0: none */
+    int rhost;           /* mt_bounce_reasons_scope of the remote host; 0: none */
 } mt_bounce_fact;
 
 /* mt_bounce_reason_decide - the reason for one recipient (a static

@@ -7,10 +7,7 @@
  * field.  Prints the agreement per field and per sample family beside the
  * goals of issue 5: deliverystatus (rows whose expected value is one of
  * Sisimai's pseudo-codes x.0.9xx left out) and replycode >= 98%, reason
- * >= 95%.  Fails when deliverystatus or replycode is below its goal.  While
- * reason is below its goal the test prints "reason: goal 95% NOT MET" and
- * fails only when reason also falls below FLOOR_REASON (a ratchet, see
- * there), so that CI can run it before the goal is reached.  Then parses
+ * >= 95%.  Fails when any of the three is below its goal.  Then parses
  * every other file of the corpus (CRLF and CR-only copies, mboxes,
  * non-bounces, 0-3 byte files) to prove that no sample crashes or hangs
  * the parser, and checks that the CRLF and CR copies give the records
@@ -24,16 +21,22 @@
  *  - The two upstream suites (go-sisimai, p5-sisimai) expect different
  *    values for the same recipient of the same file on some rows; we can
  *    match only one of them.  Counted and printed below.
- *  - A "user unknown" reply with no SMTP command in the bounce: Sisimai's
- *    per-MTA modules either state the reason themselves or leave it to
- *    its "filtered" rule; which, depends on the module, not on the
- *    message.  We say userunknown when the bounce names RCPT, when the
- *    status is an addressing one (x.1.x), or when the words are the MTA's
- *    own (no reply code); a remote server's reply with neither command
- *    nor status is "filtered", as Sisimai's general rule has it.
- *  - Rules Sisimai keys on the remote host's name (NTT docomo's, KDDI's,
- *    Tencent's): we read the codes a provider documents in its replies
- *    (the '=' lines of bounce-reasons.tsv), not rules tied to a host.
+ *  - Who wrote the bounce and who answered: like Sisimai, we read the
+ *    reason an MTA's own notice states (the @lhost lines of
+ *    bounce-reasons.tsv, recognised from the bounce's own header) and a
+ *    provider's replies (the @rhost lines, from the remote host's name or
+ *    the recipient's domain); a "user unknown" that no MTA states and no
+ *    RCPT names is "filtered", as Sisimai's general rule has it.  Not
+ *    every module is mirrored (Microsoft's and Google's long remote-host
+ *    tables, Sendmail's and V5sendmail's transcripts, EZweb's notice
+ *    text): those rows differ.
+ *  - Upstream values we hold wrong: a Gmail notice whose "(state N)." is
+ *    split by a quoted-printable soft line break before the final '.':
+ *    Sisimai's reader keeps the break and misses its own Gmail state
+ *    table, falling back to the status; we decode the part as RFC 2045
+ *    says and apply that table.  A DSN whose Diagnostic-Code names one
+ *    reason while the human-readable part names another: we read the
+ *    delivery-status field the recipient's record carries.
  *  - Sisimai's pseudo-codes x.0.9xx are its own, not RFC 3463: left out of
  *    the deliverystatus figure (the issue says so); we report the status
  *    the bounce states, or none.
@@ -49,16 +52,9 @@
 #include "mailbox.h"
 #include "strmap.h"
 
-#define GOAL_STATUS 98.0
-#define GOAL_CODE   98.0
-#define GOAL_REASON 95.0
-/* Ratchet for reason only, while it is below GOAL_REASON: the agreement
- * last measured, rounded down to a tenth (the exact figure, not the one
- * printed: 1133/1248 = 90.79 gives 90.7).  It exists only until the 95%
- * goal is reached (then delete it: the goal alone decides), and it must
- * only ever go up: raise it whenever the measured figure rises, never
- * lower it to make a change pass. */
-#define FLOOR_REASON 90.7
+#define GOAL_STATUS  98.0
+#define GOAL_CODE    98.0
+#define GOAL_REASON  95.0
 #define SLOW_SECONDS 2.0
 
 typedef struct got {
@@ -240,7 +236,7 @@ int main(void)
             snprintf(path, sizeof path, "%s/%s", base, f[0]);
             parse_path(&c, path, &l);
         }
-        int idx = atoi(f[3]);
+        int idx = (int)strtol(f[3], NULL, 10);
         {
             char key[4200], val[128];
             snprintf(key, sizeof key, "%s#%s", f[0], f[3]);
@@ -369,21 +365,17 @@ int main(void)
         printf("FAIL: replycode %.1f%% is below its goal %.0f%%\n", pc, GOAL_CODE);
         fail = 1;
     }
-    int reason_unmet = pr < GOAL_REASON;
-    if (reason_unmet) {
-        printf("\n*** reason: goal %.0f%% NOT MET (%.1f%%; ratchet floor %.1f%%) ***\n\n", GOAL_REASON, pr,
-               FLOOR_REASON);
-        if (pr < FLOOR_REASON) {
-            printf("FAIL: reason %.1f%% fell below its ratchet floor %.1f%%\n", pr, FLOOR_REASON);
-            fail = 1;
-        }
-    }
+    if (pr < GOAL_REASON) {
+        printf("FAIL: reason %.1f%% is below its goal %.0f%%\n", pr, GOAL_REASON);
+        fail = 1;
+    } else
+        printf("reason: goal %.0f%% met (%.1f%%)\n", GOAL_REASON, pr);
     mt_strmap_each(seen_rows, free_value, NULL);
     mt_strmap_free(seen_rows);
     free(l.v);
     mt_bounce_parser_free(c.p);
     mt_bounce_reasons_free(reasons);
     mt_buf_free(&err);
-    printf("%s\n", fail ? "FAIL" : reason_unmet ? "PASS (ratchet: reason goal NOT MET)" : "PASS");
+    printf("%s\n", fail ? "FAIL" : "PASS");
     return fail;
 }

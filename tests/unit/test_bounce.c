@@ -97,6 +97,23 @@ static const char *decide(const mt_bounce_reasons *r, const char *status, const 
     return mt_bounce_reason_decide(r, &f);
 }
 
+/* the same, for a bounce whose own header is header and whose remote host
+ * is rhost (either may be "") */
+static const char *decide_from(const mt_bounce_reasons *r, const char *header, const char *rhost,
+                               const char *status, const char *text, const char *cmd)
+{
+    static mt_buf b;
+    mt_bounce_fold(text, strlen(text), &b);
+    mt_bounce_fact f = {.status = status,
+                        .diag = b.data,
+                        .dtype = "SMTP",
+                        .action = "failed",
+                        .command = cmd,
+                        .lhost = mt_bounce_reasons_scope(r, 0, header, strlen(header)),
+                        .rhost = mt_bounce_reasons_scope(r, 1, rhost, strlen(rhost))};
+    return mt_bounce_reason_decide(r, &f);
+}
+
 static void test_reasons(void **state)
 {
     (void)state;
@@ -124,11 +141,38 @@ static void test_reasons(void **state)
         "speeding");
     assert_string_equal(decide(r, "5.2.0", "550 5.2.0 Mail rejete. Mail rejected. OFR_506 [506]", "DATA"),
                         "spamdetected");
-    /* gave up: expired before the network trouble, unless the status is x.4.x */
+    /* gave up: expired, whatever trouble it names on the way ... */
     const char *gaveup = "Sorry, I wasn't able to establish an SMTP connection. I'm not going to try again; "
                          "this message has been in the queue too long.";
     assert_string_equal(decide(r, "", gaveup, ""), "expired");
-    assert_string_equal(decide(r, "4.4.1", gaveup, ""), "networkerror");
+    assert_string_equal(decide(r, "4.4.1", gaveup, ""), "expired");
+    /* ... unless the MTA that wrote it, known by its own header, states
+     * the reason of those words (qmail: a network error) */
+    const char *qmail = "Received: (qmail 2222 invoked for bounce); 29 Apr 2017 23:34:45 +0900\n"
+                        "From: MAILER-DAEMON@example.jp\nSubject: failure notice\n";
+    assert_int_not_equal(mt_bounce_reasons_scope(r, 0, qmail, strlen(qmail)), 0);
+    assert_string_equal(decide_from(r, qmail, "", "4.4.1", gaveup, ""), "networkerror");
+    assert_int_equal(mt_bounce_reasons_scope(r, 0, "Subject: Failure Notice\n", 24), 0);
+    /* "user unknown" with no RCPT and no MTA that states it: filtered
+     * (Sisimai's general rule); stated by the MTA: userunknown */
+    assert_string_equal(decide(r, "", "Recipient not found", ""), "filtered");
+    const char *notes = "From: postmaster@example.jp\nSubject: Undeliverable message\n";
+    assert_string_equal(decide_from(r, notes, "", "", "User not listed in public Name & Address Book", ""),
+                        "userunknown");
+    /* the remote host's words: au (KDDI) says "550 : User unknown" for
+     * its filter and "550 <addr>: User unknown" for a missing mailbox */
+    assert_string_equal(decide_from(r, "", "msmx.au.com", "5.0.0", "550 : User unknown", ""), "filtered");
+    assert_string_equal(
+        decide_from(r, "", "lsean.ezweb.ne.jp", "5.0.0", "550 <a@ezweb.ne.jp>: User unknown", ""),
+        "userunknown");
+    assert_string_equal(decide_from(r, "", "mx.example.net", "5.0.0", "550 : User unknown", ""), "filtered");
+    /* NTT docomo: the status and the command decide */
+    assert_string_equal(
+        decide_from(r, "", "mfsmax.docomo.ne.jp", "5.0.0", "550 Unknown user a@docomo.ne.jp", "DATA"),
+        "rejected");
+    assert_string_equal(
+        decide_from(r, "", "mfsmax.docomo.ne.jp", "5.0.0", "550 Unknown user a@docomo.ne.jp", "RCPT"),
+        "userunknown");
     /* the same digits without the provider's prefix are no code */
     assert_string_equal(decide(r, "5.1.1", "550 5.1.1 User unknown 607", "RCPT"), "userunknown");
     mt_bounce_reasons_free(r);
@@ -273,6 +317,24 @@ static void test_reasons_file_errors(void **state)
     mt_buf_reset(&err);
     assert_null(mt_bounce_reasons_load(path, &err));
     assert_non_null(strstr(err.data, ":3:"));
+    /* sender and host lines: a rule for a name no @lhost/@rhost line
+     * defined, a bad scope kind, a bad condition, each with its line */
+    const char *scoped[][2] = {
+        {"@lhost\tx\t^subject: x\nnosuch:blocked\tfoo\n", ":2:"},
+        {"@lhost\tx\t^subject: x\nx:nosuchreason\tfoo\n", ":2:"},
+        {"blocked\tfoo\n@mhost\tx\tfoo\n", ":2:"},
+        {"@rhost\tx\t(unclosed\n", ":1:"},
+        {"@lhost\tx\tfoo\nx:blocked\tfoo\tstatus=(unclosed\n", ":2:"},
+        {"@lhost\tx\tfoo\nx:blocked\tfoo\tcolour=red\n", ":2:"},
+    };
+    for (size_t i = 0; i < sizeof scoped / sizeof scoped[0]; i++) {
+        fp = fopen(path, "w");
+        fputs(scoped[i][0], fp);
+        fclose(fp);
+        mt_buf_reset(&err);
+        assert_null(mt_bounce_reasons_load(path, &err));
+        assert_non_null(strstr(err.data, scoped[i][1]));
+    }
     unlink(path);
     mt_buf_free(&err);
 }
