@@ -111,6 +111,33 @@ int mt_pmta_parse(const mt_pmta_cols *pc, const mt_slice *f, int n, mt_arena *a,
  * another program's line, 0 for an smtpd line without an attempt. */
 int mt_opensmtpd_parse(const char *line, size_t n, mt_yearctx *yc, mt_xrec *r, const char **why);
 
+/* Haraka: outbound delivery lines (reader_haraka.c).  Haraka names the
+ * MX, the stage and the one deferred recipient of a message on lines of
+ * their own; the reader remembers them per message uuid in a small table
+ * (the recent messages).  Slices in it point into earlier lines, which the
+ * caller keeps as long as the context (scan.c: one context per chunk). */
+#define MT_HARAKA_SLOTS 64
+typedef struct mt_haraka_slot {
+    uint64_t hash;
+    mt_slice uuid, mx_host, mx_ip, rcpt, last_err;
+    int nrcpt;   /* recipients named in deferred/rejected lines */
+    int unnamed; /* an attempt named no recipient: keep the key "" */
+    mt_stage stage;
+} mt_haraka_slot;
+typedef struct mt_haraka_ctx {
+    mt_haraka_slot slot[MT_HARAKA_SLOTS];
+} mt_haraka_ctx;
+void mt_haraka_ctx_init(mt_haraka_ctx *c);
+/* mt_haraka_parse - one line (year inference through yc for syslog
+ * stamps).  Returns 1 for a record, 0 for a Haraka line without an attempt
+ * (receiving side, context lines, recipients already logged), 2 for a line
+ * that is not Haraka's, -1 for a delivery line that cannot be parsed
+ * (*why: a short static reason). */
+int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc, mt_xrec *r, const char **why);
+/* mt_haraka_probe - true when the line has Haraka's "[LEVEL] [uuid]
+ * [origin]" shape (after an optional stamp or syslog prefix). */
+int mt_haraka_probe(const char *line, size_t n);
+
 /* KumoMTA: one JSON log record. */
 int mt_kumo_parse(const char *line, size_t n, mt_arena *a, mt_xrec *r, const char **why);
 
