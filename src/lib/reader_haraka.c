@@ -439,6 +439,7 @@ int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc
     }
     mt_haraka_slot *s = slot(c, uuid);
     r->queue_id = uuid;
+    r->recipient = (mt_slice){"", 0}; /* none named (not NULL: the joiner copies it) */
     if (mt_slice_eq_cstr(lv, "PROTOCOL")) {
         if (starts(m, mn, "C: ")) {
             /* QUIT and RSET follow the failing reply, AUTH data is no
