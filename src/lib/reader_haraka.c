@@ -76,8 +76,8 @@ static int starts_nocase(const char *p, size_t n, const char *s)
     return n >= k && strncasecmp(p, s, k) == 0;
 }
 
-static const char *const levels[] = {"DATA",  "PROTOCOL", "DEBUG", "INFO",  "NOTICE",
-                                     "WARN",  "ERROR",    "CRIT",  "ALERT", "EMERG"};
+static const char *const levels[] = {"DATA", "PROTOCOL", "DEBUG", "INFO",  "NOTICE",
+                                     "WARN", "ERROR",    "CRIT",  "ALERT", "EMERG"};
 
 /* bracket - "[x]" at p[0..n): x as a slice, *used the bytes taken */
 static int bracket(const char *p, size_t n, mt_slice *x, size_t *used)
@@ -187,12 +187,12 @@ static mt_stage command_stage(const char *p, size_t n)
     static const struct {
         const char *word;
         mt_stage stage;
-    } cmds[] = {{"EHLO", MT_STAGE_HELO}, {"HELO", MT_STAGE_HELO}, {"LHLO", MT_STAGE_HELO},
-                {"STARTTLS", MT_STAGE_STARTTLS}, {"MAIL", MT_STAGE_MAIL}, {"RCPT", MT_STAGE_RCPT},
-                {"DATA", MT_STAGE_DATA}, {".", MT_STAGE_DATA_END}, {"dot", MT_STAGE_DATA_END},
-                {"dot_lmtp", MT_STAGE_DATA_END}, {"connect", MT_STAGE_CONNECT}, {"rcpt", MT_STAGE_RCPT},
-                {"mail", MT_STAGE_MAIL}, {"data", MT_STAGE_DATA}, {"ehlo", MT_STAGE_HELO},
-                {"helo", MT_STAGE_HELO}, {"starttls", MT_STAGE_STARTTLS}};
+    } cmds[] = {{"EHLO", MT_STAGE_HELO},         {"HELO", MT_STAGE_HELO},        {"LHLO", MT_STAGE_HELO},
+                {"STARTTLS", MT_STAGE_STARTTLS}, {"MAIL", MT_STAGE_MAIL},        {"RCPT", MT_STAGE_RCPT},
+                {"DATA", MT_STAGE_DATA},         {".", MT_STAGE_DATA_END},       {"dot", MT_STAGE_DATA_END},
+                {"dot_lmtp", MT_STAGE_DATA_END}, {"connect", MT_STAGE_CONNECT},  {"rcpt", MT_STAGE_RCPT},
+                {"mail", MT_STAGE_MAIL},         {"data", MT_STAGE_DATA},        {"ehlo", MT_STAGE_HELO},
+                {"helo", MT_STAGE_HELO},         {"starttls", MT_STAGE_STARTTLS}};
     size_t w = 0;
     while (w < n && p[w] != ' ')
         w++;
@@ -220,7 +220,8 @@ static mt_slice kv(const char *p, size_t n, const char *key, int *found)
             if (*q != '"')
                 continue;
             if (q + 1 == end || starts(q + 1, (size_t)(end - q - 1), " delay=") ||
-                starts(q + 1, (size_t)(end - q - 1), " host=") || starts(q + 1, (size_t)(end - q - 1), " ip=")) {
+                starts(q + 1, (size_t)(end - q - 1), " host=") ||
+                starts(q + 1, (size_t)(end - q - 1), " ip=")) {
                 e = q;
                 break;
             }
@@ -354,7 +355,8 @@ static int delivered(mt_haraka_slot *s, const char *p, size_t n, mt_xrec *r, con
 /* failure - a message-level deferral or bounce reason */
 static int failure(mt_haraka_slot *s, mt_slice err, int bounce, mt_xrec *r)
 {
-    if (starts(err.p, err.len, "Some recipients temp failed:") || starts(err.p, err.len, "Some recipients failed:"))
+    if (starts(err.p, err.len, "Some recipients temp failed:") ||
+        starts(err.p, err.len, "Some recipients failed:"))
         return 0; /* each was logged by its "recipient <…>" line */
     int expired = 0;
     if (bounce && starts(err.p, err.len, "Too many failures (")) {
@@ -399,7 +401,8 @@ static int failure(mt_haraka_slot *s, mt_slice err, int bounce, mt_xrec *r)
     return 1;
 }
 
-int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc, mt_xrec *r, const char **why)
+int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc, mt_xrec *r,
+                    const char **why)
 {
     mt_xrec_clear(r);
     int other;
@@ -428,8 +431,8 @@ int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc
     const char *m = line + k;
     size_t mn = n - k;
     int has_uuid = uuid.len && !mt_slice_eq_cstr(uuid, "-");
-    int attempt = starts(m, mn, "delivered ") || starts(m, mn, "recipient <") || starts(m, mn, "Temp failing ") ||
-                  starts_nocase(m, mn, "bouncing mail: ");
+    int attempt = starts(m, mn, "delivered ") || starts(m, mn, "recipient <") ||
+                  starts(m, mn, "Temp failing ") || starts_nocase(m, mn, "bouncing mail: ");
     if (!has_uuid) {
         if (attempt) {
             *why = "haraka: delivery line without a message uuid";

@@ -133,7 +133,8 @@ void mt_haraka_ctx_init(mt_haraka_ctx *c);
  * (receiving side, context lines, recipients already logged), 2 for a line
  * that is not Haraka's, -1 for a delivery line that cannot be parsed
  * (*why: a short static reason). */
-int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc, mt_xrec *r, const char **why);
+int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc, mt_xrec *r,
+                    const char **why);
 /* mt_haraka_probe - true when the line has Haraka's "[LEVEL] [uuid]
  * [origin]" shape (after an optional stamp or syslog prefix). */
 int mt_haraka_probe(const char *line, size_t n);

@@ -65,21 +65,25 @@ static void t_cloudron(void **state)
     assert_int_equal(R.final, 1);
 
     /* the receiving side and the context lines carry no attempt */
-    assert_int_equal(parse("2020-12-01T21:57:08.000Z [NOTICE] [30A11DAA-D11E-4C8A-AF6E-42BB9C4D05B1.1] [core] "
-                           "queue code=OK msg=\"Message Queued (30A11DAA-D11E-4C8A-AF6E-42BB9C4D05B1.1)\""),
-                     0);
-    assert_int_equal(parse("2020-12-01T21:57:08.000Z [INFO] [30A11DAA-D11E-4C8A-AF6E-42BB9C4D05B1.1.1] [outbound] "
-                           "Looking up A records for: a.mx.example.com"),
-                     0);
-    assert_int_equal(parse("2020-12-01T21:57:08.000Z [INFO] [30A11DAA-D11E-4C8A-AF6E-42BB9C4D05B1.1.1] [outbound] "
-                           "Attempting to deliver to: 4.3.2.1:25 (0) (0)"),
-                     0);
+    assert_int_equal(
+        parse("2020-12-01T21:57:08.000Z [NOTICE] [30A11DAA-D11E-4C8A-AF6E-42BB9C4D05B1.1] [core] "
+              "queue code=OK msg=\"Message Queued (30A11DAA-D11E-4C8A-AF6E-42BB9C4D05B1.1)\""),
+        0);
+    assert_int_equal(
+        parse("2020-12-01T21:57:08.000Z [INFO] [30A11DAA-D11E-4C8A-AF6E-42BB9C4D05B1.1.1] [outbound] "
+              "Looking up A records for: a.mx.example.com"),
+        0);
+    assert_int_equal(
+        parse("2020-12-01T21:57:08.000Z [INFO] [30A11DAA-D11E-4C8A-AF6E-42BB9C4D05B1.1.1] [outbound] "
+              "Attempting to deliver to: 4.3.2.1:25 (0) (0)"),
+        0);
     assert_int_equal(parse("2020-12-01T21:57:08.000Z [INFO] [-] [core] [outbound] "
                            "[outbound::25:4.3.2.1:undefined:50] dispense() clients=1 available=0"),
                      0);
-    assert_int_equal(parse("2020-12-01T21:57:44.000Z [ERROR] [30A11DAA-D11E-4C8A-AF6E-42BB9C4D05B1.1.1] "
-                           "[outbound] Ongoing connection failed to 4.3.2.1:25 : socket timeout waiting on rcpt"),
-                     0);
+    assert_int_equal(
+        parse("2020-12-01T21:57:44.000Z [ERROR] [30A11DAA-D11E-4C8A-AF6E-42BB9C4D05B1.1.1] "
+              "[outbound] Ongoing connection failed to 4.3.2.1:25 : socket timeout waiting on rcpt"),
+        0);
     static const char temp[] =
         "2020-12-01T21:57:44.000Z [INFO] [30A11DAA-D11E-4C8A-AF6E-42BB9C4D05B1.1.1] [outbound] Temp failing "
         "1606859828273_1606859828273_0_90_OQNQDT_80_b97d55d865ba for 64 seconds: Tried all MXs";
@@ -150,10 +154,11 @@ static void t_syslog_rejected(void **state)
 static void t_issue_2520(void **state)
 {
     (void)state;
-    static const char l[] = "Oct 17 13:10:59  haraka[23821]: [INFO] [7B6260E0-240F-4AAD-9E52-1188B0D14DC5.1.1] "
-                            "[outbound] Temp failing "
-                            "1539758017236_1539762057544_6_23821_XrUdrN_11_subdomain.domain.com for 4096 "
-                            "seconds: Tried all MXs";
+    static const char l[] =
+        "Oct 17 13:10:59  haraka[23821]: [INFO] [7B6260E0-240F-4AAD-9E52-1188B0D14DC5.1.1] "
+        "[outbound] Temp failing "
+        "1539758017236_1539762057544_6_23821_XrUdrN_11_subdomain.domain.com for 4096 "
+        "seconds: Tried all MXs";
     assert_int_equal(parse(l), 1);
     assert_int_equal(R.status, MT_STATUS_DEFERRED);
     assert_slice(R.reply, "Tried all MXs");
@@ -166,9 +171,10 @@ static void t_issue_2520(void **state)
 static void t_protocol_stage(void **state)
 {
     (void)state;
-    assert_int_equal(parse("[INFO] [78407A3F-31FC-4937-80E7-A52CBDCAB1A4.1.1] [outbound] Attempting delivery for "
-                           "mx: 173.194.79.26"),
-                     0);
+    assert_int_equal(
+        parse("[INFO] [78407A3F-31FC-4937-80E7-A52CBDCAB1A4.1.1] [outbound] Attempting delivery for "
+              "mx: 173.194.79.26"),
+        0);
     assert_int_equal(parse("[PROTOCOL] [78407A3F-31FC-4937-80E7-A52CBDCAB1A4.1.1] [outbound] C: DATA"), 0);
     assert_int_equal(parse("[PROTOCOL] [78407A3F-31FC-4937-80E7-A52CBDCAB1A4.1.1] [outbound] C: ."), 0);
     assert_int_equal(parse("[PROTOCOL] [78407A3F-31FC-4937-80E7-A52CBDCAB1A4.1.1] [outbound] S: 550 5.7.26 "
@@ -176,10 +182,11 @@ static void t_protocol_stage(void **state)
                            "a640c23a62f3a-a8d25d9970csi572004166b.1002 - gsmtp\\r\\n"),
                      0);
     assert_int_equal(parse("[PROTOCOL] [78407A3F-31FC-4937-80E7-A52CBDCAB1A4.1.1] [outbound] C: QUIT"), 0);
-    static const char b[] =
-        "[INFO] [78407A3F-31FC-4937-80E7-A52CBDCAB1A4.1.1] [outbound] Bouncing mail: 550 5.7.26 Your email has "
-        "been blocked because the sender is unauthenticated. 5.7.26 Gmail requires all senders to authenticate "
-        "with either SPF or DKIM.";
+    static const char b[] = "[INFO] [78407A3F-31FC-4937-80E7-A52CBDCAB1A4.1.1] [outbound] Bouncing mail: 550 "
+                            "5.7.26 Your email has "
+                            "been blocked because the sender is unauthenticated. 5.7.26 Gmail requires all "
+                            "senders to authenticate "
+                            "with either SPF or DKIM.";
     assert_int_equal(parse(b), 1);
     assert_int_equal(R.time, 0); /* no stamp: unknown */
     assert_int_equal(R.stage, MT_STAGE_DATA_END);
@@ -187,9 +194,10 @@ static void t_protocol_stage(void **state)
     assert_string_equal(R.enhanced, "5.7.26");
     assert_slice(R.mx_ip, "173.194.79.26");
     assert_int_equal(R.status, MT_STATUS_BOUNCED);
-    assert_int_equal(parse("[INFO] [78407A3F-31FC-4937-80E7-A52CBDCAB1A4.1.1] [outbound] Bounce response from "
-                           "plugins: 900 undefined"),
-                     0);
+    assert_int_equal(
+        parse("[INFO] [78407A3F-31FC-4937-80E7-A52CBDCAB1A4.1.1] [outbound] Bounce response from "
+              "plugins: 900 undefined"),
+        0);
 }
 
 /* Our own: one recipient deferred at RCPT, retried, delivered alone
@@ -207,10 +215,11 @@ static void t_split_attribution(void **state)
     assert_int_equal(parse("Nov 20 21:35:51 mx haraka[7]: [INFO] [AB.1.1] [outbound] Temp failing "
                            "1_2_1_7_x_1_h for 64 seconds: Some recipients temp failed: <alice@163.com>"),
                      0);
-    static const char ok[] = "Nov 20 21:37:00 mx haraka[7]: [NOTICE] [AB.1.1] [outbound] delivered file=f "
-                             "domain=\"163.com\" host=\"163mx01.mxmail.netease.com\" ip=220.181.14.141 port=25 "
-                             "mode=SMTP tls=N auth=N response=\"Mail OK queued as \"smtp1\"\" delay=69 fails=1 "
-                             "rcpts=1/0/0";
+    static const char ok[] =
+        "Nov 20 21:37:00 mx haraka[7]: [NOTICE] [AB.1.1] [outbound] delivered file=f "
+        "domain=\"163.com\" host=\"163mx01.mxmail.netease.com\" ip=220.181.14.141 port=25 "
+        "mode=SMTP tls=N auth=N response=\"Mail OK queued as \"smtp1\"\" delay=69 fails=1 "
+        "rcpts=1/0/0";
     assert_int_equal(parse(ok), 1);
     assert_slice(R.recipient, "alice@163.com");
     assert_slice(R.mx_host, "163mx01.mxmail.netease.com"); /* 2.x quoted it */
@@ -228,7 +237,8 @@ static void t_split_attribution(void **state)
 static void t_expiry(void **state)
 {
     (void)state;
-    assert_int_equal(parse("[INFO] [EF.1.1] [outbound] Looking up A records for: 163mx01.mxmail.netease.com"), 0);
+    assert_int_equal(parse("[INFO] [EF.1.1] [outbound] Looking up A records for: 163mx01.mxmail.netease.com"),
+                     0);
     assert_int_equal(parse("[PROTOCOL] [EF.1.1] [outbound] C: ."), 0);
     static const char t[] = "[INFO] [EF.1.1] [outbound] Temp failing 1_2_0_7_x_1_h for 64 seconds: Upstream "
                             "error: 451 4.3.2 Internal server error";
@@ -239,8 +249,9 @@ static void t_expiry(void **state)
     assert_int_equal(R.stage, MT_STAGE_DATA_END);
     assert_slice(R.mx_host, "163mx01.mxmail.netease.com");
     assert_int_equal(R.expired, 0);
-    static const char x[] = "[INFO] [EF.1.1] [outbound] bouncing mail: Too many failures (Upstream error: 451 "
-                            "4.3.2 Internal server error)";
+    static const char x[] =
+        "[INFO] [EF.1.1] [outbound] bouncing mail: Too many failures (Upstream error: 451 "
+        "4.3.2 Internal server error)";
     assert_int_equal(parse(x), 1);
     assert_int_equal(R.status, MT_STATUS_DEFERRED); /* the last try, then expiry */
     assert_int_equal(R.expired, 1);
@@ -248,9 +259,10 @@ static void t_expiry(void **state)
     assert_slice(R.reply, "451 4.3.2 Internal server error");
     assert_int_equal(R.stage, MT_STAGE_UNKNOWN); /* not logged for this try */
     /* expiry of a split whose recipients were logged one by one */
-    assert_int_equal(parse("[INFO] [GH.1.1] [outbound] bouncing mail: Too many failures (Some recipients temp "
-                           "failed: <a@163.com>)"),
-                     1);
+    assert_int_equal(
+        parse("[INFO] [GH.1.1] [outbound] bouncing mail: Too many failures (Some recipients temp "
+              "failed: <a@163.com>)"),
+        1);
     assert_int_equal(R.kind, MT_XREC_EXPIRED);
     assert_int_equal(R.final, 1);
 }
@@ -265,8 +277,10 @@ static void t_malformed(void **state)
         {"[NOTICE] [AB.1] [outbound] delivered file=x response=\"open", "haraka: unclosed response=\""},
         {"[NOTICE] [AB.1] [outbound] delivered file=x rcpts=1/x/0", "haraka: rcpts= is not OK/TEMP/PERM"},
         {"[NOTICE] [AB.1] [outbound] recipient <a@b deferred: 451 x", "haraka: recipient without <address>"},
-        {"[NOTICE] [AB.1] [outbound] recipient <a@b> deferred: later", "haraka: recipient reply without a code"},
-        {"[INFO] [AB.1] [outbound] Temp failing f for ever", "haraka: Temp failing without \"seconds: reason\""},
+        {"[NOTICE] [AB.1] [outbound] recipient <a@b> deferred: later",
+         "haraka: recipient reply without a code"},
+        {"[INFO] [AB.1] [outbound] Temp failing f for ever",
+         "haraka: Temp failing without \"seconds: reason\""},
         {"[INFO] [-] [outbound] bouncing mail: 550 no", "haraka: delivery line without a message uuid"},
         {"[INFO] [AB.1] [outbound] bouncing mail: ", "haraka: bouncing mail without a reason"},
         {"[INFO] [AB.1]", "haraka: no [origin] after the uuid"},
@@ -287,12 +301,14 @@ static void t_detect(void **state)
     static const char plain[] = "[INFO] [-] [core] Loading plugin: relay\n"
                                 "[NOTICE] [A.1.1] [outbound]  delivered file=f domain=d rcpts=1/0/0\n";
     assert_int_equal(mt_format_detect(plain, sizeof plain - 1), MT_FORMAT_HARAKA);
-    static const char sys[] = "Feb 17 21:53:28 mxbt1 haraka[48106]: [NOTICE] [A.1.1] [outbound] recipient <a@b> "
-                              "rejected: 550 no\n";
+    static const char sys[] =
+        "Feb 17 21:53:28 mxbt1 haraka[48106]: [NOTICE] [A.1.1] [outbound] recipient <a@b> "
+        "rejected: 550 no\n";
     assert_int_equal(mt_format_detect(sys, sizeof sys - 1), MT_FORMAT_HARAKA);
-    static const char pf[] = "Nov 20 21:35:51 mx postfix/smtp[1]: 1234ABCD: to=<a@163.com>, relay=none, delay=1, "
-                             "delays=1/0/0/0, dsn=4.4.1, status=deferred (connect to x[1.2.3.4]:25: Connection "
-                             "timed out)\n";
+    static const char pf[] =
+        "Nov 20 21:35:51 mx postfix/smtp[1]: 1234ABCD: to=<a@163.com>, relay=none, delay=1, "
+        "delays=1/0/0/0, dsn=4.4.1, status=deferred (connect to x[1.2.3.4]:25: Connection "
+        "timed out)\n";
     assert_int_equal(mt_format_detect(pf, sizeof pf - 1), MT_FORMAT_POSTFIX);
     assert_int_equal(mt_format_from_name("haraka"), MT_FORMAT_HARAKA);
     assert_string_equal(mt_format_name(MT_FORMAT_HARAKA), "haraka");
@@ -301,14 +317,10 @@ static void t_detect(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(t_cloudron, setup),
-        cmocka_unit_test_setup(t_poste, setup),
-        cmocka_unit_test_setup(t_syslog_rejected, setup),
-        cmocka_unit_test_setup(t_issue_2520, setup),
-        cmocka_unit_test_setup(t_protocol_stage, setup),
-        cmocka_unit_test_setup(t_split_attribution, setup),
-        cmocka_unit_test_setup(t_expiry, setup),
-        cmocka_unit_test_setup(t_malformed, setup),
+        cmocka_unit_test_setup(t_cloudron, setup),        cmocka_unit_test_setup(t_poste, setup),
+        cmocka_unit_test_setup(t_syslog_rejected, setup), cmocka_unit_test_setup(t_issue_2520, setup),
+        cmocka_unit_test_setup(t_protocol_stage, setup),  cmocka_unit_test_setup(t_split_attribution, setup),
+        cmocka_unit_test_setup(t_expiry, setup),          cmocka_unit_test_setup(t_malformed, setup),
         cmocka_unit_test_setup(t_detect, setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
