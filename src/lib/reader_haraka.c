@@ -37,7 +37,7 @@
  *     is the last deferral, not logged otherwise), or a local reason
  *     ("No Such Domain: D", "Domain D sends and receives no email (NULL MX)").
  *
- * Context lines (per UUID, remembered in mt_haraka_ctx):
+ * Context lines (per UUID, remembered in mt_haraka_ctx, one per chunk):
  *   [INFO] Looking up A records for: MX          (try_deliver, 2.8-3.0)
  *   [INFO] Attempting to deliver to: IP:PORT (n) (m)   (try_deliver_host)
  *   [INFO] Attempting delivery for mx: IP              (3.x)
@@ -47,12 +47,19 @@
  * They give the MX host and IP of message-level failures, the stage when
  * the protocol is logged, and the cause behind "Tried all MXs".
  *
- * Recipients: message-level lines (delivered, Temp failing, bouncing) name
- * none; they are keyed by the UUID with an empty recipient.  A recipient
- * named in a "deferred:" line whose message is later delivered with
- * rcpts=1/0/0 is that recipient (the split carried only it), so its retry
- * joins.  The retry count comes from the joined attempts (fails= agrees
- * when the log holds the message's whole life).
+ * Recipients: Haraka's unit is the message at one domain (one uuid);
+ * its message-level lines (delivered, Temp failing, bouncing) name no
+ * recipient, and a message deferred as a whole, then refused at RCPT, then
+ * delivered must stay one unit whatever lines fall between.  So every
+ * record is keyed by the uuid alone (an empty recipient): the recipients
+ * of a message at one domain count as one, and the recipient domain is
+ * not known (the provider comes from the MX host).  Recipients refused in
+ * one session make one attempt (the first one's reply).  The keys depend
+ * on each line alone, so retries join across chunks and rotated files; the
+ * context only adds MX, IP, stage and cause, and losing it (a chunk
+ * boundary, a slot taken by another message) loses those, not figures.
+ * The retry count comes from the joined attempts (fails= agrees when the
+ * log holds the message's whole life).
  */
 #include <string.h>
 #include <strings.h>
@@ -334,30 +341,25 @@ static int delivered(mt_haraka_slot *s, const char *p, size_t n, mt_xrec *r, con
     r->delay = delay.len ? seconds(delay) : -1;
     r->status = MT_STATUS_SENT;
     r->stage = MT_STAGE_DATA_END;
-    /* the split that carried one deferred recipient, delivered alone */
-    if (!s->unnamed && s->nrcpt == 1 && c[0] == 1 && c[1] == 0 && c[2] == 0)
-        r->recipient = s->rcpt;
+    mt_slice domain = kv(p, n, " domain=", &f);
+    if (f > 0)
+        r->rcpt_domain = domain;
     /* TEMP > 0: a split of this message stays queued under the uuid */
     r->final = c[1] <= 0;
-    if (r->final) {
-        mt_slice uuid = s->uuid;
-        uint64_t h = s->hash;
-        memset(s, 0, sizeof *s);
-        s->uuid = uuid;
-        s->hash = h;
-    } else {
-        s->nrcpt = 0;
-        s->stage = MT_STAGE_UNKNOWN;
-    }
+    s->named = 0;
+    s->stage = MT_STAGE_UNKNOWN;
+    s->last_err = MT_SLICE_NULL;
     return 1;
 }
 
 /* failure - a message-level deferral or bounce reason */
 static int failure(mt_haraka_slot *s, mt_slice err, int bounce, mt_xrec *r)
 {
+    int named = s->named;
+    s->named = 0;
     if (starts(err.p, err.len, "Some recipients temp failed:") ||
         starts(err.p, err.len, "Some recipients failed:"))
-        return 0; /* each was logged by its "recipient <…>" line */
+        return 0; /* the session's "recipient <…>" line said it */
     int expired = 0;
     if (bounce && starts(err.p, err.len, "Too many failures (")) {
         err.p += 19;
@@ -365,13 +367,17 @@ static int failure(mt_haraka_slot *s, mt_slice err, int bounce, mt_xrec *r)
         if (err.len && err.p[err.len - 1] == ')')
             err.len--;
         expired = 1;
-        if (starts(err.p, err.len, "Some recipients temp failed:")) {
+        if (starts(err.p, err.len, "Some recipients temp failed:") || named) {
             r->kind = MT_XREC_EXPIRED;
             r->expired = 1;
             r->final = 1;
             return 1;
         }
     }
+    /* a deferral whose session already made its attempt (a recipient
+     * refused, then the message) adds no attempt; a bounce does */
+    if (named && !bounce)
+        return 0;
     if (starts(err.p, err.len, "Upstream error: ")) {
         err.p += 16;
         err.len -= 16;
@@ -380,12 +386,6 @@ static int failure(mt_haraka_slot *s, mt_slice err, int bounce, mt_xrec *r)
         err = s->last_err; /* what went wrong with the last one */
     mt_xrec_set_reply(r, err);
     use_slot(r, s);
-    /* the split that carries the one deferred recipient; otherwise the
-     * message's recipients at this domain, unnamed, from now on */
-    if (!s->unnamed && s->nrcpt == 1)
-        r->recipient = s->rcpt;
-    else
-        s->unnamed = 1;
     s->stage = MT_STAGE_UNKNOWN;
     s->last_err = MT_SLICE_NULL;
     if (expired) {
@@ -472,6 +472,7 @@ int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc
         s->mx_ip = (mt_slice){h, (size_t)(e - h)};
         s->stage = MT_STAGE_UNKNOWN;
         s->last_err = MT_SLICE_NULL;
+        s->named = 0;
         return 0;
     }
     if (starts(m, mn, "Ongoing connection failed to ")) {
@@ -515,22 +516,17 @@ int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc
             *why = "haraka: recipient reply without a code";
             return -1;
         }
-        int same = s->nrcpt == 0 || (addr.len == s->rcpt.len && memcmp(addr.p, s->rcpt.p, addr.len) == 0);
-        /* a message whose earlier attempts named no recipient keeps its
-         * one recipient unnamed, so that its attempts stay joined */
-        if (!(s->unnamed && same))
-            r->recipient = addr;
+        /* one attempt per session: a second recipient refused in the same
+         * session is the same attempt of the same unit */
+        if (s->named)
+            return 0;
+        s->named = 1;
+        r->rcpt_domain = mt_domain_of(addr.p, addr.len);
         use_slot(r, s);
         /* the reply to RCPT TO (LMTP's per-recipient answers to the end of
          * data log the same words; mailtriage reads remote deliveries) */
         r->stage = MT_STAGE_RCPT;
         r->status = bounce ? MT_STATUS_BOUNCED : MT_STATUS_DEFERRED;
-        if (s->nrcpt == 0) {
-            s->rcpt = addr;
-            s->nrcpt = 1;
-        } else if (!same) {
-            s->nrcpt++;
-        }
         return 1;
     }
     if (starts(m, mn, "Temp failing ")) {

@@ -347,6 +347,7 @@ static void record_lines(chunk *c, const mt_xrec *r, uint32_t my, uint64_t seq, 
             l->attachment_types = r->attachment_types;
         } else if (kinds[i] == MT_PF_DELIVERY) {
             l->to = r->recipient;
+            l->orig_to = r->rcpt_domain; /* the domain of a recipient the key does not name */
             l->program = r->route;
             l->relay = r->route;
             l->mx_host = r->mx_host;

@@ -59,6 +59,7 @@ static void t_cloudron(void **state)
     assert_slice(R.mx_ip, "66.111.4.74");
     assert_slice(R.reply, "Queued as BA5AF7A207E");
     assert_int_equal(R.recipient.len, 0); /* the line names none */
+    assert_slice(R.rcpt_domain, "letterboxes.org");
     assert_int_equal(R.status, MT_STATUS_SENT);
     assert_int_equal(R.stage, MT_STAGE_DATA_END);
     assert_true(R.delay > 4.56 && R.delay < 4.57);
@@ -136,7 +137,9 @@ static void t_syslog_rejected(void **state)
         "forward this message to delist@messaging.microsoft.com";
     assert_int_equal(parse(rej), 1);
     assert_int_equal(R.time, 1771365208); /* 2026-02-17T21:53:28Z: --year */
-    assert_slice(R.recipient, "hanna.cohen@hilleltoronto.org");
+    /* keyed by the message uuid alone (see reader_haraka.c) */
+    assert_int_equal(R.recipient.len, 0);
+    assert_slice(R.queue_id, "930E3B02-4254-4499-8294-70044A00835D.1.1");
     assert_int_equal(R.reply_code, 550);
     assert_string_equal(R.enhanced, "5.7.1");
     assert_int_equal(R.stage, MT_STAGE_RCPT);
@@ -200,37 +203,61 @@ static void t_protocol_stage(void **state)
         0);
 }
 
-/* Our own: one recipient deferred at RCPT, retried, delivered alone
- * (rcpts=1/0/0): the delivery is that recipient's. */
-static void t_split_attribution(void **state)
+/* Our own: a message deferred at RCPT for two recipients in one session
+ * (one attempt of one unit), retried, delivered; every record is keyed by
+ * the uuid alone, whatever line made it. */
+static void t_one_unit(void **state)
 {
     (void)state;
     static const char d1[] = "Nov 20 21:35:51 mx haraka[7]: [NOTICE] [AB.1.1] [outbound] recipient "
                              "<alice@163.com> deferred: 451 4.7.1 MI:SFQ Try again later";
     assert_int_equal(parse(d1), 1);
-    assert_slice(R.recipient, "alice@163.com");
+    assert_int_equal(R.recipient.len, 0);
+    assert_slice(R.rcpt_domain, "163.com"); /* the joiner gives it to the unit */
+    assert_slice(R.queue_id, "AB.1.1");
     assert_int_equal(R.status, MT_STATUS_DEFERRED);
     assert_int_equal(R.stage, MT_STAGE_RCPT);
     assert_int_equal(R.final, 0);
+    assert_int_equal(
+        parse("Nov 20 21:35:51 mx haraka[7]: [NOTICE] [AB.1.1] [outbound] recipient <bob@163.com> "
+              "deferred: 451 4.7.1 MI:SFQ Try again later"),
+        0);
     assert_int_equal(parse("Nov 20 21:35:51 mx haraka[7]: [INFO] [AB.1.1] [outbound] Temp failing "
-                           "1_2_1_7_x_1_h for 64 seconds: Some recipients temp failed: <alice@163.com>"),
+                           "1_2_1_7_x_1_h for 64 seconds: Some recipients temp failed: <alice@163.com>, "
+                           "<bob@163.com>"),
                      0);
+    /* the next session names a recipient again: a new attempt */
+    assert_int_equal(parse(d1), 1);
     static const char ok[] =
         "Nov 20 21:37:00 mx haraka[7]: [NOTICE] [AB.1.1] [outbound] delivered file=f "
         "domain=\"163.com\" host=\"163mx01.mxmail.netease.com\" ip=220.181.14.141 port=25 "
         "mode=SMTP tls=N auth=N response=\"Mail OK queued as \"smtp1\"\" delay=69 fails=1 "
-        "rcpts=1/0/0";
+        "rcpts=2/0/0";
     assert_int_equal(parse(ok), 1);
-    assert_slice(R.recipient, "alice@163.com");
+    assert_int_equal(R.recipient.len, 0);
+    assert_slice(R.queue_id, "AB.1.1");
     assert_slice(R.mx_host, "163mx01.mxmail.netease.com"); /* 2.x quoted it */
+    assert_slice(R.rcpt_domain, "163.com");
     assert_slice(R.reply, "Mail OK queued as \"smtp1\"");
     assert_int_equal(R.final, 1);
 
-    /* Some recipients temp-failed at delivery: the split stays queued */
+    /* some recipients temp-failed at delivery: the split stays queued */
     static const char part[] = "[NOTICE] [CD.1.1] [outbound] delivered file=f domain=qq.com host=mx1.qq.com "
                                "ip=1.2.3.4 response=\"OK\" delay=1 fails=0 rcpts=2/1/0";
     assert_int_equal(parse(part), 1);
     assert_int_equal(R.final, 0);
+
+    /* a recipient refused, then the message at DATA in the same session:
+     * a deferral adds no attempt, a bounce does */
+    assert_int_equal(parse("[NOTICE] [XY.1.1] [outbound] recipient <a@qq.com> deferred: 450 4.2.0 busy"), 1);
+    assert_int_equal(
+        parse("[INFO] [XY.1.1] [outbound] Temp failing f for 64 seconds: Upstream error: 451 4.3.0 "
+              "try later"),
+        0);
+    assert_int_equal(parse("[NOTICE] [XY.1.1] [outbound] recipient <a@qq.com> deferred: 450 4.2.0 busy"), 1);
+    assert_int_equal(parse("[INFO] [XY.1.1] [outbound] bouncing mail: 554 5.7.1 spam"), 1);
+    assert_int_equal(R.status, MT_STATUS_BOUNCED);
+    assert_int_equal(R.final, 1);
 }
 
 /* Our own: the founding case at the end of data, then expiry. */
@@ -319,7 +346,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(t_cloudron, setup),        cmocka_unit_test_setup(t_poste, setup),
         cmocka_unit_test_setup(t_syslog_rejected, setup), cmocka_unit_test_setup(t_issue_2520, setup),
-        cmocka_unit_test_setup(t_protocol_stage, setup),  cmocka_unit_test_setup(t_split_attribution, setup),
+        cmocka_unit_test_setup(t_protocol_stage, setup),  cmocka_unit_test_setup(t_one_unit, setup),
         cmocka_unit_test_setup(t_expiry, setup),          cmocka_unit_test_setup(t_malformed, setup),
         cmocka_unit_test_setup(t_detect, setup),
     };
