@@ -61,6 +61,26 @@ grep -q ',B1B2C3D4-0000-4000-8000-000000000002\.1\.1,.*,Ok: queued as,.*,1,70,de
 grep -q ',D1B2C3D4-0000-4000-8000-000000000004\.1\.1,.*,421,4\.7\.0,.*,1,,expired$' "$T/e.csv" &&
     ok "the expired message's last try is retry 1" || notok "expiry rows: $(grep D1B2 "$T/e.csv")"
 
+# a retry more than a parsing chunk (1 MiB) after the first try: the uuid
+# alone joins them, whatever the reader remembered in between
+{
+    echo '2026-11-20T08:00:00.000Z [NOTICE] [F1B2C3D4-0000-4000-8000-000000000006.1.1] [outbound] recipient <erin@126.com> deferred: 451 4.7.1 Try again later'
+    echo '2026-11-20T08:00:00.000Z [INFO] [F1B2C3D4-0000-4000-8000-000000000006.1.1] [outbound] Temp failing 1_2_0_7_x_1_h for 64 seconds: Some recipients temp failed: <erin@126.com>'
+    for i in $(seq 1 12000); do
+        echo "2026-11-20T08:01:00.000Z [INFO] [-] [core] [outbound] Processing delivery for domain: example$i.org, padding to the next chunk of the file"
+    done
+    echo '2026-11-20T09:00:00.000Z [INFO] [F1B2C3D4-0000-4000-8000-000000000006.1.1] [outbound] Temp failing 1_2_1_7_x_1_h for 128 seconds: Upstream error: 421 4.7.0 too busy'
+    for i in $(seq 1 12000); do
+        echo "2026-11-20T09:01:00.000Z [INFO] [-] [core] [outbound] Processing delivery for domain: example$i.org, padding to the next chunk of the file"
+    done
+    echo '2026-11-20T10:00:00.000Z [NOTICE] [F1B2C3D4-0000-4000-8000-000000000006.1.1] [outbound] delivered file=1_3_2_7_x_1_h domain=126.com host=126mx01.mxmail.netease.com ip=220.181.15.161 port=25 mode=SMTP tls=Y auth=N response="Mail OK" delay=7200 fails=2 rcpts=1/0/0'
+} >"$T/big.log"
+[ "$(wc -c <"$T/big.log")" -gt 2200000 ] && ok "the long log spans three chunks" || notok "long log too short"
+"$MT" events --csv "$T/big.log" >"$T/b.csv" 2>/dev/null
+expect_eq "across chunks: three attempts of one unit" "$(grep -c ',F1B2C3D4-0000-4000-8000-000000000006\.1\.1,' "$T/b.csv")" 3
+expect_eq "across chunks: retries 0, 1, 2, all delivered at 126.com" \
+    "$(grep -oE ',126\.com,netease,.*,[0-9],[0-9.]*,delivered$' "$T/b.csv" | grep -oE ',[0-9],[0-9.]*,delivered$' | cut -d, -f2 | tr -d '\n')" 012
+
 # syslog prefix, another program in the same file, --format haraka on stdin
 cat >"$T/sys.log" <<'EOF'
 Nov 20 21:53:28 mx1 haraka[48106]: [NOTICE] [930E3B02-4254-4499-8294-70044A00835D.1.1] [outbound] recipient <hanna@hotmail.com> rejected: 550 5.7.1 Service unavailable; Client host [107.6.51.128] blocked using FBLW15

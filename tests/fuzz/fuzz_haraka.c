@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (rc < 0 && why == NULL)
             abort(); /* a malformed line always has its reason */
         if (rc == 1) {
-            const mt_slice *s[] = {&r.queue_id, &r.recipient, &r.mx_host, &r.mx_ip, &r.reply};
+            const mt_slice *s[] = {&r.queue_id, &r.recipient, &r.mx_host, &r.mx_ip, &r.reply, &r.rcpt_domain};
             for (size_t k = 0; k < sizeof s / sizeof s[0]; k++)
                 if (!in_some_line(&h, *s[k]))
                     abort();
