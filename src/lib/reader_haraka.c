@@ -14,14 +14,15 @@
  * ("Feb 17 21:53:28 mxbt1 haraka[48106]: [NOTICE] …", haraka-plugin-syslog;
  * Haraka issue #848).  Without any stamp the time is unknown (0).
  *
- * Attempt lines (outbound/hmail.js, HMailItem; outbound.js before 2.8.14):
+ * Attempt lines (outbound/hmail.js, HMailItem; outbound.js in older 2.x):
  *
  *   [NOTICE] delivered file=F domain=D host=MX ip=IP port=P mode=SMTP
  *       tls=Y auth=N response="TEXT" delay=S fails=N rcpts=OK/TEMP/PERM
  *     delivered(): the reply to the end of data (its text only: Haraka
  *     logs the lines after the code).  domain= and host= were quoted in
- *     2.x ('domain="' + this.todo.domain + '"'), logfmt-style since the
- *     logger formats objects (3.x); older 2.x lacks port..auth and rcpts.
+ *     2.x ('domain="' + this.todo.domain + '"'), bare key=value since the
+ *     logger formats the object hmail.js hands it (logs of 2020 on); the
+ *     oldest 2.x lacks port..auth and rcpts.
  *   [NOTICE] recipient <A> deferred: CODE EXT TEXT
  *   [NOTICE] recipient <A> rejected: CODE EXT TEXT
  *     the RCPT (or LMTP end-of-data) reply for one recipient.
@@ -53,8 +54,10 @@
  * delivered must stay one unit whatever lines fall between.  So every
  * record is keyed by the uuid alone (an empty recipient): the recipients
  * of a message at one domain count as one, and the recipient domain is
- * not known (the provider comes from the MX host).  Recipients refused in
- * one session make one attempt (the first one's reply).  The keys depend
+ * the one a line names (delivered's domain=, a refused address), handed
+ * to the joiner as rcpt_domain for every attempt of the unit.  Recipients
+ * refused in one session make one attempt (the first one's reply); a
+ * deferral of the whole message in that session adds none, a bounce does.  The keys depend
  * on each line alone, so retries join across chunks and rotated files; the
  * context only adds MX, IP, stage and cause, and losing it (a chunk
  * boundary, a slot taken by another message) loses those, not figures.
