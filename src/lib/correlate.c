@@ -301,6 +301,15 @@ static void add_attempt(msg *m, const mt_pf_line *l, const char *file, uint64_t 
 {
     uint32_t ri;
     rcpt *r = find_rcpt(m, l->to, &ri);
+    /* a recipient keyed without an address (Haraka's message at one
+     * domain): its domain from the first line that names one (orig_to, an
+     * address or a bare domain) */
+    if (r->domain == NONE && l->to.len == 0 && l->orig_to.len) {
+        mt_slice d = mt_domain_of(l->orig_to.p, l->orig_to.len);
+        if (d.len == 0)
+            d = l->orig_to;
+        r->domain = put_lower(m, d.p, d.len);
+    }
     if (m->npd == m->cappd) {
         m->cappd = m->cappd ? m->cappd * 2 : 4;
         m->pd = mt_xrealloc(m->pd, m->cappd * sizeof *m->pd);

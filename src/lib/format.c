@@ -16,14 +16,15 @@
 
 #include "reader_exim.h"
 #include "reader_postfix.h"
+#include "reader_record.h"
 #include "record.h"
 #include "timeparse.h"
 
 static const char *const names[MT_FORMAT_COUNT] = {
-    "auto", "postfix", "exim", "pmta", "kumo", "csv", "ndjson", "transcript", "opensmtpd",
+    "auto", "postfix", "exim", "pmta", "kumo", "csv", "ndjson", "transcript", "opensmtpd", "haraka",
 };
 
-const char mt_format_names[] = "postfix, exim, pmta, kumo, csv, ndjson, transcript, opensmtpd";
+const char mt_format_names[] = "postfix, exim, pmta, kumo, csv, ndjson, transcript, opensmtpd, haraka";
 
 const char *mt_format_name(mt_format f)
 {
@@ -161,6 +162,8 @@ mt_format mt_format_detect(const char *text, size_t len)
         if (sd && (memmem(l, n, " mta delivery evpid=", 20) || memmem(l, n, " smtp connected address=", 24) ||
                    memmem(l, n, " smtp message msgid=", 20)))
             return MT_FORMAT_OPENSMTPD;
+        if (mt_haraka_probe(l, n))
+            return MT_FORMAT_HARAKA;
         if (mt_exim_probe(l, n))
             return MT_FORMAT_EXIM;
         mt_pf_kind k = mt_pf_parse(l, n, &yc, &pl);

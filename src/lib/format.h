@@ -17,11 +17,13 @@ typedef enum mt_format {
     MT_FORMAT_NDJSON,     /* generic NDJSON export, SPEC §3 keys */
     MT_FORMAT_TRANSCRIPT, /* SMTP transcripts: swaks, s_client, C:/S:, <-/-> */
     MT_FORMAT_OPENSMTPD,  /* OpenSMTPD's syslog lines ("mta delivery") */
+    MT_FORMAT_HARAKA,     /* Haraka's log ("[NOTICE] [uuid] [outbound] …") */
     MT_FORMAT_COUNT
 } mt_format;
 
 /* mt_format_name - "postfix", "exim", "pmta", "kumo", "csv", "ndjson",
- * "transcript"; "auto" for MT_FORMAT_AUTO. */
+ * "transcript", "opensmtpd",
+ * "haraka"; "auto" for MT_FORMAT_AUTO. */
 const char *mt_format_name(mt_format f);
 
 /* mt_format_from_name - the format spelled name, or -1. */

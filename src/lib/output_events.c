@@ -154,6 +154,8 @@ static void write_fields(mt_events_out *o, const mt_attempt *a)
     src[fl] = ':';
     fmt_u64(src + fl + 1, a->source_line);
     const char *recipient = a->recipient;
+    if (recipient && recipient[0] == '\0')
+        recipient = NULL; /* the log names none (Haraka's message-level lines) */
     if (recipient && !o->show_recipients) {
         mt_recipient_redact(recipient, o->salt, rcpt, sizeof rcpt);
         recipient = rcpt;

@@ -49,6 +49,9 @@ typedef struct mt_xrec {
     mt_slice queue_id, message_id, route, sending_ip, helo_name;
     mt_slice mail_from, header_from_domain, recipient, mx_host, mx_ip, reply;
     mt_slice template_id, attachment_types;
+    /* the recipient's domain when the line names it but the record's key
+     * names no recipient (Haraka: the unit is the message at a domain) */
+    mt_slice rcpt_domain;
     char enhanced[16];
     int reply_code; /* 0: none */
     mt_stage stage;
@@ -110,6 +113,33 @@ int mt_pmta_parse(const mt_pmta_cols *pc, const mt_slice *f, int n, mt_arena *a,
 /* OpenSMTPD: one syslog line (year inference through yc); returns 2 for
  * another program's line, 0 for an smtpd line without an attempt. */
 int mt_opensmtpd_parse(const char *line, size_t n, mt_yearctx *yc, mt_xrec *r, const char **why);
+
+/* Haraka: outbound delivery lines (reader_haraka.c).  Haraka names the
+ * MX, the IP and the stage of a message's attempt on lines of their own;
+ * the reader remembers them per message uuid in a small table (the recent
+ * messages).  Slices in it point into earlier lines, which the
+ * caller keeps as long as the context (scan.c: one context per chunk). */
+#define MT_HARAKA_SLOTS 64
+typedef struct mt_haraka_slot {
+    uint64_t hash;
+    mt_slice uuid, mx_host, mx_ip, last_err;
+    int named; /* this session's recipient line made its attempt */
+    mt_stage stage;
+} mt_haraka_slot;
+typedef struct mt_haraka_ctx {
+    mt_haraka_slot slot[MT_HARAKA_SLOTS];
+} mt_haraka_ctx;
+void mt_haraka_ctx_init(mt_haraka_ctx *c);
+/* mt_haraka_parse - one line (year inference through yc for syslog
+ * stamps).  Returns 1 for a record, 0 for a Haraka line without an attempt
+ * (receiving side, context lines, recipients already logged), 2 for a line
+ * that is not Haraka's, -1 for a delivery line that cannot be parsed
+ * (*why: a short static reason). */
+int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc, mt_xrec *r,
+                    const char **why);
+/* mt_haraka_probe - true when the line has Haraka's "[LEVEL] [uuid]
+ * [origin]" shape (after an optional stamp or syslog prefix). */
+int mt_haraka_probe(const char *line, size_t n);
 
 /* KumoMTA: one JSON log record. */
 int mt_kumo_parse(const char *line, size_t n, mt_arena *a, mt_xrec *r, const char **why);

@@ -360,6 +360,7 @@ static void record_lines(chunk *c, const mt_xrec *r, uint32_t my, uint64_t seq, 
             l->attachment_types = r->attachment_types;
         } else if (kinds[i] == MT_PF_DELIVERY) {
             l->to = r->recipient;
+            l->orig_to = r->rcpt_domain; /* the domain of a recipient the key does not name */
             l->program = r->route;
             l->relay = r->route;
             l->mx_host = r->mx_host;
@@ -388,7 +389,12 @@ static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
     uint32_t idx = 0;
     int keep = opts->show_skipped < MT_SCAN_MAX_EXAMPLES ? opts->show_skipped : MT_SCAN_MAX_EXAMPLES;
     mt_arena arena = {NULL, 0, 0};
-    if (c->rctx || c->fmt == MT_FORMAT_OPENSMTPD) {
+    /* Haraka's context lines (MX, stage, deferred recipient) are joined to
+     * the delivery lines of the same chunk */
+    mt_haraka_ctx hk;
+    if (c->fmt == MT_FORMAT_HARAKA)
+        mt_haraka_ctx_init(&hk);
+    if (c->rctx || c->fmt == MT_FORMAT_OPENSMTPD || c->fmt == MT_FORMAT_HARAKA) {
         /* decoded strings never outgrow their text; the slack covers what
          * readers add (reply heads, synthetic ids) */
         mt_buf_reset(&c->arena);
@@ -418,6 +424,22 @@ static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
             mt_xrec r;
             const char *why = "opensmtpd: cannot be parsed";
             int rc = mt_opensmtpd_parse(line, len, &yc, &r, &why);
+            if (rc < 0) {
+                c->malformed++;
+                chunk_note_skip(c, why, line, len, my, keep);
+            } else if (rc == 2) {
+                c->foreign++;
+            } else {
+                c->recognised++;
+                if (rc == 1)
+                    record_lines(c, &r, my, c->seq, &arena);
+            }
+            break;
+        }
+        case MT_FORMAT_HARAKA: {
+            mt_xrec r;
+            const char *why = "haraka: cannot be parsed";
+            int rc = mt_haraka_parse(&hk, line, len, &yc, &r, &why);
             if (rc < 0) {
                 c->malformed++;
                 chunk_note_skip(c, why, line, len, my, keep);
