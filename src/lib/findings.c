@@ -912,8 +912,8 @@ mt_findings *mt_findings_build(const mt_diag_result *r)
              "results; check them before blaming reputation");
     if (!have_ip && r->totals.attempts)
         addf(&out->limits, &out->nlimits,
-             "sending IPs and HELO names are unknown: Postfix does not log them; map routes with --routes "
-             "FILE");
+             "sending IPs and HELO names are unknown: these logs do not carry them (Postfix never logs them, "
+             "Exim only with +outgoing_interface); map routes with --routes FILE");
     addf(&out->limits, &out->nlimits,
          "complaints, engagement and spam-folder placement are not in MTA logs; accepted does not mean "
          "inboxed");
