@@ -165,8 +165,9 @@ static void on_message(const char *buf, size_t n, const char *name, void *arg)
 static void *worker(void *arg)
 {
     pool *p = arg;
-    mt_buf err;
+    mt_buf err, file;
     mt_buf_init(&err);
+    mt_buf_init(&file); /* each file's bytes, reused */
     mt_bounce_reasons *reasons = mt_bounce_reasons_load(p->reasons_path, &err);
     mt_classifier *cls = p->rules ? mt_classifier_new(p->rules) : NULL;
     mt_bounce_parser *parser = reasons ? mt_bounce_parser_new(reasons, cls) : NULL;
@@ -199,7 +200,7 @@ static void *worker(void *arg)
                 mt_mailbox_stats ms = {0};
                 mt_buf_reset(&err);
                 if (j->path) {
-                    if (mt_mailbox_read_file(j->path, on_message, &w, &ms, &err) < 0)
+                    if (mt_mailbox_read_file_buf(j->path, &file, on_message, &w, &ms, &err) < 0)
                         j->err = mt_xstrdup(err.data ? err.data : j->path);
                 } else {
                     ms.files++;
@@ -221,6 +222,7 @@ static void *worker(void *arg)
     mt_classifier_free(cls);
     mt_bounce_reasons_free(reasons);
     mt_buf_free(&err);
+    mt_buf_free(&file);
     return NULL;
 }
 
