@@ -25,6 +25,25 @@
 #define REASON_TEXT_MAX    4096
 #define REASON_CACHE_LIMIT 65536
 
+/* The top-level header fields the parse reads. */
+enum {
+    TOP_SUBJECT,
+    TOP_FROM,
+    TOP_TO,
+    TOP_DATE,
+    TOP_AUTO_SUBMITTED,
+    TOP_PRECEDENCE,
+    TOP_X_FAILED,
+    TOP_X_AUTOREPLY,
+    TOP_X_AUTORESPOND,
+    TOP_X_AUTORESPONDER,
+    TOP_COUNT
+};
+static const char *const top_names[TOP_COUNT] = {
+    "Subject",    "From",         "To",         "Date",          "Auto-Submitted", "Precedence",
+    "X-Failed-Recipients", "X-Autoreply", "X-Autorespond", "X-Autoresponder",
+};
+
 struct mt_bounce_parser {
     const mt_bounce_reasons *reasons;
     mt_classifier *cls;
@@ -41,6 +60,14 @@ struct mt_bounce_parser {
     mt_strmap *reason_cache;
     mt_buf tmp;
     mt_bounce_rcpts rcpts;
+    /* the top-level fields the parse reads, taken from the header before
+     * GMime sees it (GMime would build an object for each and decode its
+     * value on every lookup): raw values in top_raw, values on demand */
+    mt_buf top_raw;
+    size_t top_off[TOP_COUNT], top_len[TOP_COUNT];
+    unsigned char top_seen[TOP_COUNT], top_done[TOP_COUNT];
+    char *top_val[TOP_COUNT];
+    GMimeObject *top_obj; /* the parsed message: fields after a line that is no field */
     int have_orig;
     uint64_t serial; /* messages parsed: the records' message_serial */
     int nested;      /* parsing a bounce attached to a forwarding message */
@@ -67,6 +94,8 @@ mt_bounce_parser *mt_bounce_parser_new(const mt_bounce_reasons *reasons, mt_clas
     mt_buf_init(&p->fold);
     mt_buf_init(&p->rkey);
     mt_buf_init(&p->tmp);
+    mt_buf_init(&p->top_raw);
+    mt_buf_reserve(&p->top_raw, 256); /* never NULL: top_get writes a NUL into it */
     p->reason_cache = mt_strmap_new(REASON_CACHE_LIMIT);
     return p;
 }
@@ -84,6 +113,9 @@ void mt_bounce_parser_free(mt_bounce_parser *p)
     mt_buf_free(&p->rkey);
     mt_strmap_free(p->reason_cache);
     mt_buf_free(&p->tmp);
+    for (int i = 0; i < TOP_COUNT; i++)
+        g_free(p->top_val[i]);
+    mt_buf_free(&p->top_raw);
     mt_bounce_rcpts_free(&p->rcpts);
     free(p);
 }
@@ -950,15 +982,16 @@ static size_t first_bare(const char *t, size_t n, const char *self, char *out, s
     return 0;
 }
 
-static int is_autoreply(GMimeObject *m, const char *subject)
+static const char *top_get(mt_bounce_parser *p, int which);
+
+static int is_autoreply(mt_bounce_parser *p, const char *subject)
 {
-    const char *v = g_mime_object_get_header(m, "Auto-Submitted");
+    const char *v = top_get(p, TOP_AUTO_SUBMITTED);
     if (v && strncasecmp(v, "auto-replied", 12) == 0)
         return 1;
-    if (g_mime_object_get_header(m, "X-Autoreply") || g_mime_object_get_header(m, "X-Autorespond") ||
-        g_mime_object_get_header(m, "X-Autoresponder"))
+    if (top_get(p, TOP_X_AUTOREPLY) || top_get(p, TOP_X_AUTORESPOND) || top_get(p, TOP_X_AUTORESPONDER))
         return 1;
-    v = g_mime_object_get_header(m, "Precedence");
+    v = top_get(p, TOP_PRECEDENCE);
     if (v && strncasecmp(v, "auto_reply", 10) == 0)
         return 1;
     if (subject) {
@@ -997,26 +1030,16 @@ static int looks_like_bounce(const char *from, const char *subject, size_t dsn_l
     return 0;
 }
 
-/* The top-level header fields the parse reads (through GMime); the others
- * (Received, DKIM and ARC signatures, X- fields: most of a bounce's
- * header) are dropped before GMime parses the message, which would build
- * an object for each. */
+/* The top-level header fields GMime needs to read the message as a MIME
+ * part; the others (the ones the parse reads are taken out first, see
+ * header_trim) are dropped before parsing, because GMime would build an
+ * object for each. */
 static int header_needed(const char *name, size_t n)
 {
     static const char *const keep[] = {
         "content-type",
         "content-transfer-encoding",
         "mime-version",
-        "subject",
-        "from",
-        "to",
-        "date",
-        "auto-submitted",
-        "precedence",
-        "x-failed-recipients",
-        "x-autoreply",
-        "x-autorespond",
-        "x-autoresponder",
     };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         if (strlen(keep[i]) == n && strncasecmp(name, keep[i], n) == 0)
@@ -1024,19 +1047,72 @@ static int header_needed(const char *name, size_t n)
     return 0;
 }
 
-/* header_trim - keep only the needed fields (with their continuation
+/* top_which - which of the fields the parse reads is name[0..n), or -1 */
+static int top_which(const char *name, size_t n)
+{
+    for (int i = 0; i < TOP_COUNT; i++)
+        if (strlen(top_names[i]) == n && strncasecmp(name, top_names[i], n) == 0)
+            return i;
+    return -1;
+}
+
+/* top_reset - forget the last message's top-level fields */
+static void top_reset(mt_bounce_parser *p)
+{
+    for (int i = 0; i < TOP_COUNT; i++) {
+        g_free(p->top_val[i]);
+        p->top_val[i] = NULL;
+        p->top_seen[i] = p->top_done[i] = 0;
+    }
+    mt_buf_reset(&p->top_raw);
+    p->top_obj = NULL;
+}
+
+/* top_get - the value of a top-level field as GMime gives it
+ * (g_mime_object_get_header: unfolded, encoded words decoded), or NULL.
+ * A field that header_trim took out is unfolded and decoded here (GMime's
+ * own functions); one it left in (after a line that is no field) is
+ * GMime's. */
+static const char *top_get(mt_bounce_parser *p, int which)
+{
+    if (!p->top_seen[which])
+        return p->top_obj ? g_mime_object_get_header(p->top_obj, top_names[which]) : NULL;
+    if (!p->top_done[which]) {
+        p->top_done[which] = 1;
+        const char *raw = p->top_raw.data + p->top_off[which];
+        size_t len = p->top_len[which];
+        char save = raw[len];
+        p->top_raw.data[p->top_off[which] + len] = '\0';
+        char *unfolded = g_mime_utils_header_unfold(raw);
+        p->top_raw.data[p->top_off[which] + len] = save;
+        int plain = strstr(unfolded, "=?") == NULL;
+        for (const unsigned char *c = (const unsigned char *)unfolded; plain && *c; c++)
+            plain = *c < 0x80;
+        if (plain) /* nothing to decode: the text as it is */
+            p->top_val[which] = unfolded;
+        else {
+            p->top_val[which] = g_mime_utils_header_decode_text(NULL, unfolded);
+            g_free(unfolded);
+        }
+    }
+    return p->top_val[which];
+}
+
+/* header_trim - keep only the fields GMime needs (with their continuation
  * lines) of the header of b[0..*n), in place; the body is left as it is.
- * A line that is no field ends the trimming there (GMime decides what it
- * is). */
-static void header_trim(char *b, size_t *n)
+ * The raw values of the fields the parse reads go to p->top_raw (the
+ * first of each name).  A line that is no field ends the trimming there
+ * (GMime decides what it is). */
+static void header_trim(mt_bounce_parser *p, char *b, size_t *n)
 {
     size_t i = 0, w = 0, len = *n;
-    int keeping = 1;
+    int keeping = 1, taking = -1;
     while (i < len) {
         const char *nl = memchr(b + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - b) + 1 : len;
         if (b[i] == '\n')
             break; /* the blank line: the body follows */
+        size_t from = i; /* what a taken field's value gets of this line */
         if (b[i] != ' ' && b[i] != '\t') {
             size_t k = i;
             while (k < e && b[k] > ' ' && b[k] < 127 && b[k] != ':')
@@ -1047,6 +1123,19 @@ static void header_trim(char *b, size_t *n)
             if (nameend == i || k >= e || b[k] != ':')
                 break; /* no field */
             keeping = header_needed(b + i, nameend - i);
+            taking = keeping ? -1 : top_which(b + i, nameend - i);
+            if (taking >= 0 && p->top_seen[taking])
+                taking = -1; /* GMime gives the first of a name */
+            if (taking >= 0) {
+                p->top_seen[taking] = 1;
+                p->top_off[taking] = p->top_raw.len;
+                p->top_len[taking] = 0;
+            }
+            from = k + 1;
+        }
+        if (taking >= 0) {
+            mt_buf_append(&p->top_raw, b + from, e - from);
+            p->top_len[taking] += e - from;
         }
         if (keeping) {
             if (w != i)
@@ -1089,9 +1178,10 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     mt_bounce_rcpts_reset(&p->rcpts);
     p->have_orig = 0;
     p->serial++;
+    top_reset(p);
     if (!mt_bounce_sniff(p->norm.data, p->norm.len))
         return -1;
-    header_trim(p->norm.data, &p->norm.len);
+    header_trim(p, p->norm.data, &p->norm.len);
 
     GMimeStream *s = g_mime_stream_mem_new_with_buffer(p->norm.data, p->norm.len);
     GMimeParser *gp = g_mime_parser_new_with_stream(s);
@@ -1102,14 +1192,15 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     g_object_unref(s);
     if (mo == NULL)
         return -1;
-    const char *subject_raw = g_mime_object_get_header(mo, "Subject");
+    p->top_obj = mo;
+    const char *subject_raw = top_get(p, TOP_SUBJECT);
     char *subject = subject_raw ? g_mime_utils_header_decode_text(NULL, subject_raw) : NULL;
-    const char *from_h = g_mime_object_get_header(mo, "From");
-    const char *to_h = g_mime_object_get_header(mo, "To");
+    const char *from_h = top_get(p, TOP_FROM);
+    const char *to_h = top_get(p, TOP_TO);
     char self[256] = "";
     if (to_h)
         copy_addr(self, sizeof self, to_h, strlen(to_h));
-    int64_t msg_time = parse_date(g_mime_object_get_header(mo, "Date"));
+    int64_t msg_time = parse_date(top_get(p, TOP_DATE));
 
     walk_state w = {.p = p};
     mt_buf_init(&w.html);
@@ -1126,6 +1217,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         inner[in] = '\0';
         g_free(subject);
         g_object_unref(mo);
+        top_reset(p);
         p->nested = 1;
         p->serial--; /* one message, one serial */
         int r = mt_bounce_parse(p, inner, in, source, fn, arg);
@@ -1207,7 +1299,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         feedback = fbt;
         mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
         copy_addr(r->addr, sizeof r->addr, p->tmp.data, p->tmp.len);
-    } else if (p->dsn.len == 0 && is_autoreply(mo, subject) && !looks_like_bounce(from_h, subject, 0)) {
+    } else if (p->dsn.len == 0 && is_autoreply(p, subject) && !looks_like_bounce(from_h, subject, 0)) {
         format = "rfc3834";
         kind = MT_BOUNCE_AUTOREPLY;
         mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
@@ -1232,9 +1324,9 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
             mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, self[0] ? self : NULL, &p->rcpts);
             if (p->rcpts.n == 0 && self[0]) /* a bounce of mail one sent oneself */
                 mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, NULL, &p->rcpts);
-            keep_failed(p, g_mime_object_get_header(mo, "X-Failed-Recipients"));
+            keep_failed(p, top_get(p, TOP_X_FAILED));
             if (p->rcpts.n == 0) {
-                const char *xf = g_mime_object_get_header(mo, "X-Failed-Recipients");
+                const char *xf = top_get(p, TOP_X_FAILED);
                 mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
                 if (xf)
                     copy_addr(r->addr, sizeof r->addr, xf, strlen(xf));
@@ -1264,7 +1356,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                 if (r->addr[0] == '\0' && p->rcpts.n == 1) {
                     /* a file or program as Final-Recipient (Exim's "save to
                      * /path"): the address the header names */
-                    const char *xf = g_mime_object_get_header(mo, "X-Failed-Recipients");
+                    const char *xf = top_get(p, TOP_X_FAILED);
                     if (xf)
                         copy_addr(r->addr, sizeof r->addr, xf, strlen(xf));
                 }
@@ -1296,6 +1388,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         count = emit(p, source, &of, msg_time, format, kind, feedback, fn, arg);
     g_free(subject);
     g_object_unref(mo);
+    p->top_obj = NULL;
     return count;
 }
 
