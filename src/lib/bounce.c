@@ -68,6 +68,14 @@ struct mt_bounce_parser {
     unsigned char top_seen[TOP_COUNT], top_done[TOP_COUNT];
     char *top_val[TOP_COUNT];
     GMimeObject *top_obj; /* the parsed message: fields after a line that is no field */
+    /* GMime's objects, made once and reused for every message: the
+     * message's bytes (not owned by the stream), the stream over them and
+     * the parser; a part's decoded content and the stream it is written to */
+    GByteArray *in_bytes;
+    GMimeStream *in_stream;
+    GMimeParser *gparser;
+    GByteArray *out_bytes;
+    GMimeStream *out_stream;
     int have_orig;
     uint64_t serial; /* messages parsed: the records' message_serial */
     int nested;      /* parsing a bounce attached to a forwarding message */
@@ -96,6 +104,13 @@ mt_bounce_parser *mt_bounce_parser_new(const mt_bounce_reasons *reasons, mt_clas
     mt_buf_init(&p->tmp);
     mt_buf_init(&p->top_raw);
     mt_buf_reserve(&p->top_raw, 256); /* never NULL: top_get writes a NUL into it */
+    p->in_bytes = g_byte_array_new();
+    p->in_stream = g_mime_stream_mem_new();
+    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->in_stream), p->in_bytes); /* not its owner */
+    p->gparser = g_mime_parser_new();
+    p->out_bytes = g_byte_array_new();
+    p->out_stream = g_mime_stream_mem_new();
+    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->out_stream), p->out_bytes);
     p->reason_cache = mt_strmap_new(REASON_CACHE_LIMIT);
     return p;
 }
@@ -116,6 +131,11 @@ void mt_bounce_parser_free(mt_bounce_parser *p)
     for (int i = 0; i < TOP_COUNT; i++)
         g_free(p->top_val[i]);
     mt_buf_free(&p->top_raw);
+    g_object_unref(p->gparser);
+    g_object_unref(p->in_stream);
+    g_byte_array_free(p->in_bytes, TRUE);
+    g_object_unref(p->out_stream);
+    g_byte_array_free(p->out_bytes, TRUE);
     mt_bounce_rcpts_free(&p->rcpts);
     free(p);
 }
@@ -230,22 +250,23 @@ static void normalise(mt_buf *out, const char *b, size_t n)
     }
 }
 
-static void stream_to_buf(GMimeObject *part, mt_buf *out)
+static void stream_to_buf(mt_bounce_parser *p, GMimeObject *part, mt_buf *out)
 {
     GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
     if (w == NULL)
         return;
-    GMimeStream *s = g_mime_stream_mem_new();
+    GMimeStream *s = p->out_stream;
+    g_byte_array_set_size(p->out_bytes, 0);
+    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(s), p->out_bytes); /* back to the start */
     g_mime_data_wrapper_write_to_stream(w, s);
-    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
-    if (ba && ba->len) {
+    GByteArray *ba = p->out_bytes;
+    if (ba->len) {
         if (out->len && out->data[out->len - 1] != '\n')
             mt_buf_putc(out, '\n');
         mt_buf_reserve(out, ba->len + 1);
         out->len += copy_lf(out->data + out->len, (const char *)ba->data, ba->len);
         out->data[out->len] = '\0';
     }
-    g_object_unref(s);
 }
 
 /* PowerMTA's bounce categories (its X-PowerMTA-BounceCategory field), in
@@ -390,16 +411,16 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
     if (strcasecmp(type, "message") == 0 &&
         (strcasecmp(sub, "delivery-status") == 0 || strcasecmp(sub, "global-delivery-status") == 0)) {
         size_t at = p->dsn.len;
-        stream_to_buf(o, &p->dsn);
+        stream_to_buf(p, o, &p->dsn);
         iso2022_to_utf8(&p->dsn, at); /* fields in raw 8-bit or 7-bit Japanese */
         return;
     }
     if (strcasecmp(type, "text") == 0 && strcasecmp(sub, "delivery-status") == 0) {
-        stream_to_buf(o, &p->dsn);
+        stream_to_buf(p, o, &p->dsn);
         return;
     }
     if (strcasecmp(type, "message") == 0 && strcasecmp(sub, "feedback-report") == 0) {
-        stream_to_buf(o, &p->arf);
+        stream_to_buf(p, o, &p->arf);
         return;
     }
     if ((strcasecmp(type, "text") == 0 && strcasecmp(sub, "rfc822-headers") == 0) ||
@@ -408,7 +429,7 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
           strcasecmp(sub, "rfc822") == 0 || strcasecmp(sub, "global") == 0 ||
           strcasecmp(sub, "x-mt-r") == 0 || strcasecmp(sub, "x-mt-g") == 0))) {
         if (!p->have_orig) {
-            stream_to_buf(o, &p->orig);
+            stream_to_buf(p, o, &p->orig);
             p->have_orig = 1;
         }
         return;
@@ -421,7 +442,7 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
                                              strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "ascii") == 0)) {
             /* already UTF-8: no charset conversion to set up */
             size_t at = p->notice.len;
-            stream_to_buf(o, &p->notice);
+            stream_to_buf(p, o, &p->notice);
             w->texts++;
             if (cs == NULL)
                 iso2022_to_utf8(&p->notice, at);
@@ -1183,13 +1204,13 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         return -1;
     header_trim(p, p->norm.data, &p->norm.len);
 
-    GMimeStream *s = g_mime_stream_mem_new_with_buffer(p->norm.data, p->norm.len);
-    GMimeParser *gp = g_mime_parser_new_with_stream(s);
+    g_byte_array_set_size(p->in_bytes, 0);
+    g_byte_array_append(p->in_bytes, (const guint8 *)p->norm.data, (guint)p->norm.len);
+    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->in_stream), p->in_bytes); /* back to the start */
+    g_mime_parser_init_with_stream(p->gparser, p->in_stream);
     /* the message read as a MIME part: a GMimeMessage would also build
      * (and free) an address list for each of its address fields */
-    GMimeObject *mo = g_mime_parser_construct_part(gp, NULL);
-    g_object_unref(gp);
-    g_object_unref(s);
+    GMimeObject *mo = g_mime_parser_construct_part(p->gparser, NULL);
     if (mo == NULL)
         return -1;
     p->top_obj = mo;
