@@ -1052,7 +1052,8 @@ static int looks_like_bounce(const char *from, const char *subject, size_t dsn_l
 }
 
 /* The top-level header fields GMime needs to read the message as a MIME
- * part; the others (the ones the parse reads are taken out first, see
+ * part (MIME-Version is not one: GMime reads a part by its Content-Type
+ * alone); the others (the ones the parse reads are taken out first, see
  * header_trim) are dropped before parsing, because GMime would build an
  * object for each. */
 static int header_needed(const char *name, size_t n)
@@ -1060,7 +1061,6 @@ static int header_needed(const char *name, size_t n)
     static const char *const keep[] = {
         "content-type",
         "content-transfer-encoding",
-        "mime-version",
     };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         if (strlen(keep[i]) == n && strncasecmp(name, keep[i], n) == 0)
