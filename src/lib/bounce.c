@@ -317,17 +317,52 @@ static void headers_to_buf(GMimeObject *o, mt_buf *out)
     }
 }
 
-static void append_text(mt_buf *out, const char *s)
+/* append_text_n - s[0..n) on a line of its own in out, CR made LF */
+static void append_text_n(mt_buf *out, const char *s, size_t n)
 {
-    if (s == NULL)
-        return;
     if (out->len && out->data[out->len - 1] != '\n')
         mt_buf_putc(out, '\n');
-    size_t at = out->len, n = strlen(s);
+    size_t at = out->len;
     mt_buf_append(out, s, n);
     for (char *c = out->data + at; c < out->data + at + n; c++)
         if (*c == '\r')
             *c = '\n';
+}
+
+static void append_text(mt_buf *out, const char *s)
+{
+    if (s != NULL)
+        append_text_n(out, s, strlen(s));
+}
+
+/* ascii_charset - a charset in which text of ASCII bytes without escape
+ * or shift bytes is the same text in UTF-8 */
+static int ascii_charset(const char *cs)
+{
+    return strncasecmp(cs, "iso-8859-", 9) == 0 || strncasecmp(cs, "windows-125", 11) == 0 ||
+           strcasecmp(cs, "iso-2022-jp") == 0;
+}
+
+/* ascii_text - a text part in an ASCII-compatible charset whose content
+ * (transfer encoding undone by GMime) is plain ASCII: appended to out as
+ * g_mime_text_part_get_text would give it (its conversion to UTF-8 would
+ * change nothing), without setting up the conversion.  Returns 0 (and
+ * appends nothing) when the content needs the conversion. */
+static int ascii_text(mt_bounce_parser *p, GMimeObject *part, mt_buf *out)
+{
+    GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
+    if (w == NULL)
+        return 0;
+    g_byte_array_set_size(p->out_bytes, 0);
+    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->out_stream), p->out_bytes);
+    g_mime_data_wrapper_write_to_stream(w, p->out_stream);
+    const unsigned char *b = p->out_bytes->data;
+    size_t n = p->out_bytes->len, k = 0;
+    for (; k < n && b[k] != 0; k++) /* the text ends at a NUL, as a string does */
+        if (b[k] >= 0x80 || b[k] == 0x1b || b[k] == 0x0e || b[k] == 0x0f)
+            return 0;
+    append_text_n(out, (const char *)b, k);
+    return 1;
 }
 
 static void strip_html(mt_buf *out, const char *s)
@@ -448,9 +483,16 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
                 iso2022_to_utf8(&p->notice, at);
             return;
         }
+        int html = strcasecmp(sub, "html") == 0;
+        if (html && w->texts)
+            return; /* a text part came first: the HTML is not read */
+        if (!html && cs && ascii_charset(cs) && ascii_text(p, o, &p->notice)) {
+            w->texts++;
+            return;
+        }
         char *s = g_mime_text_part_get_text(GMIME_TEXT_PART(o));
         if (s) {
-            if (strcasecmp(sub, "html") == 0) {
+            if (html) {
                 if (!w->texts)
                     strip_html(&w->html, s);
             } else {
