@@ -58,6 +58,9 @@ struct mt_bounce_parser {
      * folded reply (addresses are folded away) comes back for many
      * recipients of one provider, and its phrases need matching once */
     mt_strmap *reason_cache;
+    /* a diagnostic's text -> the SMTP command it names (a static string):
+     * the same for every recipient a provider answers alike */
+    mt_strmap *command_cache;
     mt_buf tmp;
     mt_bounce_rcpts rcpts;
     /* the top-level fields the parse reads, taken from the header before
@@ -112,6 +115,7 @@ mt_bounce_parser *mt_bounce_parser_new(const mt_bounce_reasons *reasons, mt_clas
     p->out_stream = g_mime_stream_mem_new();
     g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->out_stream), p->out_bytes);
     p->reason_cache = mt_strmap_new(REASON_CACHE_LIMIT);
+    p->command_cache = mt_strmap_new(REASON_CACHE_LIMIT);
     return p;
 }
 
@@ -127,6 +131,7 @@ void mt_bounce_parser_free(mt_bounce_parser *p)
     mt_buf_free(&p->fold);
     mt_buf_free(&p->rkey);
     mt_strmap_free(p->reason_cache);
+    mt_strmap_free(p->command_cache);
     mt_buf_free(&p->tmp);
     for (int i = 0; i < TOP_COUNT; i++)
         g_free(p->top_val[i]);
@@ -826,6 +831,20 @@ static const char *decide_cached(mt_bounce_parser *p, const mt_bounce_fact *f)
     return r;
 }
 
+/* command_of - mt_bounce_lhost_command, once per distinct text (texts of
+ * at most REASON_TEXT_MAX bytes are remembered) */
+static const char *command_of(mt_bounce_parser *p, const char *d, size_t n)
+{
+    if (n > REASON_TEXT_MAX)
+        return mt_bounce_lhost_command(d, n);
+    const char *c = mt_strmap_get(p->command_cache, d, n);
+    if (c == NULL) {
+        c = mt_bounce_lhost_command(d, n);
+        mt_strmap_put(p->command_cache, d, n, (void *)c);
+    }
+    return c;
+}
+
 /* transcript_rcpt - does a session transcript in t[0..n) show
  * ">>> RCPT To:<addr>" for this address (the reply that follows it is
  * then the answer to RCPT)? */
@@ -930,7 +949,7 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
              * server said comes first, boilerplate after */
             mt_bounce_fold(d, dn > REASON_TEXT_MAX ? REASON_TEXT_MAX : dn, &p->fold);
             if (r->command[0] == '\0')
-                copy_str(r->command, sizeof r->command, mt_bounce_lhost_command(p->fold.data, p->fold.len));
+                copy_str(r->command, sizeof r->command, command_of(p, p->fold.data ? p->fold.data : "", p->fold.len));
             if (r->command[0] == '\0' && transcript_rcpt(p->notice.data, p->notice.len, r->addr))
                 copy_str(r->command, sizeof r->command, "RCPT");
             mt_bounce_fact f = {.status = st,
@@ -1131,6 +1150,18 @@ static void top_reset(mt_bounce_parser *p)
     p->top_obj = NULL;
 }
 
+/* plain_text - is s ASCII without encoded words ("=?"): text that
+ * g_mime_utils_header_decode_text gives back as it is */
+static int plain_text(const char *s)
+{
+    if (strstr(s, "=?") != NULL)
+        return 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c >= 0x80)
+            return 0;
+    return 1;
+}
+
 /* top_get - the value of a top-level field as GMime gives it
  * (g_mime_object_get_header: unfolded, encoded words decoded), or NULL.
  * A field that header_trim took out is unfolded and decoded here (GMime's
@@ -1148,10 +1179,7 @@ static const char *top_get(mt_bounce_parser *p, int which)
         p->top_raw.data[p->top_off[which] + len] = '\0';
         char *unfolded = g_mime_utils_header_unfold(raw);
         p->top_raw.data[p->top_off[which] + len] = save;
-        int plain = strstr(unfolded, "=?") == NULL;
-        for (const unsigned char *c = (const unsigned char *)unfolded; plain && *c; c++)
-            plain = *c < 0x80;
-        if (plain) /* nothing to decode: the text as it is */
+        if (plain_text(unfolded)) /* nothing to decode: the text as it is */
             p->top_val[which] = unfolded;
         else {
             p->top_val[which] = g_mime_utils_header_decode_text(NULL, unfolded);
@@ -1257,7 +1285,9 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         return -1;
     p->top_obj = mo;
     const char *subject_raw = top_get(p, TOP_SUBJECT);
-    char *subject = subject_raw ? g_mime_utils_header_decode_text(NULL, subject_raw) : NULL;
+    char *subject = subject_raw == NULL      ? NULL
+                    : plain_text(subject_raw) ? g_strdup(subject_raw)
+                                              : g_mime_utils_header_decode_text(NULL, subject_raw);
     const char *from_h = top_get(p, TOP_FROM);
     const char *to_h = top_get(p, TOP_TO);
     char self[256] = "";
@@ -1440,9 +1470,9 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                     mt_buf_append(&r->note, said->diag.data ? said->diag.data : "", said->diag.len);
                 else if (p->rcpts.n == 1) /* the notice is all about it */
                     mt_buf_append(&r->note, p->notice.data ? p->notice.data : "", cut);
-                if (said && r->command[0] == '\0' && !mt_bounce_lhost_command(r->diag.data, r->diag.len)[0])
+                if (said && r->command[0] == '\0' && !command_of(p, r->diag.data ? r->diag.data : "", r->diag.len)[0])
                     copy_str(r->command, sizeof r->command,
-                             mt_bounce_lhost_command(said->diag.data ? said->diag.data : "", said->diag.len));
+                             command_of(p, said->diag.data ? said->diag.data : "", said->diag.len));
             }
             mt_bounce_rcpts_free(&tmp);
         }
