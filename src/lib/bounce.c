@@ -151,9 +151,10 @@ int mt_bounce_sniff(const char *b, size_t n)
 {
     if (n >= 5 && memcmp(b, "From ", 5) == 0)
         return 1;
-    static const char *const names[] = {
-        "received:",     "from:",         "date:", "return-path:", "message-id:", "subject:",
-        "mime-version:", "delivered-to:", "to:",   "x-",           NULL};
+    /* the fields that make it mail (To: and X- fields alone do not) */
+    static const char *const names[] = {"received:", "from:",         "date:",         "return-path:",
+                                        "message-id:", "subject:", "mime-version:", "delivered-to:",
+                                        NULL};
     int fields = 0, known = 0;
     size_t i = 0;
     while (i < n && fields < 8) {
@@ -174,9 +175,9 @@ int mt_bounce_sniff(const char *b, size_t n)
             if (k == 0 || k >= ln || line[k] != ':')
                 return 0;
             fields++;
-            for (int j = 0; names[j]; j++)
-                if (strncasecmp(line, names[j], strlen(names[j])) == 0 && strcmp(names[j], "x-") != 0 &&
-                    strcmp(names[j], "to:") != 0)
+            int c0 = line[0] >= 'A' && line[0] <= 'Z' ? line[0] + 32 : line[0];
+            for (int j = 0; !known && names[j]; j++)
+                if (names[j][0] == c0 && strncasecmp(line, names[j], strlen(names[j])) == 0)
                     known = 1;
         }
         if (!nl)
@@ -378,9 +379,10 @@ static void strip_html(mt_buf *out, const char *s)
     for (const char *c = s; *c; c++) {
         if (*c == '<') {
             tag = 1;
-            if (strncasecmp(c, "<br", 3) == 0 || strncasecmp(c, "<p", 2) == 0 ||
-                strncasecmp(c, "<tr", 3) == 0 || strncasecmp(c, "<div", 4) == 0 ||
-                strncasecmp(c, "</p", 3) == 0)
+            if (strchr("bBpPtTdD/", c[1]) != NULL && c[1] != '\0' &&
+                (strncasecmp(c, "<br", 3) == 0 || strncasecmp(c, "<p", 2) == 0 ||
+                 strncasecmp(c, "<tr", 3) == 0 || strncasecmp(c, "<div", 4) == 0 ||
+                 strncasecmp(c, "</p", 3) == 0))
                 mt_buf_putc(out, '\n');
         } else if (*c == '>' && tag)
             tag = 0;
@@ -521,7 +523,8 @@ static long field(const char *t, size_t n, const char *name, mt_buf *out)
         const char *line = t + i;
         const char *e = memchr(line, '\n', n - i);
         size_t ln = e ? (size_t)(e - line) : n - i;
-        if (ln > nl && strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+        if (ln > nl && (line[0] | 0x20) == (name[0] | 0x20) && strncasecmp(line, name, nl) == 0 &&
+            line[nl] == ':') {
             size_t v = nl + 1;
             while (v < ln && (line[v] == ' ' || line[v] == '\t'))
                 v++;
@@ -974,11 +977,18 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
         a.stage = stage_of(r->command);
         /* the reply text: the diagnostic on one line */
         mt_buf_reset(&p->tmp);
-        for (size_t k = 0; k < dn && p->tmp.len < 1000; k++) {
-            char c = d[k] == '\n' || d[k] == '\t' ? ' ' : d[k];
-            if (c == ' ' && p->tmp.len && p->tmp.data[p->tmp.len - 1] == ' ')
-                continue;
-            mt_buf_putc(&p->tmp, c);
+        mt_buf_reserve(&p->tmp, 1000);
+        {
+            char *t = p->tmp.data;
+            size_t tl = 0;
+            for (size_t k = 0; k < dn && tl < 1000; k++) {
+                char c = d[k] == '\n' || d[k] == '\t' ? ' ' : d[k];
+                if (c == ' ' && tl && t[tl - 1] == ' ')
+                    continue;
+                t[tl++] = c;
+            }
+            t[tl] = '\0';
+            p->tmp.len = tl;
         }
         a.reply_text = p->tmp.len ? p->tmp.data : NULL;
         switch (info.kind) {
