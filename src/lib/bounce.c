@@ -1207,7 +1207,7 @@ static const char *top_get(mt_bounce_parser *p, int which)
 static void header_trim(mt_bounce_parser *p, char *b, size_t *n)
 {
     size_t i = 0, w = 0, len = *n;
-    int keeping = 1, taking = -1;
+    int keeping = 1, taking = -1, dropped = 0;
     while (i < len) {
         const char *nl = memchr(b + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - b) + 1 : len;
@@ -1221,10 +1221,21 @@ static void header_trim(mt_bounce_parser *p, char *b, size_t *n)
             size_t nameend = k;
             while (k < e && (b[k] == ' ' || b[k] == '\t'))
                 k++;
-            if (nameend == i || k >= e || b[k] != ':')
-                break; /* no field */
+            if (nameend == i || k >= e || b[k] != ':') {
+                /* no field.  GMime takes it for junk when a field came
+                 * before it, and the header for broken when none did: so
+                 * that it sees what it saw when every field the parse
+                 * reads was handed to it, a field stands in for them */
+                if (w == 0 && dropped) {
+                    memcpy(b, "X:\n", 3);
+                    w = 3; /* the shortest dropped line ("To:\n") has room for it */
+                }
+                break;
+            }
             keeping = header_needed(b + i, nameend - i);
             taking = keeping ? -1 : top_which(b + i, nameend - i);
+            if (taking >= 0 || (nameend - i == 12 && strncasecmp(b + i, "mime-version", 12) == 0))
+                dropped = 1;
             if (taking >= 0 && p->top_seen[taking])
                 taking = -1; /* GMime gives the first of a name */
             if (taking >= 0) {
