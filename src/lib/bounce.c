@@ -40,8 +40,16 @@ enum {
     TOP_COUNT
 };
 static const char *const top_names[TOP_COUNT] = {
-    "Subject",    "From",         "To",         "Date",          "Auto-Submitted", "Precedence",
-    "X-Failed-Recipients", "X-Autoreply", "X-Autorespond", "X-Autoresponder",
+    "Subject",
+    "From",
+    "To",
+    "Date",
+    "Auto-Submitted",
+    "Precedence",
+    "X-Failed-Recipients",
+    "X-Autoreply",
+    "X-Autorespond",
+    "X-Autoresponder",
 };
 
 struct mt_bounce_parser {
@@ -152,9 +160,9 @@ int mt_bounce_sniff(const char *b, size_t n)
     if (n >= 5 && memcmp(b, "From ", 5) == 0)
         return 1;
     /* the fields that make it mail (To: and X- fields alone do not) */
-    static const char *const names[] = {"received:", "from:",         "date:",         "return-path:",
-                                        "message-id:", "subject:", "mime-version:", "delivered-to:",
-                                        NULL};
+    static const char *const names[] = {
+        "received:",     "from:",         "date:", "return-path:", "message-id:", "subject:",
+        "mime-version:", "delivered-to:", NULL};
     int fields = 0, known = 0;
     size_t i = 0;
     while (i < n && fields < 8) {
@@ -952,7 +960,8 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
              * server said comes first, boilerplate after */
             mt_bounce_fold(d, dn > REASON_TEXT_MAX ? REASON_TEXT_MAX : dn, &p->fold);
             if (r->command[0] == '\0')
-                copy_str(r->command, sizeof r->command, command_of(p, p->fold.data ? p->fold.data : "", p->fold.len));
+                copy_str(r->command, sizeof r->command,
+                         command_of(p, p->fold.data ? p->fold.data : "", p->fold.len));
             if (r->command[0] == '\0' && transcript_rcpt(p->notice.data, p->notice.len, r->addr))
                 copy_str(r->command, sizeof r->command, "RCPT");
             mt_bounce_fact f = {.status = st,
@@ -1212,7 +1221,7 @@ static void header_trim(mt_bounce_parser *p, char *b, size_t *n)
         const char *nl = memchr(b + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - b) + 1 : len;
         if (b[i] == '\n')
-            break; /* the blank line: the body follows */
+            break;       /* the blank line: the body follows */
         size_t from = i; /* what a taken field's value gets of this line */
         if (b[i] != ' ' && b[i] != '\t') {
             size_t k = i;
@@ -1306,7 +1315,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         return -1;
     p->top_obj = mo;
     const char *subject_raw = top_get(p, TOP_SUBJECT);
-    char *subject = subject_raw == NULL      ? NULL
+    char *subject = subject_raw == NULL       ? NULL
                     : plain_text(subject_raw) ? g_strdup(subject_raw)
                                               : g_mime_utils_header_decode_text(NULL, subject_raw);
     const char *from_h = top_get(p, TOP_FROM);
@@ -1491,7 +1500,8 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                     mt_buf_append(&r->note, said->diag.data ? said->diag.data : "", said->diag.len);
                 else if (p->rcpts.n == 1) /* the notice is all about it */
                     mt_buf_append(&r->note, p->notice.data ? p->notice.data : "", cut);
-                if (said && r->command[0] == '\0' && !command_of(p, r->diag.data ? r->diag.data : "", r->diag.len)[0])
+                if (said && r->command[0] == '\0' &&
+                    !command_of(p, r->diag.data ? r->diag.data : "", r->diag.len)[0])
                     copy_str(r->command, sizeof r->command,
                              command_of(p, said->diag.data ? said->diag.data : "", said->diag.len));
             }
