@@ -1212,16 +1212,19 @@ static const char *top_get(mt_bounce_parser *p, int which)
  * lines) of the header of b[0..*n), in place; the body is left as it is.
  * The raw values of the fields the parse reads go to p->top_raw (the
  * first of each name).  A line that is no field ends the trimming there
- * (GMime decides what it is). */
-static void header_trim(mt_bounce_parser *p, char *b, size_t *n)
+ * (GMime decides what it is).  Returns 1 when the whole header was read
+ * (up to its blank line), else 0. */
+static int header_trim(mt_bounce_parser *p, char *b, size_t *n)
 {
     size_t i = 0, w = 0, len = *n;
-    int keeping = 1, taking = -1, dropped = 0;
+    int keeping = 1, taking = -1, dropped = 0, whole = 0;
     while (i < len) {
         const char *nl = memchr(b + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - b) + 1 : len;
-        if (b[i] == '\n')
-            break;       /* the blank line: the body follows */
+        if (b[i] == '\n') {
+            whole = 1; /* the blank line: the body follows */
+            break;
+        }
         size_t from = i; /* what a taken field's value gets of this line */
         if (b[i] != ' ' && b[i] != '\t') {
             size_t k = i;
@@ -1230,17 +1233,8 @@ static void header_trim(mt_bounce_parser *p, char *b, size_t *n)
             size_t nameend = k;
             while (k < e && (b[k] == ' ' || b[k] == '\t'))
                 k++;
-            if (nameend == i || k >= e || b[k] != ':') {
-                /* no field.  GMime takes it for junk when a field came
-                 * before it, and the header for broken when none did: so
-                 * that it sees what it saw when every field the parse
-                 * reads was handed to it, a field stands in for them */
-                if (w == 0 && dropped) {
-                    memcpy(b, "X:\n", 3);
-                    w = 3; /* the shortest dropped line ("To:\n") has room for it */
-                }
-                break;
-            }
+            if (nameend == i || k >= e || b[k] != ':')
+                break; /* no field */
             keeping = header_needed(b + i, nameend - i);
             taking = keeping ? -1 : top_which(b + i, nameend - i);
             if (taking >= 0 || (nameend - i == 12 && strncasecmp(b + i, "mime-version", 12) == 0))
@@ -1265,11 +1259,21 @@ static void header_trim(mt_bounce_parser *p, char *b, size_t *n)
         }
         i = e;
     }
+    if (!whole && w == 0 && dropped) {
+        /* a line that is no field, or the end of the message, and no field
+         * kept before it: GMime takes the line for junk, or the message for
+         * a header alone, when a field came before, and the message for
+         * broken when none did.  So that it sees what it saw when every
+         * field the parse reads was handed to it, one stands in for them. */
+        memcpy(b, "X:\n", 3);
+        w = 3; /* the shortest dropped line ("To:\n") has room for it */
+    }
     if (w == i)
-        return;
+        return whole;
     memmove(b + w, b + i, len - i);
     *n = w + (len - i);
     b[*n] = '\0';
+    return whole;
 }
 
 /* attached_report - is the attached message in b (its header, then its
@@ -1302,17 +1306,22 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     top_reset(p);
     if (!mt_bounce_sniff(p->norm.data, p->norm.len))
         return -1;
-    header_trim(p, p->norm.data, &p->norm.len);
-
-    g_byte_array_set_size(p->in_bytes, 0);
-    g_byte_array_append(p->in_bytes, (const guint8 *)p->norm.data, (guint)p->norm.len);
-    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->in_stream), p->in_bytes); /* back to the start */
-    g_mime_parser_init_with_stream(p->gparser, p->in_stream);
-    /* the message read as a MIME part: a GMimeMessage would also build
-     * (and free) an address list for each of its address fields */
-    GMimeObject *mo = g_mime_parser_construct_part(p->gparser, NULL);
-    if (mo == NULL)
-        return -1;
+    /* no MIME field in a header read to its end: a plain RFC 5322 message
+     * whose body is its text (no structure to parse, no transfer encoding
+     * to undo, no charset named) */
+    int plain = header_trim(p, p->norm.data, &p->norm.len) && p->norm.data[0] == '\n';
+    GMimeObject *mo = NULL;
+    if (!plain) {
+        g_byte_array_set_size(p->in_bytes, 0);
+        g_byte_array_append(p->in_bytes, (const guint8 *)p->norm.data, (guint)p->norm.len);
+        g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->in_stream), p->in_bytes); /* back to the start */
+        g_mime_parser_init_with_stream(p->gparser, p->in_stream);
+        /* the message read as a MIME part: a GMimeMessage would also build
+         * (and free) an address list for each of its address fields */
+        mo = g_mime_parser_construct_part(p->gparser, NULL);
+        if (mo == NULL)
+            return -1;
+    }
     p->top_obj = mo;
     const char *subject_raw = top_get(p, TOP_SUBJECT);
     char *subject = subject_raw == NULL       ? NULL
@@ -1327,7 +1336,12 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
 
     walk_state w = {.p = p};
     mt_buf_init(&w.html);
-    walk(&w, mo, 0);
+    if (plain) {
+        /* what GMime gives for it: one text/plain part, no charset */
+        mt_buf_append(&p->notice, p->norm.data + 1, p->norm.len - 1);
+        iso2022_to_utf8(&p->notice, 0);
+    } else
+        walk(&w, mo, 0);
     if (p->notice.len == 0 && w.html.len)
         mt_buf_append(&p->notice, w.html.data, w.html.len);
     mt_buf_free(&w.html);
@@ -1339,7 +1353,8 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         memcpy(inner, p->orig.data, in);
         inner[in] = '\0';
         g_free(subject);
-        g_object_unref(mo);
+        if (mo)
+            g_object_unref(mo);
         top_reset(p);
         p->nested = 1;
         p->serial--; /* one message, one serial */
@@ -1511,7 +1526,8 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     if (p->rcpts.n)
         count = emit(p, source, &of, msg_time, format, kind, feedback, fn, arg);
     g_free(subject);
-    g_object_unref(mo);
+    if (mo)
+        g_object_unref(mo);
     p->top_obj = NULL;
     return count;
 }

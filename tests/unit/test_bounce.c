@@ -312,6 +312,18 @@ static void test_header_fields(void **state)
     memset(&s, 0, sizeof s);
     m = "From: someone@example.jp\nTo: sender@example.org\nSubject: Re: hello\n\nThanks.\n";
     assert_int_equal(mt_bounce_parse(p, m, strlen(m), "t", on_record, &s), 0);
+    /* a header alone (no blank line, no body) is mail all the same */
+    m = "From: someone@example.jp\nTo: sender@example.org\nSubject: Re: hello\n";
+    assert_int_equal(mt_bounce_parse(p, m, strlen(m), "t", on_record, &s), 0);
+    /* a notice without MIME fields: its body is the text read */
+    memset(&s, 0, sizeof s);
+    m = "From: MAILER-DAEMON@mta.example.net\nTo: sender@example.org\nSubject: Undelivered Mail\n\n"
+        "<someone@example.jp>: host mx.example.jp said: 550 5.1.1 <someone@example.jp>: "
+        "Recipient address rejected: User unknown (in reply to RCPT TO command)";
+    assert_int_equal(mt_bounce_parse(p, m, strlen(m), "t", on_record, &s), 1);
+    assert_string_equal(s.rcpt[0], "someone@example.jp");
+    assert_string_equal(s.reason[0], "userunknown");
+    assert_int_equal(s.stage[0], MT_STAGE_RCPT);
     mt_bounce_parser_free(p);
     mt_bounce_reasons_free(r);
 }
