@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <gmime/gmime.h>
+#include <iconv.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #define REASON_TEXT_MAX    4096
 #define REASON_CACHE_LIMIT 65536
+#define CHARSET_PINS       16
 
 /* The top-level header fields the parse reads. */
 enum {
@@ -87,6 +89,13 @@ struct mt_bounce_parser {
     GMimeParser *gparser;
     GByteArray *out_bytes;
     GMimeStream *out_stream;
+    /* a conversion to UTF-8 held open for each charset met: while one is
+     * open, glibc keeps the charset's module loaded, so the conversions
+     * GMime opens and closes for each text do not load and unload it
+     * (dlopen, mmap, relocations) every time */
+    iconv_t pins[CHARSET_PINS];
+    char pin_names[CHARSET_PINS][32];
+    int npins;
     int have_orig;
     uint64_t serial; /* messages parsed: the records' message_serial */
     int nested;      /* parsing a bounce attached to a forwarding message */
@@ -149,6 +158,9 @@ void mt_bounce_parser_free(mt_bounce_parser *p)
     g_byte_array_free(p->in_bytes, TRUE);
     g_object_unref(p->out_stream);
     g_byte_array_free(p->out_bytes, TRUE);
+    for (int i = 0; i < p->npins; i++)
+        if (p->pins[i] != (iconv_t)-1)
+            iconv_close(p->pins[i]);
     mt_bounce_rcpts_free(&p->rcpts);
     free(p);
 }
@@ -304,12 +316,46 @@ static const char *powermta_category(const char *c)
     return "";
 }
 
+/* pin_charset - hold a conversion from charset cs (a name as a message
+ * gives it) to UTF-8 open for the parser's life, once per charset, at
+ * most CHARSET_PINS of them (then nothing is held: only slower) */
+static void pin_charset(mt_bounce_parser *p, const char *cs, size_t n)
+{
+    char name[32];
+    if (n == 0 || n >= sizeof name || p->npins >= CHARSET_PINS)
+        return;
+    memcpy(name, cs, n);
+    name[n] = '\0';
+    for (int i = 0; i < p->npins; i++)
+        if (strcasecmp(p->pin_names[i], name) == 0)
+            return;
+    iconv_t cd = iconv_open("UTF-8", g_mime_charset_iconv_name(name));
+    if (cd == (iconv_t)-1)
+        cd = iconv_open("UTF-8", name);
+    /* remembered even when it cannot be opened: not tried again */
+    p->pins[p->npins] = cd;
+    memcpy(p->pin_names[p->npins], name, n + 1);
+    p->npins++;
+}
+
+/* pin_words - pin the charsets of the encoded words ("=?cs?...") in s */
+static void pin_words(mt_bounce_parser *p, const char *s)
+{
+    for (const char *w = strstr(s, "=?"); w; w = strstr(w + 2, "=?")) {
+        const char *cs = w + 2;
+        size_t n = strcspn(cs, "?* \t");
+        if (cs[n] == '?' || cs[n] == '*')
+            pin_charset(p, cs, n);
+    }
+}
+
 /* Unlabelled Japanese: ISO-2022-JP escapes in out[at..], converted to
  * UTF-8 in place (left as they are when they do not convert). */
-static void iso2022_to_utf8(mt_buf *out, size_t at)
+static void iso2022_to_utf8(mt_bounce_parser *p, mt_buf *out, size_t at)
 {
     if (out->len <= at || memmem(out->data + at, out->len - at, "\x1b$B", 3) == NULL)
         return;
+    pin_charset(p, "ISO-2022-JP", 11);
     gsize wr = 0;
     gchar *u = g_convert(out->data + at, (gssize)(out->len - at), "UTF-8", "ISO-2022-JP", NULL, &wr, NULL);
     if (u) {
@@ -462,7 +508,7 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
         (strcasecmp(sub, "delivery-status") == 0 || strcasecmp(sub, "global-delivery-status") == 0)) {
         size_t at = p->dsn.len;
         stream_to_buf(p, o, &p->dsn);
-        iso2022_to_utf8(&p->dsn, at); /* fields in raw 8-bit or 7-bit Japanese */
+        iso2022_to_utf8(p, &p->dsn, at); /* fields in raw 8-bit or 7-bit Japanese */
         return;
     }
     if (strcasecmp(type, "text") == 0 && strcasecmp(sub, "delivery-status") == 0) {
@@ -495,7 +541,7 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
             stream_to_buf(p, o, &p->notice);
             w->texts++;
             if (cs == NULL)
-                iso2022_to_utf8(&p->notice, at);
+                iso2022_to_utf8(p, &p->notice, at);
             return;
         }
         int html = strcasecmp(sub, "html") == 0;
@@ -505,6 +551,8 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
             w->texts++;
             return;
         }
+        if (cs)
+            pin_charset(p, cs, strlen(cs));
         char *s = g_mime_text_part_get_text(GMIME_TEXT_PART(o));
         if (s) {
             if (html) {
@@ -1201,6 +1249,7 @@ static const char *top_get(mt_bounce_parser *p, int which)
         if (plain_text(unfolded)) /* nothing to decode: the text as it is */
             p->top_val[which] = unfolded;
         else {
+            pin_words(p, unfolded);
             p->top_val[which] = g_mime_utils_header_decode_text(NULL, unfolded);
             g_free(unfolded);
         }
@@ -1339,7 +1388,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     if (plain) {
         /* what GMime gives for it: one text/plain part, no charset */
         mt_buf_append(&p->notice, p->norm.data + 1, p->norm.len - 1);
-        iso2022_to_utf8(&p->notice, 0);
+        iso2022_to_utf8(p, &p->notice, 0);
     } else
         walk(&w, mo, 0);
     if (p->notice.len == 0 && w.html.len)
