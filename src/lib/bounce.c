@@ -400,29 +400,39 @@ static void append_text(mt_buf *out, const char *s)
 static int ascii_charset(const char *cs)
 {
     return strncasecmp(cs, "iso-8859-", 9) == 0 || strncasecmp(cs, "windows-125", 11) == 0 ||
-           strcasecmp(cs, "iso-2022-jp") == 0;
+           strcasecmp(cs, "iso-2022-jp") == 0 || strcasecmp(cs, "us-ascii") == 0 ||
+           strcasecmp(cs, "ascii") == 0;
 }
 
-/* ascii_text - a text part in an ASCII-compatible charset whose content
- * (transfer encoding undone by GMime) is plain ASCII: appended to out as
- * g_mime_text_part_get_text would give it (its conversion to UTF-8 would
- * change nothing), without setting up the conversion.  Returns 0 (and
- * appends nothing) when the content needs the conversion. */
-static int ascii_text(mt_bounce_parser *p, GMimeObject *part, mt_buf *out)
+/* same_text - the text of a part in charset cs (ascii_charset, or UTF-8)
+ * when its content (transfer encoding undone by GMime) would come out of
+ * g_mime_text_part_get_text unchanged: plain ASCII, or valid UTF-8 for
+ * UTF-8.  The string (up to its first NUL, as get_text's is read) is in
+ * p->out_bytes until the next use; NULL when the content needs the
+ * conversion. */
+static const char *same_text(mt_bounce_parser *p, GMimeObject *part, const char *cs)
 {
+    int utf8 = strcasecmp(cs, "utf-8") == 0;
+    if (!utf8 && !ascii_charset(cs))
+        return NULL;
     GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
     if (w == NULL)
-        return 0;
+        return NULL;
     g_byte_array_set_size(p->out_bytes, 0);
     g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->out_stream), p->out_bytes);
     g_mime_data_wrapper_write_to_stream(w, p->out_stream);
     const unsigned char *b = p->out_bytes->data;
-    size_t n = p->out_bytes->len, k = 0;
-    for (; k < n && b[k] != 0; k++) /* the text ends at a NUL, as a string does */
-        if (b[k] >= 0x80 || b[k] == 0x1b || b[k] == 0x0e || b[k] == 0x0f)
-            return 0;
-    append_text_n(out, (const char *)b, k);
-    return 1;
+    size_t n = p->out_bytes->len;
+    if (utf8) {
+        if (n && !g_utf8_validate_len((const char *)b, n, NULL)) /* a NUL fails it too */
+            return NULL;
+    } else {
+        for (size_t k = 0; k < n && b[k] != 0; k++)
+            if (b[k] >= 0x80 || b[k] == 0x1b || b[k] == 0x0e || b[k] == 0x0f)
+                return NULL;
+    }
+    g_byte_array_append(p->out_bytes, (const guint8 *)"", 1);
+    return (const char *)p->out_bytes->data;
 }
 
 static void strip_html(mt_buf *out, const char *s)
@@ -547,8 +557,14 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
         int html = strcasecmp(sub, "html") == 0;
         if (html && w->texts)
             return; /* a text part came first: the HTML is not read */
-        if (!html && cs && ascii_charset(cs) && ascii_text(p, o, &p->notice)) {
-            w->texts++;
+        const char *same = cs ? same_text(p, o, cs) : NULL;
+        if (same) { /* what get_text gives, without the conversion */
+            if (html)
+                strip_html(&w->html, same); /* no text part before it */
+            else {
+                append_text(&p->notice, same);
+                w->texts++;
+            }
             return;
         }
         if (cs)

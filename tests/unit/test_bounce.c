@@ -324,6 +324,30 @@ static void test_header_fields(void **state)
     assert_string_equal(s.rcpt[0], "someone@example.jp");
     assert_string_equal(s.reason[0], "userunknown");
     assert_int_equal(s.stage[0], MT_STAGE_RCPT);
+    /* the notice only in HTML (UTF-8, quoted-printable), then in a
+     * Latin-1 text part: both read as GMime converts them */
+    const char *kinds[][2] = {
+        {"text/html; charset=utf-8", "<p>Delivery to <b>someone@example.jp</b> failed:</p><p>550 5.1.1 "
+                                     "User unknown =C3=A9t=C3=A9</p>"},
+        {"text/plain; charset=iso-8859-1", "Delivery to someone@example.jp failed:\n550 5.1.1 User unknown"},
+        {"text/plain; charset=iso-8859-1",
+         "Delivery to someone@example.jp failed:\n550 5.1.1 User unknown =E9t=E9"},
+    };
+    mt_buf mb;
+    mt_buf_init(&mb);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        mt_buf_reset(&mb);
+        mt_buf_printf(&mb,
+                      "From: MAILER-DAEMON@mta.example.net\nTo: sender@example.org\nSubject: Undeliverable\n"
+                      "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"b2\"\n\n--b2\n"
+                      "Content-Type: %s\nContent-Transfer-Encoding: quoted-printable\n\n%s\n--b2--\n",
+                      kinds[k][0], kinds[k][1]);
+        memset(&s, 0, sizeof s);
+        assert_int_equal(mt_bounce_parse(p, mb.data, mb.len, "t", on_record, &s), 1);
+        assert_string_equal(s.rcpt[0], "someone@example.jp");
+        assert_string_equal(s.reason[0], "userunknown");
+    }
+    mt_buf_free(&mb);
     mt_bounce_parser_free(p);
     mt_bounce_reasons_free(r);
 }
