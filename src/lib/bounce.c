@@ -441,9 +441,14 @@ static void strip_html(mt_buf *out, const char *s)
     if (out->len && out->data[out->len - 1] != '\n')
         mt_buf_putc(out, '\n');
     for (const char *c = s; *c; c++) {
+        if (tag && *c != '<' && *c != '>') {
+            c = strpbrk(c, "<>"); /* inside a tag only these count */
+            if (c == NULL)
+                break;
+        }
         if (*c == '<') {
             tag = 1;
-            if (strchr("bBpPtTdD/", c[1]) != NULL && c[1] != '\0' &&
+            if (c[1] != '\0' && strchr("bBpPtTdD/", c[1]) != NULL &&
                 (strncasecmp(c, "<br", 3) == 0 || strncasecmp(c, "<p", 2) == 0 ||
                  strncasecmp(c, "<tr", 3) == 0 || strncasecmp(c, "<div", 4) == 0 ||
                  strncasecmp(c, "</p", 3) == 0))
