@@ -975,6 +975,10 @@ static void keep_failed(mt_bounce_parser *p, const char *xf)
     p->rcpts.n = w;
 }
 
+#define DATE_UNREAD INT64_MIN /* msg_time: the Date field, not parsed yet */
+
+static const char *top_get(mt_bounce_parser *p, int which);
+
 static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, int64_t msg_time,
                 const char *format, mt_bounce_kind forced, const char *feedback, mt_bounce_fn fn, void *arg)
 {
@@ -985,6 +989,8 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
             continue;
         mt_attempt a;
         memset(&a, 0, sizeof a);
+        if (r->time == 0 && msg_time == DATE_UNREAD) /* read only when needed */
+            msg_time = parse_date(top_get(p, TOP_DATE));
         a.time = r->time ? r->time : msg_time;
         a.source_file = source;
         a.message_id = of->message_id[0] ? of->message_id : NULL;
@@ -1151,8 +1157,6 @@ static size_t first_bare(const char *t, size_t n, const char *self, char *out, s
     }
     return 0;
 }
-
-static const char *top_get(mt_bounce_parser *p, int which);
 
 static int is_autoreply(mt_bounce_parser *p, const char *subject)
 {
@@ -1402,7 +1406,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     char self[256] = "";
     if (to_h)
         copy_addr(self, sizeof self, to_h, strlen(to_h));
-    int64_t msg_time = parse_date(top_get(p, TOP_DATE));
+    int64_t msg_time = DATE_UNREAD; /* the Date field's, or the DSN's Arrival-Date */
 
     walk_state w = {.p = p};
     mt_buf_init(&w.html);
