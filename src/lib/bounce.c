@@ -23,9 +23,10 @@
 #include "mailbox.h"
 #include "strmap.h"
 
-#define REASON_TEXT_MAX    4096
-#define REASON_CACHE_LIMIT 65536
-#define CHARSET_PINS       16
+#define REASON_TEXT_MAX     4096
+#define REASON_CACHE_LIMIT  65536
+#define CHARSET_PINS        16
+#define COMMAND_CACHE_LIMIT 16384 /* texts of up to REASON_TEXT_MAX bytes: 64 MB at worst */
 
 /* The top-level header fields the parse reads. */
 enum {
@@ -132,7 +133,7 @@ mt_bounce_parser *mt_bounce_parser_new(const mt_bounce_reasons *reasons, mt_clas
     p->out_stream = g_mime_stream_mem_new();
     g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->out_stream), p->out_bytes);
     p->reason_cache = mt_strmap_new(REASON_CACHE_LIMIT);
-    p->command_cache = mt_strmap_new(REASON_CACHE_LIMIT);
+    p->command_cache = mt_strmap_new(COMMAND_CACHE_LIMIT);
     return p;
 }
 
