@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <gmime/gmime.h>
+#include <iconv.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,37 @@
 #include "mailbox.h"
 #include "strmap.h"
 
-#define REASON_TEXT_MAX    4096
-#define REASON_CACHE_LIMIT 65536
+#define REASON_TEXT_MAX     4096
+#define REASON_CACHE_LIMIT  65536
+#define CHARSET_PINS        16
+#define COMMAND_CACHE_LIMIT 16384 /* texts of up to REASON_TEXT_MAX bytes: 64 MB at worst */
+
+/* The top-level header fields the parse reads. */
+enum {
+    TOP_SUBJECT,
+    TOP_FROM,
+    TOP_TO,
+    TOP_DATE,
+    TOP_AUTO_SUBMITTED,
+    TOP_PRECEDENCE,
+    TOP_X_FAILED,
+    TOP_X_AUTOREPLY,
+    TOP_X_AUTORESPOND,
+    TOP_X_AUTORESPONDER,
+    TOP_COUNT
+};
+static const char *const top_names[TOP_COUNT] = {
+    "Subject",
+    "From",
+    "To",
+    "Date",
+    "Auto-Submitted",
+    "Precedence",
+    "X-Failed-Recipients",
+    "X-Autoreply",
+    "X-Autorespond",
+    "X-Autoresponder",
+};
 
 struct mt_bounce_parser {
     const mt_bounce_reasons *reasons;
@@ -39,8 +69,34 @@ struct mt_bounce_parser {
      * folded reply (addresses are folded away) comes back for many
      * recipients of one provider, and its phrases need matching once */
     mt_strmap *reason_cache;
+    /* a diagnostic's text -> the SMTP command it names (a static string):
+     * the same for every recipient a provider answers alike */
+    mt_strmap *command_cache;
     mt_buf tmp;
     mt_bounce_rcpts rcpts;
+    /* the top-level fields the parse reads, taken from the header before
+     * GMime sees it (GMime would build an object for each and decode its
+     * value on every lookup): raw values in top_raw, values on demand */
+    mt_buf top_raw;
+    size_t top_off[TOP_COUNT], top_len[TOP_COUNT];
+    unsigned char top_seen[TOP_COUNT], top_done[TOP_COUNT];
+    char *top_val[TOP_COUNT];
+    GMimeObject *top_obj; /* the parsed message: fields after a line that is no field */
+    /* GMime's objects, made once and reused for every message: the
+     * message's bytes (not owned by the stream), the stream over them and
+     * the parser; a part's decoded content and the stream it is written to */
+    GByteArray *in_bytes;
+    GMimeStream *in_stream;
+    GMimeParser *gparser;
+    GByteArray *out_bytes;
+    GMimeStream *out_stream;
+    /* a conversion to UTF-8 held open for each charset met: while one is
+     * open, glibc keeps the charset's module loaded, so the conversions
+     * GMime opens and closes for each text do not load and unload it
+     * (dlopen, mmap, relocations) every time */
+    iconv_t pins[CHARSET_PINS];
+    char pin_names[CHARSET_PINS][32];
+    int npins;
     int have_orig;
     uint64_t serial; /* messages parsed: the records' message_serial */
     int nested;      /* parsing a bounce attached to a forwarding message */
@@ -68,7 +124,17 @@ mt_bounce_parser *mt_bounce_parser_new(const mt_bounce_reasons *reasons, mt_clas
     mt_buf_init(&p->fold);
     mt_buf_init(&p->rkey);
     mt_buf_init(&p->tmp);
+    mt_buf_init(&p->top_raw);
+    mt_buf_reserve(&p->top_raw, 256); /* never NULL: top_get writes a NUL into it */
+    p->in_bytes = g_byte_array_new();
+    p->in_stream = g_mime_stream_mem_new();
+    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->in_stream), p->in_bytes); /* not its owner */
+    p->gparser = g_mime_parser_new();
+    p->out_bytes = g_byte_array_new();
+    p->out_stream = g_mime_stream_mem_new();
+    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->out_stream), p->out_bytes);
     p->reason_cache = mt_strmap_new(REASON_CACHE_LIMIT);
+    p->command_cache = mt_strmap_new(COMMAND_CACHE_LIMIT);
     return p;
 }
 
@@ -84,7 +150,19 @@ void mt_bounce_parser_free(mt_bounce_parser *p)
     mt_buf_free(&p->fold);
     mt_buf_free(&p->rkey);
     mt_strmap_free(p->reason_cache);
+    mt_strmap_free(p->command_cache);
     mt_buf_free(&p->tmp);
+    for (int i = 0; i < TOP_COUNT; i++)
+        g_free(p->top_val[i]);
+    mt_buf_free(&p->top_raw);
+    g_object_unref(p->gparser);
+    g_object_unref(p->in_stream);
+    g_byte_array_free(p->in_bytes, TRUE);
+    g_object_unref(p->out_stream);
+    g_byte_array_free(p->out_bytes, TRUE);
+    for (int i = 0; i < p->npins; i++)
+        if (p->pins[i] != (iconv_t)-1)
+            iconv_close(p->pins[i]);
     mt_bounce_rcpts_free(&p->rcpts);
     free(p);
 }
@@ -95,9 +173,10 @@ int mt_bounce_sniff(const char *b, size_t n)
 {
     if (n >= 5 && memcmp(b, "From ", 5) == 0)
         return 1;
+    /* the fields that make it mail (To: and X- fields alone do not) */
     static const char *const names[] = {
         "received:",     "from:",         "date:", "return-path:", "message-id:", "subject:",
-        "mime-version:", "delivered-to:", "to:",   "x-",           NULL};
+        "mime-version:", "delivered-to:", NULL};
     int fields = 0, known = 0;
     size_t i = 0;
     while (i < n && fields < 8) {
@@ -118,9 +197,9 @@ int mt_bounce_sniff(const char *b, size_t n)
             if (k == 0 || k >= ln || line[k] != ':')
                 return 0;
             fields++;
-            for (int j = 0; names[j]; j++)
-                if (strncasecmp(line, names[j], strlen(names[j])) == 0 && strcmp(names[j], "x-") != 0 &&
-                    strcmp(names[j], "to:") != 0)
+            int c0 = line[0] >= 'A' && line[0] <= 'Z' ? line[0] + 32 : line[0];
+            for (int j = 0; !known && names[j]; j++)
+                if (names[j][0] == c0 && strncasecmp(line, names[j], strlen(names[j])) == 0)
                     known = 1;
         }
         if (!nl)
@@ -199,22 +278,23 @@ static void normalise(mt_buf *out, const char *b, size_t n)
     }
 }
 
-static void stream_to_buf(GMimeObject *part, mt_buf *out)
+static void stream_to_buf(mt_bounce_parser *p, GMimeObject *part, mt_buf *out)
 {
     GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
     if (w == NULL)
         return;
-    GMimeStream *s = g_mime_stream_mem_new();
+    GMimeStream *s = p->out_stream;
+    g_byte_array_set_size(p->out_bytes, 0);
+    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(s), p->out_bytes); /* back to the start */
     g_mime_data_wrapper_write_to_stream(w, s);
-    GByteArray *ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(s));
-    if (ba && ba->len) {
+    GByteArray *ba = p->out_bytes;
+    if (ba->len) {
         if (out->len && out->data[out->len - 1] != '\n')
             mt_buf_putc(out, '\n');
         mt_buf_reserve(out, ba->len + 1);
         out->len += copy_lf(out->data + out->len, (const char *)ba->data, ba->len);
         out->data[out->len] = '\0';
     }
-    g_object_unref(s);
 }
 
 /* PowerMTA's bounce categories (its X-PowerMTA-BounceCategory field), in
@@ -238,12 +318,46 @@ static const char *powermta_category(const char *c)
     return "";
 }
 
+/* pin_charset - hold a conversion from charset cs (a name as a message
+ * gives it) to UTF-8 open for the parser's life, once per charset, at
+ * most CHARSET_PINS of them (then nothing is held: only slower) */
+static void pin_charset(mt_bounce_parser *p, const char *cs, size_t n)
+{
+    char name[32];
+    if (n == 0 || n >= sizeof name || p->npins >= CHARSET_PINS)
+        return;
+    memcpy(name, cs, n);
+    name[n] = '\0';
+    for (int i = 0; i < p->npins; i++)
+        if (strcasecmp(p->pin_names[i], name) == 0)
+            return;
+    iconv_t cd = iconv_open("UTF-8", g_mime_charset_iconv_name(name));
+    if (cd == (iconv_t)-1)
+        cd = iconv_open("UTF-8", name);
+    /* remembered even when it cannot be opened: not tried again */
+    p->pins[p->npins] = cd;
+    memcpy(p->pin_names[p->npins], name, n + 1);
+    p->npins++;
+}
+
+/* pin_words - pin the charsets of the encoded words ("=?cs?...") in s */
+static void pin_words(mt_bounce_parser *p, const char *s)
+{
+    for (const char *w = strstr(s, "=?"); w; w = strstr(w + 2, "=?")) {
+        const char *cs = w + 2;
+        size_t n = strcspn(cs, "?* \t");
+        if (cs[n] == '?' || cs[n] == '*')
+            pin_charset(p, cs, n);
+    }
+}
+
 /* Unlabelled Japanese: ISO-2022-JP escapes in out[at..], converted to
  * UTF-8 in place (left as they are when they do not convert). */
-static void iso2022_to_utf8(mt_buf *out, size_t at)
+static void iso2022_to_utf8(mt_bounce_parser *p, mt_buf *out, size_t at)
 {
     if (out->len <= at || memmem(out->data + at, out->len - at, "\x1b$B", 3) == NULL)
         return;
+    pin_charset(p, "ISO-2022-JP", 11);
     gsize wr = 0;
     gchar *u = g_convert(out->data + at, (gssize)(out->len - at), "UTF-8", "ISO-2022-JP", NULL, &wr, NULL);
     if (u) {
@@ -265,17 +379,62 @@ static void headers_to_buf(GMimeObject *o, mt_buf *out)
     }
 }
 
-static void append_text(mt_buf *out, const char *s)
+/* append_text_n - s[0..n) on a line of its own in out, CR made LF */
+static void append_text_n(mt_buf *out, const char *s, size_t n)
 {
-    if (s == NULL)
-        return;
     if (out->len && out->data[out->len - 1] != '\n')
         mt_buf_putc(out, '\n');
-    size_t at = out->len, n = strlen(s);
+    size_t at = out->len;
     mt_buf_append(out, s, n);
     for (char *c = out->data + at; c < out->data + at + n; c++)
         if (*c == '\r')
             *c = '\n';
+}
+
+static void append_text(mt_buf *out, const char *s)
+{
+    if (s != NULL)
+        append_text_n(out, s, strlen(s));
+}
+
+/* ascii_charset - a charset in which text of ASCII bytes without escape
+ * or shift bytes is the same text in UTF-8 */
+static int ascii_charset(const char *cs)
+{
+    return strncasecmp(cs, "iso-8859-", 9) == 0 || strncasecmp(cs, "windows-125", 11) == 0 ||
+           strcasecmp(cs, "iso-2022-jp") == 0 || strcasecmp(cs, "us-ascii") == 0 ||
+           strcasecmp(cs, "ascii") == 0;
+}
+
+/* same_text - the text of a part in charset cs (ascii_charset, or UTF-8)
+ * when its content (transfer encoding undone by GMime) would come out of
+ * g_mime_text_part_get_text unchanged: plain ASCII, or valid UTF-8 for
+ * UTF-8.  The string (up to its first NUL, as get_text's is read) is in
+ * p->out_bytes until the next use; NULL when the content needs the
+ * conversion. */
+static const char *same_text(mt_bounce_parser *p, GMimeObject *part, const char *cs)
+{
+    int utf8 = strcasecmp(cs, "utf-8") == 0;
+    if (!utf8 && !ascii_charset(cs))
+        return NULL;
+    GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
+    if (w == NULL)
+        return NULL;
+    g_byte_array_set_size(p->out_bytes, 0);
+    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->out_stream), p->out_bytes);
+    g_mime_data_wrapper_write_to_stream(w, p->out_stream);
+    const unsigned char *b = p->out_bytes->data;
+    size_t n = p->out_bytes->len;
+    if (utf8) {
+        if (n && !g_utf8_validate_len((const char *)b, n, NULL)) /* a NUL fails it too */
+            return NULL;
+    } else {
+        for (size_t k = 0; k < n && b[k] != 0; k++)
+            if (b[k] >= 0x80 || b[k] == 0x1b || b[k] == 0x0e || b[k] == 0x0f)
+                return NULL;
+    }
+    g_byte_array_append(p->out_bytes, (const guint8 *)"", 1);
+    return (const char *)p->out_bytes->data;
 }
 
 static void strip_html(mt_buf *out, const char *s)
@@ -284,11 +443,17 @@ static void strip_html(mt_buf *out, const char *s)
     if (out->len && out->data[out->len - 1] != '\n')
         mt_buf_putc(out, '\n');
     for (const char *c = s; *c; c++) {
+        if (tag && *c != '<' && *c != '>') {
+            c = strpbrk(c, "<>"); /* inside a tag only these count */
+            if (c == NULL)
+                break;
+        }
         if (*c == '<') {
             tag = 1;
-            if (strncasecmp(c, "<br", 3) == 0 || strncasecmp(c, "<p", 2) == 0 ||
-                strncasecmp(c, "<tr", 3) == 0 || strncasecmp(c, "<div", 4) == 0 ||
-                strncasecmp(c, "</p", 3) == 0)
+            if (c[1] != '\0' && strchr("bBpPtTdD/", c[1]) != NULL &&
+                (strncasecmp(c, "<br", 3) == 0 || strncasecmp(c, "<p", 2) == 0 ||
+                 strncasecmp(c, "<tr", 3) == 0 || strncasecmp(c, "<div", 4) == 0 ||
+                 strncasecmp(c, "</p", 3) == 0))
                 mt_buf_putc(out, '\n');
         } else if (*c == '>' && tag)
             tag = 0;
@@ -359,16 +524,16 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
     if (strcasecmp(type, "message") == 0 &&
         (strcasecmp(sub, "delivery-status") == 0 || strcasecmp(sub, "global-delivery-status") == 0)) {
         size_t at = p->dsn.len;
-        stream_to_buf(o, &p->dsn);
-        iso2022_to_utf8(&p->dsn, at); /* fields in raw 8-bit or 7-bit Japanese */
+        stream_to_buf(p, o, &p->dsn);
+        iso2022_to_utf8(p, &p->dsn, at); /* fields in raw 8-bit or 7-bit Japanese */
         return;
     }
     if (strcasecmp(type, "text") == 0 && strcasecmp(sub, "delivery-status") == 0) {
-        stream_to_buf(o, &p->dsn);
+        stream_to_buf(p, o, &p->dsn);
         return;
     }
     if (strcasecmp(type, "message") == 0 && strcasecmp(sub, "feedback-report") == 0) {
-        stream_to_buf(o, &p->arf);
+        stream_to_buf(p, o, &p->arf);
         return;
     }
     if ((strcasecmp(type, "text") == 0 && strcasecmp(sub, "rfc822-headers") == 0) ||
@@ -377,7 +542,7 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
           strcasecmp(sub, "rfc822") == 0 || strcasecmp(sub, "global") == 0 ||
           strcasecmp(sub, "x-mt-r") == 0 || strcasecmp(sub, "x-mt-g") == 0))) {
         if (!p->have_orig) {
-            stream_to_buf(o, &p->orig);
+            stream_to_buf(p, o, &p->orig);
             p->have_orig = 1;
         }
         return;
@@ -390,15 +555,30 @@ static void walk(walk_state *w, GMimeObject *o, int depth)
                                              strcasecmp(cs, "utf-8") == 0 || strcasecmp(cs, "ascii") == 0)) {
             /* already UTF-8: no charset conversion to set up */
             size_t at = p->notice.len;
-            stream_to_buf(o, &p->notice);
+            stream_to_buf(p, o, &p->notice);
             w->texts++;
             if (cs == NULL)
-                iso2022_to_utf8(&p->notice, at);
+                iso2022_to_utf8(p, &p->notice, at);
             return;
         }
+        int html = strcasecmp(sub, "html") == 0;
+        if (html && w->texts)
+            return; /* a text part came first: the HTML is not read */
+        const char *same = cs ? same_text(p, o, cs) : NULL;
+        if (same) { /* what get_text gives, without the conversion */
+            if (html)
+                strip_html(&w->html, same); /* no text part before it */
+            else {
+                append_text(&p->notice, same);
+                w->texts++;
+            }
+            return;
+        }
+        if (cs)
+            pin_charset(p, cs, strlen(cs));
         char *s = g_mime_text_part_get_text(GMIME_TEXT_PART(o));
         if (s) {
-            if (strcasecmp(sub, "html") == 0) {
+            if (html) {
                 if (!w->texts)
                     strip_html(&w->html, s);
             } else {
@@ -422,7 +602,8 @@ static long field(const char *t, size_t n, const char *name, mt_buf *out)
         const char *line = t + i;
         const char *e = memchr(line, '\n', n - i);
         size_t ln = e ? (size_t)(e - line) : n - i;
-        if (ln > nl && strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
+        if (ln > nl && (line[0] | 0x20) == (name[0] | 0x20) && strncasecmp(line, name, nl) == 0 &&
+            line[nl] == ':') {
             size_t v = nl + 1;
             while (v < ln && (line[v] == ' ' || line[v] == '\t'))
                 v++;
@@ -734,6 +915,20 @@ static const char *decide_cached(mt_bounce_parser *p, const mt_bounce_fact *f)
     return r;
 }
 
+/* command_of - mt_bounce_lhost_command, once per distinct text (texts of
+ * at most REASON_TEXT_MAX bytes are remembered) */
+static const char *command_of(mt_bounce_parser *p, const char *d, size_t n)
+{
+    if (n > REASON_TEXT_MAX)
+        return mt_bounce_lhost_command(d, n);
+    const char *c = mt_strmap_get(p->command_cache, d, n);
+    if (c == NULL) {
+        c = mt_bounce_lhost_command(d, n);
+        mt_strmap_put(p->command_cache, d, n, (void *)c);
+    }
+    return c;
+}
+
 /* transcript_rcpt - does a session transcript in t[0..n) show
  * ">>> RCPT To:<addr>" for this address (the reply that follows it is
  * then the answer to RCPT)? */
@@ -784,6 +979,10 @@ static void keep_failed(mt_bounce_parser *p, const char *xf)
     p->rcpts.n = w;
 }
 
+#define DATE_UNREAD INT64_MIN /* msg_time: the Date field, not parsed yet */
+
+static const char *top_get(mt_bounce_parser *p, int which);
+
 static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, int64_t msg_time,
                 const char *format, mt_bounce_kind forced, const char *feedback, mt_bounce_fn fn, void *arg)
 {
@@ -794,6 +993,8 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
             continue;
         mt_attempt a;
         memset(&a, 0, sizeof a);
+        if (r->time == 0 && msg_time == DATE_UNREAD) /* read only when needed */
+            msg_time = parse_date(top_get(p, TOP_DATE));
         a.time = r->time ? r->time : msg_time;
         a.source_file = source;
         a.message_id = of->message_id[0] ? of->message_id : NULL;
@@ -838,7 +1039,8 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
              * server said comes first, boilerplate after */
             mt_bounce_fold(d, dn > REASON_TEXT_MAX ? REASON_TEXT_MAX : dn, &p->fold);
             if (r->command[0] == '\0')
-                copy_str(r->command, sizeof r->command, mt_bounce_lhost_command(p->fold.data, p->fold.len));
+                copy_str(r->command, sizeof r->command,
+                         command_of(p, p->fold.data ? p->fold.data : "", p->fold.len));
             if (r->command[0] == '\0' && transcript_rcpt(p->notice.data, p->notice.len, r->addr))
                 copy_str(r->command, sizeof r->command, "RCPT");
             /* who answered: the remote host, else the recipient's domain */
@@ -870,11 +1072,18 @@ static int emit(mt_bounce_parser *p, const char *source, const orig_fields *of, 
         a.stage = stage_of(r->command);
         /* the reply text: the diagnostic on one line */
         mt_buf_reset(&p->tmp);
-        for (size_t k = 0; k < dn && p->tmp.len < 1000; k++) {
-            char c = d[k] == '\n' || d[k] == '\t' ? ' ' : d[k];
-            if (c == ' ' && p->tmp.len && p->tmp.data[p->tmp.len - 1] == ' ')
-                continue;
-            mt_buf_putc(&p->tmp, c);
+        mt_buf_reserve(&p->tmp, 1000);
+        {
+            char *t = p->tmp.data;
+            size_t tl = 0;
+            for (size_t k = 0; k < dn && tl < 1000; k++) {
+                char c = d[k] == '\n' || d[k] == '\t' ? ' ' : d[k];
+                if (c == ' ' && tl && t[tl - 1] == ' ')
+                    continue;
+                t[tl++] = c;
+            }
+            t[tl] = '\0';
+            p->tmp.len = tl;
         }
         a.reply_text = p->tmp.len ? p->tmp.data : NULL;
         switch (info.kind) {
@@ -960,15 +1169,14 @@ static size_t first_bare(const char *t, size_t n, const char *self, char *out, s
     return 0;
 }
 
-static int is_autoreply(GMimeObject *m, const char *subject)
+static int is_autoreply(mt_bounce_parser *p, const char *subject)
 {
-    const char *v = g_mime_object_get_header(m, "Auto-Submitted");
+    const char *v = top_get(p, TOP_AUTO_SUBMITTED);
     if (v && strncasecmp(v, "auto-replied", 12) == 0)
         return 1;
-    if (g_mime_object_get_header(m, "X-Autoreply") || g_mime_object_get_header(m, "X-Autorespond") ||
-        g_mime_object_get_header(m, "X-Autoresponder"))
+    if (top_get(p, TOP_X_AUTOREPLY) || top_get(p, TOP_X_AUTORESPOND) || top_get(p, TOP_X_AUTORESPONDER))
         return 1;
-    v = g_mime_object_get_header(m, "Precedence");
+    v = top_get(p, TOP_PRECEDENCE);
     if (v && strncasecmp(v, "auto_reply", 10) == 0)
         return 1;
     if (subject) {
@@ -1007,26 +1215,16 @@ static int looks_like_bounce(const char *from, const char *subject, size_t dsn_l
     return 0;
 }
 
-/* The top-level header fields the parse reads (through GMime); the others
- * (Received, DKIM and ARC signatures, X- fields: most of a bounce's
- * header) are dropped before GMime parses the message, which would build
- * an object for each. */
+/* The top-level header fields GMime needs to read the message as a MIME
+ * part (MIME-Version is not one: GMime reads a part by its Content-Type
+ * alone); the others (the ones the parse reads are taken out first, see
+ * header_trim) are dropped before parsing, because GMime would build an
+ * object for each. */
 static int header_needed(const char *name, size_t n)
 {
     static const char *const keep[] = {
         "content-type",
         "content-transfer-encoding",
-        "mime-version",
-        "subject",
-        "from",
-        "to",
-        "date",
-        "auto-submitted",
-        "precedence",
-        "x-failed-recipients",
-        "x-autoreply",
-        "x-autorespond",
-        "x-autoresponder",
     };
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         if (strlen(keep[i]) == n && strncasecmp(name, keep[i], n) == 0)
@@ -1034,19 +1232,85 @@ static int header_needed(const char *name, size_t n)
     return 0;
 }
 
-/* header_trim - keep only the needed fields (with their continuation
+/* top_which - which of the fields the parse reads is name[0..n), or -1 */
+static int top_which(const char *name, size_t n)
+{
+    for (int i = 0; i < TOP_COUNT; i++)
+        if (strlen(top_names[i]) == n && strncasecmp(name, top_names[i], n) == 0)
+            return i;
+    return -1;
+}
+
+/* top_reset - forget the last message's top-level fields */
+static void top_reset(mt_bounce_parser *p)
+{
+    for (int i = 0; i < TOP_COUNT; i++) {
+        g_free(p->top_val[i]);
+        p->top_val[i] = NULL;
+        p->top_seen[i] = p->top_done[i] = 0;
+    }
+    mt_buf_reset(&p->top_raw);
+    p->top_obj = NULL;
+}
+
+/* plain_text - is s ASCII without encoded words ("=?"): text that
+ * g_mime_utils_header_decode_text gives back as it is */
+static int plain_text(const char *s)
+{
+    if (strstr(s, "=?") != NULL)
+        return 0;
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c >= 0x80)
+            return 0;
+    return 1;
+}
+
+/* top_get - the value of a top-level field as GMime gives it
+ * (g_mime_object_get_header: unfolded, encoded words decoded), or NULL.
+ * A field that header_trim took out is unfolded and decoded here (GMime's
+ * own functions); one it left in (after a line that is no field) is
+ * GMime's. */
+static const char *top_get(mt_bounce_parser *p, int which)
+{
+    if (!p->top_seen[which])
+        return p->top_obj ? g_mime_object_get_header(p->top_obj, top_names[which]) : NULL;
+    if (!p->top_done[which]) {
+        p->top_done[which] = 1;
+        const char *raw = p->top_raw.data + p->top_off[which];
+        size_t len = p->top_len[which];
+        char save = raw[len];
+        p->top_raw.data[p->top_off[which] + len] = '\0';
+        char *unfolded = g_mime_utils_header_unfold(raw);
+        p->top_raw.data[p->top_off[which] + len] = save;
+        if (plain_text(unfolded)) /* nothing to decode: the text as it is */
+            p->top_val[which] = unfolded;
+        else {
+            pin_words(p, unfolded);
+            p->top_val[which] = g_mime_utils_header_decode_text(NULL, unfolded);
+            g_free(unfolded);
+        }
+    }
+    return p->top_val[which];
+}
+
+/* header_trim - keep only the fields GMime needs (with their continuation
  * lines) of the header of b[0..*n), in place; the body is left as it is.
- * A line that is no field ends the trimming there (GMime decides what it
- * is). */
-static void header_trim(char *b, size_t *n)
+ * The raw values of the fields the parse reads go to p->top_raw (the
+ * first of each name).  A line that is no field ends the trimming there
+ * (GMime decides what it is).  Returns 1 when the whole header was read
+ * (up to its blank line), else 0. */
+static int header_trim(mt_bounce_parser *p, char *b, size_t *n)
 {
     size_t i = 0, w = 0, len = *n;
-    int keeping = 1;
+    int keeping = 1, taking = -1, dropped = 0, whole = 0;
     while (i < len) {
         const char *nl = memchr(b + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - b) + 1 : len;
-        if (b[i] == '\n')
-            break; /* the blank line: the body follows */
+        if (b[i] == '\n') {
+            whole = 1; /* the blank line: the body follows */
+            break;
+        }
+        size_t from = i; /* what a taken field's value gets of this line */
         if (b[i] != ' ' && b[i] != '\t') {
             size_t k = i;
             while (k < e && b[k] > ' ' && b[k] < 127 && b[k] != ':')
@@ -1057,6 +1321,21 @@ static void header_trim(char *b, size_t *n)
             if (nameend == i || k >= e || b[k] != ':')
                 break; /* no field */
             keeping = header_needed(b + i, nameend - i);
+            taking = keeping ? -1 : top_which(b + i, nameend - i);
+            if (taking >= 0 || (nameend - i == 12 && strncasecmp(b + i, "mime-version", 12) == 0))
+                dropped = 1;
+            if (taking >= 0 && p->top_seen[taking])
+                taking = -1; /* GMime gives the first of a name */
+            if (taking >= 0) {
+                p->top_seen[taking] = 1;
+                p->top_off[taking] = p->top_raw.len;
+                p->top_len[taking] = 0;
+            }
+            from = k + 1;
+        }
+        if (taking >= 0) {
+            mt_buf_append(&p->top_raw, b + from, e - from);
+            p->top_len[taking] += e - from;
         }
         if (keeping) {
             if (w != i)
@@ -1065,11 +1344,21 @@ static void header_trim(char *b, size_t *n)
         }
         i = e;
     }
+    if (!whole && w == 0 && dropped) {
+        /* a line that is no field, or the end of the message, and no field
+         * kept before it: GMime takes the line for junk, or the message for
+         * a header alone, when a field came before, and the message for
+         * broken when none did.  So that it sees what it saw when every
+         * field the parse reads was handed to it, one stands in for them. */
+        memcpy(b, "X:\n", 3);
+        w = 3; /* the shortest dropped line ("To:\n") has room for it */
+    }
     if (w == i)
-        return;
+        return whole;
     memmove(b + w, b + i, len - i);
     *n = w + (len - i);
     b[*n] = '\0';
+    return whole;
 }
 
 /* attached_report - is the attached message in b (its header, then its
@@ -1099,6 +1388,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     mt_bounce_rcpts_reset(&p->rcpts);
     p->have_orig = 0;
     p->serial++;
+    top_reset(p);
     if (!mt_bounce_sniff(p->norm.data, p->norm.len))
         return -1;
     {
@@ -1108,29 +1398,42 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         size_t hn = hend ? (size_t)(hend - p->norm.data) : p->norm.len;
         p->lhost = mt_bounce_reasons_scope(p->reasons, 0, p->norm.data, hn > 32768 ? 32768 : hn);
     }
-    header_trim(p->norm.data, &p->norm.len);
-
-    GMimeStream *s = g_mime_stream_mem_new_with_buffer(p->norm.data, p->norm.len);
-    GMimeParser *gp = g_mime_parser_new_with_stream(s);
-    /* the message read as a MIME part: a GMimeMessage would also build
-     * (and free) an address list for each of its address fields */
-    GMimeObject *mo = g_mime_parser_construct_part(gp, NULL);
-    g_object_unref(gp);
-    g_object_unref(s);
-    if (mo == NULL)
-        return -1;
-    const char *subject_raw = g_mime_object_get_header(mo, "Subject");
-    char *subject = subject_raw ? g_mime_utils_header_decode_text(NULL, subject_raw) : NULL;
-    const char *from_h = g_mime_object_get_header(mo, "From");
-    const char *to_h = g_mime_object_get_header(mo, "To");
+    /* no MIME field in a header read to its end: a plain RFC 5322 message
+     * whose body is its text (no structure to parse, no transfer encoding
+     * to undo, no charset named) */
+    int plain = header_trim(p, p->norm.data, &p->norm.len) && p->norm.data[0] == '\n';
+    GMimeObject *mo = NULL;
+    if (!plain) {
+        g_byte_array_set_size(p->in_bytes, 0);
+        g_byte_array_append(p->in_bytes, (const guint8 *)p->norm.data, (guint)p->norm.len);
+        g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->in_stream), p->in_bytes); /* back to the start */
+        g_mime_parser_init_with_stream(p->gparser, p->in_stream);
+        /* the message read as a MIME part: a GMimeMessage would also build
+         * (and free) an address list for each of its address fields */
+        mo = g_mime_parser_construct_part(p->gparser, NULL);
+        if (mo == NULL)
+            return -1;
+    }
+    p->top_obj = mo;
+    const char *subject_raw = top_get(p, TOP_SUBJECT);
+    char *subject = subject_raw == NULL       ? NULL
+                    : plain_text(subject_raw) ? g_strdup(subject_raw)
+                                              : g_mime_utils_header_decode_text(NULL, subject_raw);
+    const char *from_h = top_get(p, TOP_FROM);
+    const char *to_h = top_get(p, TOP_TO);
     char self[256] = "";
     if (to_h)
         copy_addr(self, sizeof self, to_h, strlen(to_h));
-    int64_t msg_time = parse_date(g_mime_object_get_header(mo, "Date"));
+    int64_t msg_time = DATE_UNREAD; /* the Date field's, or the DSN's Arrival-Date */
 
     walk_state w = {.p = p};
     mt_buf_init(&w.html);
-    walk(&w, mo, 0);
+    if (plain) {
+        /* what GMime gives for it: one text/plain part, no charset */
+        mt_buf_append(&p->notice, p->norm.data + 1, p->norm.len - 1);
+        iso2022_to_utf8(p, &p->notice, 0);
+    } else
+        walk(&w, mo, 0);
     if (p->notice.len == 0 && w.html.len)
         mt_buf_append(&p->notice, w.html.data, w.html.len);
     mt_buf_free(&w.html);
@@ -1142,7 +1445,9 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         memcpy(inner, p->orig.data, in);
         inner[in] = '\0';
         g_free(subject);
-        g_object_unref(mo);
+        if (mo)
+            g_object_unref(mo);
+        top_reset(p);
         p->nested = 1;
         p->serial--; /* one message, one serial */
         int r = mt_bounce_parse(p, inner, in, source, fn, arg);
@@ -1224,7 +1529,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
         feedback = fbt;
         mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
         copy_addr(r->addr, sizeof r->addr, p->tmp.data, p->tmp.len);
-    } else if (p->dsn.len == 0 && is_autoreply(mo, subject) && !looks_like_bounce(from_h, subject, 0)) {
+    } else if (p->dsn.len == 0 && is_autoreply(p, subject) && !looks_like_bounce(from_h, subject, 0)) {
         format = "rfc3834";
         kind = MT_BOUNCE_AUTOREPLY;
         mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
@@ -1249,9 +1554,9 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
             mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, self[0] ? self : NULL, &p->rcpts);
             if (p->rcpts.n == 0 && self[0]) /* a bounce of mail one sent oneself */
                 mt_bounce_lhost_scan(p->notice.data ? p->notice.data : "", cut, NULL, &p->rcpts);
-            keep_failed(p, g_mime_object_get_header(mo, "X-Failed-Recipients"));
+            keep_failed(p, top_get(p, TOP_X_FAILED));
             if (p->rcpts.n == 0) {
-                const char *xf = g_mime_object_get_header(mo, "X-Failed-Recipients");
+                const char *xf = top_get(p, TOP_X_FAILED);
                 mt_bounce_rcpt *r = mt_bounce_rcpts_add(&p->rcpts);
                 if (xf)
                     copy_addr(r->addr, sizeof r->addr, xf, strlen(xf));
@@ -1281,7 +1586,7 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                 if (r->addr[0] == '\0' && p->rcpts.n == 1) {
                     /* a file or program as Final-Recipient (Exim's "save to
                      * /path"): the address the header names */
-                    const char *xf = g_mime_object_get_header(mo, "X-Failed-Recipients");
+                    const char *xf = top_get(p, TOP_X_FAILED);
                     if (xf)
                         copy_addr(r->addr, sizeof r->addr, xf, strlen(xf));
                 }
@@ -1302,9 +1607,10 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
                     mt_buf_append(&r->note, said->diag.data ? said->diag.data : "", said->diag.len);
                 else if (p->rcpts.n == 1) /* the notice is all about it */
                     mt_buf_append(&r->note, p->notice.data ? p->notice.data : "", cut);
-                if (said && r->command[0] == '\0' && !mt_bounce_lhost_command(r->diag.data, r->diag.len)[0])
+                if (said && r->command[0] == '\0' &&
+                    !command_of(p, r->diag.data ? r->diag.data : "", r->diag.len)[0])
                     copy_str(r->command, sizeof r->command,
-                             mt_bounce_lhost_command(said->diag.data ? said->diag.data : "", said->diag.len));
+                             command_of(p, said->diag.data ? said->diag.data : "", said->diag.len));
             }
             mt_bounce_rcpts_free(&tmp);
         }
@@ -1312,7 +1618,9 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     if (p->rcpts.n)
         count = emit(p, source, &of, msg_time, format, kind, feedback, fn, arg);
     g_free(subject);
-    g_object_unref(mo);
+    if (mo)
+        g_object_unref(mo);
+    p->top_obj = NULL;
     return count;
 }
 

@@ -19,6 +19,8 @@
 
 #define WINDOW 256
 #define BATCH  16
+#define REPLAY 64 /* jobs the caller's thread waits for at once (< WINDOW) */
+#define NO_JOB ((size_t)-1)
 
 enum {
     S_SOURCE,
@@ -65,9 +67,16 @@ typedef struct pool {
     job *jobs;
     size_t njobs, cap;
     size_t next, replayed;
-    int waiting; /* workers waiting for the window */
+    int waiting;      /* workers waiting for the window */
+    size_t main_wait; /* the job the caller's thread waits for, or NO_JOB */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv;      /* workers wait here for the window to move */
+    pthread_cond_t cv_main; /* the caller's thread waits here for its job */
+    /* replayed jobs' arenas, handed to the next jobs: memory a worker
+     * allocated is not freed by the caller's thread (a free into another
+     * thread's malloc arena takes that arena's lock, against the worker) */
+    mt_buf *spare;
+    size_t nspare, capspare;
     const char *reasons_path;
     const mt_rules *rules;
     int load_failed;
@@ -165,8 +174,9 @@ static void on_message(const char *buf, size_t n, const char *name, void *arg)
 static void *worker(void *arg)
 {
     pool *p = arg;
-    mt_buf err;
+    mt_buf err, file;
     mt_buf_init(&err);
+    mt_buf_init(&file); /* each file's bytes, reused */
     mt_bounce_reasons *reasons = mt_bounce_reasons_load(p->reasons_path, &err);
     mt_classifier *cls = p->rules ? mt_classifier_new(p->rules) : NULL;
     mt_bounce_parser *parser = reasons ? mt_bounce_parser_new(reasons, cls) : NULL;
@@ -176,8 +186,13 @@ static void *worker(void *arg)
         snprintf(p->load_err, sizeof p->load_err, "%s",
                  err.data ? err.data : "cannot load the reason phrases");
     }
+    int wake_main = 0; /* the caller's thread waits for a job this worker has done */
     for (;;) {
         while (p->next < p->njobs && p->next >= p->replayed + WINDOW) {
+            if (wake_main) { /* before waiting for it to replay */
+                pthread_cond_signal(&p->cv_main);
+                wake_main = 0;
+            }
             p->waiting++;
             pthread_cond_wait(&p->cv, &p->mu);
             p->waiting--;
@@ -191,7 +206,13 @@ static void *worker(void *arg)
         if (k > p->replayed + WINDOW - first)
             k = p->replayed + WINDOW - first;
         p->next += k;
+        for (size_t b = 0; b < k && p->nspare; b++)
+            p->jobs[first + b].arena = p->spare[--p->nspare];
         pthread_mutex_unlock(&p->mu);
+        if (wake_main) { /* after the unlock: it does not wake to a held lock */
+            pthread_cond_signal(&p->cv_main);
+            wake_main = 0;
+        }
         for (size_t b = 0; b < k; b++) {
             job *j = &p->jobs[first + b];
             if (parser) {
@@ -199,7 +220,7 @@ static void *worker(void *arg)
                 mt_mailbox_stats ms = {0};
                 mt_buf_reset(&err);
                 if (j->path) {
-                    if (mt_mailbox_read_file(j->path, on_message, &w, &ms, &err) < 0)
+                    if (mt_mailbox_read_file_buf(j->path, &file, on_message, &w, &ms, &err) < 0)
                         j->err = mt_xstrdup(err.data ? err.data : j->path);
                 } else {
                     ms.files++;
@@ -214,13 +235,18 @@ static void *worker(void *arg)
         pthread_mutex_lock(&p->mu);
         for (size_t b = 0; b < k; b++)
             p->jobs[first + b].done = 1;
-        pthread_cond_broadcast(&p->cv);
+        /* wake the caller's thread only when it waits for one of these */
+        if (p->main_wait != NO_JOB && p->main_wait >= first && p->main_wait < first + k)
+            wake_main = 1;
     }
     pthread_mutex_unlock(&p->mu);
+    if (wake_main)
+        pthread_cond_signal(&p->cv_main);
     mt_bounce_parser_free(parser);
     mt_classifier_free(cls);
     mt_bounce_reasons_free(reasons);
     mt_buf_free(&err);
+    mt_buf_free(&file);
     return NULL;
 }
 
@@ -290,6 +316,8 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const ch
     p.rules = rules;
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
+    pthread_cond_init(&p.cv_main, NULL);
+    p.main_wait = NO_JOB;
     int bad = 0;
     mt_mailbox_stats ls = {0};
     for (int i = 0; i < n; i++) {
@@ -315,25 +343,53 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const ch
     pthread_t *t = mt_xcalloc((size_t)nthreads, sizeof *t);
     for (int i = 0; i < nthreads; i++)
         pthread_create(&t[i], NULL, worker, &p);
-    for (size_t i = 0; i < p.njobs; i++) {
-        job *j = &p.jobs[i];
+    for (size_t i = 0; i < p.njobs;) {
+        /* every job done from i on, in one lock round */
+        size_t k = 0;
+        /* wait for REPLAY jobs at once (fewer wake-ups of this thread,
+         * which shares the cores with the workers) */
+        size_t want = p.njobs - i < REPLAY ? p.njobs - i : REPLAY;
         pthread_mutex_lock(&p.mu);
-        while (!j->done)
-            pthread_cond_wait(&p.cv, &p.mu);
-        pthread_mutex_unlock(&p.mu);
-        replay(j, fn, arg);
-        merge(st, &j->st);
-        if (j->err) {
-            mt_buf_reset(err);
-            mt_buf_puts(err, j->err);
-            bad++;
+        for (size_t w = i; w < i + want;) {
+            if (p.jobs[w].done) {
+                w++;
+                continue;
+            }
+            p.main_wait = w;
+            pthread_cond_wait(&p.cv_main, &p.mu);
         }
-        free(j->err);
-        free(j->path);
-        mt_buf_free(&j->data);
-        mt_buf_free(&j->arena);
+        p.main_wait = NO_JOB;
+        while (i + k < p.njobs && p.jobs[i + k].done)
+            k++;
+        pthread_mutex_unlock(&p.mu);
+        for (size_t b = 0; b < k; b++) {
+            job *j = &p.jobs[i + b];
+            replay(j, fn, arg);
+            merge(st, &j->st);
+            if (j->err) {
+                mt_buf_reset(err);
+                mt_buf_puts(err, j->err);
+                bad++;
+            }
+            free(j->err);
+            free(j->path);
+            mt_buf_free(&j->data);
+        }
         pthread_mutex_lock(&p.mu);
-        p.replayed++;
+        if (p.nspare + k > p.capspare) {
+            p.capspare = (p.nspare + k) * 2;
+            p.spare = mt_xrealloc(p.spare, p.capspare * sizeof *p.spare);
+        }
+        for (size_t b = 0; b < k; b++) {
+            mt_buf *a = &p.jobs[i + b].arena;
+            if (a->data == NULL)
+                continue;
+            mt_buf_reset(a);
+            p.spare[p.nspare++] = *a;
+            mt_buf_init(a);
+        }
+        i += k;
+        p.replayed = i;
         if (p.waiting) /* a worker waits for the window to move */
             pthread_cond_broadcast(&p.cv);
         pthread_mutex_unlock(&p.mu);
@@ -341,9 +397,13 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const ch
     for (int i = 0; i < nthreads; i++)
         pthread_join(t[i], NULL);
     free(t);
+    for (size_t i = 0; i < p.nspare; i++)
+        mt_buf_free(&p.spare[i]);
+    free(p.spare);
     free(p.jobs);
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);
+    pthread_cond_destroy(&p.cv_main);
     if (p.load_failed) {
         mt_buf_reset(err);
         mt_buf_puts(err, p.load_err);

@@ -38,6 +38,13 @@ int mt_mailbox_list(const char *path, void (*file)(const char *path, void *arg),
  * as mt_mailbox_read does for each file. */
 int mt_mailbox_read_file(const char *path, mt_mailbox_fn fn, void *arg, mt_mailbox_stats *st, mt_buf *err);
 
+/* mt_mailbox_read_file_buf - the same, reading the file into scratch
+ * (owned by the caller, reused from file to file: one read and no
+ * allocation per file once it is large enough).  The messages handed to
+ * fn point into scratch. */
+int mt_mailbox_read_file_buf(const char *path, mt_buf *scratch, mt_mailbox_fn fn, void *arg,
+                             mt_mailbox_stats *st, mt_buf *err);
+
 /* mt_mailbox_split - call fn for each message of buf[0..n): the whole
  * buffer, or each part of an mbox.  name as for mt_mailbox_fn. */
 void mt_mailbox_split(const char *buf, size_t n, const char *name, mt_mailbox_fn fn, void *arg,

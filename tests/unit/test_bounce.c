@@ -339,6 +339,81 @@ static void test_reasons_file_errors(void **state)
     mt_buf_free(&err);
 }
 
+/* The top-level fields the parse reads are taken out of the header before
+ * GMime parses the message: folded and encoded values still read as GMime
+ * gives them, the first of a name counts, and one after a line that is no
+ * field is still found (GMime's own header there). */
+static void test_header_fields(void **state)
+{
+    (void)state;
+    mt_bounce_reasons *r = load_reasons();
+    mt_bounce_parser *p = mt_bounce_parser_new(r, NULL);
+    recs s = {0};
+    /* an auto-reply known only by its encoded Subject ("Out of Office: gone") */
+    const char *m = "From: Someone <someone@example.jp>\nTo: sender@example.org\n"
+                    "Subject: =?UTF-8?B?T3V0IG9mIE9mZmljZTogZ29uZQ==?=\n\nI am away.\n";
+    assert_int_equal(mt_bounce_parse(p, m, strlen(m), "t", on_record, &s), 1);
+    assert_string_equal(s.reason[0], "vacation");
+    assert_string_equal(s.rcpt[0], "someone@example.jp");
+    /* a folded Auto-Submitted field, and a second From that does not count */
+    memset(&s, 0, sizeof s);
+    m = "From: Someone\n <someone@example.jp>\nAuto-Submitted:\n\tauto-replied\n"
+        "From: other@example.jp\nTo: sender@example.org\nSubject: Re: hello\n\nAway.\n";
+    assert_int_equal(mt_bounce_parse(p, m, strlen(m), "t", on_record, &s), 1);
+    assert_string_equal(s.reason[0], "vacation");
+    assert_string_equal(s.rcpt[0], "someone@example.jp");
+    /* Auto-Submitted after a line that is no field: GMime reads that part
+     * of the header */
+    memset(&s, 0, sizeof s);
+    m = "From: someone@example.jp\nTo: sender@example.org\nSubject: Re: hello\n"
+        "Date: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: <1@example.jp>\nX-A: 1\nX-B: 2\nX-C: 3\n"
+        "this line is no field\nAuto-Submitted: auto-replied\n\nAway.\n";
+    assert_int_equal(mt_bounce_parse(p, m, strlen(m), "t", on_record, &s), 1);
+    assert_string_equal(s.reason[0], "vacation");
+    /* neither: a plain message is no bounce */
+    memset(&s, 0, sizeof s);
+    m = "From: someone@example.jp\nTo: sender@example.org\nSubject: Re: hello\n\nThanks.\n";
+    assert_int_equal(mt_bounce_parse(p, m, strlen(m), "t", on_record, &s), 0);
+    /* a header alone (no blank line, no body) is mail all the same */
+    m = "From: someone@example.jp\nTo: sender@example.org\nSubject: Re: hello\n";
+    assert_int_equal(mt_bounce_parse(p, m, strlen(m), "t", on_record, &s), 0);
+    /* a notice without MIME fields: its body is the text read */
+    memset(&s, 0, sizeof s);
+    m = "From: MAILER-DAEMON@mta.example.net\nTo: sender@example.org\nSubject: Undelivered Mail\n\n"
+        "<someone@example.jp>: host mx.example.jp said: 550 5.1.1 <someone@example.jp>: "
+        "Recipient address rejected: User unknown (in reply to RCPT TO command)";
+    assert_int_equal(mt_bounce_parse(p, m, strlen(m), "t", on_record, &s), 1);
+    assert_string_equal(s.rcpt[0], "someone@example.jp");
+    assert_string_equal(s.reason[0], "userunknown");
+    assert_int_equal(s.stage[0], MT_STAGE_RCPT);
+    /* the notice only in HTML (UTF-8, quoted-printable), then in a
+     * Latin-1 text part: both read as GMime converts them */
+    const char *kinds[][2] = {
+        {"text/html; charset=utf-8", "<p>Delivery to <b>someone@example.jp</b> failed:</p><p>550 5.1.1 "
+                                     "User unknown =C3=A9t=C3=A9</p>"},
+        {"text/plain; charset=iso-8859-1", "Delivery to someone@example.jp failed:\n550 5.1.1 User unknown"},
+        {"text/plain; charset=iso-8859-1",
+         "Delivery to someone@example.jp failed:\n550 5.1.1 User unknown =E9t=E9"},
+    };
+    mt_buf mb;
+    mt_buf_init(&mb);
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        mt_buf_reset(&mb);
+        mt_buf_printf(&mb,
+                      "From: MAILER-DAEMON@mta.example.net\nTo: sender@example.org\nSubject: Undeliverable\n"
+                      "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=\"b2\"\n\n--b2\n"
+                      "Content-Type: %s\nContent-Transfer-Encoding: quoted-printable\n\n%s\n--b2--\n",
+                      kinds[k][0], kinds[k][1]);
+        memset(&s, 0, sizeof s);
+        assert_int_equal(mt_bounce_parse(p, mb.data, mb.len, "t", on_record, &s), 1);
+        assert_string_equal(s.rcpt[0], "someone@example.jp");
+        assert_string_equal(s.reason[0], "userunknown");
+    }
+    mt_buf_free(&mb);
+    mt_bounce_parser_free(p);
+    mt_bounce_reasons_free(r);
+}
+
 typedef struct seen {
     int n;
     size_t len[4];
@@ -372,6 +447,61 @@ static void test_mbox_split(void **state)
     mt_mailbox_split("Subject: x\n\nbody\n", 17, "f.eml", count_msg, &one, &st);
     assert_int_equal(one.n, 1);
     assert_string_equal(one.name[0], "f.eml");
+    /* CR and CRLF line ends; "From " right at the end of the buffer */
+    const char cr[] = "From a@b x\rSubject: one\r\rbody\rFrom here\r\rFrom c@d y\rSubject: two\r\rFrom ";
+    seen c = {0};
+    mt_mailbox_split(cr, sizeof cr - 1, "cr", count_msg, &c, &st);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.len[0], strlen("From a@b x\rSubject: one\r\rbody\rFrom here\r\r"));
+    assert_int_equal(c.len[2], 5);
+    const char crlf[] = "From a@b x\r\nSubject: one\r\n\r\nbody\r\n\r\nFrom c@d y\r\nSubject: two\r\n";
+    seen d = {0};
+    mt_mailbox_split(crlf, sizeof crlf - 1, "crlf", count_msg, &d, &st);
+    assert_int_equal(d.n, 2);
+    assert_int_equal(d.len[0], strlen("From a@b x\r\nSubject: one\r\n\r\nbody\r\n\r\n"));
+}
+
+/* mt_mailbox_read_file_buf reads each file whole into the one buffer it
+ * is given, and names an unreadable file. */
+static void test_read_file_buf(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/mt-mbox-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    mt_buf big;
+    mt_buf_init(&big);
+    mt_buf_puts(&big, "From a@b x\nSubject: one\n\n");
+    for (int i = 0; i < 20000; i++) /* larger than any first read */
+        mt_buf_puts(&big, "line of body text\n");
+    mt_buf_puts(&big, "\nFrom c@d y\nSubject: two\n\nbody\n");
+    assert_int_equal(write(fd, big.data, big.len), (ssize_t)big.len);
+    close(fd);
+    mt_buf scratch, err;
+    mt_buf_init(&scratch);
+    mt_buf_init(&err);
+    mt_mailbox_stats st = {0};
+    seen s = {0};
+    assert_int_equal(mt_mailbox_read_file_buf(path, &scratch, count_msg, &s, &st, &err), 0);
+    assert_int_equal(s.n, 2);
+    assert_int_equal(s.len[0] + s.len[1], big.len);
+    assert_int_equal(st.bytes, big.len);
+    /* a small file after it, into the same buffer */
+    FILE *fp = fopen(path, "w");
+    fputs("Subject: x\n\nbody\n", fp);
+    fclose(fp);
+    seen t = {0};
+    assert_int_equal(mt_mailbox_read_file_buf(path, &scratch, count_msg, &t, &st, &err), 0);
+    assert_int_equal(t.n, 1);
+    assert_int_equal(t.len[0], strlen("Subject: x\n\nbody\n"));
+    assert_int_equal(st.files, 2);
+    unlink(path);
+    assert_int_equal(mt_mailbox_read_file_buf(path, &scratch, count_msg, &t, &st, &err), -1);
+    assert_int_equal(st.unreadable, 1);
+    assert_non_null(strstr(err.data, path));
+    mt_buf_free(&big);
+    mt_buf_free(&scratch);
+    mt_buf_free(&err);
 }
 
 static void test_sniff(void **state)
@@ -398,6 +528,8 @@ int main(void)
         cmocka_unit_test(test_reasons_file_errors),
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_mbox_split),
+        cmocka_unit_test(test_read_file_buf),
+        cmocka_unit_test(test_header_fields),
         cmocka_unit_test(test_sniff),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
