@@ -1,10 +1,8 @@
 /*
  * main.c - `mailtriage COMMAND …`: dispatch to the subcommands.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
@@ -32,27 +30,8 @@ static const char usage[] =
     "Run `mailtriage COMMAND --help` for a command's options; `man mailtriage` for more.\n"
     "Exit status: 0 success, 1 the input could not be processed, 2 usage error.\n";
 
-/* on_sigbus - plain log files are read through a mapping (input.c); one
- * cut short by another process in the instant between input.c's size
- * check and the parse faults here.  Say so, plainly, and stop: the
- * figures of a half-read file would be wrong. */
-static void on_sigbus(int sig)
-{
-    static const char msg[] = "mailtriage: an input file was cut short while it was being read "
-                              "(log rotation with copytruncate?); run again on the rotated file\n";
-    (void)sig;
-    ssize_t w = write(2, msg, sizeof msg - 1);
-    (void)w;
-    _exit(EXIT_INPUT);
-}
-
 int main(int argc, char **argv)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_sigbus;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGBUS, &sa, NULL);
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_USAGE;

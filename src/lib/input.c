@@ -1,11 +1,5 @@
 /*
- * input.c - line reading over plain, gzip and zstd streams.
- *
- * A plain file is mapped and its text handed out in place (mt_input_view):
- * reading it through read() would copy every byte once more, and that
- * copy was a tenth of the CPU time of a whole diagnosis.  What the
- * mapping does not cover (a last line without LF, text appended after the
- * open) and every other input go through the buffer (mt_input_chunk).
+ * input.c - buffered line reading over plain, gzip and zstd streams.
  */
 #include "input.h"
 
@@ -13,7 +7,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -42,12 +35,6 @@ struct mt_input {
     char err[256];
     uint64_t bytes, raw, size, long_lines;
     int64_t mtime;
-    /* the mapping of a plain file: map[0..map_end) is its text through the
-     * last line end at open; map_pos is moved by mt_input_view (the
-     * reading thread), map_released by mt_input_release (the joining
-     * thread): each field has one writer */
-    char *map;
-    size_t map_size, map_end, map_pos, map_released;
 };
 
 static ssize_t read_some(mt_input *in, void *p, size_t n)
@@ -62,93 +49,6 @@ static ssize_t read_some(mt_input *in, void *p, size_t n)
             snprintf(in->err, sizeof in->err, "%s: read error: %s", in->name, strerror(errno));
             return -1;
         }
-    }
-}
-
-static size_t page_size(void)
-{
-    long n = sysconf(_SC_PAGESIZE);
-    return n > 0 ? (size_t)n : 4096;
-}
-
-/* map_text - map a plain file and hand its text out from the mapping;
- * the buffer takes over at the last line end.  Nothing happens when the
- * file cannot be mapped: the buffer reads all of it. */
-static void map_text(mt_input *in)
-{
-    if (in->size > (uint64_t)SIZE_MAX)
-        return;
-    void *m = mmap(NULL, (size_t)in->size, PROT_READ, MAP_SHARED, in->fd, 0);
-    if (m == MAP_FAILED)
-        return;
-    const char *nl = memrchr(m, '\n', (size_t)in->size);
-    if (nl == NULL || lseek(in->fd, (off_t)(nl - (const char *)m) + 1, SEEK_SET) < 0) {
-        munmap(m, (size_t)in->size);
-        return;
-    }
-#ifdef MADV_SEQUENTIAL
-    madvise(m, (size_t)in->size, MADV_SEQUENTIAL);
-#endif
-    in->map = m;
-    in->map_size = (size_t)in->size;
-    in->map_end = (size_t)(nl - (const char *)m) + 1;
-    /* the sniffed bytes are in the mapping: the buffer starts after it */
-    in->zstart = in->zend = 0;
-    in->zeof = 0;
-    in->raw = 0;
-}
-
-size_t mt_input_view(mt_input *in, size_t want, const char **p)
-{
-    if (in->map == NULL || in->map_pos >= in->map_end)
-        return 0;
-    /* a file cut short since the open (copytruncate rotation) would fault
-     * on the pages that went away: the buffer reads on from here instead
-     * and finds the new end */
-    struct stat st;
-    if (fstat(in->fd, &st) == 0 && (uint64_t)st.st_size < (uint64_t)in->map_end) {
-        in->map_end = in->map_pos;
-        lseek(in->fd, (off_t)in->map_pos, SEEK_SET);
-        return 0;
-    }
-    size_t left = in->map_end - in->map_pos, take = left;
-    const char *s = in->map + in->map_pos;
-    if (left > want) {
-        /* whole lines up to `want`, else through the first line end; a
-         * line with none for as far as the buffer would look is handed
-         * out in part, as there */
-        const char *nl = memrchr(s, '\n', want);
-        if (nl == NULL) {
-            size_t far = want + 2 * (size_t)MT_INPUT_MAX_LINE + 8 * (size_t)CHUNK;
-            nl = memchr(s + want, '\n', (far < left ? far : left) - want);
-            if (nl == NULL) {
-                take = far < left ? far : left;
-                in->long_lines++;
-            }
-        }
-        if (nl)
-            take = (size_t)(nl - s) + 1;
-    }
-#ifdef MADV_POPULATE_READ
-    /* map the block's pages in one call rather than a fault at a time */
-    size_t ps = page_size(), lo = in->map_pos & ~(ps - 1);
-    madvise(in->map + lo, in->map_pos + take - lo, MADV_POPULATE_READ);
-#endif
-    in->map_pos += take;
-    in->bytes += take;
-    in->raw += take;
-    *p = s;
-    return take;
-}
-
-void mt_input_release(mt_input *in, const char *upto)
-{
-    if (in->map == NULL || upto < in->map || upto > in->map + in->map_size)
-        return;
-    size_t ps = page_size(), end = (size_t)(upto - in->map) & ~(ps - 1);
-    if (end > in->map_released) {
-        madvise(in->map + in->map_released, end - in->map_released, MADV_DONTNEED);
-        in->map_released = end;
     }
 }
 
@@ -218,8 +118,6 @@ mt_input *mt_input_open(const char *path, mt_buf *err)
     }
     in->cap = 4 * CHUNK;
     in->buf = mt_xmalloc(in->cap + 1);
-    if (in->comp == COMP_NONE && in->fd > 0 && in->size > 0)
-        map_text(in);
     return in;
 }
 
@@ -470,8 +368,6 @@ void mt_input_close(mt_input *in)
 {
     if (in == NULL)
         return;
-    if (in->map)
-        munmap(in->map, in->map_size);
     if (in->fd > 0)
         close(in->fd);
     if (in->gz_live)

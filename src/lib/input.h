@@ -2,11 +2,9 @@
  * input.h - read log files in blocks of whole lines: plain, gzip or zstd
  * (detected from the first bytes, not the name), or standard input ("-").
  *
- * A plain file's text is handed out in place from a mapping of the file
- * (mt_input_view); the rest (compressed input, stdin, a last line without
- * LF) is copied into a buffer the caller owns (mt_input_chunk).  Either
- * way a block can be parsed on another thread while the next one is read;
- * lines are split in place (mt_chunk_next), no allocation per line.  Line ends LF or CRLF; a
+ * Blocks are copied into a buffer the caller owns, so that a block can be
+ * parsed on another thread while the next one is read; lines are split in
+ * place (mt_chunk_next), no allocation per line.  Line ends LF or CRLF; a
  * final line without LF is still a line.  A line longer than
  * MT_INPUT_MAX_LINE is cut there.
  */
@@ -32,21 +30,6 @@ mt_input *mt_input_open(const char *path, mt_buf *err);
  * of the input or on error.  A final line without LF is a whole line.
  * Split the block with mt_chunk_next. */
 size_t mt_input_chunk(mt_input *in, mt_buf *out, size_t want);
-
-/* mt_input_view - for a plain file, the next block of whole lines, about
- * `want` bytes, in place: *p points into the input's mapping of the file
- * and stays valid until the input is closed.  Returns the block's length,
- * or 0 when no mapped text is left; mt_input_chunk then gives the rest (a
- * last line without LF, text appended since the open, every input that is
- * not a plain file).  Call it first, then mt_input_chunk, for every block.
- * A file cut short while it is read ends where it was cut. */
-size_t mt_input_view(mt_input *in, size_t want, const char **p);
-
-/* mt_input_release - the text of mt_input_view blocks before upto is no
- * longer needed: its pages leave the process's resident set (the file's
- * pages stay in the page cache).  Call in input order from one thread at
- * a time; it may run beside mt_input_view on another thread. */
-void mt_input_release(mt_input *in, const char *upto);
 
 /* mt_chunk_next - the line at *pos in a block from mt_input_chunk, and its
  * length (a line end and a CR before it left out), with *pos moved past

@@ -43,11 +43,9 @@ typedef struct chunk {
     char unknown[256];      /* first chunk: columns no field takes */
     mt_buf arena;           /* record formats: decoded strings */
     int end_of_file;        /* a marker: the file is done (no text) */
-    mt_buf text;            /* the block of whole lines, when copied */
-    const char *data;       /* text.data, or the text in place in the file's mapping */
+    mt_buf text;            /* the block of whole lines */
+    const char *data;       /* text.data */
     size_t len;
-    mt_input *view_in; /* data is in this input's mapping: released after the join */
-    mt_input *retire;  /* end_of_file: the input, closed once this is joined */
     mt_pf_line *lines;
     uint32_t *idx; /* line number within the chunk, from 0 */
     size_t n, cap;
@@ -114,7 +112,6 @@ static chunk *chunk_get(par *p)
     mt_buf_reset(&c->text);
     c->data = NULL;
     c->len = 0;
-    c->view_in = c->retire = NULL;
     c->n = 0;
     c->nlines = c->recognised = c->foreign = c->malformed = c->deliveries = c->long_lines = 0;
     c->nreasons = 0;
@@ -132,7 +129,6 @@ static chunk *chunk_get(par *p)
 
 static void chunk_free(chunk *c)
 {
-    mt_input_close(c->retire);
     mt_buf_free(&c->text);
     mt_buf_free(&c->arena);
     free(c->lines);
@@ -182,15 +178,8 @@ static chunk *read_chunk(par *p, chunk *c)
         p->base_year = 0;
     }
     c->file = p->cur_file;
-    const char *view;
-    size_t got = mt_input_view(p->in, CHUNK_BYTES, &view);
-    if (got) {
-        c->data = view;
-        c->view_in = p->in;
-    } else {
-        got = mt_input_chunk(p->in, &c->text, CHUNK_BYTES);
-        c->data = c->text.data;
-    }
+    size_t got = mt_input_chunk(p->in, &c->text, CHUNK_BYTES);
+    c->data = c->text.data;
     c->len = got;
     if (got == 0) {
         c->end_of_file = 1;
@@ -200,9 +189,7 @@ static chunk *read_chunk(par *p, chunk *c)
         c->bytes = mt_input_bytes(p->in);
         c->raw_bytes = mt_input_raw_bytes(p->in);
         c->long_lines = 0;
-        /* chunks of this file may still be in flight, in its mapping:
-         * the input is closed when this marker is joined, after them */
-        c->retire = p->in;
+        mt_input_close(p->in);
         p->in = NULL;
         p->cur_file++;
         return c;
@@ -655,10 +642,6 @@ static void *worker(void *arg)
             p->ring[p->next_join % RING] = NULL;
             pthread_mutex_unlock(&p->mu);
             join_chunk(p, next);
-            if (next->view_in)
-                mt_input_release(next->view_in, next->data + next->len);
-            mt_input_close(next->retire);
-            next->retire = NULL;
             pthread_mutex_lock(&p->mu);
             if (p->rc < 0)
                 p->stop = 1;

@@ -1,7 +1,6 @@
 /*
  * test_input.c - blocks of whole lines over plain, CRLF, gzip, zstd,
- * truncated and multi-member inputs; long lines; rotated-set ordering;
- * mapped plain files that grow or shrink while they are read.
+ * truncated and multi-member inputs; long lines; rotated-set ordering.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,130 +30,35 @@ static void write_bytes(const void *p, size_t n)
     close(fd);
 }
 
-/* take_lines - the lines of one block into lines[*n...] */
-static void take_lines(const char *block, size_t blen, char lines[][64], int max, int *n, int *cuts)
-{
-    size_t pos = 0, len;
-    int cut;
-    const char *l;
-    while ((l = mt_chunk_next(block, blen, &pos, &len, &cut)) != NULL) {
-        if (*n < max)
-            snprintf(lines[*n], 64, "%.*s", (int)len, l);
-        (*n)++;
-        *cuts += cut;
-    }
-}
-
-/* next_block - what scan.c does: the mapped text first, then the buffer */
-static size_t next_block(mt_input *in, mt_buf *block, size_t want, const char **p, int *views)
-{
-    size_t got = mt_input_view(in, want, p);
-    if (got) {
-        (*views)++;
-        return got;
-    }
-    mt_buf_reset(block);
-    got = mt_input_chunk(in, block, want);
-    *p = block->data;
-    return got;
-}
-
-/* read_open - every line of an open input through blocks of `want` bytes,
- * releasing the mapped text as it goes; returns the number of lines */
-static int read_open(mt_input *in, size_t want, char lines[][64], int max, int *cuts, int *views)
-{
-    mt_buf block;
-    mt_buf_init(&block);
-    int n = 0;
-    const char *p;
-    size_t got;
-    while ((got = next_block(in, &block, want, &p, views)) != 0) {
-        take_lines(p, got, lines, max, &n, cuts);
-        mt_input_release(in, p + got);
-    }
-    mt_buf_free(&block);
-    return n;
-}
-
 /* read_all - every line of the input at path, through blocks of `want`
  * bytes; returns the number of lines, *error set when the input said so */
 static int read_all(size_t want, char lines[][64], int max, int *error, int *cuts)
 {
-    mt_buf err;
+    mt_buf err, block;
     mt_buf_init(&err);
+    mt_buf_init(&block);
     mt_input *in = mt_input_open(path, &err);
     assert_non_null(in);
-    int views = 0;
+    int n = 0;
     *cuts = 0;
-    int n = read_open(in, want, lines, max, cuts, &views);
+    while (mt_input_chunk(in, &block, want)) {
+        size_t pos = 0, len;
+        int cut;
+        const char *l;
+        while ((l = mt_chunk_next(block.data, block.len, &pos, &len, &cut)) != NULL) {
+            if (n < max)
+                snprintf(lines[n], 64, "%.*s", (int)len, l);
+            n++;
+            *cuts += cut;
+        }
+        mt_buf_reset(&block);
+    }
     *error = mt_input_error(in) != NULL;
     mt_input_close(in);
     mt_buf_free(&err);
+    mt_buf_free(&block);
     unlink(path);
     return n;
-}
-
-/* a plain file's text comes from its mapping, its last line without LF
- * and whatever is appended after the open from the buffer */
-static void t_mapped_appended(void **state)
-{
-    (void)state;
-    write_bytes(text, strlen(text));
-    mt_buf err;
-    mt_buf_init(&err);
-    mt_input *in = mt_input_open(path, &err);
-    assert_non_null(in);
-    FILE *fp = fopen(path, "a");
-    assert_non_null(fp);
-    fputs("\nappended\n", fp);
-    fclose(fp);
-    char got[8][64];
-    int cuts = 0, views = 0;
-    assert_int_equal(read_open(in, 4, got, 8, &cuts, &views), 5);
-    assert_true(views >= 2); /* "line one\n", "line two\r\n\n" in place */
-    assert_string_equal(got[1], "line two");
-    assert_string_equal(got[3], "last line without newline");
-    assert_string_equal(got[4], "appended");
-    assert_int_equal(mt_input_bytes(in), strlen(text) + 10);
-    assert_null(mt_input_error(in));
-    mt_input_close(in);
-    mt_buf_free(&err);
-    unlink(path);
-}
-
-/* a file cut short after the open (copytruncate) ends where it was cut:
- * no fault on the pages that went away */
-static void t_truncated_while_read(void **state)
-{
-    (void)state;
-    size_t n = 3 * 65536;
-    char *big = malloc(n);
-    for (size_t i = 0; i < n; i += 16)
-        memcpy(big + i, "sixteen bytes!!\n", 16);
-    write_bytes(big, n);
-    free(big);
-    mt_buf err;
-    mt_buf_init(&err);
-    mt_input *in = mt_input_open(path, &err);
-    assert_non_null(in);
-    const char *p;
-    mt_buf block;
-    mt_buf_init(&block);
-    int views = 0;
-    size_t first = next_block(in, &block, 65536, &p, &views);
-    assert_int_equal(views, 1);
-    assert_int_equal(first, 65536);
-    assert_int_equal(truncate(path, 65536 + 160), 0);
-    char got[4][64];
-    int cuts = 0, lines = 0;
-    take_lines(p, first, got, 4, &lines, &cuts);
-    lines += read_open(in, 65536, got, 4, &cuts, &views);
-    assert_int_equal(lines, (65536 + 160) / 16);
-    assert_int_equal(mt_input_bytes(in), 65536 + 160);
-    mt_buf_free(&block);
-    mt_input_close(in);
-    mt_buf_free(&err);
-    unlink(path);
 }
 
 static const char *const want[] = {"line one", "line two", "", "last line without newline"};
@@ -281,14 +185,8 @@ static void t_order(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_plain),
-        cmocka_unit_test(t_gzip),
-        cmocka_unit_test(t_zstd),
-        cmocka_unit_test(t_long_lines),
-        cmocka_unit_test(t_missing),
-        cmocka_unit_test(t_order),
-        cmocka_unit_test(t_mapped_appended),
-        cmocka_unit_test(t_truncated_while_read),
+        cmocka_unit_test(t_plain),      cmocka_unit_test(t_gzip),    cmocka_unit_test(t_zstd),
+        cmocka_unit_test(t_long_lines), cmocka_unit_test(t_missing), cmocka_unit_test(t_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
