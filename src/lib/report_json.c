@@ -4,6 +4,7 @@
 #include "report.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *jstr(const char *s)
@@ -266,9 +267,14 @@ static json_t *build(const mt_report_ctx *x)
 int mt_report_json(const mt_report_ctx *ctx, FILE *fp)
 {
     json_t *root = build(ctx);
-    int rc = json_dumpf(root, fp, JSON_INDENT(2) | JSON_REAL_PRECISION(4));
+    /* dumped whole, then written once: json_dumpf writes each token
+     * through stdio, which costs more than building the text */
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(4));
     json_decref(root);
-    if (rc == 0 && fputc('\n', fp) == EOF)
-        rc = -1;
+    if (text == NULL)
+        return -1;
+    size_t n = strlen(text);
+    int rc = fwrite(text, 1, n, fp) == n && fputc('\n', fp) != EOF ? 0 : -1;
+    free(text);
     return rc;
 }

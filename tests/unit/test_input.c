@@ -1,6 +1,7 @@
 /*
  * test_input.c - blocks of whole lines over plain, CRLF, gzip, zstd,
- * truncated and multi-member inputs; long lines; rotated-set ordering.
+ * truncated and multi-member inputs; long lines; rotated-set ordering;
+ * plain files that grow or shrink while they are read.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -30,35 +31,128 @@ static void write_bytes(const void *p, size_t n)
     close(fd);
 }
 
+/* take_lines - the lines of one block into lines[*n...] */
+static void take_lines(const char *block, size_t blen, char lines[][64], int max, int *n, int *cuts)
+{
+    size_t pos = 0, len;
+    int cut;
+    const char *l;
+    while ((l = mt_chunk_next(block, blen, &pos, &len, &cut)) != NULL) {
+        if (*n < max)
+            snprintf(lines[*n], 64, "%.*s", (int)len, l);
+        (*n)++;
+        *cuts += cut;
+    }
+}
+
+/* next_block - the next block, as scan.c reads it */
+static size_t next_block(mt_input *in, mt_buf *block, size_t want, const char **p)
+{
+    mt_buf_reset(block);
+    size_t got = mt_input_chunk(in, block, want);
+    *p = block->data;
+    return got;
+}
+
+/* read_open - every line of an open input through blocks of `want`
+ * bytes; returns the number of lines */
+static int read_open(mt_input *in, size_t want, char lines[][64], int max, int *cuts)
+{
+    mt_buf block;
+    mt_buf_init(&block);
+    int n = 0;
+    const char *p;
+    size_t got;
+    while ((got = next_block(in, &block, want, &p)) != 0)
+        take_lines(p, got, lines, max, &n, cuts);
+    mt_buf_free(&block);
+    return n;
+}
+
 /* read_all - every line of the input at path, through blocks of `want`
  * bytes; returns the number of lines, *error set when the input said so */
 static int read_all(size_t want, char lines[][64], int max, int *error, int *cuts)
 {
-    mt_buf err, block;
+    mt_buf err;
     mt_buf_init(&err);
-    mt_buf_init(&block);
     mt_input *in = mt_input_open(path, &err);
     assert_non_null(in);
-    int n = 0;
     *cuts = 0;
-    while (mt_input_chunk(in, &block, want)) {
-        size_t pos = 0, len;
-        int cut;
-        const char *l;
-        while ((l = mt_chunk_next(block.data, block.len, &pos, &len, &cut)) != NULL) {
-            if (n < max)
-                snprintf(lines[n], 64, "%.*s", (int)len, l);
-            n++;
-            *cuts += cut;
-        }
-        mt_buf_reset(&block);
-    }
+    int n = read_open(in, want, lines, max, cuts);
     *error = mt_input_error(in) != NULL;
     mt_input_close(in);
     mt_buf_free(&err);
-    mt_buf_free(&block);
     unlink(path);
     return n;
+}
+
+/* what is appended after the open is read too: a live log */
+static void t_appended(void **state)
+{
+    (void)state;
+    write_bytes(text, strlen(text));
+    mt_buf err;
+    mt_buf_init(&err);
+    mt_input *in = mt_input_open(path, &err);
+    assert_non_null(in);
+    FILE *fp = fopen(path, "a");
+    assert_non_null(fp);
+    fputs("\nappended\n", fp);
+    fclose(fp);
+    char got[8][64];
+    int cuts = 0;
+    assert_int_equal(read_open(in, 4, got, 8, &cuts), 5);
+    assert_string_equal(got[1], "line two");
+    assert_string_equal(got[3], "last line without newline");
+    assert_string_equal(got[4], "appended");
+    assert_int_equal(mt_input_bytes(in), strlen(text) + 10);
+    assert_null(mt_input_error(in));
+    mt_input_close(in);
+    mt_buf_free(&err);
+    unlink(path);
+}
+
+/* a file cut short after the open (copytruncate) ends where it was cut:
+ * what was read before is handed out whole, nothing torn, no error */
+static void t_truncated_while_read(void **state)
+{
+    (void)state;
+    size_t n = 64 * 65536;
+    char *big = malloc(n);
+    for (size_t i = 0; i < n; i += 16)
+        memcpy(big + i, "sixteen bytes!!\n", 16);
+    write_bytes(big, n);
+    free(big);
+    mt_buf err;
+    mt_buf_init(&err);
+    mt_input *in = mt_input_open(path, &err);
+    assert_non_null(in);
+    const char *p;
+    mt_buf block;
+    mt_buf_init(&block);
+    size_t first = next_block(in, &block, 65536, &p);
+    assert_int_equal(first, 65536);
+    assert_int_equal(truncate(path, 65536 + 160), 0);
+    int cuts = 0, lines = 0, whole = 0;
+    char got[1][64];
+    take_lines(p, first, got, 1, &lines, &cuts);
+    while ((first = next_block(in, &block, 65536, &p)) != 0) {
+        size_t pos = 0, len;
+        int cut;
+        const char *l;
+        while ((l = mt_chunk_next(p, first, &pos, &len, &cut)) != NULL) {
+            lines++;
+            whole += len == 15 && memcmp(l, "sixteen bytes!!", 15) == 0;
+        }
+    }
+    assert_true(lines >= (65536 + 160) / 16 && lines <= (int)(n / 16));
+    assert_int_equal(whole, lines - 65536 / 16);
+    assert_int_equal(mt_input_bytes(in), (uint64_t)lines * 16);
+    assert_null(mt_input_error(in));
+    mt_buf_free(&block);
+    mt_input_close(in);
+    mt_buf_free(&err);
+    unlink(path);
 }
 
 static const char *const want[] = {"line one", "line two", "", "last line without newline"};
@@ -185,8 +279,10 @@ static void t_order(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_plain),      cmocka_unit_test(t_gzip),    cmocka_unit_test(t_zstd),
-        cmocka_unit_test(t_long_lines), cmocka_unit_test(t_missing), cmocka_unit_test(t_order),
+        cmocka_unit_test(t_plain),    cmocka_unit_test(t_gzip),
+        cmocka_unit_test(t_zstd),     cmocka_unit_test(t_long_lines),
+        cmocka_unit_test(t_missing),  cmocka_unit_test(t_order),
+        cmocka_unit_test(t_appended), cmocka_unit_test(t_truncated_while_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
