@@ -59,6 +59,10 @@ struct mt_bounce_reasons {
     int ndecisive;
     scope scopes[NSCOPES];
     int nscopes;
+    /* every @lhost pattern in one alternation, each branch marked with its
+     * scope's index: one pass over a header says whether any matches and
+     * which does at the leftmost place (see mt_bounce_reasons_scope) */
+    pcre2_code *lhost_any;
     scoped_rule scoped[NSCOPED];
     int nscoped;
     pcre2_match_data *md;
@@ -89,7 +93,8 @@ static pcre2_code *compile_one(const char *pat, size_t n, uint32_t opts, const c
 }
 
 /* "@lhost NAME REGEX" or "@rhost NAME REGEX" (tab-separated): 0 on error */
-static int load_scope(mt_bounce_reasons *r, char *line, const char *path, int lineno, mt_buf *err)
+static int load_scope(mt_bounce_reasons *r, char *line, const char *path, int lineno, mt_buf *err,
+                      mt_buf *any)
 {
     char *t1 = strchr(line, '\t');
     char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
@@ -107,6 +112,8 @@ static int load_scope(mt_bounce_reasons *r, char *line, const char *path, int li
     s->re = compile_one(t2 + 1, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, path, lineno, err);
     if (s->re == NULL)
         return 0;
+    if (!rhost)
+        mt_buf_printf(any, "%s(?:(*MARK:%d)%s)", any->len ? "|" : "", r->nscopes, t2 + 1);
     r->nscopes++;
     return 1;
 }
@@ -175,6 +182,8 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
     for (int i = 0; i < NREASONS; i++)
         mt_buf_init(&alt[i]);
     mt_bounce_reasons *r = mt_xcalloc(1, sizeof *r);
+    mt_buf any;
+    mt_buf_init(&any);
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -186,7 +195,7 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
         if (len == 0 || line[0] == '#')
             continue;
         if (line[0] == '@') {
-            if (!load_scope(r, line, path, lineno, err))
+            if (!load_scope(r, line, path, lineno, err, &any))
                 bad = 1;
             continue;
         }
@@ -256,6 +265,11 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
     }
     for (int i = 0; i < NREASONS; i++)
         mt_buf_free(&alt[i]);
+    if (!bad && any.len) {
+        r->lhost_any = compile_one(any.data, any.len, PCRE2_CASELESS, path, 0, err);
+        bad = r->lhost_any == NULL;
+    }
+    mt_buf_free(&any);
     if (bad) {
         mt_bounce_reasons_free(r);
         return NULL;
@@ -274,6 +288,7 @@ void mt_bounce_reasons_free(mt_bounce_reasons *r)
         pcre2_code_free(r->dre[i]);
     for (int i = 0; i < r->nscopes; i++)
         pcre2_code_free(r->scopes[i].re);
+    pcre2_code_free(r->lhost_any);
     for (int i = 0; i < r->nscoped; i++) {
         pcre2_code_free(r->scoped[i].re);
         pcre2_code_free(r->scoped[i].status);
@@ -308,11 +323,23 @@ int mt_bounce_reasons_scope(const mt_bounce_reasons *r, int rhost, const char *t
 {
     if (r == NULL || text == NULL || n == 0)
         return 0;
-    for (int i = 0; i < r->nscopes; i++)
+    int upto = r->nscopes;
+    if (!rhost && r->lhost_any) {
+        /* no branch matches: no @lhost line does.  One does at the
+         * leftmost place: it is the answer unless one listed before it
+         * matches further on, so only those are tried */
+        if (pcre2_match(r->lhost_any, (PCRE2_SPTR)text, n, 0, 0, r->md, NULL) < 0)
+            return 0;
+        PCRE2_SPTR mark = pcre2_get_mark(r->md);
+        upto = mark ? (int)strtol((const char *)mark, NULL, 10) : r->nscopes;
+        if (upto < 0 || upto > r->nscopes)
+            upto = r->nscopes;
+    }
+    for (int i = 0; i < upto; i++)
         if (r->scopes[i].rhost == rhost &&
             pcre2_match(r->scopes[i].re, (PCRE2_SPTR)text, n, 0, 0, r->md, NULL) >= 0)
             return i + 1;
-    return 0;
+    return upto < r->nscopes ? upto + 1 : 0;
 }
 
 /* ---- status and reply code in text ---- */

@@ -339,6 +339,41 @@ static void test_reasons_file_errors(void **state)
     mt_buf_free(&err);
 }
 
+/* @lhost lines are tried in file order: the first that matches anywhere
+ * in the header wins, even when a later one matches further up (all of
+ * them are also run as one alternation first, which finds the leftmost). */
+static void test_lhost_order(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/mt-reasons-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char text[] = "@lhost\tfirst\t(?m)^x-late-marker:\n"
+                        "@rhost\thost\texample\\.net$\n"
+                        "@lhost\tsecond\t(?m)^subject: early\n"
+                        "@lhost\tthird\t(?ms)^from: a.*?^to: b|^to: b.*?^from: a\n";
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    mt_buf err;
+    mt_buf_init(&err);
+    mt_bounce_reasons *r = mt_bounce_reasons_load(path, &err);
+    assert_non_null(r);
+    const char *both = "Subject: early\nX-Late-Marker: 1\n";
+    const char *second = "Received: x\nSubject: early\n";
+    const char *third = "To: b\nSubject: late\nFrom: a\n";
+    const char *none = "Subject: other\nX-Example: example.net\n";
+    assert_int_equal(mt_bounce_reasons_scope(r, 0, both, strlen(both)), 1);
+    assert_int_equal(mt_bounce_reasons_scope(r, 0, second, strlen(second)), 3);
+    assert_int_equal(mt_bounce_reasons_scope(r, 0, third, strlen(third)), 4);
+    assert_int_equal(mt_bounce_reasons_scope(r, 0, none, strlen(none)), 0);
+    /* the remote host's lines are not header lines */
+    assert_int_equal(mt_bounce_reasons_scope(r, 1, "mx.example.net", 14), 2);
+    assert_int_equal(mt_bounce_reasons_scope(r, 1, "subject: early", 14), 0);
+    mt_bounce_reasons_free(r);
+    mt_buf_free(&err);
+    unlink(path);
+}
+
 /* The top-level fields the parse reads are taken out of the header before
  * GMime parses the message: folded and encoded values still read as GMime
  * gives them, the first of a name counts, and one after a line that is no
@@ -526,6 +561,7 @@ int main(void)
         cmocka_unit_test(test_fold),
         cmocka_unit_test(test_reasons),
         cmocka_unit_test(test_reasons_file_errors),
+        cmocka_unit_test(test_lhost_order),
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_mbox_split),
         cmocka_unit_test(test_read_file_buf),
