@@ -206,7 +206,6 @@ int cmd_bounces(int argc, char **argv)
         mt_buf_free(&err);
         return EXIT_INPUT;
     }
-    mt_bounce_reasons_free(reasons); /* loaded to report a broken file early; each thread loads its own */
     out_ctx o = {.summary = fmt == 99};
     if (o.summary) {
         o.cnt.reasons = mt_strmap_new(0);
@@ -220,8 +219,9 @@ int cmd_bounces(int argc, char **argv)
         threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
     }
     mt_buf_reset(&err);
-    int bad = mt_bounce_read_paths((const char *const *)argv + optind, argc - optind, threads, reasons_path,
-                                   rules, on_record, &o, &st, &err);
+    int bad = mt_bounce_read_paths((const char *const *)argv + optind, argc - optind, threads, reasons, rules,
+                                   on_record, &o, &st, &err);
+    mt_bounce_reasons_free(reasons);
     if (bad)
         fprintf(stderr, "mailtriage: %s\n", err.data);
     int rc = bad ? EXIT_INPUT : EXIT_OK;

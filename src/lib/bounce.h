@@ -84,11 +84,12 @@ int mt_bounce_read(mt_bounce_parser *p, const char *path, mt_bounce_fn fn, void 
 
 /* mt_bounce_read_paths - every message under paths[0..n) ("-": stdin)
  * parsed on nthreads threads, each with its own parser, classifier over
- * rules (may be NULL) and reason phrases loaded from reasons_path; fn gets
- * the records in input order, on the calling thread.  Counts into st
- * (accumulated).  Returns how many inputs could not be read (the last
- * error in err), or -1 when the phrases cannot be loaded. */
-int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const char *reasons_path,
+ * rules (may be NULL) and share of the reason phrases (loaded once by the
+ * caller, who keeps them until this returns); fn gets the records in input
+ * order, on the calling thread.  Counts into st (accumulated).  Returns
+ * how many inputs could not be read (the last error in err), or -1 when
+ * reasons is NULL. */
+int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt_bounce_reasons *reasons,
                          const mt_rules *rules, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err);
 
 /* mt_bounce_attempts - the same for a list of paths, handing plain

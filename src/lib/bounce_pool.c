@@ -77,7 +77,7 @@ typedef struct pool {
      * thread's malloc arena takes that arena's lock, against the worker) */
     mt_buf *spare;
     size_t nspare, capspare;
-    const char *reasons_path;
+    const mt_bounce_reasons *reasons; /* shared with each worker (mt_bounce_reasons_share) */
     const mt_rules *rules;
     int load_failed;
     char load_err[512];
@@ -177,7 +177,7 @@ static void *worker(void *arg)
     mt_buf err, file;
     mt_buf_init(&err);
     mt_buf_init(&file); /* each file's bytes, reused */
-    mt_bounce_reasons *reasons = mt_bounce_reasons_load(p->reasons_path, &err);
+    mt_bounce_reasons *reasons = p->reasons ? mt_bounce_reasons_share(p->reasons) : NULL;
     mt_classifier *cls = p->rules ? mt_classifier_new(p->rules) : NULL;
     mt_bounce_parser *parser = reasons ? mt_bounce_parser_new(reasons, cls) : NULL;
     pthread_mutex_lock(&p->mu);
@@ -307,12 +307,12 @@ static void merge(mt_bounce_stats *to, const mt_bounce_stats *from)
         to->by_kind[i] += from->by_kind[i];
 }
 
-int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const char *reasons_path,
+int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt_bounce_reasons *reasons,
                          const mt_rules *rules, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err)
 {
     pool p;
     memset(&p, 0, sizeof p);
-    p.reasons_path = reasons_path;
+    p.reasons = reasons;
     p.rules = rules;
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);

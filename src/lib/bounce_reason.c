@@ -65,7 +65,8 @@ struct mt_bounce_reasons {
     pcre2_code *lhost_any;
     scoped_rule scoped[NSCOPED];
     int nscoped;
-    pcre2_match_data *md;
+    pcre2_match_data *md; /* the owner thread's match state */
+    int shared;           /* a share: the patterns are another set's */
 };
 
 static int reason_index(const char *name, size_t n)
@@ -278,10 +279,24 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
     return r;
 }
 
+mt_bounce_reasons *mt_bounce_reasons_share(const mt_bounce_reasons *base)
+{
+    mt_bounce_reasons *r = mt_xmalloc(sizeof *r);
+    memcpy(r, base, sizeof *r);
+    r->md = pcre2_match_data_create(4, NULL);
+    r->shared = 1;
+    return r;
+}
+
 void mt_bounce_reasons_free(mt_bounce_reasons *r)
 {
     if (r == NULL)
         return;
+    if (r->shared) {
+        pcre2_match_data_free(r->md);
+        free(r);
+        return;
+    }
     for (int i = 0; i < NREASONS; i++)
         pcre2_code_free(r->re[i]);
     for (int i = 0; i < r->ndecisive; i++)

@@ -18,6 +18,13 @@ typedef struct mt_bounce_reasons mt_bounce_reasons;
  * (format at its top).  NULL and a message naming file and line in err on
  * any error. */
 mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err);
+
+/* mt_bounce_reasons_share - the compiled phrases of base for one more
+ * thread: the patterns are base's (read-only once compiled), the match
+ * state its own.  base must outlive it; free it with
+ * mt_bounce_reasons_free, which then frees only what is its own.  A set is
+ * used by one thread at a time: each thread loads or shares its own. */
+mt_bounce_reasons *mt_bounce_reasons_share(const mt_bounce_reasons *base);
 void mt_bounce_reasons_free(mt_bounce_reasons *r);
 
 /* mt_bounce_reasons_default_path - bounce-reasons.tsv beside the rules
