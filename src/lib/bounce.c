@@ -1361,14 +1361,21 @@ static int header_trim(mt_bounce_parser *p, char *b, size_t *n)
     return whole;
 }
 
+/* header_len - the length of the header at t[0..n) (LF line ends): up to
+ * the blank line, or all of it when none comes */
+static size_t header_len(const char *t, size_t n)
+{
+    const char *end = memmem(t, n, "\n\n", 2);
+    return end ? (size_t)(end - t) : n;
+}
+
 /* attached_report - is the attached message in b (its header, then its
  * body) itself a delivery report (multipart/report; delivery-status)? */
 static int attached_report(const mt_buf *b)
 {
     if (b->len == 0 || b->data == NULL)
         return 0;
-    const char *end = strstr(b->data, "\n\n");
-    size_t hn = end ? (size_t)(end - b->data) : b->len;
+    size_t hn = header_len(b->data, b->len);
     char save = b->data[hn];
     b->data[hn] = '\0';
     int yes =
@@ -1391,13 +1398,10 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     top_reset(p);
     if (!mt_bounce_sniff(p->norm.data, p->norm.len))
         return -1;
-    {
-        /* who wrote the bounce, from its own whole header (before the
-         * fields GMime is not given are dropped) */
-        const char *hend = strstr(p->norm.data, "\n\n");
-        size_t hn = hend ? (size_t)(hend - p->norm.data) : p->norm.len;
-        p->lhost = mt_bounce_reasons_scope(p->reasons, 0, p->norm.data, hn > 32768 ? 32768 : hn);
-    }
+    /* who wrote the bounce, from its own whole header (before the fields
+     * GMime is not given are dropped) */
+    size_t hn = header_len(p->norm.data, p->norm.len);
+    p->lhost = mt_bounce_reasons_scope(p->reasons, 0, p->norm.data, hn > 32768 ? 32768 : hn);
     /* no MIME field in a header read to its end: a plain RFC 5322 message
      * whose body is its text (no structure to parse, no transfer encoding
      * to undo, no charset named) */
@@ -1458,9 +1462,9 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     if (p->notice.len == 0 && p->dsn.len == 0 && p->arf.len == 0) {
         /* a broken MIME structure (a boundary that never comes): the raw
          * body is the notice */
-        const char *body = strstr(p->norm.data, "\n\n");
-        if (body)
-            mt_buf_append(&p->notice, body + 2, p->norm.len - (size_t)(body + 2 - p->norm.data));
+        size_t hl = header_len(p->norm.data, p->norm.len);
+        if (hl < p->norm.len)
+            mt_buf_append(&p->notice, p->norm.data + hl + 2, p->norm.len - hl - 2);
     }
     if (p->dsn.len == 0 && p->notice.len) {
         /* delivery-status fields written into the text */

@@ -254,24 +254,13 @@ int mt_host_is_shortener(const char *host)
     return 0;
 }
 
-static int hexv(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static char *pct_decode(const char *s, size_t n)
 {
     char *o = mt_xmalloc(n + 1);
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
-            o[j++] = (char)(hexv(s[i + 1]) * 16 + hexv(s[i + 2]));
+        if (s[i] == '%' && i + 2 < n && mt_hex_value(s[i + 1]) >= 0 && mt_hex_value(s[i + 2]) >= 0) {
+            o[j++] = (char)(mt_hex_value(s[i + 1]) * 16 + mt_hex_value(s[i + 2]));
             i += 2;
         } else if (s[i] == '+') {
             o[j++] = ' ';

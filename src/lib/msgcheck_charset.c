@@ -49,17 +49,6 @@ static size_t count_8bit(const char *p, size_t n)
     return c;
 }
 
-static int hexv(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
 {
     int soft = 0;
@@ -133,7 +122,8 @@ int mt_rfc2047_problem(const char *v, size_t n, char *why, size_t whylen)
                 if (c == '_') {
                     mt_buf_putc(&dec, ' ');
                 } else if (c == '=') {
-                    int a = k + 2 < te + 1 ? hexv(v[k + 1]) : -1, b = k + 2 < te + 1 ? hexv(v[k + 2]) : -1;
+                    int a = k + 2 < te + 1 ? mt_hex_value(v[k + 1]) : -1,
+                        b = k + 2 < te + 1 ? mt_hex_value(v[k + 2]) : -1;
                     if (a < 0 || b < 0 || k + 2 >= te) {
                         snprintf(why, whylen, "encoded word \"%.*s\": '=' not followed by two hex digits",
                                  (int)(te + 2 - i < 40 ? te + 2 - i : 40), v + i);

@@ -9,17 +9,6 @@
 
 #include "timeparse.h"
 
-static int starts(const char *p, size_t n, const char *prefix)
-{
-    size_t k = strlen(prefix);
-    return n >= k && memcmp(p, prefix, k) == 0;
-}
-
-static const char *find(const char *hay, size_t n, const char *needle)
-{
-    return memmem(hay, n, needle, strlen(needle));
-}
-
 /* skip_to_space - the index of the first ' ' in p[k..n), or n */
 static size_t skip_to_space(const char *p, size_t k, size_t n)
 {
@@ -151,13 +140,13 @@ static double exim_time(const char *p, size_t n)
 /* stage_after - the stage of the reply to Exim's "after COMMAND" words */
 static mt_stage stage_after(const char *c, size_t n)
 {
-    if (starts(c, n, "pipelined ")) {
+    if (mt_starts(c, n, "pipelined ")) {
         c += 10;
         n -= 10;
     }
-    if (starts(c, n, "initial connection"))
+    if (mt_starts(c, n, "initial connection"))
         return MT_STAGE_GREETING;
-    if (starts(c, n, "sending data block") || starts(c, n, "end of data"))
+    if (mt_starts(c, n, "sending data block") || mt_starts(c, n, "end of data"))
         return MT_STAGE_DATA_END;
     return mt_stage_from_command(c, n);
 }
@@ -220,7 +209,7 @@ static void failure(const char *p, size_t n, mt_pf_line *o)
     o->reason = (mt_slice){p, n};
     o->reply = o->reason;
     /* "… H=host [ip]: rest" inside the message (timeouts) */
-    const char *h = find(p, n, "H=");
+    const char *h = mt_find(p, n, "H=");
     if (h && (h == p || h[-1] == ' ') && o->mx_host.len == 0 && o->mx_ip.len == 0) {
         mt_slice hh, ip;
         if (host_ip(h + 2, n - (size_t)(h + 2 - p), &hh, &ip)) {
@@ -228,10 +217,10 @@ static void failure(const char *p, size_t n, mt_pf_line *o)
             o->mx_ip = ip;
         }
     }
-    const char *e = find(p, n, "SMTP error from remote mail server after ");
+    const char *e = mt_find(p, n, "SMTP error from remote mail server after ");
     size_t el = strlen("SMTP error from remote mail server after ");
     if (e == NULL) {
-        e = find(p, n, "SMTP error from remote mailer after ");
+        e = mt_find(p, n, "SMTP error from remote mailer after ");
         el = strlen("SMTP error from remote mailer after ");
     }
     if (e) {
@@ -244,25 +233,25 @@ static void failure(const char *p, size_t n, mt_pf_line *o)
         return;
     }
     const char *w;
-    if ((w = find(p, n, "timeout after ")) != NULL) {
+    if ((w = mt_find(p, n, "timeout after ")) != NULL) {
         const char *c = w + strlen("timeout after ");
         o->stage = stage_after(c, n - (size_t)(c - p));
         return;
     }
-    if ((w = find(p, n, "closed connection in response to ")) != NULL) {
+    if ((w = mt_find(p, n, "closed connection in response to ")) != NULL) {
         const char *c = w + strlen("closed connection in response to ");
         o->stage = stage_after(c, n - (size_t)(c - p));
         return;
     }
-    if (find(p, n, "TLS session") || find(p, n, "TLS error") || find(p, n, "STARTTLS") ||
-        find(p, n, "TLS negotiation") || find(p, n, "certificate"))
+    if (mt_find(p, n, "TLS session") || mt_find(p, n, "TLS error") || mt_find(p, n, "STARTTLS") ||
+        mt_find(p, n, "TLS negotiation") || mt_find(p, n, "certificate"))
         o->stage = MT_STAGE_STARTTLS;
-    else if (starts(p, n, "Connection refused") || starts(p, n, "Connection timed out") ||
-             find(p, n, "Network is unreachable") || find(p, n, "No route to host") ||
-             starts(p, n, "Unrouteable address") ||
-             find(p, n, "all relevant MX records point to non-existent") || find(p, n, "lookup of host") ||
-             find(p, n, "host lookup did not complete") || starts(p, n, "Network Error") ||
-             find(p, n, "Connection reset"))
+    else if (mt_starts(p, n, "Connection refused") || mt_starts(p, n, "Connection timed out") ||
+             mt_find(p, n, "Network is unreachable") || mt_find(p, n, "No route to host") ||
+             mt_starts(p, n, "Unrouteable address") ||
+             mt_find(p, n, "all relevant MX records point to non-existent") ||
+             mt_find(p, n, "lookup of host") || mt_find(p, n, "host lookup did not complete") ||
+             mt_starts(p, n, "Network Error") || mt_find(p, n, "Connection reset"))
         o->stage = MT_STAGE_CONNECT;
 }
 
@@ -397,12 +386,12 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
         msg = p + n;
         msgn = 0;
     }
-    if (o->status == MT_STATUS_DEFERRED && find(msg, msgn, "retry time not reached") &&
-        !find(msg, msgn, "SMTP error"))
+    if (o->status == MT_STATUS_DEFERRED && mt_find(msg, msgn, "retry time not reached") &&
+        !mt_find(msg, msgn, "SMTP error"))
         return o->kind = MT_PF_IGNORED; /* Exim did not try: no attempt */
-    int smtp = find(msg, msgn, "SMTP error") != NULL;
+    int smtp = mt_find(msg, msgn, "SMTP error") != NULL;
     if (o->status == MT_STATUS_BOUNCED && !smtp &&
-        (find(msg, msgn, "retry timeout exceeded") || find(msg, msgn, "failing for a long time")))
+        (mt_find(msg, msgn, "retry timeout exceeded") || mt_find(msg, msgn, "failing for a long time")))
         return o->kind = MT_PF_QMGR_EXPIRED; /* given up without trying again: no attempt */
     failure(msg, msgn, o);
     /* a temporary reply that ends the address: the retry time ran out */
@@ -493,9 +482,9 @@ int mt_exim_probe(const char *line, size_t n)
                                         "rejected ",
                                         "unexpected disconnection "};
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (starts(p, rn, known[i]))
+        if (mt_starts(p, rn, known[i]))
             return 1;
-    return find(p, rn, " authenticator failed for ") != NULL;
+    return mt_find(p, rn, " authenticator failed for ") != NULL;
 }
 
 mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_pf_line *o)
@@ -531,7 +520,7 @@ mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_pf_line *o)
         return o->kind = MT_PF_IGNORED;
     const char *p = sp + 1;
     size_t rn = n - (size_t)(p - line);
-    if (starts(p, rn, "Completed"))
+    if (mt_starts(p, rn, "Completed"))
         return o->kind = MT_PF_REMOVED;
     if (rn >= 3 && p[2] == ' ') {
         char a = p[0], b = p[1];

@@ -69,17 +69,6 @@
 
 #include "reader_record.h"
 
-static const char *find(const char *p, size_t n, const char *needle)
-{
-    return memmem(p, n, needle, strlen(needle));
-}
-
-static int starts(const char *p, size_t n, const char *s)
-{
-    size_t k = strlen(s);
-    return n >= k && memcmp(p, s, k) == 0;
-}
-
 static int starts_nocase(const char *p, size_t n, const char *s)
 {
     size_t k = strlen(s);
@@ -134,7 +123,7 @@ static size_t prefix(const char *line, size_t n, mt_yearctx *yc, mt_xrec *r, int
         return k;
     /* syslog: "host prog[pid]: " or "prog[pid]: " */
     size_t lim = n - k < 120 ? n - k : 120;
-    const char *colon = find(line + k, lim, ": ");
+    const char *colon = mt_find(line + k, lim, ": ");
     if (colon == NULL) {
         *other = 1;
         return 0;
@@ -217,7 +206,7 @@ static mt_stage command_stage(const char *p, size_t n)
  * *found: 1, 0 absent, -1 an unclosed quote. */
 static mt_slice kv(const char *p, size_t n, const char *key, int *found)
 {
-    const char *k = find(p, n, key);
+    const char *k = mt_find(p, n, key);
     *found = k != NULL;
     if (k == NULL)
         return MT_SLICE_NULL;
@@ -229,9 +218,9 @@ static mt_slice kv(const char *p, size_t n, const char *key, int *found)
         for (const char *q = v + 1; q < end; q++) {
             if (*q != '"')
                 continue;
-            if (q + 1 == end || starts(q + 1, (size_t)(end - q - 1), " delay=") ||
-                starts(q + 1, (size_t)(end - q - 1), " host=") ||
-                starts(q + 1, (size_t)(end - q - 1), " ip=")) {
+            if (q + 1 == end || mt_starts(q + 1, (size_t)(end - q - 1), " delay=") ||
+                mt_starts(q + 1, (size_t)(end - q - 1), " host=") ||
+                mt_starts(q + 1, (size_t)(end - q - 1), " ip=")) {
                 e = q;
                 break;
             }
@@ -360,17 +349,17 @@ static int failure(mt_haraka_slot *s, mt_slice err, int bounce, mt_xrec *r)
 {
     int named = s->named;
     s->named = 0;
-    if (starts(err.p, err.len, "Some recipients temp failed:") ||
-        starts(err.p, err.len, "Some recipients failed:"))
+    if (mt_starts(err.p, err.len, "Some recipients temp failed:") ||
+        mt_starts(err.p, err.len, "Some recipients failed:"))
         return 0; /* the session's "recipient <…>" line said it */
     int expired = 0;
-    if (bounce && starts(err.p, err.len, "Too many failures (")) {
+    if (bounce && mt_starts(err.p, err.len, "Too many failures (")) {
         err.p += 19;
         err.len -= 19;
         if (err.len && err.p[err.len - 1] == ')')
             err.len--;
         expired = 1;
-        if (starts(err.p, err.len, "Some recipients temp failed:") || named) {
+        if (mt_starts(err.p, err.len, "Some recipients temp failed:") || named) {
             r->kind = MT_XREC_EXPIRED;
             r->expired = 1;
             r->final = 1;
@@ -381,11 +370,11 @@ static int failure(mt_haraka_slot *s, mt_slice err, int bounce, mt_xrec *r)
      * refused, then the message) adds no attempt; a bounce does */
     if (named && !bounce)
         return 0;
-    if (starts(err.p, err.len, "Upstream error: ")) {
+    if (mt_starts(err.p, err.len, "Upstream error: ")) {
         err.p += 16;
         err.len -= 16;
     }
-    if (starts(err.p, err.len, "Tried all MXs") && s->last_err.len)
+    if (mt_starts(err.p, err.len, "Tried all MXs") && s->last_err.len)
         err = s->last_err; /* what went wrong with the last one */
     mt_xrec_set_reply(r, err);
     use_slot(r, s);
@@ -434,8 +423,8 @@ int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc
     const char *m = line + k;
     size_t mn = n - k;
     int has_uuid = uuid.len && !mt_slice_eq_cstr(uuid, "-");
-    int attempt = starts(m, mn, "delivered ") || starts(m, mn, "recipient <") ||
-                  starts(m, mn, "Temp failing ") || starts_nocase(m, mn, "bouncing mail: ");
+    int attempt = mt_starts(m, mn, "delivered ") || mt_starts(m, mn, "recipient <") ||
+                  mt_starts(m, mn, "Temp failing ") || starts_nocase(m, mn, "bouncing mail: ");
     if (!has_uuid) {
         if (attempt) {
             *why = "haraka: delivery line without a message uuid";
@@ -447,7 +436,7 @@ int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc
     r->queue_id = uuid;
     r->recipient = (mt_slice){"", 0}; /* none named (not NULL: the joiner copies it) */
     if (mt_slice_eq_cstr(lv, "PROTOCOL")) {
-        if (starts(m, mn, "C: ")) {
+        if (mt_starts(m, mn, "C: ")) {
             /* QUIT and RSET follow the failing reply, AUTH data is no
              * command: they leave the stage where it was */
             mt_stage st = command_stage(m + 3, mn - 3);
@@ -456,13 +445,13 @@ int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc
         }
         return 0;
     }
-    if (starts(m, mn, "Looking up A records for: ") || starts(m, mn, "Looking up AAAA records for: ")) {
+    if (mt_starts(m, mn, "Looking up A records for: ") || mt_starts(m, mn, "Looking up AAAA records for: ")) {
         const char *h = memchr(m, ':', mn) + 2;
         s->mx_host = (mt_slice){h, (size_t)(m + mn - h)};
         s->mx_ip = MT_SLICE_NULL;
         return 0;
     }
-    if (starts(m, mn, "Attempting to deliver to: ") || starts(m, mn, "Attempting delivery for mx: ")) {
+    if (mt_starts(m, mn, "Attempting to deliver to: ") || mt_starts(m, mn, "Attempting delivery for mx: ")) {
         const char *h = memchr(m, ':', mn) + 2;
         const char *e = m + mn;
         const char *sp = memchr(h, ' ', (size_t)(e - h));
@@ -478,11 +467,11 @@ int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc
         s->named = 0;
         return 0;
     }
-    if (starts(m, mn, "Ongoing connection failed to ")) {
-        const char *e = find(m, mn, " : ");
+    if (mt_starts(m, mn, "Ongoing connection failed to ")) {
+        const char *e = mt_find(m, mn, " : ");
         if (e) {
             s->last_err = (mt_slice){e + 3, (size_t)(m + mn - e - 3)};
-            const char *w = find(s->last_err.p, s->last_err.len, "waiting on ");
+            const char *w = mt_find(s->last_err.p, s->last_err.len, "waiting on ");
             if (w)
                 s->stage = command_stage(w + 11, (size_t)(m + mn - w - 11));
         }
@@ -490,9 +479,9 @@ int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc
     }
     if (!attempt)
         return 0;
-    if (starts(m, mn, "delivered "))
+    if (mt_starts(m, mn, "delivered "))
         return delivered(s, m - 1, mn + 1, r, why);
-    if (starts(m, mn, "recipient <")) {
+    if (mt_starts(m, mn, "recipient <")) {
         const char *a = m + 11, *end = m + mn;
         const char *gt = memchr(a, '>', (size_t)(end - a));
         if (gt == NULL) {
@@ -503,9 +492,9 @@ int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc
         const char *rest = gt + 1;
         size_t rn = (size_t)(end - rest);
         int bounce;
-        if (starts(rest, rn, " deferred: "))
+        if (mt_starts(rest, rn, " deferred: "))
             bounce = 0;
-        else if (starts(rest, rn, " rejected: "))
+        else if (mt_starts(rest, rn, " rejected: "))
             bounce = 1;
         else
             return 0;
@@ -532,8 +521,8 @@ int mt_haraka_parse(mt_haraka_ctx *c, const char *line, size_t n, mt_yearctx *yc
         r->status = bounce ? MT_STATUS_BOUNCED : MT_STATUS_DEFERRED;
         return 1;
     }
-    if (starts(m, mn, "Temp failing ")) {
-        const char *e = find(m, mn, " seconds: ");
+    if (mt_starts(m, mn, "Temp failing ")) {
+        const char *e = mt_find(m, mn, " seconds: ");
         if (e == NULL) {
             *why = "haraka: Temp failing without \"seconds: reason\"";
             return -1;

@@ -16,15 +16,10 @@
 
 #include "reader_record.h"
 
-static const char *find(const char *p, size_t n, const char *needle)
-{
-    return memmem(p, n, needle, strlen(needle));
-}
-
 /* value - the value of KEY=<…> or KEY="…" or KEY=word in p[0..n) */
 static mt_slice value(const char *p, size_t n, const char *key, int *found)
 {
-    const char *k = find(p, n, key);
+    const char *k = mt_find(p, n, key);
     *found = k != NULL;
     if (k == NULL)
         return MT_SLICE_NULL;
@@ -76,9 +71,9 @@ int mt_opensmtpd_parse(const char *line, size_t n, mt_yearctx *yc, mt_xrec *r, c
         *why = "opensmtpd: no timestamp";
         return -1;
     }
-    if (find(line + k, n - k < 80 ? n - k : 80, " smtpd[") == NULL)
+    if (mt_find(line + k, n - k < 80 ? n - k : 80, " smtpd[") == NULL)
         return 2; /* another program's line */
-    const char *d = find(line + k, n - k, " mta delivery evpid=");
+    const char *d = mt_find(line + k, n - k, " mta delivery evpid=");
     if (d == NULL)
         return 0; /* sessions, the receiving side, …: no attempt */
     const char *p = d;

@@ -91,11 +91,6 @@ static int daemon_id(const char *p, size_t n)
     return D_NONE;
 }
 
-static const char *find(const char *hay, size_t n, const char *needle)
-{
-    return memmem(hay, n, needle, strlen(needle));
-}
-
 /* comma_space - the first ", " in p[0..n), or NULL (memmem's setup cost
  * dominates for a two-byte needle on short fields). */
 static const char *comma_space(const char *p, size_t n)
@@ -107,14 +102,6 @@ static const char *comma_space(const char *p, size_t n)
         p++;
     }
     return NULL;
-}
-
-/* starts - whether p[0..n) begins with prefix.  Always inlined: with a
- * literal prefix the length folds and the compare becomes a load or two. */
-static inline __attribute__((always_inline)) int starts(const char *p, size_t n, const char *prefix)
-{
-    size_t k = strlen(prefix);
-    return n >= k && memcmp(p, prefix, k) == 0;
 }
 
 /* is_queue_id - short ids are upper-case hex; long ids mix digits and
@@ -285,13 +272,13 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
         }
     }
     /* "delivery temporarily suspended: <the earlier reason>" */
-    if (starts(p, n, "delivery temporarily suspended: ")) {
+    if (mt_starts(p, n, "delivery temporarily suspended: ")) {
         size_t k = strlen("delivery temporarily suspended: ");
         mt_pf_parse_reason((mt_slice){p + k, n - k}, o);
         o->reply = reason;
         return;
     }
-    if (starts(p, n, "host ")) {
+    if (mt_starts(p, n, "host ")) {
         mt_slice h, ip;
         size_t k = 5;
         size_t used = host_ip(p + k, n - k, &h, &ip);
@@ -299,7 +286,7 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
             o->mx_host = h;
             o->mx_ip = ip;
             k += used;
-            if (starts(p + k, n - k, " said: ")) {
+            if (mt_starts(p + k, n - k, " said: ")) {
                 k += 7;
                 /* the last "(in reply to" names the command */
                 const char *irt = last_in_reply(p + k, n - k);
@@ -309,7 +296,7 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
                     o->stage = mt_stage_from_command(irt + 2, n - (size_t)(irt + 2 - p));
                 return;
             }
-            if (starts(p + k, n - k, " refused to talk to me: ")) {
+            if (mt_starts(p + k, n - k, " refused to talk to me: ")) {
                 k += strlen(" refused to talk to me: ");
                 mt_pf_set_reply(o, p + k, n - k);
                 o->stage = MT_STAGE_GREETING;
@@ -318,7 +305,7 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
         }
         return;
     }
-    if (starts(p, n, "lost connection with ") || starts(p, n, "conversation with ")) {
+    if (mt_starts(p, n, "lost connection with ") || mt_starts(p, n, "conversation with ")) {
         size_t k = p[0] == 'l' ? strlen("lost connection with ") : strlen("conversation with ");
         mt_slice h, ip;
         size_t used = host_ip(p + k, n - k, &h, &ip);
@@ -326,14 +313,14 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
             o->mx_host = h;
             o->mx_ip = ip;
         }
-        const char *w = find(p, n, " while ");
+        const char *w = mt_find(p, n, " while ");
         if (w) {
             const char *c = w + 7;
             o->stage = mt_stage_from_command(c, n - (size_t)(c - p));
         }
         return;
     }
-    if (starts(p, n, "connect to ")) {
+    if (mt_starts(p, n, "connect to ")) {
         size_t k = strlen("connect to ");
         mt_slice h, ip;
         if (host_ip(p + k, n - k, &h, &ip)) {
@@ -343,15 +330,16 @@ void mt_pf_parse_reason(mt_slice reason, mt_pf_line *o)
         o->stage = MT_STAGE_CONNECT;
         return;
     }
-    if (starts(p, n, "Host or domain name not found") || starts(p, n, "Name service error") ||
-        find(p, n, "Network is unreachable") || find(p, n, "No route to host")) {
+    if (mt_starts(p, n, "Host or domain name not found") || mt_starts(p, n, "Name service error") ||
+        mt_find(p, n, "Network is unreachable") || mt_find(p, n, "No route to host")) {
         o->stage = MT_STAGE_CONNECT;
         return;
     }
-    if (find(p, n, "TLS is required") || find(p, n, "Cannot start TLS") || find(p, n, "TLS handshake") ||
-        find(p, n, "certificate verification failed") || find(p, n, "Server certificate not")) {
+    if (mt_find(p, n, "TLS is required") || mt_find(p, n, "Cannot start TLS") ||
+        mt_find(p, n, "TLS handshake") || mt_find(p, n, "certificate verification failed") ||
+        mt_find(p, n, "Server certificate not")) {
         mt_slice h, ip;
-        const char *hp = find(p, n, "host ");
+        const char *hp = mt_find(p, n, "host ");
         if (hp) {
             size_t k = (size_t)(hp - p) + 5;
             if (host_ip(p + k, n - k, &h, &ip)) {
@@ -453,19 +441,19 @@ static mt_pf_kind parse_delivery(const char *p, size_t n, mt_pf_line *o, int dae
     k += used;
     int have_status = 0;
     while (k < n) {
-        if (!starts(p + k, n - k, ", "))
+        if (!mt_starts(p + k, n - k, ", "))
             return malformed(o, "delivery line: expected ', '");
         k += 2;
         const char *f = p + k;
         size_t fn = n - k;
-        if (starts(f, fn, "orig_to=")) {
+        if (mt_starts(f, fn, "orig_to=")) {
             used = angle(f + 8, fn - 8, &o->orig_to);
             if (!used)
                 return malformed(o, "delivery line: bad orig_to=");
             k += 8 + used;
             continue;
         }
-        if (starts(f, fn, "status=")) {
+        if (mt_starts(f, fn, "status=")) {
             const char *w = f + 7;
             size_t wn = 0;
             while (7 + wn < fn && w[wn] != ' ' && w[wn] != ',')
@@ -534,7 +522,7 @@ static mt_pf_kind parse_qmgr_from(const char *p, size_t n, mt_pf_line *o)
     size_t used = angle(p + k, n - k, &o->from);
     if (!used) {
         /* "from=<a@b>>" appears in the wild; take up to the last '>' before ',' */
-        const char *c = find(p + k, n - k, ", ");
+        const char *c = mt_find(p + k, n - k, ", ");
         if (c == NULL || p[k] != '<')
             return malformed(o, "qmgr line: bad from=<address>");
         o->from = (mt_slice){p + k + 1, (size_t)(c - (p + k + 1))};
@@ -545,9 +533,9 @@ static mt_pf_kind parse_qmgr_from(const char *p, size_t n, mt_pf_line *o)
     k += used;
     const char *rest = p + k;
     size_t rn = n - k;
-    if (starts(rest, rn, ", status=expired"))
+    if (mt_starts(rest, rn, ", status=expired"))
         return o->kind = MT_PF_QMGR_EXPIRED;
-    const char *s = starts(rest, rn, ", size=") ? rest + 2 : NULL;
+    const char *s = mt_starts(rest, rn, ", size=") ? rest + 2 : NULL;
     if (s) {
         size_t sl = 0;
         const char *v = s + 5;
@@ -555,7 +543,7 @@ static mt_pf_kind parse_qmgr_from(const char *p, size_t n, mt_pf_line *o)
             sl++;
         o->size = parse_int(v, sl);
         const char *r = v + sl;
-        if (starts(r, (size_t)(p + n - r), ", nrcpt=")) {
+        if (mt_starts(r, (size_t)(p + n - r), ", nrcpt=")) {
             size_t rl = 0;
             v = r + 8;
             while (v + rl < p + n && v[rl] >= '0' && v[rl] <= '9')
@@ -690,17 +678,17 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
     o->queue_id = (mt_slice){p, (size_t)(c - p)};
     p = c + 2;
     rn = n - (size_t)(p - line);
-    if (starts(p, rn, "to=<"))
+    if (mt_starts(p, rn, "to=<"))
         return parse_delivery(p, rn, o, did);
     if (did == D_QMGR) {
         if (rn == 7 && memcmp(p, "removed", 7) == 0)
             return o->kind = MT_PF_REMOVED;
-        if (starts(p, rn, "from=<"))
+        if (mt_starts(p, rn, "from=<"))
             return parse_qmgr_from(p, rn, o);
         return o->kind = MT_PF_IGNORED;
     }
     if (did == D_CLEANUP) {
-        if (starts(p, rn, "message-id=")) {
+        if (mt_starts(p, rn, "message-id=")) {
             const char *v = p + 11;
             size_t vn = rn - 11;
             if (vn >= 2 && v[0] == '<' && v[vn - 1] == '>')
@@ -712,7 +700,7 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
         return parse_header(p, rn, o);
     }
     if (did == D_BOUNCE) {
-        const char *nt = find(p, rn, "notification: ");
+        const char *nt = mt_find(p, rn, "notification: ");
         if (nt) {
             const char *q = nt + 14;
             size_t qn = rn - (size_t)(q - p);
@@ -723,9 +711,9 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
         }
         return o->kind = MT_PF_IGNORED;
     }
-    if (did == D_SMTPD && starts(p, rn, "client="))
+    if (did == D_SMTPD && mt_starts(p, rn, "client="))
         return o->kind = MT_PF_CLIENT;
-    if (did == D_PICKUP && find(p, rn, "from=<"))
+    if (did == D_PICKUP && mt_find(p, rn, "from=<"))
         return o->kind = MT_PF_CLIENT;
     return o->kind = MT_PF_IGNORED;
 }

@@ -366,6 +366,24 @@ static void record_lines(chunk *c, const mt_xrec *r, uint32_t my, uint64_t seq, 
     }
 }
 
+/* keep_record - what a whole-attempt reader said of one line: -1 cannot be
+ * parsed (why), 2 another program's line, 0 its own line without an
+ * attempt, 1 the attempt in r, kept for the joiner. */
+static void keep_record(chunk *c, int rc, const mt_xrec *r, const char *why, const char *line, size_t len,
+                        uint32_t my, int keep, mt_arena *arena)
+{
+    if (rc < 0) {
+        c->malformed++;
+        chunk_note_skip(c, why, line, len, my, keep);
+    } else if (rc == 2) {
+        c->foreign++;
+    } else {
+        c->recognised++;
+        if (rc == 1)
+            record_lines(c, r, my, c->seq, arena);
+    }
+}
+
 static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
 {
     mt_yearctx yc;
@@ -411,32 +429,14 @@ static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
             mt_xrec r;
             const char *why = "opensmtpd: cannot be parsed";
             int rc = mt_opensmtpd_parse(line, len, &yc, &r, &why);
-            if (rc < 0) {
-                c->malformed++;
-                chunk_note_skip(c, why, line, len, my, keep);
-            } else if (rc == 2) {
-                c->foreign++;
-            } else {
-                c->recognised++;
-                if (rc == 1)
-                    record_lines(c, &r, my, c->seq, &arena);
-            }
+            keep_record(c, rc, &r, why, line, len, my, keep, &arena);
             break;
         }
         case MT_FORMAT_HARAKA: {
             mt_xrec r;
             const char *why = "haraka: cannot be parsed";
             int rc = mt_haraka_parse(&hk, line, len, &yc, &r, &why);
-            if (rc < 0) {
-                c->malformed++;
-                chunk_note_skip(c, why, line, len, my, keep);
-            } else if (rc == 2) {
-                c->foreign++;
-            } else {
-                c->recognised++;
-                if (rc == 1)
-                    record_lines(c, &r, my, c->seq, &arena);
-            }
+            keep_record(c, rc, &r, why, line, len, my, keep, &arena);
             break;
         }
         case MT_FORMAT_PMTA:
@@ -448,14 +448,7 @@ static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
             mt_xrec r;
             const char *why = NULL;
             int rc = mt_rec_parse(c->rctx, line, len, &arena, &r, &why);
-            if (rc < 0) {
-                c->malformed++;
-                chunk_note_skip(c, why ? why : "record: cannot be parsed", line, len, my, keep);
-            } else {
-                c->recognised++;
-                if (rc > 0)
-                    record_lines(c, &r, my, c->seq, &arena);
-            }
+            keep_record(c, rc, &r, why ? why : "record: cannot be parsed", line, len, my, keep, &arena);
             break;
         }
         default:

@@ -227,6 +227,17 @@ void mt_buf_put_csv_field(mt_buf *b, const char *s, size_t n)
     mt_buf_putc(b, '"');
 }
 
+int mt_hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 uint64_t mt_hash(const void *p, size_t n)
 {
     /* eight bytes a step, each mixed by a multiply; enough for hash tables */

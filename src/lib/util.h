@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 /* mt_xmalloc, mt_xcalloc, mt_xrealloc, mt_xstrdup - allocate or die.
  * On exhaustion they print one line to stderr and exit(1): a diagnosis
@@ -26,6 +27,24 @@ typedef struct mt_slice {
 } mt_slice;
 
 #define MT_SLICE_NULL ((mt_slice){NULL, 0})
+
+/* mt_starts - whether p[0..n) begins with the C string prefix.  Always
+ * inlined: with a literal prefix the length folds and the compare becomes
+ * a load or two (the readers call it on every line). */
+static inline __attribute__((always_inline)) int mt_starts(const char *p, size_t n, const char *prefix)
+{
+    size_t k = strlen(prefix);
+    return n >= k && memcmp(p, prefix, k) == 0;
+}
+
+/* mt_find - the first place of the C string needle in p[0..n), or NULL. */
+static inline const char *mt_find(const char *p, size_t n, const char *needle)
+{
+    return memmem(p, n, needle, strlen(needle));
+}
+
+/* mt_hex_value - the value of one hex digit, -1 for any other byte. */
+int mt_hex_value(int c);
 
 /* mt_slice_eq_cstr - true when the slice spells exactly the C string. */
 int mt_slice_eq_cstr(mt_slice s, const char *c);

@@ -291,35 +291,19 @@ static void test_reasons_file_errors(void **state)
     char path[] = "/tmp/mt-reasons-XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
-    const char bad[] = "# comment\nnosuchreason\tfoo\n";
-    assert_int_equal(write(fd, bad, sizeof bad - 1), (ssize_t)(sizeof bad - 1));
     close(fd);
     mt_buf err;
     mt_buf_init(&err);
-    assert_null(mt_bounce_reasons_load(path, &err));
-    assert_non_null(strstr(err.data, ":2:"));
-    FILE *fp = fopen(path, "w");
-    fputs("blocked\t(unclosed\n", fp);
-    fclose(fp);
-    mt_buf_reset(&err);
-    assert_null(mt_bounce_reasons_load(path, &err));
-    assert_non_null(strstr(err.data, "blocked"));
-    /* decisive lines: an unknown reason, a bad pattern, each with its line */
-    fp = fopen(path, "w");
-    fputs("blocked\tfoo\n=nosuchreason\tbar\n", fp);
-    fclose(fp);
-    mt_buf_reset(&err);
-    assert_null(mt_bounce_reasons_load(path, &err));
-    assert_non_null(strstr(err.data, ":2:"));
-    fp = fopen(path, "w");
-    fputs("blocked\tfoo\n\n=blocked\t(unclosed\n", fp);
-    fclose(fp);
-    mt_buf_reset(&err);
-    assert_null(mt_bounce_reasons_load(path, &err));
-    assert_non_null(strstr(err.data, ":3:"));
-    /* sender and host lines: a rule for a name no @lhost/@rhost line
-     * defined, a bad scope kind, a bad condition, each with its line */
-    const char *scoped[][2] = {
+    /* each broken file, and what its message must name (the line, or the
+     * reason whose phrases do not compile) */
+    const char *broken[][2] = {
+        {"# comment\nnosuchreason\tfoo\n", ":2:"},
+        {"blocked\t(unclosed\n", "blocked"},
+        /* decisive lines: an unknown reason, a bad pattern */
+        {"blocked\tfoo\n=nosuchreason\tbar\n", ":2:"},
+        {"blocked\tfoo\n\n=blocked\t(unclosed\n", ":3:"},
+        /* sender and host lines: a rule for a name no @lhost/@rhost line
+         * defined, a bad scope kind, a bad condition */
         {"@lhost\tx\t^subject: x\nnosuch:blocked\tfoo\n", ":2:"},
         {"@lhost\tx\t^subject: x\nx:nosuchreason\tfoo\n", ":2:"},
         {"blocked\tfoo\n@mhost\tx\tfoo\n", ":2:"},
@@ -327,13 +311,14 @@ static void test_reasons_file_errors(void **state)
         {"@lhost\tx\tfoo\nx:blocked\tfoo\tstatus=(unclosed\n", ":2:"},
         {"@lhost\tx\tfoo\nx:blocked\tfoo\tcolour=red\n", ":2:"},
     };
-    for (size_t i = 0; i < sizeof scoped / sizeof scoped[0]; i++) {
-        fp = fopen(path, "w");
-        fputs(scoped[i][0], fp);
+    for (size_t i = 0; i < sizeof broken / sizeof broken[0]; i++) {
+        FILE *fp = fopen(path, "w");
+        assert_non_null(fp);
+        fputs(broken[i][0], fp);
         fclose(fp);
         mt_buf_reset(&err);
         assert_null(mt_bounce_reasons_load(path, &err));
-        assert_non_null(strstr(err.data, scoped[i][1]));
+        assert_non_null(strstr(err.data, broken[i][1]));
     }
     unlink(path);
     mt_buf_free(&err);
