@@ -79,8 +79,6 @@ typedef struct pool {
     size_t nspare, capspare;
     const mt_bounce_reasons *reasons; /* shared with each worker (mt_bounce_reasons_share) */
     const mt_rules *rules;
-    int load_failed;
-    char load_err[512];
 } pool;
 
 static job *add_job(pool *p)
@@ -177,15 +175,10 @@ static void *worker(void *arg)
     mt_buf err, file;
     mt_buf_init(&err);
     mt_buf_init(&file); /* each file's bytes, reused */
-    mt_bounce_reasons *reasons = p->reasons ? mt_bounce_reasons_share(p->reasons) : NULL;
+    mt_bounce_reasons *reasons = mt_bounce_reasons_share(p->reasons);
     mt_classifier *cls = p->rules ? mt_classifier_new(p->rules) : NULL;
-    mt_bounce_parser *parser = reasons ? mt_bounce_parser_new(reasons, cls) : NULL;
+    mt_bounce_parser *parser = mt_bounce_parser_new(reasons, cls);
     pthread_mutex_lock(&p->mu);
-    if (reasons == NULL && !p->load_failed) {
-        p->load_failed = 1;
-        snprintf(p->load_err, sizeof p->load_err, "%s",
-                 err.data ? err.data : "cannot load the reason phrases");
-    }
     int wake_main = 0; /* the caller's thread waits for a job this worker has done */
     for (;;) {
         while (p->next < p->njobs && p->next >= p->replayed + WINDOW) {
@@ -215,22 +208,20 @@ static void *worker(void *arg)
         }
         for (size_t b = 0; b < k; b++) {
             job *j = &p->jobs[first + b];
-            if (parser) {
-                work w = {.j = j, .parser = parser};
-                mt_mailbox_stats ms = {0};
-                mt_buf_reset(&err);
-                if (j->path) {
-                    if (mt_mailbox_read_file_buf(j->path, &file, on_message, &w, &ms, &err) < 0)
-                        j->err = mt_xstrdup(err.data ? err.data : j->path);
-                } else {
-                    ms.files++;
-                    if (j->data.len)
-                        mt_mailbox_split(j->data.data, j->data.len, "-", on_message, &w, &ms);
-                }
-                j->st.files += ms.files;
-                j->st.messages += ms.messages;
-                j->st.unreadable += ms.unreadable;
+            work w = {.j = j, .parser = parser};
+            mt_mailbox_stats ms = {0};
+            mt_buf_reset(&err);
+            if (j->path) {
+                if (mt_mailbox_read_file_buf(j->path, &file, on_message, &w, &ms, &err) < 0)
+                    j->err = mt_xstrdup(err.data ? err.data : j->path);
+            } else {
+                ms.files++;
+                if (j->data.len)
+                    mt_mailbox_split(j->data.data, j->data.len, "-", on_message, &w, &ms);
             }
+            j->st.files += ms.files;
+            j->st.messages += ms.messages;
+            j->st.unreadable += ms.unreadable;
         }
         pthread_mutex_lock(&p->mu);
         for (size_t b = 0; b < k; b++)
@@ -310,6 +301,10 @@ static void merge(mt_bounce_stats *to, const mt_bounce_stats *from)
 int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt_bounce_reasons *reasons,
                          const mt_rules *rules, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err)
 {
+    if (reasons == NULL) {
+        mt_buf_puts(err, "no reason phrases");
+        return -1;
+    }
     pool p;
     memset(&p, 0, sizeof p);
     p.reasons = reasons;
@@ -404,10 +399,5 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);
     pthread_cond_destroy(&p.cv_main);
-    if (p.load_failed) {
-        mt_buf_reset(err);
-        mt_buf_puts(err, p.load_err);
-        return -1;
-    }
     return bad;
 }
