@@ -18,12 +18,12 @@ typedef struct hour_acc {
 
 typedef struct prov_acc {
     mt_provider_stat s;
-    mt_strmap *cohorts;           /* dim byte + value -> mt_cohort_stat* */
-    mt_strmap *hours;             /* 8-byte five-minute slot start -> hour_acc* */
-    mt_domain_stat *domain_store; /* built at the end from the recipient_domain cohorts */
-    hour_acc *last_slot;          /* attempts come roughly in time order */
-    mt_strmap *replies;           /* normalised text -> mt_reply_stat* */
-    mt_strmap *raw;               /* reply as logged -> mt_reply_stat* (a bounded cache) */
+    mt_strmap *cohorts[MT_DIM_COUNT]; /* per dimension: value -> mt_cohort_stat* */
+    mt_strmap *hours;                 /* 8-byte five-minute slot start -> hour_acc* */
+    mt_domain_stat *domain_store;     /* built at the end from the recipient_domain cohorts */
+    hour_acc *last_slot;              /* attempts come roughly in time order */
+    mt_strmap *replies;               /* normalised text -> mt_reply_stat* */
+    mt_strmap *raw;                   /* reply as logged -> mt_reply_stat* (a bounded cache) */
     /* the cohorts found last for each dimension: most dimensions have a
      * handful of values (routes, IPs, senders, size bands), so a short
      * string compare here saves building a key and hashing it */
@@ -71,6 +71,7 @@ struct mt_diag {
     mt_strmap *senders;   /* key -> sender_acc* */
     mt_strmap *strings;   /* interned strings for sender fields */
     uint64_t last_serial;
+    uint64_t domain_bit; /* the attempt's recipient domain, hashed to one of 64 bits (0: none) */
     int have_time;
     mt_buf key, norm, red, scratch;
     /* provider names come from the rules and are stable pointers: a small
@@ -169,17 +170,14 @@ static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, c
         }
     }
     if (c == NULL) { /* the map, and remember what it gave */
-        mt_buf *k = &d->key;
-        mt_buf_reset(k);
-        mt_buf_putc(k, (char)('A' + dim));
-        mt_buf_puts(k, value);
-        c = mt_strmap_get(p->cohorts, k->data, k->len);
+        size_t n = strlen(value);
+        c = mt_strmap_get(p->cohorts[dim], value, n);
         if (c == NULL) {
             c = mt_xcalloc(1, sizeof *c);
             c->dim = dim;
             c->value = mt_xstrdup(value);
             c->first = a->time;
-            mt_strmap_put(p->cohorts, k->data, k->len, c);
+            mt_strmap_put(p->cohorts[dim], value, n, c);
         }
         p->recent[dim][p->recent_next[dim]] = c;
         p->recent_next[dim] = (unsigned char)((p->recent_next[dim] + 1) % RECENT_COHORTS);
@@ -200,8 +198,7 @@ static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, c
             c->refused_by_category[a->category]++;
         if (a->rule_flags & MT_RULE_GENERIC_FRONTEND)
             c->generic_failures++;
-        if (a->recipient_domain)
-            c->fail_domain_bits |= 1ull << (mt_hash(a->recipient_domain, strlen(a->recipient_domain)) & 63);
+        c->fail_domain_bits |= d->domain_bit;
         if (c->first_failure == 0 || a->time < c->first_failure)
             c->first_failure = a->time;
         if (a->time > c->last_failure)
@@ -463,7 +460,8 @@ static prov_acc *provider_acc(mt_diag *d, const char *name)
         p->s.name = mt_strmap_put(d->providers, name, strlen(name), p);
         p->replies = mt_strmap_new(0);
         p->raw = mt_strmap_new(20000);
-        p->cohorts = mt_strmap_new(0);
+        for (int k = 0; k < MT_DIM_COUNT; k++)
+            p->cohorts[k] = mt_strmap_new(0);
         p->hours = mt_strmap_new(0);
     }
     if (d->npcache < 64) {
@@ -580,8 +578,7 @@ static void add_sender(mt_diag *d, const mt_attempt *a)
         if (a->time > s->s.last_failure)
             s->s.last_failure = a->time;
     }
-    if (a->recipient_domain)
-        s->domain_bits |= 1ull << (mt_hash(a->recipient_domain, strlen(a->recipient_domain)) & 63);
+    s->domain_bits |= d->domain_bit;
 }
 
 void mt_diag_add(const mt_attempt *a, void *arg)
@@ -597,6 +594,9 @@ void mt_diag_add(const mt_attempt *a, void *arg)
     if (!d->have_time || a->time > d->r.last)
         d->r.last = a->time;
     d->have_time = 1;
+    /* hashed once: the sender and every failing cohort keep it */
+    d->domain_bit =
+        a->recipient_domain ? 1ull << (mt_hash(a->recipient_domain, strlen(a->recipient_domain)) & 63) : 0;
 
     prov_acc *p = provider_acc(d, a->provider ? a->provider : "other");
     count(&p->s.c, a);
@@ -742,7 +742,8 @@ const mt_diag_result *mt_diag_finish(mt_diag *d)
         if (rv.n)
             qsort(rv.v, (size_t)rv.n, sizeof *rv.v, by_reply_count);
         vec cv = {0}, hv = {0};
-        mt_strmap_each(p->cohorts, collect, &cv);
+        for (int k = 0; k < MT_DIM_COUNT; k++)
+            mt_strmap_each(p->cohorts[k], collect, &cv);
         mt_strmap_each(p->hours, collect, &hv);
         if (cv.n)
             qsort(cv.v, (size_t)cv.n, sizeof *cv.v, by_cohort);
@@ -863,9 +864,11 @@ static void free_provider(const char *k, size_t n, void *v, void *arg)
     (void)n;
     (void)arg;
     prov_acc *p = v;
-    mt_strmap_each(p->cohorts, free_cohort, NULL);
+    for (int k = 0; k < MT_DIM_COUNT; k++) {
+        mt_strmap_each(p->cohorts[k], free_cohort, NULL);
+        mt_strmap_free(p->cohorts[k]);
+    }
     mt_strmap_each(p->hours, free_hour, NULL);
-    mt_strmap_free(p->cohorts);
     mt_strmap_free(p->hours);
     free(p->s.cohorts);
     free(p->s.hours);

@@ -385,14 +385,33 @@ static void add_content_type(msg *m, mt_slice v)
     mt_buf_append(&m->atypes, t, n);
 }
 
+static int joined(const mt_pf_line *l)
+{
+    return l->queue_id.len != 0 && l->kind != MT_PF_IGNORED && l->kind != MT_PF_BOUNCE_NOTICE;
+}
+
+uint64_t mt_join_key_hash(const mt_pf_line *l)
+{
+    if (!joined(l))
+        return 0;
+    char key[80];
+    size_t keylen;
+    make_key(l->host, l->queue_id, key, &keylen);
+    return mt_hash(key, keylen);
+}
+
 void mt_join_line(mt_join *j, const mt_pf_line *l, const char *file, uint64_t lineno)
 {
-    if (l->queue_id.len == 0 || l->kind == MT_PF_IGNORED || l->kind == MT_PF_BOUNCE_NOTICE)
+    mt_join_line_hashed(j, l, mt_join_key_hash(l), file, lineno);
+}
+
+void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const char *file, uint64_t lineno)
+{
+    if (!joined(l))
         return;
     char key[80];
     size_t keylen;
     make_key(l->host, l->queue_id, key, &keylen);
-    uint64_t h = mt_hash(key, keylen);
     msg **link;
     msg *m = lookup(j, key, keylen, h, &link);
     switch (l->kind) {

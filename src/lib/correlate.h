@@ -42,6 +42,14 @@ void mt_join_set_messages(mt_join *j, const mt_msgmeta *meta);
  * mt_join_finish (records point at it). */
 void mt_join_line(mt_join *j, const mt_pf_line *l, const char *file, uint64_t lineno);
 
+/* mt_join_key_hash - the hash of the key the joiner files l under ("host
+ * queue_id"); 0 for a line it ignores.  Pure: the parsing threads call it
+ * so that the one joining thread need not. */
+uint64_t mt_join_key_hash(const mt_pf_line *l);
+
+/* mt_join_line_hashed - mt_join_line with h = mt_join_key_hash(l) done. */
+void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const char *file, uint64_t lineno);
+
 /* mt_join_finish - emit every message still held; their recipients that
  * never got a final answer are "deferred" (still queued). */
 void mt_join_finish(mt_join *j);

@@ -594,28 +594,66 @@ static mt_pf_kind parse_header(const char *p, size_t n, mt_pf_line *o)
     return o->kind = MT_PF_HEADER;
 }
 
-/* program_end - the index of the first '[', ':' or ' ' in s[0..n), or n.
- * Eight bytes a step where the byte order allows: a byte equal to c is a
- * zero byte of w ^ c, found by the classic borrow test, whose lowest flag
- * is always exact. */
-static size_t program_end(const char *s, size_t n)
+/* Eight bytes a step, where the byte order allows: a flag function marks
+ * (in a byte's high bits) the bytes that stop a scan, without carries
+ * across bytes, so the lowest flag is the first stop. */
+typedef uint64_t (*stop_flags)(uint64_t w);
+
+/* a byte equal to c is a zero byte of w ^ c, found by the classic borrow
+ * test, whose lowest flag is always exact */
+static uint64_t program_stops(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL;
+    uint64_t a = w ^ (ones * '['), b = w ^ (ones * ':'), c = w ^ (ones * ' ');
+    return (((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c)) & 0x8080808080808080ULL;
+}
+
+/* a byte is a digit when its high nibble is 3 and its low nibble plus 6
+ * does not carry into the high one */
+static uint64_t non_digits(uint64_t w)
+{
+    const uint64_t highs = 0xf0f0f0f0f0f0f0f0ULL, lows = 0x0f0f0f0f0f0f0f0fULL;
+    return ((w & highs) ^ 0x3030303030303030ULL) | (((w & lows) + 0x0606060606060606ULL) & highs);
+}
+
+/* words_end - the index of the first stop in the whole words of s[0..n),
+ * else where they end: the caller finishes the scan from there */
+static inline size_t words_end(const char *s, size_t n, stop_flags flags)
 {
     size_t i = 0;
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, 8);
-        uint64_t a = w ^ (ones * '['), b = w ^ (ones * ':'), c = w ^ (ones * ' ');
-        uint64_t m = ((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c);
-        m &= highs;
+        uint64_t m = flags(w);
         if (m)
             return i + (size_t)(__builtin_ctzll(m) >> 3);
     }
+#else
+    (void)s;
+    (void)n;
+    (void)flags;
 #endif
+    return i;
+}
+
+/* program_end - the index of the first '[', ':' or ' ' in s[0..n), or n. */
+static size_t program_end(const char *s, size_t n)
+{
+    size_t i = words_end(s, n, program_stops);
     for (; i < n; i++)
         if (s[i] == '[' || s[i] == ':' || s[i] == ' ')
             break;
+    return i;
+}
+
+/* digits_end - the index of the first byte of s[0..n) that is not an ASCII
+ * digit, or n. */
+static size_t digits_end(const char *s, size_t n)
+{
+    size_t i = words_end(s, n, non_digits);
+    while (i < n && s[i] >= '0' && s[i] <= '9')
+        i++;
     return i;
 }
 
@@ -654,9 +692,7 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
         return o->kind = MT_PF_FOREIGN;
     k += pn;
     if (line[k] == '[') {
-        size_t j = k + 1;
-        while (j < n && line[j] >= '0' && line[j] <= '9')
-            j++;
+        size_t j = k + 1 + digits_end(line + k + 1, n - k - 1);
         if (j == k + 1 || j >= n || line[j] != ']')
             return malformed(o, "bad [pid]");
         k = j + 1;

@@ -47,7 +47,8 @@ typedef struct chunk {
     const char *data;       /* text.data */
     size_t len;
     mt_pf_line *lines;
-    uint32_t *idx; /* line number within the chunk, from 0 */
+    uint64_t *khash; /* the joiner's key hash of each line (mt_join_key_hash) */
+    uint32_t *idx;   /* line number within the chunk, from 0 */
     size_t n, cap;
     uint64_t nlines, recognised, foreign, malformed, deliveries, long_lines;
     int nreasons;
@@ -132,6 +133,7 @@ static void chunk_free(chunk *c)
     mt_buf_free(&c->text);
     mt_buf_free(&c->arena);
     free(c->lines);
+    free(c->khash);
     free(c->idx);
     free(c);
 }
@@ -255,9 +257,18 @@ static mt_pf_line *slot(chunk *c)
     if (c->n == c->cap) {
         c->cap = c->cap ? c->cap * 2 : 4096;
         c->lines = mt_xrealloc(c->lines, c->cap * sizeof *c->lines);
+        c->khash = mt_xrealloc(c->khash, c->cap * sizeof *c->khash);
         c->idx = mt_xrealloc(c->idx, c->cap * sizeof *c->idx);
     }
     return &c->lines[c->n];
+}
+
+/* keep_line - keep the line parsed into the next slot, with its key hash
+ * (hashed here, on a parsing thread, rather than by the joiner) */
+static void keep_line(chunk *c, uint32_t my)
+{
+    c->khash[c->n] = mt_join_key_hash(&c->lines[c->n]);
+    c->idx[c->n++] = my;
 }
 
 /* line_postfix, line_exim - parse one line into the next slot; what the
@@ -281,7 +292,7 @@ static void keep_kind(chunk *c, mt_pf_kind k, const char *why, const char *line,
         c->recognised++;
         if (k == MT_PF_DELIVERY)
             c->deliveries++;
-        c->idx[c->n++] = my;
+        keep_line(c, my);
     }
 }
 
@@ -362,7 +373,7 @@ static void record_lines(chunk *c, const mt_xrec *r, uint32_t my, uint64_t seq, 
             l->helo_name = r->helo_name;
             c->deliveries++;
         }
-        c->idx[c->n++] = my;
+        keep_line(c, my);
     }
 }
 
@@ -577,7 +588,7 @@ static void join_chunk(par *p, chunk *c)
         mt_pf_line *l = &c->lines[i];
         if (p->carry_years && l->time)
             l->time = mt_time_add_years(l->time, p->carry_years);
-        mt_join_line(p->j, l, path, p->file_line_base + c->idx[i] + 1);
+        mt_join_line_hashed(p->j, l, c->khash[i], path, p->file_line_base + c->idx[i] + 1);
     }
     p->carry_years += c->rollovers;
     if (c->last_month)
