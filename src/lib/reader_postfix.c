@@ -706,16 +706,18 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
     const char *c = memchr(p, ':', rn < 26 ? rn : 26);
     if (c == NULL || (size_t)(c - p) + 1 >= rn || c[1] != ' ' || !is_queue_id(p, (size_t)(c - p)))
         return o->kind = MT_PF_IGNORED; /* connect/disconnect, NOQUEUE, warnings, … */
-    /* clear everything after the common fields (see mt_pf_line's layout) */
-    memset(&o->to, 0, sizeof *o - offsetof(mt_pf_line, to));
-    o->delay = -1;
-    o->size = -1;
-    o->nrcpt = -1;
     o->queue_id = (mt_slice){p, (size_t)(c - p)};
     p = c + 2;
     rn = n - (size_t)(p - line);
-    if (mt_starts(p, rn, "to=<"))
+    /* clear the line's own group of fields (see mt_pf_line's layout) */
+    if (mt_starts(p, rn, "to=<")) {
+        memset(&o->to, 0, offsetof(mt_pf_line, from) - offsetof(mt_pf_line, to));
+        o->delay = -1;
         return parse_delivery(p, rn, o, did);
+    }
+    memset(&o->from, 0, sizeof *o - offsetof(mt_pf_line, from));
+    o->size = -1;
+    o->nrcpt = -1;
     if (did == D_QMGR) {
         if (rn == 7 && memcmp(p, "removed", 7) == 0)
             return o->kind = MT_PF_REMOVED;
@@ -752,22 +754,4 @@ mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o
     if (did == D_PICKUP && mt_find(p, rn, "from=<"))
         return o->kind = MT_PF_CLIENT;
     return o->kind = MT_PF_IGNORED;
-}
-
-static void rebase1(mt_slice *s, const char *from, size_t len, char *to)
-{
-    if (s->p >= from && s->p <= from + len)
-        s->p = to + (s->p - from);
-}
-
-void mt_pf_rebase(mt_pf_line *l, const char *from, size_t len, char *to)
-{
-    mt_slice *all[] = {&l->host,         &l->program,      &l->daemon,          &l->queue_id,
-                       &l->to,           &l->orig_to,      &l->relay,           &l->dsn,
-                       &l->tls,          &l->reason,       &l->mx_host,         &l->mx_ip,
-                       &l->reply,        &l->from,         &l->message_id,      &l->header_name,
-                       &l->header_value, &l->new_queue_id, &l->sending_ip,      &l->helo_name,
-                       &l->header_from,  &l->template_id,  &l->attachment_types};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
-        rebase1(all[i], from, len, to);
 }

@@ -29,8 +29,10 @@ typedef enum mt_pf_kind {
     MT_PF_KIND_COUNT
 } mt_pf_kind;
 
-/* Layout matters: the fields before `to` are set for every line, those
- * from `to` on are cleared only for lines that carry a queue id. */
+/* Layout matters: the struct is large, this runs for every line, and the
+ * joiner reads it on the other core.  The fields before `to` are set for
+ * every line; a line with a queue id clears only its own group: a delivery
+ * the fields from `to` to `from`, any other line those from `from` on. */
 typedef struct mt_pf_line {
     mt_pf_kind kind;
     const char *why; /* MT_PF_MALFORMED: a short reason, static string */
@@ -46,6 +48,9 @@ typedef struct mt_pf_line {
     mt_slice mx_host; /* from the reason, else from relay= */
     mt_slice mx_ip;
     mt_slice reply; /* the remote reply, or the local reason */
+    /* the sending IP and HELO, set by the readers whose input says them
+     * (Exim, record formats, transcripts); Postfix leaves them empty */
+    mt_slice sending_ip, helo_name;
     mt_stage stage;
     mt_status status;
     double delay;      /* -1 when absent */
@@ -61,12 +66,9 @@ typedef struct mt_pf_line {
     mt_slice header_name, header_value;
     /* MT_PF_BOUNCE_NOTICE */
     mt_slice new_queue_id;
-    /* Set by the other readers (Exim, record formats, transcripts) whose
-     * input says them; the Postfix reader leaves them empty.  On
-     * MT_PF_DELIVERY: the sending IP and HELO; on MT_PF_QMGR_FROM: the
-     * message's Message-ID, header From domain, template id and attachment
-     * types (comma list). */
-    mt_slice sending_ip, helo_name;
+    /* MT_PF_QMGR_FROM from the other readers whose input says them: the
+     * message's header From domain, template id and attachment types
+     * (comma list); the Postfix reader leaves them empty */
     mt_slice header_from, template_id, attachment_types;
 } mt_pf_line;
 
@@ -74,11 +76,6 @@ typedef struct mt_pf_line {
  * also stored in out->kind.  yc carries the year inference state between
  * lines of one file. */
 mt_pf_kind mt_pf_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *out);
-
-/* mt_pf_rebase - after the line text was copied from `from` to `to`, make
- * every slice of l point into the copy.  Keep it in step with the struct:
- * a slice it misses would point into a buffer that gets overwritten. */
-void mt_pf_rebase(mt_pf_line *l, const char *from, size_t len, char *to);
 
 /* mt_pf_parse_reason - split a delivery reason ("host X[ip] said: 451 …
  * (in reply to end of DATA command)", "connect to …", "lost connection
