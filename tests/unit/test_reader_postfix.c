@@ -236,6 +236,38 @@ static void t_skipped(void **state)
                      MT_PF_MALFORMED);
 }
 
+/* the [pid] is read eight bytes a step: every length, and a stray byte at
+ * every position of it, inside and after the first eight */
+static void t_pid(void **state)
+{
+    (void)state;
+    char line[128];
+    assert_int_equal(parse("Jan 1 00:00:00 h postfix/smtpd[]: connect from x[1.2.3.4]"), MT_PF_MALFORMED);
+    for (int len = 1; len <= 20; len++) {
+        char pid[32];
+        for (int i = 0; i < len; i++)
+            pid[i] = (char)('0' + (i * 7 + 3) % 10);
+        pid[len] = '\0';
+        snprintf(line, sizeof line, "Jan 1 00:00:00 h postfix/smtpd[%s]: connect from x[1.2.3.4]", pid);
+        assert_int_equal(parse(line), MT_PF_IGNORED);
+        for (int bad = 0; bad < len; bad++) {
+            static const char strays[] = {'a', '/', ':', ' ', '@', (char)0xb3};
+            for (size_t k = 0; k < sizeof strays; k++) {
+                char b[32];
+                memcpy(b, pid, (size_t)len + 1);
+                b[bad] = strays[k];
+                snprintf(line, sizeof line, "Jan 1 00:00:00 h postfix/smtpd[%s]: connect from x[1.2.3.4]", b);
+                assert_int_equal(parse(line), MT_PF_MALFORMED);
+            }
+        }
+    }
+    /* a line that ends inside the pid, at every length */
+    for (int len = 1; len <= 12; len++) {
+        snprintf(line, sizeof line, "Jan 1 00:00:00 h postfix/smtpd[%.*s", len, "123456789012");
+        assert_int_equal(parse(line), MT_PF_MALFORMED);
+    }
+}
+
 static void t_year_rollover(void **state)
 {
     (void)state;
@@ -280,6 +312,7 @@ int main(void)
         cmocka_unit_test(t_queue_lines),
         cmocka_unit_test(t_header_checks),
         cmocka_unit_test(t_skipped),
+        cmocka_unit_test(t_pid),
         cmocka_unit_test(t_year_rollover),
         cmocka_unit_test(t_reply_codes),
     };
