@@ -380,8 +380,13 @@ long mt_bounce_find_status(const char *t, size_t n, char out[16])
 {
     out[0] = '\0';
     for (size_t i = 0; i + 5 <= n; i++) {
+        /* a status starts one before a '.': from dot to dot (memchr) */
+        const char *dot = memchr(t + i + 1, '.', n - 4 - i);
+        if (dot == NULL)
+            break;
+        i = (size_t)(dot - t) - 1;
         char c = t[i];
-        if ((c != '2' && c != '4' && c != '5') || t[i + 1] != '.')
+        if (c != '2' && c != '4' && c != '5')
             continue;
         if (i > 0 &&
             (is_digit((unsigned char)t[i - 1]) || t[i - 1] == '.' || isalpha((unsigned char)t[i - 1])))
