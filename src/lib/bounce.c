@@ -278,21 +278,46 @@ static void normalise(mt_buf *out, const char *b, size_t n)
     }
 }
 
-static void stream_to_buf(mt_bounce_parser *p, GMimeObject *part, mt_buf *out)
+/* part_content - a leaf part's content with its transfer encoding undone,
+ * as g_mime_data_wrapper_write_to_stream gives it: *n bytes, or NULL when
+ * the part has none.  Content in no encoding that needs undoing (7bit,
+ * 8bit, binary, none) is GMime's own slice of the parsed message (the
+ * bounds of the stream GMime made for the part over p->in_bytes), so no
+ * stream and filter are made to copy it; other content is written into
+ * p->out_bytes (valid until its next use). */
+static const char *part_content(mt_bounce_parser *p, GMimeObject *part, size_t *n)
 {
+    *n = 0;
     GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
     if (w == NULL)
-        return;
+        return NULL;
+    GMimeStream *src = g_mime_data_wrapper_get_stream(w);
+    GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(w);
+    if (src != NULL && GMIME_IS_STREAM_MEM(src) &&
+        g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(src)) == p->in_bytes &&
+        enc != GMIME_CONTENT_ENCODING_BASE64 && enc != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE &&
+        enc != GMIME_CONTENT_ENCODING_UUENCODE && src->bound_start >= 0 &&
+        src->bound_end >= src->bound_start && (guint64)src->bound_end <= p->in_bytes->len) {
+        *n = (size_t)(src->bound_end - src->bound_start);
+        return (const char *)p->in_bytes->data + src->bound_start;
+    }
     GMimeStream *s = p->out_stream;
     g_byte_array_set_size(p->out_bytes, 0);
     g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(s), p->out_bytes); /* back to the start */
     g_mime_data_wrapper_write_to_stream(w, s);
-    GByteArray *ba = p->out_bytes;
-    if (ba->len) {
+    *n = p->out_bytes->len;
+    return (const char *)p->out_bytes->data;
+}
+
+static void stream_to_buf(mt_bounce_parser *p, GMimeObject *part, mt_buf *out)
+{
+    size_t n;
+    const char *b = part_content(p, part, &n);
+    if (b != NULL && n) {
         if (out->len && out->data[out->len - 1] != '\n')
             mt_buf_putc(out, '\n');
-        mt_buf_reserve(out, ba->len + 1);
-        out->len += copy_lf(out->data + out->len, (const char *)ba->data, ba->len);
+        mt_buf_reserve(out, n + 1);
+        out->len += copy_lf(out->data + out->len, b, n);
         out->data[out->len] = '\0';
     }
 }
@@ -355,7 +380,13 @@ static void pin_words(mt_bounce_parser *p, const char *s)
  * UTF-8 in place (left as they are when they do not convert). */
 static void iso2022_to_utf8(mt_bounce_parser *p, mt_buf *out, size_t at)
 {
-    if (out->len <= at || memmem(out->data + at, out->len - at, "\x1b$B", 3) == NULL)
+    if (out->len <= at)
+        return;
+    const char *e = out->data + at, *end = out->data + out->len;
+    while ((e = memchr(e, '\x1b', (size_t)(end - e))) != NULL &&
+           !(end - e >= 3 && e[1] == '$' && e[2] == 'B'))
+        e++;
+    if (e == NULL) /* no "ESC $ B" (memchr: the escape byte is rare, memmem's search is slow) */
         return;
     pin_charset(p, "ISO-2022-JP", 11);
     gsize wr = 0;
@@ -406,6 +437,38 @@ static int ascii_charset(const char *cs)
            strcasecmp(cs, "ascii") == 0;
 }
 
+/* utf8_valid - g_utf8_validate_len(b, n): the runs of ASCII (no NUL)
+ * are skipped a word at a time and only the runs of other bytes between
+ * them are handed to it (an ASCII byte is never inside a UTF-8 sequence,
+ * so the whole is valid when each run is) */
+static int utf8_valid(const unsigned char *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i + 8 <= n) {
+            uint64_t v;
+            memcpy(&v, b + i, 8);
+            /* a byte >= 0x80, or a NUL, in the word */
+            if ((v & 0x8080808080808080ULL) || ((v - 0x0101010101010101ULL) & ~v & 0x8080808080808080ULL))
+                break;
+            i += 8;
+        }
+        while (i < n && b[i] != 0 && b[i] < 0x80)
+            i++;
+        if (i >= n)
+            break;
+        if (b[i] == 0)
+            return 0;
+        size_t j = i;
+        while (j < n && b[j] >= 0x80)
+            j++;
+        if (!g_utf8_validate_len((const char *)b + i, j - i, NULL))
+            return 0;
+        i = j;
+    }
+    return 1;
+}
+
 /* same_text - the text of a part in charset cs (ascii_charset, or UTF-8)
  * when its content (transfer encoding undone by GMime) would come out of
  * g_mime_text_part_get_text unchanged: plain ASCII, or valid UTF-8 for
@@ -417,21 +480,21 @@ static const char *same_text(mt_bounce_parser *p, GMimeObject *part, const char 
     int utf8 = strcasecmp(cs, "utf-8") == 0;
     if (!utf8 && !ascii_charset(cs))
         return NULL;
-    GMimeDataWrapper *w = g_mime_part_get_content(GMIME_PART(part));
-    if (w == NULL)
+    size_t n;
+    const unsigned char *b = (const unsigned char *)part_content(p, part, &n);
+    if (b == NULL)
         return NULL;
-    g_byte_array_set_size(p->out_bytes, 0);
-    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(p->out_stream), p->out_bytes);
-    g_mime_data_wrapper_write_to_stream(w, p->out_stream);
-    const unsigned char *b = p->out_bytes->data;
-    size_t n = p->out_bytes->len;
     if (utf8) {
-        if (n && !g_utf8_validate_len((const char *)b, n, NULL)) /* a NUL fails it too */
+        if (n && !utf8_valid(b, n)) /* a NUL fails it too */
             return NULL;
     } else {
         for (size_t k = 0; k < n && b[k] != 0; k++)
             if (b[k] >= 0x80 || b[k] == 0x1b || b[k] == 0x0e || b[k] == 0x0f)
                 return NULL;
+    }
+    if (b != p->out_bytes->data) { /* GMime's slice of the message: copied, to end it */
+        g_byte_array_set_size(p->out_bytes, 0);
+        g_byte_array_append(p->out_bytes, b, (guint)n);
     }
     g_byte_array_append(p->out_bytes, (const guint8 *)"", 1);
     return (const char *)p->out_bytes->data;
@@ -1365,8 +1428,24 @@ static int header_trim(mt_bounce_parser *p, char *b, size_t *n)
  * the blank line, or all of it when none comes */
 static size_t header_len(const char *t, size_t n)
 {
-    const char *end = memmem(t, n, "\n\n", 2);
-    return end ? (size_t)(end - t) : n;
+    /* line by line (memchr): a header has few lines, and memmem's
+     * two-byte search is slower than their count */
+    for (const char *nl = memchr(t, '\n', n); nl; nl = memchr(nl + 1, '\n', n - (size_t)(nl + 1 - t)))
+        if ((size_t)(nl + 1 - t) < n && nl[1] == '\n')
+            return (size_t)(nl - t);
+    return n;
+}
+
+/* line_field - strcasestr(t, "\n" name) for the t[0..n) of a buffer (a
+ * NUL at t[n], none before it): the first line after the first that starts
+ * with name (lower case), as a pointer to the newline before it */
+static const char *line_field(const char *t, size_t n, const char *name)
+{
+    size_t k = strlen(name);
+    for (const char *nl = memchr(t, '\n', n); nl; nl = memchr(nl + 1, '\n', n - (size_t)(nl + 1 - t)))
+        if ((size_t)(t + n - (nl + 1)) >= k && strncasecmp(nl + 1, name, k) == 0)
+            return nl;
+    return NULL;
 }
 
 /* attached_report - is the attached message in b (its header, then its
@@ -1468,9 +1547,9 @@ int mt_bounce_parse(mt_bounce_parser *p, const char *buf, size_t n, const char *
     }
     if (p->dsn.len == 0 && p->notice.len) {
         /* delivery-status fields written into the text */
-        const char *f = strcasestr(p->notice.data, "\nfinal-recipient:");
+        const char *f = line_field(p->notice.data, p->notice.len, "final-recipient:");
         if (f) {
-            const char *start = strcasestr(p->notice.data, "\nreporting-mta:");
+            const char *start = line_field(p->notice.data, p->notice.len, "reporting-mta:");
             if (start == NULL || start > f)
                 start = f;
             const char *end = strstr(f, "\n--");

@@ -70,8 +70,10 @@ static int domain_char(unsigned char c)
 int mt_bounce_find_addr(const char *s, size_t n, size_t *off, size_t *len)
 {
     for (size_t i = 1; i + 1 < n; i++) {
-        if (s[i] != '@')
-            continue;
+        const char *at = memchr(s + i, '@', n - 1 - i); /* the next '@' before the last byte */
+        if (at == NULL)
+            break;
+        i = (size_t)(at - s);
         size_t a = i;
         while (a > 0 && local_char((unsigned char)s[a - 1]) && (unsigned char)s[a - 1] < 0x80)
             a--;
@@ -209,7 +211,10 @@ static int rcpt_line(const char *p, size_t n, size_t *ao, size_t *al, size_t *re
                                          "invalid recipient:",
                                          "to:",
                                          NULL};
+    int c0 = p[i] | 0x20; /* each label starts with a lower-case letter */
     for (int k = 0; labels[k]; k++) {
+        if (labels[k][0] != c0)
+            continue;
         size_t l = strlen(labels[k]);
         if (n - i > l && strncasecmp(p + i, labels[k], l) == 0) {
             if (strcmp(labels[k], "to:") == 0)

@@ -338,23 +338,35 @@ int mt_bounce_reasons_scope(const mt_bounce_reasons *r, int rhost, const char *t
 {
     if (r == NULL || text == NULL || n == 0)
         return 0;
-    int upto = r->nscopes;
     if (!rhost && r->lhost_any) {
-        /* no branch matches: no @lhost line does.  One does at the
-         * leftmost place: it is the answer unless one listed before it
-         * matches further on, so only those are tried */
-        if (pcre2_match(r->lhost_any, (PCRE2_SPTR)text, n, 0, 0, r->md, NULL) < 0)
-            return 0;
-        PCRE2_SPTR mark = pcre2_get_mark(r->md);
-        upto = mark ? (int)strtol((const char *)mark, NULL, 10) : r->nscopes;
-        if (upto < 0 || upto > r->nscopes)
-            upto = r->nscopes;
+        /* At each place, the alternation's first branch that matches there
+         * wins; so the least branch that wins anywhere is the first @lhost
+         * line that matches at all.  The alternation is run again from
+         * just after each match (one pass over the header in all) until no
+         * more match, or the first line of the file does. */
+        int best = r->nscopes;
+        PCRE2_SIZE start = 0;
+        while (start < n && pcre2_match(r->lhost_any, (PCRE2_SPTR)text, n, start, 0, r->md, NULL) >= 0) {
+            PCRE2_SPTR mark = pcre2_get_mark(r->md);
+            int m = mark ? (int)strtol((const char *)mark, NULL, 10) : -1;
+            if (m < 0 || m >= r->nscopes || r->scopes[m].rhost) {
+                best = -1; /* not one of its marks (cannot happen): each line is tried */
+                break;
+            }
+            if (m < best)
+                best = m;
+            if (best == 0)
+                break;
+            start = pcre2_get_ovector_pointer(r->md)[0] + 1;
+        }
+        if (best >= 0)
+            return best < r->nscopes ? best + 1 : 0;
     }
-    for (int i = 0; i < upto; i++)
+    for (int i = 0; i < r->nscopes; i++)
         if (r->scopes[i].rhost == rhost &&
             pcre2_match(r->scopes[i].re, (PCRE2_SPTR)text, n, 0, 0, r->md, NULL) >= 0)
             return i + 1;
-    return upto < r->nscopes ? upto + 1 : 0;
+    return 0;
 }
 
 /* ---- status and reply code in text ---- */
@@ -368,8 +380,13 @@ long mt_bounce_find_status(const char *t, size_t n, char out[16])
 {
     out[0] = '\0';
     for (size_t i = 0; i + 5 <= n; i++) {
+        /* a status starts one before a '.': from dot to dot (memchr) */
+        const char *dot = memchr(t + i + 1, '.', n - 4 - i);
+        if (dot == NULL)
+            break;
+        i = (size_t)(dot - t) - 1;
         char c = t[i];
-        if ((c != '2' && c != '4' && c != '5') || t[i + 1] != '.')
+        if (c != '2' && c != '4' && c != '5')
             continue;
         if (i > 0 &&
             (is_digit((unsigned char)t[i - 1]) || t[i - 1] == '.' || isalpha((unsigned char)t[i - 1])))

@@ -24,6 +24,9 @@ struct mt_events_out {
     mt_buf buf;
     const char *const *extra; /* extra field names after the SPEC ones */
     int nextra;
+    /* JSON: each SPEC field's '{"name":' or ',"name":', made once */
+    mt_buf keys;
+    size_t *key_off;
 };
 
 static void flush(mt_events_out *o)
@@ -51,6 +54,15 @@ mt_events_out *mt_events_out_new_extra(FILE *fp, mt_events_format fmt, int show_
         o->salt = (uint64_t)(uintptr_t)o ^ 0x9e3779b97f4a7c15ULL;
     mt_buf_init(&o->buf);
     mt_buf_reserve(&o->buf, FLUSH_AT + 65536);
+    mt_buf_init(&o->keys);
+    o->key_off = mt_xcalloc((size_t)mt_record_nfields + 1, sizeof *o->key_off);
+    for (int i = 0; i < mt_record_nfields; i++) {
+        o->key_off[i] = o->keys.len;
+        mt_buf_puts(&o->keys, i ? ",\"" : "{\"");
+        mt_buf_puts(&o->keys, mt_record_fields[i]);
+        mt_buf_puts(&o->keys, "\":");
+    }
+    o->key_off[mt_record_nfields] = o->keys.len;
     if (fmt == MT_EVENTS_CSV) {
         for (int i = 0; i < mt_record_nfields; i++) {
             if (i)
@@ -99,9 +111,7 @@ static void put_str(mt_events_out *o, int i, const char *s)
             mt_buf_put_csv_field(b, s, strlen(s));
         return;
     }
-    mt_buf_puts(b, i ? ",\"" : "{\"");
-    mt_buf_puts(b, mt_record_fields[i]);
-    mt_buf_puts(b, "\":");
+    mt_buf_append(b, o->keys.data + o->key_off[i], o->key_off[i + 1] - o->key_off[i]);
     if (s)
         mt_buf_put_json_str(b, s, strlen(s));
     else
@@ -118,9 +128,7 @@ static void put_num(mt_events_out *o, int i, const char *num)
             mt_buf_puts(b, num);
         return;
     }
-    mt_buf_puts(b, i ? ",\"" : "{\"");
-    mt_buf_puts(b, mt_record_fields[i]);
-    mt_buf_puts(b, "\":");
+    mt_buf_append(b, o->keys.data + o->key_off[i], o->key_off[i + 1] - o->key_off[i]);
     mt_buf_puts(b, num ? num : "null");
 }
 
@@ -244,6 +252,8 @@ int mt_events_out_close(mt_events_out *o)
         o->failed = 1;
     int rc = o->failed ? -1 : 0;
     mt_buf_free(&o->buf);
+    mt_buf_free(&o->keys);
+    free(o->key_off);
     free(o);
     return rc;
 }

@@ -201,6 +201,23 @@ expect_eq "no path: usage error" "$?" 2
 "$MT" bounces --summary "$T/md" > "$T/sum.txt"
 grep -q "2 bounce(s) with 3 record(s)" "$T/sum.txt" && ok "summary counts" || notok "summary counts: $(head -1 "$T/sum.txt")"
 
+# many files: with several workers (processes for files) the records come
+# out in input order, as with one, and the counts are the same
+mkdir -p "$T/many"
+for i in $(seq -w 1 150); do
+    dsn "b$i" | sed "s/alice@163.com/user$i@163.com/g" > "$T/many/m$i.eml"
+done
+printf 'not a mail\n' > "$T/many/m075x.eml"
+"$MT" bounces --ndjson --show-recipients --threads 1 "$T/many" > "$T/many1.ndjson" 2> "$T/many1.err"
+"$MT" bounces --ndjson --show-recipients --threads 2 "$T/many" > "$T/many2.ndjson" 2> "$T/many2.err"
+"$MT" bounces --ndjson --show-recipients --threads 3 "$T/many" > "$T/many3.ndjson" 2> "$T/many3.err"
+expect_eq "many files: records" "$(wc -l < "$T/many1.ndjson")" 300
+expect_eq "many files: 2 workers, same records in order" "$(cmp -s "$T/many1.ndjson" "$T/many2.ndjson" && echo same)" same
+expect_eq "many files: 3 workers, same records in order" "$(cmp -s "$T/many1.ndjson" "$T/many3.ndjson" && echo same)" same
+expect_eq "many files: 2 workers, same counts" "$(cat "$T/many2.err")" "$(cat "$T/many1.err")"
+expect_eq "many files: first record" "$(head -1 "$T/many2.ndjson" | json /dev/stdin 'd["recipient"]')" user001@163.com
+expect_eq "many files: last of them" "$(sed -n 299p "$T/many2.ndjson" | json /dev/stdin 'd["recipient"]')" user150@163.com
+
 # the records feed the diagnosis
 "$MT" diagnose --bounces --json "$T/md" > "$T/diag.json"
 expect_eq "diagnose --bounces: format" "$(json "$T/diag.json" 'd["input"]["format"]')" bounces
