@@ -310,6 +310,38 @@ static void merge(mt_bounce_stats *to, const mt_bounce_stats *from)
         to->by_kind[i] += from->by_kind[i];
 }
 
+/* hand_out - a finished job to the caller: its records to fn, its counts
+ * into st, its error (freed) into err; 1 when it had one */
+static int hand_out(job *j, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err)
+{
+    replay(j, fn, arg);
+    merge(st, &j->st);
+    if (j->err == NULL)
+        return 0;
+    mt_buf_reset(err);
+    mt_buf_puts(err, j->err);
+    free(j->err);
+    j->err = NULL;
+    return 1;
+}
+
+/* pool_free - the jobs and locks of a pool whose jobs are all handed out */
+static void pool_free(pool *p)
+{
+    for (size_t i = 0; i < p->njobs; i++) {
+        free(p->jobs[i].path);
+        mt_buf_free(&p->jobs[i].data);
+        mt_buf_free(&p->jobs[i].arena);
+    }
+    free(p->jobs);
+    for (size_t i = 0; i < p->nspare; i++)
+        mt_buf_free(&p->spare[i]);
+    free(p->spare);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->cv_main);
+}
+
 /* ---- worker processes ----
  *
  * With several workers on GLib, every GObject made and freed (GMime makes
@@ -462,35 +494,30 @@ static int read_forked(pool *p, int nproc, mt_bounce_fn fn, void *arg, mt_bounce
     for (size_t i = 0; i < p->njobs; i++) {
         int k = (int)((i / FORK_CHUNK) % (size_t)nproc);
         job_head h;
-        char *e = NULL;
+        one.nrec = 0;
+        memset(&one.st, 0, sizeof one.st);
         if (!dead[k] && read_all(in[k], &h, sizeof h) == 0 && h.arena_len < ((uint64_t)1 << 40) &&
             h.err_len < ((uint64_t)1 << 20)) {
             mt_buf_reset(&one.arena);
             mt_buf_reserve(&one.arena, (size_t)h.arena_len);
-            e = h.err_len ? mt_xmalloc((size_t)h.err_len + 1) : NULL;
+            one.err = h.err_len ? mt_xmalloc((size_t)h.err_len + 1) : NULL;
             if (read_all(in[k], one.arena.data, (size_t)h.arena_len) < 0 ||
-                (e && read_all(in[k], e, (size_t)h.err_len) < 0)) {
-                free(e);
-                e = NULL;
+                (one.err && read_all(in[k], one.err, (size_t)h.err_len) < 0)) {
+                free(one.err);
+                one.err = NULL;
                 dead[k] = 1;
             } else {
                 one.arena.len = (size_t)h.arena_len;
                 one.nrec = (size_t)h.nrec;
-                if (e)
-                    e[h.err_len] = '\0';
-                replay(&one, fn, arg);
-                merge(st, &h.st);
+                one.st = h.st;
+                if (one.err)
+                    one.err[h.err_len] = '\0';
             }
         } else
             dead[k] = 1;
-        if (dead[k] && e == NULL)
-            e = mt_xstrdup("a worker process ended before its inputs were read");
-        if (e) {
-            mt_buf_reset(err);
-            mt_buf_puts(err, e);
-            bad++;
-            free(e);
-        }
+        if (dead[k] && one.err == NULL)
+            one.err = mt_xstrdup("a worker process ended before its inputs were read");
+        bad += hand_out(&one, fn, arg, st, err);
     }
     mt_buf_free(&one.arena);
     for (int i = 0; i < nproc; i++) {
@@ -544,15 +571,7 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt
     if (nthreads > 1 && nthreads <= 8 && files_only) {
         int r = read_forked(&p, nthreads, fn, arg, st, err);
         if (r >= 0) {
-            for (size_t i = 0; i < p.njobs; i++) {
-                free(p.jobs[i].path);
-                mt_buf_free(&p.jobs[i].data);
-                mt_buf_free(&p.jobs[i].arena);
-            }
-            free(p.jobs);
-            pthread_mutex_destroy(&p.mu);
-            pthread_cond_destroy(&p.cv);
-            pthread_cond_destroy(&p.cv_main);
+            pool_free(&p);
             return bad + r;
         }
     }
@@ -580,15 +599,9 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt
         pthread_mutex_unlock(&p.mu);
         for (size_t b = 0; b < k; b++) {
             job *j = &p.jobs[i + b];
-            replay(j, fn, arg);
-            merge(st, &j->st);
-            if (j->err) {
-                mt_buf_reset(err);
-                mt_buf_puts(err, j->err);
-                bad++;
-            }
-            free(j->err);
+            bad += hand_out(j, fn, arg, st, err);
             free(j->path);
+            j->path = NULL;
             mt_buf_free(&j->data);
         }
         pthread_mutex_lock(&p.mu);
@@ -613,12 +626,6 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt
     for (int i = 0; i < nthreads; i++)
         pthread_join(t[i], NULL);
     free(t);
-    for (size_t i = 0; i < p.nspare; i++)
-        mt_buf_free(&p.spare[i]);
-    free(p.spare);
-    free(p.jobs);
-    pthread_mutex_destroy(&p.mu);
-    pthread_cond_destroy(&p.cv);
-    pthread_cond_destroy(&p.cv_main);
+    pool_free(&p);
     return bad;
 }

@@ -101,6 +101,12 @@ void mt_recipient_redact(const char *addr, uint64_t salt, char *out, size_t outl
 }
 
 /* one field, by kind */
+/* put_key - field i's JSON key with its lead-in ('{"name":' or ',"name":') */
+static void put_key(mt_events_out *o, int i)
+{
+    mt_buf_append(&o->buf, o->keys.data + o->key_off[i], o->key_off[i + 1] - o->key_off[i]);
+}
+
 static void put_str(mt_events_out *o, int i, const char *s)
 {
     mt_buf *b = &o->buf;
@@ -111,7 +117,7 @@ static void put_str(mt_events_out *o, int i, const char *s)
             mt_buf_put_csv_field(b, s, strlen(s));
         return;
     }
-    mt_buf_append(b, o->keys.data + o->key_off[i], o->key_off[i + 1] - o->key_off[i]);
+    put_key(o, i);
     if (s)
         mt_buf_put_json_str(b, s, strlen(s));
     else
@@ -128,7 +134,7 @@ static void put_num(mt_events_out *o, int i, const char *num)
             mt_buf_puts(b, num);
         return;
     }
-    mt_buf_append(b, o->keys.data + o->key_off[i], o->key_off[i + 1] - o->key_off[i]);
+    put_key(o, i);
     mt_buf_puts(b, num ? num : "null");
 }
 
