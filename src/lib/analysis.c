@@ -36,6 +36,17 @@ typedef struct sender_acc {
     uint64_t domain_bits; /* recipient domains seen, hashed into 64 bits */
 } sender_acc;
 
+/* a cohort as the maps hold it.  An envelope domain's cohort (per
+ * provider) also remembers the first senders seen with it: a sender is a
+ * route, IP, envelope domain and provider, so within the cohort only route
+ * and IP are left to compare, which saves building and hashing the
+ * sender's key for nearly every attempt. */
+#define COHORT_SENDERS 4
+typedef struct cohort_acc {
+    mt_cohort_stat s; /* first: the maps' values are mt_cohort_stat pointers */
+    sender_acc *senders[COHORT_SENDERS];
+} cohort_acc;
+
 /* what is known of one recipient of the message being counted: a
  * message's attempts arrive together, in the order they were made */
 typedef struct rstate {
@@ -151,10 +162,12 @@ static const char *size_band(int64_t size)
 
 static void count(mt_counts *c, const mt_attempt *a);
 
-static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, const mt_attempt *a)
+/* add_cohort - count a in the cohort of p's dimension dim whose value is
+ * value; returns the cohort, NULL when the value is unknown */
+static cohort_acc *add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, const mt_attempt *a)
 {
     if (value == NULL || *value == '\0')
-        return; /* unknown is not a cohort */
+        return NULL; /* unknown is not a cohort */
     cohort_memo *m = &d->memo[dim];
     mt_cohort_stat *c = NULL;
     if (m->serial == a->message_serial && m->provider == p && m->value == value)
@@ -173,7 +186,7 @@ static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, c
         size_t n = strlen(value);
         c = mt_strmap_get(p->cohorts[dim], value, n);
         if (c == NULL) {
-            c = mt_xcalloc(1, sizeof *c);
+            c = &((cohort_acc *)mt_xcalloc(1, sizeof(cohort_acc)))->s;
             c->dim = dim;
             c->value = mt_xstrdup(value);
             c->first = a->time;
@@ -204,19 +217,23 @@ static void add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, c
         if (a->time > c->last_failure)
             c->last_failure = a->time;
     }
+    return (cohort_acc *)c;
 }
 
-static void add_cohorts(mt_diag *d, prov_acc *p, const mt_attempt *a)
+/* add_cohorts - count a in every dimension's cohort; returns its envelope
+ * domain's cohort (NULL: unknown) */
+static cohort_acc *add_cohorts(mt_diag *d, prov_acc *p, const mt_attempt *a)
 {
     add_cohort(d, p, MT_DIM_ROUTE, a->route, a);
     add_cohort(d, p, MT_DIM_SENDING_IP, a->sending_ip, a);
     add_cohort(d, p, MT_DIM_HELO, a->helo_name, a);
-    add_cohort(d, p, MT_DIM_MAIL_FROM, a->mail_from_domain, a);
+    cohort_acc *from = add_cohort(d, p, MT_DIM_MAIL_FROM, a->mail_from_domain, a);
     add_cohort(d, p, MT_DIM_HEADER_FROM, a->header_from_domain, a);
     add_cohort(d, p, MT_DIM_TEMPLATE, a->message_template_id, a);
     add_cohort(d, p, MT_DIM_ATTACHMENTS, a->attachment_types, a);
     add_cohort(d, p, MT_DIM_SIZE, size_band(a->message_size), a);
     add_cohort(d, p, MT_DIM_RECIPIENT_DOMAIN, a->recipient_domain, a);
+    return from;
 }
 
 static void add_sender_hash(mt_hour_stat *b, uint64_t h)
@@ -529,9 +546,8 @@ static int same_str(const char *a, const char *b)
     return a && b && a[0] == b[0] && strcmp(a, b) == 0;
 }
 
-/* sender_of - the sender (route, IP, envelope domain, provider) of a:
- * the few found last first, then the map */
-static sender_acc *sender_of(mt_diag *d, const mt_attempt *a)
+/* sender_in_map - sender_of without a cohort to ask */
+static sender_acc *sender_in_map(mt_diag *d, const mt_attempt *a)
 {
     for (int i = 0; i < 4; i++) {
         sender_acc *r = d->recent_senders[i];
@@ -564,9 +580,31 @@ static sender_acc *sender_of(mt_diag *d, const mt_attempt *a)
     return s;
 }
 
-static void add_sender(mt_diag *d, const mt_attempt *a)
+/* sender_of - the sender (route, IP, envelope domain, provider) of a:
+ * among those its envelope domain's cohort from (may be NULL) knows, then
+ * the few found last, then the map */
+static sender_acc *sender_of(mt_diag *d, const mt_attempt *a, cohort_acc *from)
 {
-    sender_acc *s = sender_of(d, a);
+    int slot = -1;
+    for (int i = 0; from != NULL && i < COHORT_SENDERS; i++) {
+        sender_acc *r = from->senders[i];
+        if (r == NULL) {
+            slot = i;
+            break;
+        }
+        if (same_str(r->s.route, a->route) && same_str(r->s.sending_ip, a->sending_ip) &&
+            same_str(r->s.provider, a->provider))
+            return r;
+    }
+    sender_acc *s = sender_in_map(d, a);
+    if (slot >= 0)
+        from->senders[slot] = s;
+    return s;
+}
+
+static void add_sender(mt_diag *d, const mt_attempt *a, cohort_acc *from)
+{
+    sender_acc *s = sender_of(d, a, from);
     count(&s->s.c, a);
     if (a->time < s->s.first)
         s->s.first = a->time;
@@ -618,8 +656,7 @@ void mt_diag_add(const mt_attempt *a, void *arg)
             p->s.last_failure = a->time;
         add_reply(d, p, a);
     }
-    add_sender(d, a);
-    add_cohorts(d, p, a);
+    add_sender(d, a, add_cohorts(d, p, a));
     add_hour(p, a);
     track_rcpt(d, p, a);
 }
