@@ -162,7 +162,8 @@ int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, voi
     mt_join *j = mt_join_new(cls, routes, in->template_header, fn, arg);
     mt_join_set_messages(j, meta);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    mt_scan_opts so = {.year = in->year,
+    mt_scan_opts so = {.rules = rules,
+                       .year = in->year,
                        .progress = in->progress >= 0 ? in->progress : isatty(2),
                        .threads = in->threads > 0 ? in->threads
                                   : ncpu > 1      ? 2

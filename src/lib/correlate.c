@@ -38,6 +38,7 @@ typedef struct pend {
     mt_stage stage;
     mt_status status;
     char enhanced[16];
+    mt_join_class cls; /* classified ahead, if set */
 } pend;
 
 typedef struct msg {
@@ -259,7 +260,14 @@ static void emit(mt_join *j, msg *m)
         a.rcpt_index = p->rcpt;
         a.last_for_rcpt = p->retry + 1 == r->attempts;
         a.rcpt_first_time = r->first_time;
-        mt_classify(j->cls, &a);
+        if (p->cls.set) {
+            a.provider = p->cls.provider;
+            a.category = p->cls.category;
+            a.rule_meaning = p->cls.meaning;
+            a.rule_flags = p->cls.flags;
+        } else {
+            mt_classify(j->cls, &a);
+        }
         j->fn(&a, j->arg);
     }
 }
@@ -297,7 +305,8 @@ static rcpt *find_rcpt(msg *m, mt_slice addr, uint32_t *idx)
     return r;
 }
 
-static void add_attempt(msg *m, const mt_pf_line *l, const char *file, uint64_t lineno)
+static void add_attempt(msg *m, const mt_pf_line *l, const mt_join_class *pre, const char *file,
+                        uint64_t lineno)
 {
     uint32_t ri;
     rcpt *r = find_rcpt(m, l->to, &ri);
@@ -334,6 +343,9 @@ static void add_attempt(msg *m, const mt_pf_line *l, const char *file, uint64_t 
     p->stage = l->stage;
     p->status = l->status;
     memcpy(p->enhanced, l->enhanced, sizeof p->enhanced);
+    p->cls.set = 0;
+    if (pre)
+        p->cls = *pre;
     r->last = l->status;
 }
 
@@ -400,12 +412,46 @@ uint64_t mt_join_key_hash(const mt_pf_line *l)
     return mt_hash(key, keylen);
 }
 
-void mt_join_line(mt_join *j, const mt_pf_line *l, const char *file, uint64_t lineno)
+void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_buf *scratch, mt_join_class *out)
 {
-    mt_join_line_hashed(j, l, mt_join_key_hash(l), file, lineno);
+    out->set = 0;
+    if (l->kind != MT_PF_DELIVERY || !joined(l) || l->to.len == 0)
+        return;
+    /* the strings as add_attempt and find_rcpt keep them: the domain of
+     * the address and the MX host in lower case, the reply as logged */
+    mt_slice d = mt_domain_of(l->to.p, l->to.len);
+    mt_buf_reset(scratch);
+    mt_buf_reserve(scratch, d.len + l->mx_host.len + l->reply.len + 3);
+    char *dom = scratch->data, *mx = dom + d.len + 1, *reply = mx + l->mx_host.len + 1;
+    memcpy(dom, d.p, d.len);
+    dom[d.len] = '\0';
+    mt_lower_ascii(dom, d.len);
+    memcpy(mx, l->mx_host.p, l->mx_host.len);
+    mx[l->mx_host.len] = '\0';
+    mt_lower_ascii(mx, l->mx_host.len);
+    memcpy(reply, l->reply.p, l->reply.len);
+    reply[l->reply.len] = '\0';
+    mt_attempt a;
+    memset(&a, 0, sizeof a);
+    a.recipient_domain = d.len ? dom : NULL;
+    a.mx_host = l->mx_host.len ? mx : NULL;
+    a.reply_text = l->reply.len ? reply : NULL;
+    a.status = l->status;
+    mt_classify(cls, &a);
+    out->provider = a.provider;
+    out->meaning = a.rule_meaning;
+    out->flags = a.rule_flags;
+    out->category = a.category;
+    out->set = 1;
 }
 
-void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const char *file, uint64_t lineno)
+void mt_join_line(mt_join *j, const mt_pf_line *l, const char *file, uint64_t lineno)
+{
+    mt_join_line_hashed(j, l, mt_join_key_hash(l), NULL, file, lineno);
+}
+
+void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const mt_join_class *pre,
+                         const char *file, uint64_t lineno)
 {
     if (!joined(l))
         return;
@@ -418,7 +464,7 @@ void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const char
     case MT_PF_DELIVERY:
         if (m == NULL)
             m = create(j, key, keylen, h, l->queue_id);
-        add_attempt(m, l, file, lineno);
+        add_attempt(m, l, pre, file, lineno);
         break;
     case MT_PF_QMGR_FROM:
         if (m == NULL)

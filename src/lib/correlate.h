@@ -42,13 +42,32 @@ void mt_join_set_messages(mt_join *j, const mt_msgmeta *meta);
  * mt_join_finish (records point at it). */
 void mt_join_line(mt_join *j, const mt_pf_line *l, const char *file, uint64_t lineno);
 
+/* mt_join_class - a delivery line's classification, made ahead of the
+ * join (set: 1) by mt_join_classify_ahead, on a parsing thread, so that
+ * the one joining thread need not.  The strings belong to the rules. */
+typedef struct mt_join_class {
+    const char *provider, *meaning;
+    unsigned flags;
+    mt_category category;
+    int set;
+} mt_join_class;
+
+/* mt_join_classify_ahead - classify a delivery line with cls as the
+ * joiner would classify its attempt (same recipient domain, MX host and
+ * reply), into *out; out->set is 0 for other lines and for lines whose
+ * recipient the joiner alone can tell (no address on the line).  scratch
+ * is the caller's.  Pure but for cls and scratch: one of each per thread. */
+void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_buf *scratch, mt_join_class *out);
+
 /* mt_join_key_hash - the hash of the key the joiner files l under ("host
  * queue_id"); 0 for a line it ignores.  Pure: the parsing threads call it
  * so that the one joining thread need not. */
 uint64_t mt_join_key_hash(const mt_pf_line *l);
 
-/* mt_join_line_hashed - mt_join_line with h = mt_join_key_hash(l) done. */
-void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const char *file, uint64_t lineno);
+/* mt_join_line_hashed - mt_join_line with h = mt_join_key_hash(l) done,
+ * and, when pre is not NULL, the line classified ahead. */
+void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const mt_join_class *pre,
+                         const char *file, uint64_t lineno);
 
 /* mt_join_finish - emit every message still held; their recipients that
  * never got a final answer are "deferred" (still queued). */

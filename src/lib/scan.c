@@ -47,8 +47,11 @@ typedef struct chunk {
     const char *data;       /* text.data */
     size_t len;
     mt_pf_line *lines;
-    uint64_t *khash; /* the joiner's key hash of each line (mt_join_key_hash) */
-    uint32_t *idx;   /* line number within the chunk, from 0 */
+    uint64_t *khash;     /* the joiner's key hash of each line (mt_join_key_hash) */
+    mt_join_class *pre;  /* each line classified ahead (mt_join_classify_ahead) */
+    mt_classifier *cls;  /* while parsing: the parsing thread's classifier, or NULL */
+    mt_buf *cls_scratch; /* and its scratch buffer */
+    uint32_t *idx;       /* line number within the chunk, from 0 */
     size_t n, cap;
     uint64_t nlines, recognised, foreign, malformed, deliveries, long_lines;
     int nreasons;
@@ -134,6 +137,7 @@ static void chunk_free(chunk *c)
     mt_buf_free(&c->arena);
     free(c->lines);
     free(c->khash);
+    free(c->pre);
     free(c->idx);
     free(c);
 }
@@ -258,16 +262,21 @@ static mt_pf_line *slot(chunk *c)
         c->cap = c->cap ? c->cap * 2 : 4096;
         c->lines = mt_xrealloc(c->lines, c->cap * sizeof *c->lines);
         c->khash = mt_xrealloc(c->khash, c->cap * sizeof *c->khash);
+        c->pre = mt_xrealloc(c->pre, c->cap * sizeof *c->pre);
         c->idx = mt_xrealloc(c->idx, c->cap * sizeof *c->idx);
     }
     return &c->lines[c->n];
 }
 
 /* keep_line - keep the line parsed into the next slot, with its key hash
- * (hashed here, on a parsing thread, rather than by the joiner) */
+ * and, for a delivery, its classification (both made here, on a parsing
+ * thread, rather than by the joiner) */
 static void keep_line(chunk *c, uint32_t my)
 {
     c->khash[c->n] = mt_join_key_hash(&c->lines[c->n]);
+    c->pre[c->n].set = 0;
+    if (c->cls)
+        mt_join_classify_ahead(c->cls, &c->lines[c->n], c->cls_scratch, &c->pre[c->n]);
     c->idx[c->n++] = my;
 }
 
@@ -588,7 +597,7 @@ static void join_chunk(par *p, chunk *c)
         mt_pf_line *l = &c->lines[i];
         if (p->carry_years && l->time)
             l->time = mt_time_add_years(l->time, p->carry_years);
-        mt_join_line_hashed(p->j, l, c->khash[i], path, p->file_line_base + c->idx[i] + 1);
+        mt_join_line_hashed(p->j, l, c->khash[i], &c->pre[i], path, p->file_line_base + c->idx[i] + 1);
     }
     p->carry_years += c->rollovers;
     if (c->last_month)
@@ -638,6 +647,11 @@ static void join_chunk(par *p, chunk *c)
 static void *worker(void *arg)
 {
     par *p = arg;
+    /* each thread classifies the lines it parses with its own classifier
+     * (its caches are not shared) */
+    mt_classifier *cls = p->opts->rules ? mt_classifier_new(p->opts->rules) : NULL;
+    mt_buf scratch;
+    mt_buf_init(&scratch);
     pthread_mutex_lock(&p->mu);
     for (;;) {
         chunk *next = p->ring[p->next_join % RING];
@@ -671,8 +685,14 @@ static void *worker(void *arg)
                 p->reading_done = 1;
             pthread_mutex_unlock(&p->mu);
             pthread_mutex_unlock(&p->read_mu);
-            if (got && !got->end_of_file)
+            if (got && !got->end_of_file) {
+                int ahead = got->fmt == MT_FORMAT_POSTFIX || got->fmt == MT_FORMAT_EXIM;
+                got->cls = ahead ? cls : NULL;
+                got->cls_scratch = &scratch;
                 parse_chunk(got, year, p->opts);
+                got->cls = NULL;
+                got->cls_scratch = NULL;
+            }
             pthread_mutex_lock(&p->mu);
             if (got) {
                 p->ring[got->seq % RING] = got;
@@ -689,6 +709,8 @@ static void *worker(void *arg)
         pthread_cond_wait(&p->cv, &p->mu);
     }
     pthread_mutex_unlock(&p->mu);
+    mt_classifier_free(cls);
+    mt_buf_free(&scratch);
     return NULL;
 }
 

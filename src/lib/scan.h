@@ -64,6 +64,7 @@ typedef struct mt_scan_opts {
     int show_skipped;       /* keep up to this many skipped lines (<= MT_SCAN_MAX_EXAMPLES) */
     const mt_scan_map *map; /* renames for csv/ndjson exports */
     int nmap;
+    const mt_rules *rules; /* set: Postfix and Exim delivery lines are classified on the parsing threads */
 } mt_scan_opts;
 
 /* mt_scan_files - read paths (already in the order wanted) into j, each in

@@ -30,6 +30,8 @@ typedef struct rec {
     int last;
     int64_t size;
     char provider[32];
+    char meaning[96];
+    unsigned flags;
 } rec;
 
 static rec recs[MAXREC];
@@ -45,6 +47,7 @@ static void on_attempt(const mt_attempt *a, void *arg)
     (void)arg;
     assert_true(nrec < MAXREC);
     rec *r = &recs[nrec++];
+    memset(r, 0, sizeof *r);
     cp(r->qid, sizeof r->qid, a->queue_id);
     cp(r->rcpt, sizeof r->rcpt, a->recipient);
     cp(r->route, sizeof r->route, a->route);
@@ -63,6 +66,8 @@ static void on_attempt(const mt_attempt *a, void *arg)
     r->last = a->last_for_rcpt;
     r->size = a->message_size;
     cp(r->provider, sizeof r->provider, a->provider);
+    cp(r->meaning, sizeof r->meaning, a->rule_meaning);
+    r->flags = a->rule_flags;
 }
 
 static char rules_path[] = "/tmp/mt-test-rules-XXXXXX";
@@ -92,20 +97,49 @@ static void run(const char *const *lines, const char *routes_text)
         assert_non_null(routes);
         unlink(routes_path);
     }
-    mt_classifier *cls = mt_classifier_new(rules);
-    mt_join *j = mt_join_new(cls, routes, NULL, on_attempt, NULL);
-    mt_yearctx yc;
-    mt_yearctx_init(&yc, 2026, 0);
-    for (int i = 0; lines[i]; i++) {
-        mt_pf_line l;
-        mt_pf_kind k = mt_pf_parse(lines[i], strlen(lines[i]), &yc, &l);
-        if (k == MT_PF_MALFORMED)
-            fail_msg("line %d malformed (%s): %s", i, l.why, lines[i]);
-        mt_join_line(j, &l, "test.log", (uint64_t)i + 1);
+    /* twice: classified by the joiner, then ahead of the join as the
+     * parsing threads do (another classifier); the records must agree */
+    static rec first[MAXREC];
+    int nfirst = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        nrec = 0;
+        mt_classifier *cls = mt_classifier_new(rules), *ahead = mt_classifier_new(rules);
+        mt_join *j = mt_join_new(cls, routes, NULL, on_attempt, NULL);
+        mt_buf scratch;
+        mt_buf_init(&scratch);
+        mt_yearctx yc;
+        mt_yearctx_init(&yc, 2026, 0);
+        for (int i = 0; lines[i]; i++) {
+            mt_pf_line l;
+            mt_pf_kind k = mt_pf_parse(lines[i], strlen(lines[i]), &yc, &l);
+            if (k == MT_PF_MALFORMED)
+                fail_msg("line %d malformed (%s): %s", i, l.why, lines[i]);
+            if (pass == 0) {
+                mt_join_line(j, &l, "test.log", (uint64_t)i + 1);
+            } else {
+                mt_join_class pre;
+                mt_join_classify_ahead(ahead, &l, &scratch, &pre);
+                assert_int_equal(pre.set, k == MT_PF_DELIVERY);
+                mt_join_line_hashed(j, &l, mt_join_key_hash(&l), &pre, "test.log", (uint64_t)i + 1);
+            }
+        }
+        mt_join_finish(j);
+        mt_join_free(j);
+        mt_classifier_free(cls);
+        mt_classifier_free(ahead);
+        mt_buf_free(&scratch);
+        if (pass == 0) {
+            nfirst = nrec;
+            memcpy(first, recs, sizeof first);
+        }
     }
-    mt_join_finish(j);
-    mt_join_free(j);
-    mt_classifier_free(cls);
+    assert_int_equal(nrec, nfirst);
+    for (int i = 0; i < nrec; i++) {
+        assert_string_equal(recs[i].provider, first[i].provider);
+        assert_string_equal(recs[i].meaning, first[i].meaning);
+        assert_int_equal(recs[i].category, first[i].category);
+        assert_memory_equal(&recs[i], &first[i], sizeof recs[i]);
+    }
     mt_rules_free(rules);
     mt_routes_free(routes);
     mt_buf_free(&err);
