@@ -14,7 +14,7 @@ typedef struct hour_acc {
     mt_hour_stat s;
 } hour_acc;
 
-#define RECENT_COHORTS 4
+#define COHORT_WAYS 32 /* a provider's cohort cache per dimension (a power of two) */
 
 typedef struct prov_acc {
     mt_provider_stat s;
@@ -24,11 +24,11 @@ typedef struct prov_acc {
     hour_acc *last_slot;              /* attempts come roughly in time order */
     mt_strmap *replies;               /* normalised text -> mt_reply_stat* */
     mt_strmap *raw;                   /* reply as logged -> mt_reply_stat* (a bounded cache) */
-    /* the cohorts found last for each dimension: most dimensions have a
-     * handful of values (routes, IPs, senders, size bands), so a short
-     * string compare here saves building a key and hashing it */
-    mt_cohort_stat *recent[MT_DIM_COUNT][RECENT_COHORTS];
-    unsigned char recent_next[MT_DIM_COUNT];
+    /* per dimension, the cohorts found lately, filed by a fingerprint of
+     * the value (fingerprint()): most dimensions have a few dozen values
+     * at most (routes, IPs, envelope domains, size bands), so one compare
+     * here saves hashing the whole value for the map */
+    struct cohort_acc *ways[MT_DIM_COUNT][COHORT_WAYS];
 } prov_acc;
 
 typedef struct sender_acc {
@@ -44,6 +44,7 @@ typedef struct sender_acc {
 #define COHORT_SENDERS 4
 typedef struct cohort_acc {
     mt_cohort_stat s; /* first: the maps' values are mt_cohort_stat pointers */
+    size_t len;       /* of s.value */
     sender_acc *senders[COHORT_SENDERS];
 } cohort_acc;
 
@@ -162,6 +163,24 @@ static const char *size_band(int64_t size)
 
 static void count(mt_counts *c, const mt_attempt *a);
 
+/* fingerprint - a way of the cohort cache for value s of length n: from
+ * its length and its first and last eight bytes, which is cheaper than
+ * hashing it all and tells apart the values a dimension has in practice
+ * (a collision only costs a trip to the map) */
+static unsigned fingerprint(const char *s, size_t n)
+{
+    uint64_t head = 0, tail = 0;
+    if (n >= 8) {
+        memcpy(&head, s, 8);
+        memcpy(&tail, s + n - 8, 8);
+    } else {
+        memcpy(&head, s, n);
+    }
+    uint64_t h =
+        (head * 0x9e3779b97f4a7c15ULL) ^ (tail * 0xc2b2ae3d27d4eb4fULL) ^ (n * 0x165667b19e3779f9ULL);
+    return (unsigned)(h >> 59) & (COHORT_WAYS - 1);
+}
+
 /* add_cohort - count a in the cohort of p's dimension dim whose value is
  * value; returns the cohort, NULL when the value is unknown */
 static cohort_acc *add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, const mt_attempt *a)
@@ -173,27 +192,23 @@ static cohort_acc *add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *v
     if (m->serial == a->message_serial && m->provider == p && m->value == value)
         c = m->c; /* same message, same string: same cohort */
     if (c == NULL) {
-        for (int i = 0; i < RECENT_COHORTS; i++) {
-            mt_cohort_stat *r = p->recent[dim][i];
-            if (r != NULL &&
-                (r->value == value || (r->value[0] == value[0] && strcmp(r->value, value) == 0))) {
-                c = r;
-                break;
-            }
-        }
-    }
-    if (c == NULL) { /* the map, and remember what it gave */
         size_t n = strlen(value);
-        c = mt_strmap_get(p->cohorts[dim], value, n);
-        if (c == NULL) {
-            c = &((cohort_acc *)mt_xcalloc(1, sizeof(cohort_acc)))->s;
-            c->dim = dim;
-            c->value = mt_xstrdup(value);
-            c->first = a->time;
-            mt_strmap_put(p->cohorts[dim], value, n, c);
+        cohort_acc **way = &p->ways[dim][fingerprint(value, n)];
+        if (*way != NULL && (*way)->len == n && memcmp((*way)->s.value, value, n) == 0) {
+            c = &(*way)->s;
+        } else { /* the map, and remember what it gave */
+            c = mt_strmap_get(p->cohorts[dim], value, n);
+            if (c == NULL) {
+                cohort_acc *ca = mt_xcalloc(1, sizeof *ca);
+                c = &ca->s;
+                c->dim = dim;
+                c->value = mt_xstrdup(value);
+                ca->len = n;
+                c->first = a->time;
+                mt_strmap_put(p->cohorts[dim], value, n, c);
+            }
+            *way = (cohort_acc *)c;
         }
-        p->recent[dim][p->recent_next[dim]] = c;
-        p->recent_next[dim] = (unsigned char)((p->recent_next[dim] + 1) % RECENT_COHORTS);
     }
     m->serial = a->message_serial;
     m->provider = p;
