@@ -418,10 +418,12 @@ void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_buf *scr
     if (l->kind != MT_PF_DELIVERY || !joined(l) || l->to.len == 0)
         return;
     /* the strings as add_attempt and find_rcpt keep them: the domain of
-     * the address and the MX host in lower case, the reply as logged */
+     * the address and the MX host in lower case, the reply as logged
+     * (mt_classify reads it only when the attempt failed) */
     mt_slice d = mt_domain_of(l->to.p, l->to.len);
+    size_t rn = l->status == MT_STATUS_SENT ? 0 : l->reply.len;
     mt_buf_reset(scratch);
-    mt_buf_reserve(scratch, d.len + l->mx_host.len + l->reply.len + 3);
+    mt_buf_reserve(scratch, d.len + l->mx_host.len + rn + 3);
     char *dom = scratch->data, *mx = dom + d.len + 1, *reply = mx + l->mx_host.len + 1;
     memcpy(dom, d.p, d.len);
     dom[d.len] = '\0';
@@ -429,13 +431,13 @@ void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_buf *scr
     memcpy(mx, l->mx_host.p, l->mx_host.len);
     mx[l->mx_host.len] = '\0';
     mt_lower_ascii(mx, l->mx_host.len);
-    memcpy(reply, l->reply.p, l->reply.len);
-    reply[l->reply.len] = '\0';
+    memcpy(reply, l->reply.p, rn);
+    reply[rn] = '\0';
     mt_attempt a;
     memset(&a, 0, sizeof a);
     a.recipient_domain = d.len ? dom : NULL;
     a.mx_host = l->mx_host.len ? mx : NULL;
-    a.reply_text = l->reply.len ? reply : NULL;
+    a.reply_text = rn ? reply : NULL;
     a.status = l->status;
     mt_classify(cls, &a);
     out->provider = a.provider;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <dirent.h>
@@ -249,6 +250,43 @@ static void t_other_lines(void **state)
     assert_false(mt_exim_is_msgid("warning:", 8));
 }
 
+/* t_stamp - every byte of the timestamp in turn: a digit where a digit
+ * goes gives the time of that stamp (checked against the C library's
+ * arithmetic), anything else in any place makes the line malformed */
+static void t_stamp(void **state)
+{
+    (void)state;
+    static const char good[] = "2026-11-20 21:35:51 1vKp0a-0004Rg-1x Completed";
+    static const char tries[] = "0159:- /aZ\x7f\xb0";
+    char line[sizeof good];
+    for (int i = 0; i < 19; i++) {
+        for (const char *t = tries; *t; t++) {
+            memcpy(line, good, sizeof good);
+            line[i] = *t;
+            int digit_place = i != 4 && i != 7 && i != 10 && i != 13 && i != 16;
+            int ok = digit_place ? (*t >= '0' && *t <= '9') : *t == good[i];
+            int y, mo, d, h, mi, sec;
+            if (ok && sscanf(line, "%4d-%2d-%2d %2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) == 6)
+                ok = mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 60;
+            mt_pf_kind k = mt_exim_parse(line, sizeof good - 1, &L);
+            if (!ok) {
+                assert_int_equal(k, MT_PF_MALFORMED);
+                continue;
+            }
+            assert_int_equal(k, MT_PF_REMOVED);
+            struct tm tm = {.tm_year = y - 1900,
+                            .tm_mon = mo - 1,
+                            .tm_mday = d,
+                            .tm_hour = h,
+                            .tm_min = mi,
+                            .tm_sec = sec};
+            assert_int_equal(L.time, (int64_t)timegm(&tm));
+        }
+    }
+    /* one byte short of a stamp: nothing is read past the line */
+    assert_int_equal(mt_exim_parse(good, 18, &L), MT_PF_MALFORMED);
+}
+
 static void t_detect(void **state)
 {
     (void)state;
@@ -336,7 +374,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_arrival), cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
         cmocka_unit_test(t_failure), cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
-        cmocka_unit_test(t_corpus),
+        cmocka_unit_test(t_corpus),  cmocka_unit_test(t_stamp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
