@@ -425,13 +425,16 @@ void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_buf *scr
     mt_buf_reset(scratch);
     mt_buf_reserve(scratch, d.len + l->mx_host.len + rn + 3);
     char *dom = scratch->data, *mx = dom + d.len + 1, *reply = mx + l->mx_host.len + 1;
-    memcpy(dom, d.p, d.len);
+    if (d.len)
+        memcpy(dom, d.p, d.len);
     dom[d.len] = '\0';
     mt_lower_ascii(dom, d.len);
-    memcpy(mx, l->mx_host.p, l->mx_host.len);
+    if (l->mx_host.len)
+        memcpy(mx, l->mx_host.p, l->mx_host.len);
     mx[l->mx_host.len] = '\0';
     mt_lower_ascii(mx, l->mx_host.len);
-    memcpy(reply, l->reply.p, rn);
+    if (rn)
+        memcpy(reply, l->reply.p, rn);
     reply[rn] = '\0';
     mt_attempt a;
     memset(&a, 0, sizeof a);
