@@ -70,7 +70,7 @@ struct mt_bounce_reasons {
     int nscoped;
     pcre2_match_data *md;  /* the owner thread's match state */
     mt_pattern_text *text; /* and its summary of the diagnostic being matched */
-    int shared;           /* a share: the patterns are another set's */
+    int shared;            /* a share: the patterns are another set's */
 };
 
 static int reason_index(const char *name, size_t n)
@@ -81,12 +81,12 @@ static int reason_index(const char *name, size_t n)
     return -1;
 }
 
-static mt_pattern *compile_one(const char *pat, size_t n, uint32_t opts, const char *path, int lineno,
-                               mt_buf *err)
+static mt_pattern *compile_one(const char *pat, size_t n, uint32_t opts, unsigned flags, const char *path,
+                               int lineno, mt_buf *err)
 {
     int ec = 0;
     size_t off = 0;
-    mt_pattern *re = mt_pattern_compile(pat, n, opts, &ec, &off);
+    mt_pattern *re = mt_pattern_compile(pat, n, opts, flags, &ec, &off);
     if (re == NULL) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(ec, msg, sizeof msg);
@@ -112,7 +112,7 @@ static int load_scope(mt_bounce_reasons *r, char *line, const char *path, int li
     memcpy(s->name, t1 + 1, (size_t)(t2 - t1 - 1));
     s->name[t2 - t1 - 1] = '\0';
     s->rhost = rhost;
-    s->re = compile_one(t2 + 1, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, path, lineno, err);
+    s->re = compile_one(t2 + 1, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, MT_PATTERN_YESNO, path, lineno, err);
     if (s->re == NULL)
         return 0;
     if (!rhost)
@@ -150,10 +150,11 @@ static int load_scoped(mt_bounce_reasons *r, char *line, char *colon, const char
         char *next = strchr(f, '\t');
         size_t fl = next ? (size_t)(next - f) : strlen(f);
         if (k == 0) {
-            if (fl && !(fl == 1 && f[0] == '*') && (q->re = compile_one(f, fl, 0, path, lineno, err)) == NULL)
+            if (fl && !(fl == 1 && f[0] == '*') &&
+                (q->re = compile_one(f, fl, 0, MT_PATTERN_YESNO, path, lineno, err)) == NULL)
                 return 0;
         } else if (fl > 7 && strncmp(f, "status=", 7) == 0) {
-            if ((q->status = compile_one(f + 7, fl - 7, 0, path, lineno, err)) == NULL)
+            if ((q->status = compile_one(f + 7, fl - 7, 0, MT_PATTERN_YESNO, path, lineno, err)) == NULL)
                 break;
         } else if (fl > 8 && strncmp(f, "command=", 8) == 0 && fl - 8 < sizeof q->command) {
             memcpy(q->command, f + 8, fl - 8);
@@ -220,9 +221,9 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
         if (decisive) {
             int ec = 0;
             size_t off;
-            mt_pattern *re = r->ndecisive < NDECISIVE
-                                 ? mt_pattern_compile(tab + 1, PCRE2_ZERO_TERMINATED, 0, &ec, &off)
-                                 : NULL;
+            mt_pattern *re = r->ndecisive < NDECISIVE ? mt_pattern_compile(tab + 1, PCRE2_ZERO_TERMINATED, 0,
+                                                                           MT_PATTERN_YESNO, &ec, &off)
+                                                      : NULL;
             if (re == NULL) {
                 PCRE2_UCHAR msg[256] = "";
                 if (r->ndecisive < NDECISIVE)
@@ -252,11 +253,13 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
         int upper = 0;
         for (size_t k = 0; k < alt[i].len && !upper; k++)
             upper = alt[i].data[k] >= 'A' && alt[i].data[k] <= 'Z';
-        r->re[i] = mt_pattern_compile(alt[i].data, alt[i].len, upper ? PCRE2_CASELESS : 0, &ec, &off);
+        r->re[i] = mt_pattern_compile(alt[i].data, alt[i].len, upper ? PCRE2_CASELESS : 0, MT_PATTERN_YESNO,
+                                      &ec, &off);
         if (r->re[i] == NULL) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(ec, msg, sizeof msg);
-            mt_buf_printf(err, "%s: phrases of %s: %s at offset %zu", path, reason_names[i], (char *)msg, off);
+            mt_buf_printf(err, "%s: phrases of %s: %s at offset %zu", path, reason_names[i], (char *)msg,
+                          off);
             bad = 1;
             break;
         }
@@ -264,7 +267,7 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
     for (int i = 0; i < NREASONS; i++)
         mt_buf_free(&alt[i]);
     if (!bad && any.len) {
-        r->lhost_any = compile_one(any.data, any.len, PCRE2_CASELESS, path, 0, err);
+        r->lhost_any = compile_one(any.data, any.len, PCRE2_CASELESS, 0, path, 0, err);
         bad = r->lhost_any == NULL;
     }
     mt_buf_free(&any);
@@ -364,8 +367,7 @@ int mt_bounce_reasons_scope(const mt_bounce_reasons *r, int rhost, const char *t
             return best < r->nscopes ? best + 1 : 0;
     }
     for (int i = 0; i < r->nscopes; i++)
-        if (r->scopes[i].rhost == rhost &&
-            mt_pattern_match(r->scopes[i].re, NULL, text, n, 0, r->md) >= 0)
+        if (r->scopes[i].rhost == rhost && mt_pattern_match(r->scopes[i].re, NULL, text, n, 0, r->md) >= 0)
             return i + 1;
     return 0;
 }

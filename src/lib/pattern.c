@@ -49,11 +49,29 @@ typedef struct clauses {
     clause *v;
 } clauses;
 
-struct mt_pattern {
-    pcre2_code *re;              /* interpreted; never JIT compiled (read by every thread) */
-    _Atomic(pcre2_code *) jit;   /* a JIT compiled copy, once runs reached MT_PATTERN_JIT_AFTER */
+/* compiled code, interpreted until it has been run jit_after times, then
+ * JIT compiled (a copy: the code, which other threads may be reading, is
+ * never changed) */
+typedef struct lazy {
+    _Atomic(pcre2_code *) re;  /* interpreted */
+    _Atomic(pcre2_code *) jit; /* the JIT compiled copy */
     atomic_uint runs;
+} lazy;
+
+/* one branch of an alternation, matched on its own */
+typedef struct branch {
+    char *src;
+    size_t len;
     clauses screen;
+    lazy code; /* compiled when first needed */
+} branch;
+
+struct mt_pattern {
+    lazy code;
+    uint32_t opts;
+    clauses screen;
+    branch *branches; /* MT_PATTERN_YESNO and a top-level alternation: its branches */
+    int nbranches;
 };
 
 struct mt_pattern_text {
@@ -139,7 +157,8 @@ static int clauses_best(const clauses *cs)
 typedef struct reader {
     const unsigned char *p, *end;
     int utf;
-    int bail; /* something not understood: no screen at all */
+    int bail;    /* something not understood: no screen at all */
+    int top_opt; /* an option setting at top level: it holds for the branches after it */
 } reader;
 
 static int is_alnum(unsigned char c)
@@ -346,8 +365,11 @@ static void group(reader *rd, int depth, lit *run, int *full, clauses *cand)
                 return;
             }
             rd->p = q + 1;
-            if (*q == ')')
+            if (*q == ')') {
+                if (depth == 0)
+                    rd->top_opt = 1;
                 return; /* an option setting: matches no text */
+            }
         }
         if (rd->bail)
             return;
@@ -389,12 +411,9 @@ static void sequence(reader *rd, int depth, clauses *cand)
                 skip_quantifier(rd);
             } else if (!is_alnum(x)) {
                 literal(rd, &run, &full, cand, x);
-            } else if (strchr("bBAzZGK", x)) {
-                flush(&run, cand); /* an assertion: matches no text */
-                full = 0;
-                skip_quantifier(rd);
-            } else if (strchr("dDsSwWhHvVRXnrtfea", x) || (x == 'N' && !(rd->p < rd->end && *rd->p == '{'))) {
-                flush(&run, cand); /* one character of a kind */
+            } else if (strchr("bBAzZGK", x) || strchr("dDsSwWhHvVRXnrtfea", x) ||
+                       (x == 'N' && !(rd->p < rd->end && *rd->p == '{'))) {
+                flush(&run, cand); /* an assertion, or one character of a kind: no literal */
                 full = 0;
                 skip_quantifier(rd);
             } else if (x == 'p' || x == 'P') {
@@ -476,28 +495,120 @@ static int by_score(const void *a, const void *b)
     return x != y ? y - x : ((const clause *)a)->n - ((const clause *)b)->n;
 }
 
-static void read_screen(mt_pattern *p, const char *pat, size_t n, uint32_t opts)
+static void keep_best(clauses *cs)
+{
+    if (cs->n < 2)
+        return;
+    qsort(cs->v, (size_t)cs->n, sizeof *cs->v, by_score);
+    while (cs->n > MAXCLAUSE)
+        clause_free(&cs->v[--cs->n]);
+}
+
+typedef struct branches {
+    int n, cap;
+    branch *v;
+} branches;
+
+static void branches_free(branches *bs)
+{
+    for (int i = 0; i < bs->n; i++) {
+        free(bs->v[i].src);
+        clauses_free(&bs->v[i].screen);
+    }
+    free(bs->v);
+    bs->v = NULL;
+    bs->n = bs->cap = 0;
+}
+
+/* is [a, e) one group "(?:…)" and nothing else? */
+static int one_group(const unsigned char *a, const unsigned char *e, int utf)
+{
+    if (e - a < 4 || memcmp(a, "(?:", 3) != 0 || e[-1] != ')')
+        return 0;
+    reader rd = {a + 3, e, utf, 0, 0};
+    clauses cs = {0, 0, NULL};
+    alternation(&rd, 1, &cs);
+    clauses_free(&cs);
+    return !rd.bail && rd.p == e - 1;
+}
+
+/* the top-level branches of [a, e) into out, a branch that is one
+ * non-capturing group by its own branches in turn (an alternation matches
+ * where one of its branches does).  0 when that cannot be said: not
+ * understood, or an option set at top level (it holds for the branches
+ * after it). */
+static int split_range(const unsigned char *a, const unsigned char *e, int utf, int depth, branches *out)
+{
+    if (depth > MAXDEPTH)
+        return 0;
+    reader rd = {a, e, utf, 0, 0};
+    for (;;) {
+        const unsigned char *start = rd.p;
+        clauses cs = {0, 0, NULL};
+        sequence(&rd, 0, &cs);
+        if (rd.bail || rd.top_opt) {
+            clauses_free(&cs);
+            return 0;
+        }
+        const unsigned char *end = rd.p;
+        if (one_group(start, end, utf) && split_range(start + 3, end - 1, utf, depth + 1, out)) {
+            clauses_free(&cs);
+        } else {
+            if (out->n == out->cap) {
+                out->cap = out->cap ? out->cap * 2 : 8;
+                out->v = mt_xrealloc(out->v, (size_t)out->cap * sizeof *out->v);
+            }
+            branch *b = &out->v[out->n++];
+            memset(b, 0, sizeof *b);
+            keep_best(&cs);
+            b->screen = cs;
+            b->src = mt_xstrndup((const char *)start, (size_t)(end - start));
+            b->len = (size_t)(end - start);
+            atomic_init(&b->code.re, NULL);
+            atomic_init(&b->code.jit, NULL);
+            atomic_init(&b->code.runs, 0);
+        }
+        if (rd.p >= e)
+            return 1;
+        if (*rd.p != '|')
+            return 0;
+        rd.p++;
+    }
+}
+
+/* the screen of pattern pat[0..n); with split, an alternation (at top
+ * level, or in one group that is the whole pattern, …) becomes p's
+ * branches */
+static void read_screen(mt_pattern *p, const char *pat, size_t n, uint32_t opts, int split)
 {
     const uint32_t understood = PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE |
                                 PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY | PCRE2_NO_UTF_CHECK | PCRE2_UNGREEDY;
     if (opts & ~understood)
         return;
-    reader rd = {(const unsigned char *)pat, (const unsigned char *)pat + n, (opts & PCRE2_UTF) != 0, 0};
+    const unsigned char *a = (const unsigned char *)pat;
+    int utf = (opts & PCRE2_UTF) != 0;
+    branches bs = {0, 0, NULL};
+    if (split && split_range(a, a + n, utf, 0, &bs) && bs.n >= 2) {
+        p->branches = bs.v;
+        p->nbranches = bs.n;
+        return;
+    }
+    branches_free(&bs);
+    reader rd = {a, a + n, utf, 0, 0};
     clauses cs = {0, 0, NULL};
     alternation(&rd, 0, &cs);
     if (rd.bail || rd.p != rd.end) {
         clauses_free(&cs);
         return;
     }
-    qsort(cs.v, (size_t)cs.n, sizeof *cs.v, by_score);
-    while (cs.n > MAXCLAUSE)
-        clause_free(&cs.v[--cs.n]);
+    keep_best(&cs);
     p->screen = cs;
 }
 
 /* ---- patterns ---- */
 
-mt_pattern *mt_pattern_compile(const char *pat, size_t n, uint32_t opts, int *errcode, size_t *erroff)
+mt_pattern *mt_pattern_compile(const char *pat, size_t n, uint32_t opts, unsigned flags, int *errcode,
+                               size_t *erroff)
 {
     PCRE2_SIZE off = 0;
     pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, n, opts, errcode, &off, NULL);
@@ -506,12 +617,14 @@ mt_pattern *mt_pattern_compile(const char *pat, size_t n, uint32_t opts, int *er
         return NULL;
     }
     mt_pattern *p = mt_xcalloc(1, sizeof *p);
-    p->re = re;
-    atomic_init(&p->jit, NULL);
-    atomic_init(&p->runs, 0);
+    atomic_init(&p->code.re, re);
+    atomic_init(&p->code.jit, NULL);
+    atomic_init(&p->code.runs, 0);
+    p->opts = opts;
     uint32_t all = 0;
     (void)pcre2_pattern_info(re, PCRE2_INFO_ALLOPTIONS, &all); /* (*UTF) at its start, … */
-    read_screen(p, pat, n == PCRE2_ZERO_TERMINATED ? strlen(pat) : n, opts | (all & PCRE2_UTF));
+    read_screen(p, pat, n == PCRE2_ZERO_TERMINATED ? strlen(pat) : n, opts | (all & PCRE2_UTF),
+                (flags & MT_PATTERN_YESNO) != 0);
     return p;
 }
 
@@ -519,9 +632,16 @@ void mt_pattern_free(mt_pattern *p)
 {
     if (p == NULL)
         return;
-    pcre2_code_free(p->re);
-    pcre2_code_free(atomic_load(&p->jit));
+    pcre2_code_free(atomic_load(&p->code.re));
+    pcre2_code_free(atomic_load(&p->code.jit));
     clauses_free(&p->screen);
+    for (int i = 0; i < p->nbranches; i++) {
+        free(p->branches[i].src);
+        clauses_free(&p->branches[i].screen);
+        pcre2_code_free(atomic_load(&p->branches[i].code.re));
+        pcre2_code_free(atomic_load(&p->branches[i].code.jit));
+    }
+    free(p->branches);
     free(p);
 }
 
@@ -537,12 +657,10 @@ static int present(const lit *l, const mt_pattern_text *t)
     return 1;
 }
 
-int mt_pattern_may_match(const mt_pattern *p, const mt_pattern_text *t)
+static int holds(const clauses *cs, const mt_pattern_text *t)
 {
-    if (p->screen.n == 0)
-        return 1;
-    for (int i = 0; i < p->screen.n; i++) {
-        const clause *c = &p->screen.v[i];
+    for (int i = 0; i < cs->n; i++) {
+        const clause *c = &cs->v[i];
         int any = 0;
         for (int j = 0; j < c->n && !any; j++)
             any = present(&c->v[j], t);
@@ -552,34 +670,93 @@ int mt_pattern_may_match(const mt_pattern *p, const mt_pattern_text *t)
     return 1;
 }
 
+int mt_pattern_may_match(const mt_pattern *p, const mt_pattern_text *t)
+{
+    for (int i = 0; i < p->nbranches; i++)
+        if (holds(&p->branches[i].screen, t))
+            return 1;
+    return p->nbranches ? 0 : holds(&p->screen, t);
+}
+
 int mt_pattern_screened(const mt_pattern *p)
 {
-    return p->screen.n;
+    for (int i = 0; i < p->nbranches; i++)
+        if (p->branches[i].screen.n == 0)
+            return 0;
+    return p->nbranches ? 1 : p->screen.n > 0;
+}
+
+int mt_pattern_branches(const mt_pattern *p)
+{
+    return p->nbranches ? p->nbranches : 1;
 }
 
 int mt_pattern_jitted(const mt_pattern *p)
 {
-    return atomic_load_explicit(&((mt_pattern *)p)->jit, memory_order_acquire) != NULL;
+    return atomic_load_explicit(&((mt_pattern *)p)->code.jit, memory_order_acquire) != NULL;
+}
+
+/* publish c in *slot unless another thread did first: the code in it */
+static pcre2_code *publish(_Atomic(pcre2_code *) *slot, pcre2_code *c)
+{
+    pcre2_code *none = NULL;
+    if (atomic_compare_exchange_strong_explicit(slot, &none, c, memory_order_acq_rel, memory_order_acquire))
+        return c;
+    pcre2_code_free(c);
+    return none;
+}
+
+static int lazy_match(lazy *z, unsigned jit_after, const char *s, size_t n, size_t start,
+                      pcre2_match_data *md)
+{
+    pcre2_code *j = atomic_load_explicit(&z->jit, memory_order_acquire);
+    pcre2_code *re = atomic_load_explicit(&z->re, memory_order_acquire);
+    if (j == NULL && atomic_fetch_add_explicit(&z->runs, 1, memory_order_relaxed) + 1 == jit_after) {
+        pcre2_code *c = pcre2_code_copy(re);
+        if (c && pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) == 0)
+            j = publish(&z->jit, c);
+        else
+            pcre2_code_free(c); /* no JIT here: interpreted it stays */
+    }
+    return pcre2_match(j ? j : re, (PCRE2_SPTR)s, n, start, 0, md, NULL);
+}
+
+/* branch b's code compiled (once) */
+static int branch_ready(const mt_pattern *p, branch *b)
+{
+    if (atomic_load_explicit(&b->code.re, memory_order_acquire))
+        return 1;
+    int ec;
+    PCRE2_SIZE off;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)b->src, b->len, p->opts, &ec, &off, NULL);
+    if (c == NULL)
+        return 0;
+    publish(&b->code.re, c);
+    return 1;
 }
 
 int mt_pattern_match(mt_pattern *p, const mt_pattern_text *t, const char *s, size_t n, size_t start,
                      pcre2_match_data *md)
 {
+    if (t && p->nbranches) {
+        /* the alternation matches where one of its branches does: only
+         * the branches whose literals are all there are run */
+        for (int i = 0; i < p->nbranches; i++) {
+            branch *b = &p->branches[i];
+            if (!holds(&b->screen, t))
+                continue;
+            int rc = branch_ready(p, b) ? lazy_match(&b->code, MT_PATTERN_BRANCH_JIT_AFTER, s, n, start, md)
+                                        : PCRE2_ERROR_NOMEMORY;
+            if (rc >= 0)
+                return rc;
+            if (rc != PCRE2_ERROR_NOMATCH) /* a limit or no memory: as the whole would be */
+                return lazy_match(&p->code, MT_PATTERN_JIT_AFTER, s, n, start, md);
+        }
+        return PCRE2_ERROR_NOMATCH;
+    }
     if (t && !mt_pattern_may_match(p, t))
         return PCRE2_ERROR_NOMATCH;
-    pcre2_code *j = atomic_load_explicit(&p->jit, memory_order_acquire);
-    if (j == NULL && atomic_fetch_add_explicit(&p->runs, 1, memory_order_relaxed) + 1 == MT_PATTERN_JIT_AFTER) {
-        /* the pattern is used: JIT compile a copy (p->re, which other
-         * threads may be reading, is never changed) */
-        pcre2_code *c = pcre2_code_copy(p->re);
-        if (c && pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) == 0) {
-            atomic_store_explicit(&p->jit, c, memory_order_release);
-            j = c;
-        } else {
-            pcre2_code_free(c); /* no JIT here: interpreted it stays */
-        }
-    }
-    return pcre2_match(j ? j : p->re, (PCRE2_SPTR)s, n, start, 0, md, NULL);
+    return lazy_match(&p->code, MT_PATTERN_JIT_AFTER, s, n, start, md);
 }
 
 /* ---- subjects ---- */

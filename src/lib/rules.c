@@ -89,7 +89,7 @@ static mt_pattern *compile_reply(const char *pat, size_t n, mt_buf *err, const c
 {
     int ec = 0;
     size_t off = 0;
-    mt_pattern *re = mt_pattern_compile(pat, n, re_opts, &ec, &off);
+    mt_pattern *re = mt_pattern_compile(pat, n, re_opts, MT_PATTERN_YESNO, &ec, &off);
     if (re == NULL)
         compile_error(ec, off, err, path, line);
     return re;
