@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pattern.h"
 #include "rules.h"
 
 static const char *const reason_names[] = {
@@ -39,22 +40,24 @@ static const char *const reason_names[] = {
 typedef struct scope {
     char name[32];
     int rhost; /* 0: matched on the bounce's header; 1: on the remote host */
-    pcre2_code *re;
+    mt_pattern *re;
 } scope;
 
 /* "NAME:REASON" lines: what that sender or host means by its words */
 typedef struct scoped_rule {
     int scope; /* index into scopes */
     int reason;
-    pcre2_code *re;     /* on the diagnostic; NULL: any */
-    pcre2_code *status; /* on the status; NULL: any */
+    mt_pattern *re;     /* on the diagnostic; NULL: any */
+    mt_pattern *status; /* on the status; NULL: any */
     char command[40];   /* the SMTP commands it holds for; "": any */
 } scoped_rule;
 
 struct mt_bounce_reasons {
-    pcre2_code *re[NREASONS];
+    /* every pattern is screened by its literals and JIT compiled when
+     * first run (pattern.h) */
+    mt_pattern *re[NREASONS];
     /* "=reason" lines: a provider's own codes, tried first, in file order */
-    pcre2_code *dre[NDECISIVE];
+    mt_pattern *dre[NDECISIVE];
     int dreason[NDECISIVE];
     int ndecisive;
     scope scopes[NSCOPES];
@@ -62,11 +65,12 @@ struct mt_bounce_reasons {
     /* every @lhost pattern in one alternation, each branch marked with its
      * scope's index: one pass over a header says whether any matches and
      * which does at the leftmost place (see mt_bounce_reasons_scope) */
-    pcre2_code *lhost_any;
+    mt_pattern *lhost_any;
     scoped_rule scoped[NSCOPED];
     int nscoped;
-    pcre2_match_data *md; /* the owner thread's match state */
-    int shared;           /* a share: the patterns are another set's */
+    pcre2_match_data *md;  /* the owner thread's match state */
+    mt_pattern_text *text; /* and its summary of the diagnostic being matched */
+    int shared;            /* a share: the patterns are another set's */
 };
 
 static int reason_index(const char *name, size_t n)
@@ -77,19 +81,17 @@ static int reason_index(const char *name, size_t n)
     return -1;
 }
 
-static pcre2_code *compile_one(const char *pat, size_t n, uint32_t opts, const char *path, int lineno,
-                               mt_buf *err)
+static mt_pattern *compile_one(const char *pat, size_t n, uint32_t opts, unsigned flags, const char *path,
+                               int lineno, mt_buf *err)
 {
-    int ec;
-    PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, n, opts, &ec, &off, NULL);
+    int ec = 0;
+    size_t off = 0;
+    mt_pattern *re = mt_pattern_compile(pat, n, opts, flags, &ec, &off);
     if (re == NULL) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(ec, msg, sizeof msg);
-        mt_buf_printf(err, "%s:%d: %s at offset %zu", path, lineno, (char *)msg, (size_t)off);
-        return NULL;
+        mt_buf_printf(err, "%s:%d: %s at offset %zu", path, lineno, (char *)msg, off);
     }
-    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
     return re;
 }
 
@@ -110,7 +112,7 @@ static int load_scope(mt_bounce_reasons *r, char *line, const char *path, int li
     memcpy(s->name, t1 + 1, (size_t)(t2 - t1 - 1));
     s->name[t2 - t1 - 1] = '\0';
     s->rhost = rhost;
-    s->re = compile_one(t2 + 1, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, path, lineno, err);
+    s->re = compile_one(t2 + 1, PCRE2_ZERO_TERMINATED, PCRE2_CASELESS, MT_PATTERN_YESNO, path, lineno, err);
     if (s->re == NULL)
         return 0;
     if (!rhost)
@@ -148,10 +150,11 @@ static int load_scoped(mt_bounce_reasons *r, char *line, char *colon, const char
         char *next = strchr(f, '\t');
         size_t fl = next ? (size_t)(next - f) : strlen(f);
         if (k == 0) {
-            if (fl && !(fl == 1 && f[0] == '*') && (q->re = compile_one(f, fl, 0, path, lineno, err)) == NULL)
+            if (fl && !(fl == 1 && f[0] == '*') &&
+                (q->re = compile_one(f, fl, 0, MT_PATTERN_YESNO, path, lineno, err)) == NULL)
                 return 0;
         } else if (fl > 7 && strncmp(f, "status=", 7) == 0) {
-            if ((q->status = compile_one(f + 7, fl - 7, 0, path, lineno, err)) == NULL)
+            if ((q->status = compile_one(f + 7, fl - 7, 0, MT_PATTERN_YESNO, path, lineno, err)) == NULL)
                 break;
         } else if (fl > 8 && strncmp(f, "command=", 8) == 0 && fl - 8 < sizeof q->command) {
             memcpy(q->command, f + 8, fl - 8);
@@ -164,8 +167,8 @@ static int load_scoped(mt_bounce_reasons *r, char *line, char *colon, const char
     }
     if (err->len != had) {
         /* a field was wrong: what was compiled before it goes */
-        pcre2_code_free(q->re);
-        pcre2_code_free(q->status);
+        mt_pattern_free(q->re);
+        mt_pattern_free(q->status);
         return 0;
     }
     r->nscoped++;
@@ -216,12 +219,11 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
             break;
         }
         if (decisive) {
-            int ec;
-            PCRE2_SIZE off;
-            pcre2_code *re =
-                r->ndecisive < NDECISIVE
-                    ? pcre2_compile((PCRE2_SPTR)(tab + 1), PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL)
-                    : NULL;
+            int ec = 0;
+            size_t off;
+            mt_pattern *re = r->ndecisive < NDECISIVE ? mt_pattern_compile(tab + 1, PCRE2_ZERO_TERMINATED, 0,
+                                                                           MT_PATTERN_YESNO, &ec, &off)
+                                                      : NULL;
             if (re == NULL) {
                 PCRE2_UCHAR msg[256] = "";
                 if (r->ndecisive < NDECISIVE)
@@ -231,7 +233,6 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
                 bad = 1;
                 break;
             }
-            pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
             r->dre[r->ndecisive] = re;
             r->dreason[r->ndecisive++] = idx;
             continue;
@@ -245,29 +246,28 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
     for (int i = 0; !bad && i < NREASONS; i++) {
         if (alt[i].len == 0)
             continue;
-        int ec;
-        PCRE2_SIZE off;
+        int ec = 0;
+        size_t off = 0;
         /* the texts are lower case (mt_bounce_fold): a pattern with no
          * upper-case letter needs no caseless matching, which is slower */
         int upper = 0;
         for (size_t k = 0; k < alt[i].len && !upper; k++)
             upper = alt[i].data[k] >= 'A' && alt[i].data[k] <= 'Z';
-        r->re[i] =
-            pcre2_compile((PCRE2_SPTR)alt[i].data, alt[i].len, upper ? PCRE2_CASELESS : 0, &ec, &off, NULL);
+        r->re[i] = mt_pattern_compile(alt[i].data, alt[i].len, upper ? PCRE2_CASELESS : 0, MT_PATTERN_YESNO,
+                                      &ec, &off);
         if (r->re[i] == NULL) {
             PCRE2_UCHAR msg[256];
             pcre2_get_error_message(ec, msg, sizeof msg);
             mt_buf_printf(err, "%s: phrases of %s: %s at offset %zu", path, reason_names[i], (char *)msg,
-                          (size_t)off);
+                          off);
             bad = 1;
             break;
         }
-        pcre2_jit_compile(r->re[i], PCRE2_JIT_COMPLETE);
     }
     for (int i = 0; i < NREASONS; i++)
         mt_buf_free(&alt[i]);
     if (!bad && any.len) {
-        r->lhost_any = compile_one(any.data, any.len, PCRE2_CASELESS, path, 0, err);
+        r->lhost_any = compile_one(any.data, any.len, PCRE2_CASELESS, 0, path, 0, err);
         bad = r->lhost_any == NULL;
     }
     mt_buf_free(&any);
@@ -276,6 +276,7 @@ mt_bounce_reasons *mt_bounce_reasons_load(const char *path, mt_buf *err)
         return NULL;
     }
     r->md = pcre2_match_data_create(4, NULL);
+    r->text = mt_pattern_text_new();
     return r;
 }
 
@@ -284,6 +285,7 @@ mt_bounce_reasons *mt_bounce_reasons_share(const mt_bounce_reasons *base)
     mt_bounce_reasons *r = mt_xmalloc(sizeof *r);
     memcpy(r, base, sizeof *r);
     r->md = pcre2_match_data_create(4, NULL);
+    r->text = mt_pattern_text_new();
     r->shared = 1;
     return r;
 }
@@ -294,21 +296,23 @@ void mt_bounce_reasons_free(mt_bounce_reasons *r)
         return;
     if (r->shared) {
         pcre2_match_data_free(r->md);
+        mt_pattern_text_free(r->text);
         free(r);
         return;
     }
     for (int i = 0; i < NREASONS; i++)
-        pcre2_code_free(r->re[i]);
+        mt_pattern_free(r->re[i]);
     for (int i = 0; i < r->ndecisive; i++)
-        pcre2_code_free(r->dre[i]);
+        mt_pattern_free(r->dre[i]);
     for (int i = 0; i < r->nscopes; i++)
-        pcre2_code_free(r->scopes[i].re);
-    pcre2_code_free(r->lhost_any);
+        mt_pattern_free(r->scopes[i].re);
+    mt_pattern_free(r->lhost_any);
     for (int i = 0; i < r->nscoped; i++) {
-        pcre2_code_free(r->scoped[i].re);
-        pcre2_code_free(r->scoped[i].status);
+        mt_pattern_free(r->scoped[i].re);
+        mt_pattern_free(r->scoped[i].status);
     }
     pcre2_match_data_free(r->md);
+    mt_pattern_text_free(r->text);
     free(r);
 }
 
@@ -331,7 +335,7 @@ int mt_bounce_reasons_match(const mt_bounce_reasons *r, const char *reason, cons
     int i = reason_index(reason, strlen(reason));
     if (i < 0 || r->re[i] == NULL)
         return 0;
-    return pcre2_match(r->re[i], (PCRE2_SPTR)text, n, 0, 0, r->md, NULL) >= 0;
+    return mt_pattern_match(r->re[i], mt_pattern_text_of(r->text, text, n), text, n, 0, r->md) >= 0;
 }
 
 int mt_bounce_reasons_scope(const mt_bounce_reasons *r, int rhost, const char *text, size_t n)
@@ -346,7 +350,7 @@ int mt_bounce_reasons_scope(const mt_bounce_reasons *r, int rhost, const char *t
          * more match, or the first line of the file does. */
         int best = r->nscopes;
         PCRE2_SIZE start = 0;
-        while (start < n && pcre2_match(r->lhost_any, (PCRE2_SPTR)text, n, start, 0, r->md, NULL) >= 0) {
+        while (start < n && mt_pattern_match(r->lhost_any, NULL, text, n, start, r->md) >= 0) {
             PCRE2_SPTR mark = pcre2_get_mark(r->md);
             int m = mark ? (int)strtol((const char *)mark, NULL, 10) : -1;
             if (m < 0 || m >= r->nscopes || r->scopes[m].rhost) {
@@ -363,8 +367,7 @@ int mt_bounce_reasons_scope(const mt_bounce_reasons *r, int rhost, const char *t
             return best < r->nscopes ? best + 1 : 0;
     }
     for (int i = 0; i < r->nscopes; i++)
-        if (r->scopes[i].rhost == rhost &&
-            pcre2_match(r->scopes[i].re, (PCRE2_SPTR)text, n, 0, 0, r->md, NULL) >= 0)
+        if (r->scopes[i].rhost == rhost && mt_pattern_match(r->scopes[i].re, NULL, text, n, 0, r->md) >= 0)
             return i + 1;
     return 0;
 }
@@ -911,9 +914,9 @@ static const char *scoped_reason(const mt_bounce_reasons *r, int sc, const mt_bo
             continue;
         if (q->command[0] && !cmd_is(f, q->command))
             continue;
-        if (q->status && pcre2_match(q->status, (PCRE2_SPTR)st, strlen(st), 0, 0, r->md, NULL) < 0)
+        if (q->status && mt_pattern_match(q->status, NULL, st, strlen(st), 0, r->md) < 0)
             continue;
-        if (q->re && pcre2_match(q->re, (PCRE2_SPTR)d, dn, 0, 0, r->md, NULL) < 0)
+        if (q->re && mt_pattern_match(q->re, mt_pattern_text_of(r->text, d, dn), d, dn, 0, r->md) < 0)
             continue;
         return reason_names[q->reason];
     }
@@ -970,7 +973,7 @@ const char *mt_bounce_reason_decide(const mt_bounce_reasons *r, const mt_bounce_
     }
     /* a provider's own code in the reply says it outright */
     for (int i = 0; r && i < r->ndecisive; i++)
-        if (dn && pcre2_match(r->dre[i], (PCRE2_SPTR)d, dn, 0, 0, r->md, NULL) >= 0)
+        if (dn && mt_pattern_match(r->dre[i], mt_pattern_text_of(r->text, d, dn), d, dn, 0, r->md) >= 0)
             return reason_names[r->dreason[i]];
     const char *sr = mt_bounce_status_reason(st);
     /* a diagnostic of the local mailer (X-Unix) is no SMTP reply */

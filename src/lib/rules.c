@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "pattern.h"
 #include "strmap.h"
 
 #ifndef MT_DATADIR
@@ -27,7 +28,7 @@ typedef struct rule {
     mt_category category;
     char action[16];
     unsigned flags;
-    pcre2_code *re;
+    mt_pattern *re; /* screened by its literals, JIT compiled once used */
     char *meaning;
     int line;
 } rule;
@@ -58,20 +59,39 @@ static int provider_index(mt_rules *r, const char *name, size_t n, int create)
     return r->nproviders++;
 }
 
+static const uint32_t re_opts = PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+
+static void compile_error(int ec, size_t off, mt_buf *err, const char *path, int line)
+{
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(ec, msg, sizeof msg);
+    mt_buf_printf(err, "%s:%d: bad regex at offset %zu: %s", path, line, off, (char *)msg);
+}
+
+/* an MX pattern: tried on every new MX host name, JIT compiled now */
 static pcre2_code *compile(const char *pat, size_t n, mt_buf *err, const char *path, int line)
 {
     int ec;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, n, PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF,
-                                   &ec, &off, NULL);
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, n, re_opts, &ec, &off, NULL);
     if (re == NULL) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(ec, msg, sizeof msg);
-        mt_buf_printf(err, "%s:%d: bad regex at offset %zu: %s", path, line, (size_t)off, (char *)msg);
+        compile_error(ec, (size_t)off, err, path, line);
         return NULL;
     }
     /* JIT is an optimisation: without it (some platforms) matching still works */
     (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+    return re;
+}
+
+/* a reply pattern: most replies are screened off it by its literals, and
+ * it is JIT compiled only once it is run often (pattern.h) */
+static mt_pattern *compile_reply(const char *pat, size_t n, mt_buf *err, const char *path, int line)
+{
+    int ec = 0;
+    size_t off = 0;
+    mt_pattern *re = mt_pattern_compile(pat, n, re_opts, MT_PATTERN_YESNO, &ec, &off);
+    if (re == NULL)
+        compile_error(ec, off, err, path, line);
     return re;
 }
 
@@ -177,7 +197,7 @@ static int load_line(mt_rules *r, char *line, const char *path, int ln, mt_buf *
                 }
             }
         }
-        ru.re = compile(f[5], fl[5], err, path, ln);
+        ru.re = compile_reply(f[5], fl[5], err, path, ln);
         if (ru.re == NULL)
             return -1;
         ru.meaning = mt_xstrndup(f[6], fl[6]);
@@ -239,7 +259,7 @@ void mt_rules_free(mt_rules *r)
         pcre2_code_free(r->providers[i].mx);
     }
     for (int i = 0; i < r->nrules; i++) {
-        pcre2_code_free(r->rules[i].re);
+        mt_pattern_free(r->rules[i].re);
         free(r->rules[i].meaning);
     }
     free(r->providers);
@@ -282,25 +302,44 @@ const char *mt_rules_provider(const mt_rules *r, const char *domain, size_t dn, 
     return "other";
 }
 
+/* a thread's matching state: PCRE2's match data and the summary of the
+ * reply being matched */
+typedef struct match_state {
+    pcre2_match_data *md;
+    mt_pattern_text *text;
+} match_state;
+
 void *mt_rules_match_data_new(const mt_rules *r)
 {
     (void)r;
-    return pcre2_match_data_create(16, NULL);
+    match_state *m = mt_xmalloc(sizeof *m);
+    m->md = pcre2_match_data_create(16, NULL);
+    m->text = mt_pattern_text_new();
+    return m;
 }
 
 void mt_rules_match_data_free(void *md)
 {
-    pcre2_match_data_free(md);
+    match_state *m = md;
+    if (m == NULL)
+        return;
+    pcre2_match_data_free(m->md);
+    mt_pattern_text_free(m->text);
+    free(m);
 }
 
 int mt_rules_match(const mt_rules *r, const char *provider, const char *reply, size_t n, void *md)
 {
+    match_state *m = md;
     int pi = provider ? provider_index((mt_rules *)r, provider, strlen(provider), 0) : -1;
+    const mt_pattern_text *t = NULL;
     for (int i = 0; i < r->nrules; i++) {
         const rule *ru = &r->rules[i];
         if (ru->provider >= 0 && ru->provider != pi)
             continue;
-        if (pcre2_match(ru->re, (PCRE2_SPTR)reply, n, 0, 0, md, NULL) >= 0)
+        if (t == NULL)
+            t = mt_pattern_text_of(m->text, reply, n);
+        if (mt_pattern_match(ru->re, t, reply, n, 0, m->md) >= 0)
             return i;
     }
     return -1;

@@ -1,0 +1,821 @@
+/*
+ * pattern.c - PCRE2 patterns screened by their literals and JIT compiled
+ * lazily (see pattern.h).
+ *
+ * The screen: a small reader of PCRE2's syntax finds, for a pattern, a
+ * conjunction of clauses, each a disjunction of literals (lower case,
+ * their first MAXLIT bytes), such that every match contains one literal
+ * of each clause.  It is conservative: whatever it does not understand
+ * (an escape it does not know, \Q, a conditional, a verb, (?x), …) makes
+ * the pattern unscreened, and anything optional, repeated from zero, or
+ * inside a lookaround contributes nothing.  A literal is looked for as
+ * the set of its adjacent byte pairs, which the subject's summary holds
+ * (case folded): a literal absent by that test is absent.
+ *
+ * Case: the literals and the subject are folded to ASCII lower case, so a
+ * caseless pattern is screened right and a case-sensitive one only more
+ * loosely.  In UTF mode two non-ASCII characters match ASCII letters
+ * caselessly: U+212A KELVIN SIGN (k) and U+017F LONG S (s) (PCRE2's case
+ * sets; no other, checked over every code point); a subject holding
+ * either is summed up a second time with them read as k and s.  Without
+ * UTF, PCRE2's default tables fold ASCII letters only and bytes >= 0x80
+ * are literals, matched byte by byte.
+ */
+#include "pattern.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+#define MAXLIT    16  /* bytes of a literal kept: a prefix of a required literal is required */
+#define MAXALT    160 /* literals in one clause; more: the clause is dropped */
+#define MAXCLAUSE 6   /* clauses kept, the most selective */
+#define MAXDEPTH  24  /* nested groups; deeper: unscreened */
+
+typedef struct lit {
+    unsigned char len;
+    unsigned char b[MAXLIT];
+} lit;
+
+typedef struct clause {
+    int n, cap;
+    lit *v;
+} clause;
+
+typedef struct clauses {
+    int n, cap;
+    clause *v;
+} clauses;
+
+/* compiled code, interpreted until it has been run jit_after times, then
+ * JIT compiled (a copy: the code, which other threads may be reading, is
+ * never changed) */
+typedef struct lazy {
+    _Atomic(pcre2_code *) re;  /* interpreted */
+    _Atomic(pcre2_code *) jit; /* the JIT compiled copy */
+    atomic_uint runs;
+} lazy;
+
+/* one branch of an alternation, matched on its own */
+typedef struct branch {
+    char *src;
+    size_t len;
+    clauses screen;
+    lazy code; /* compiled when first needed */
+} branch;
+
+struct mt_pattern {
+    lazy code;
+    uint32_t opts;
+    clauses screen;
+    branch *branches; /* MT_PATTERN_YESNO and a top-level alternation: its branches */
+    int nbranches;
+};
+
+struct mt_pattern_text {
+    uint64_t pairs[65536 / 64]; /* (lower(a) << 8 | lower(b)) for each adjacent pair a b */
+    uint64_t one[4];            /* each byte, lower case */
+    int valid;
+    mt_buf copy; /* the subject summed up */
+};
+
+/* ---- clauses ---- */
+
+static unsigned char lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+static void clause_free(clause *c)
+{
+    free(c->v);
+    c->v = NULL;
+    c->n = c->cap = 0;
+}
+
+static void clause_add(clause *c, const lit *l)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 4;
+        c->v = mt_xrealloc(c->v, (size_t)c->cap * sizeof *c->v);
+    }
+    c->v[c->n++] = *l;
+}
+
+/* the shortest literal: how selective a clause is (longer is rarer) */
+static int clause_score(const clause *c)
+{
+    int s = MAXLIT + 1;
+    for (int i = 0; i < c->n; i++)
+        if (c->v[i].len < s)
+            s = c->v[i].len;
+    return c->n ? s : 0;
+}
+
+static void clauses_free(clauses *cs)
+{
+    for (int i = 0; i < cs->n; i++)
+        clause_free(&cs->v[i]);
+    free(cs->v);
+    cs->v = NULL;
+    cs->n = cs->cap = 0;
+}
+
+/* take c (its literals move into cs) */
+static void clauses_take(clauses *cs, clause *c)
+{
+    if (c->n == 0 || c->n > MAXALT) {
+        clause_free(c);
+        return;
+    }
+    if (cs->n == cs->cap) {
+        cs->cap = cs->cap ? cs->cap * 2 : 4;
+        cs->v = mt_xrealloc(cs->v, (size_t)cs->cap * sizeof *cs->v);
+    }
+    cs->v[cs->n++] = *c;
+    memset(c, 0, sizeof *c);
+}
+
+/* the index of cs's most selective clause, or -1 */
+static int clauses_best(const clauses *cs)
+{
+    int best = -1, bs = 0;
+    for (int i = 0; i < cs->n; i++) {
+        int s = clause_score(&cs->v[i]);
+        if (s > bs || (s == bs && best >= 0 && cs->v[i].n < cs->v[best].n)) {
+            best = i;
+            bs = s;
+        }
+    }
+    return best;
+}
+
+/* ---- the reader of PCRE2 syntax ---- */
+
+typedef struct reader {
+    const unsigned char *p, *end;
+    int utf;
+    int bail;    /* something not understood: no screen at all */
+    int top_opt; /* an option setting at top level: it holds for the branches after it */
+} reader;
+
+static int is_alnum(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* a quantifier at rd->p: consumed, its minimum in *min; 0 when there is
+ * none.  Anything unclear (a brace that is not {n}, {n,} or {n,m}, a
+ * quantifier after a quantifier) bails. */
+static int quantifier(reader *rd, long *min)
+{
+    const unsigned char *p = rd->p;
+    if (p >= rd->end)
+        return 0;
+    if (*p == '?' || *p == '*') {
+        *min = 0;
+        p++;
+    } else if (*p == '+') {
+        *min = 1;
+        p++;
+    } else if (*p == '{') {
+        const unsigned char *q = p + 1;
+        long v = 0;
+        int digits = 0;
+        while (q < rd->end && is_digit(*q) && digits < 6) {
+            v = v * 10 + (*q - '0');
+            q++;
+            digits++;
+        }
+        if (digits == 0 || digits >= 6 || q >= rd->end) {
+            rd->bail = 1; /* "{,m}" or a literal brace: read differently by PCRE2 versions */
+            return 0;
+        }
+        if (*q == ',') {
+            q++;
+            int d2 = 0;
+            while (q < rd->end && is_digit(*q) && d2 < 6) {
+                q++;
+                d2++;
+            }
+        }
+        if (q >= rd->end || *q != '}') {
+            rd->bail = 1;
+            return 0;
+        }
+        *min = v;
+        p = q + 1;
+    } else {
+        return 0;
+    }
+    if (p < rd->end && (*p == '?' || *p == '+'))
+        p++; /* lazy, possessive */
+    if (p < rd->end && (*p == '?' || *p == '*' || *p == '+' || *p == '{')) {
+        rd->bail = 1;
+        return 0;
+    }
+    rd->p = p;
+    return 1;
+}
+
+/* skip a quantifier after an atom that is not a literal */
+static void skip_quantifier(reader *rd)
+{
+    long min;
+    (void)quantifier(rd, &min);
+}
+
+/* rd->p at '[': past the class's ']' */
+static void skip_class(reader *rd)
+{
+    const unsigned char *p = rd->p + 1;
+    if (p < rd->end && *p == '^')
+        p++;
+    if (p < rd->end && *p == ']')
+        p++;
+    for (;;) {
+        if (p >= rd->end) {
+            rd->bail = 1;
+            return;
+        }
+        if (*p == ']') {
+            rd->p = p + 1;
+            return;
+        }
+        if (*p == '\\') {
+            if (p + 1 >= rd->end || p[1] == 'Q' || p[1] == 'E') {
+                rd->bail = 1;
+                return;
+            }
+            p += 2;
+            continue;
+        }
+        if (*p == '[' && p + 1 < rd->end && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+            unsigned char k = p[1];
+            const unsigned char *q = p + 2;
+            while (q + 1 < rd->end && !(q[0] == k && q[1] == ']'))
+                q++;
+            if (q + 1 >= rd->end) {
+                rd->bail = 1;
+                return;
+            }
+            p = q + 2;
+            continue;
+        }
+        p++;
+    }
+}
+
+/* skip to and past the byte close ("(?<name>", "(?#…)") */
+static void skip_past(reader *rd, unsigned char close)
+{
+    const unsigned char *q = memchr(rd->p, close, (size_t)(rd->end - rd->p));
+    if (q == NULL)
+        rd->bail = 1;
+    else
+        rd->p = q + 1;
+}
+
+static void alternation(reader *rd, int depth, clauses *out);
+
+/* the run of literal bytes being read, into the sequence's candidates */
+static void flush(lit *run, clauses *cand)
+{
+    if (run->len) {
+        clause c = {0, 0, NULL};
+        clause_add(&c, run);
+        clauses_take(cand, &c);
+    }
+    run->len = 0;
+}
+
+static void run_add(lit *run, int *full, unsigned char c)
+{
+    if (*full)
+        return;
+    if (run->len == MAXLIT) {
+        *full = 1; /* the prefix kept is required; what follows is not adjacent to it */
+        return;
+    }
+    run->b[run->len++] = lower(c);
+}
+
+/* a literal byte c was read: with what quantifier follows */
+static void literal(reader *rd, lit *run, int *full, clauses *cand, unsigned char c)
+{
+    long min = 1;
+    if (quantifier(rd, &min)) {
+        if (min > 0)
+            run_add(run, full, c);
+        flush(run, cand);
+        *full = 0;
+        return;
+    }
+    run_add(run, full, c);
+}
+
+/* a group at rd->p ('(' read): its requirement into cand */
+static void group(reader *rd, int depth, lit *run, int *full, clauses *cand)
+{
+    flush(run, cand);
+    *full = 0;
+    const unsigned char *e = rd->end;
+    int counts = 1; /* its content is required (not a lookaround) */
+    if (rd->p < e && *rd->p == '*') {
+        rd->bail = 1; /* a verb, (*UTF), … */
+        return;
+    }
+    if (rd->p < e && *rd->p == '?') {
+        rd->p++;
+        if (rd->p >= e) {
+            rd->bail = 1;
+            return;
+        }
+        unsigned char k = *rd->p;
+        if (k == ':' || k == '>' || k == '|') {
+            rd->p++;
+        } else if (k == '=' || k == '!') {
+            rd->p++;
+            counts = 0;
+        } else if (k == '<' && rd->p + 1 < e && (rd->p[1] == '=' || rd->p[1] == '!')) {
+            rd->p += 2;
+            counts = 0;
+        } else if (k == '<' || (k == 'P' && rd->p + 1 < e && rd->p[1] == '<')) {
+            skip_past(rd, '>');
+        } else if (k == '\'') {
+            rd->p++;
+            skip_past(rd, '\'');
+        } else if (k == '#') {
+            skip_past(rd, ')');
+            return;
+        } else {
+            /* option letters: (?i) (?-i) (?^) or (?i:…) */
+            const unsigned char *q = rd->p;
+            while (q < e && strchr("imnsUJ-^", *q) != NULL && *q != '\0')
+                q++;
+            if (q >= e || (*q != ')' && *q != ':')) {
+                rd->bail = 1; /* (?x), (?R), (?1), (?(, (?C, (?&, … */
+                return;
+            }
+            rd->p = q + 1;
+            if (*q == ')') {
+                if (depth == 0)
+                    rd->top_opt = 1;
+                return; /* an option setting: matches no text */
+            }
+        }
+        if (rd->bail)
+            return;
+    }
+    clauses inner = {0, 0, NULL};
+    alternation(rd, depth + 1, &inner);
+    if (rd->bail || rd->p >= e || *rd->p != ')') {
+        rd->bail = 1;
+        clauses_free(&inner);
+        return;
+    }
+    rd->p++;
+    long min = 1;
+    (void)quantifier(rd, &min);
+    if (counts && min > 0)
+        for (int i = 0; i < inner.n; i++)
+            clauses_take(cand, &inner.v[i]);
+    clauses_free(&inner);
+}
+
+/* one branch up to '|', ')' or the end: every requirement found in it */
+static void sequence(reader *rd, int depth, clauses *cand)
+{
+    lit run = {0, {0}};
+    int full = 0;
+    while (!rd->bail && rd->p < rd->end && *rd->p != '|' && *rd->p != ')') {
+        unsigned char c = *rd->p++;
+        if (c == '\\') {
+            if (rd->p >= rd->end) {
+                rd->bail = 1;
+                break;
+            }
+            unsigned char x = *rd->p++;
+            if (x >= 0x80 && rd->utf) {
+                while (rd->p < rd->end && (*rd->p & 0xC0) == 0x80)
+                    rd->p++;
+                flush(&run, cand);
+                full = 0;
+                skip_quantifier(rd);
+            } else if (!is_alnum(x)) {
+                literal(rd, &run, &full, cand, x);
+            } else if (strchr("bBAzZGK", x) || strchr("dDsSwWhHvVRXnrtfea", x) ||
+                       (x == 'N' && !(rd->p < rd->end && *rd->p == '{'))) {
+                flush(&run, cand); /* an assertion, or one character of a kind: no literal */
+                full = 0;
+                skip_quantifier(rd);
+            } else if (x == 'p' || x == 'P') {
+                if (rd->p < rd->end && *rd->p == '{')
+                    skip_past(rd, '}');
+                else if (rd->p < rd->end)
+                    rd->p++;
+                else
+                    rd->bail = 1;
+                flush(&run, cand);
+                full = 0;
+                skip_quantifier(rd);
+            } else {
+                rd->bail = 1; /* \Q, \x, \1, \g, \k, \c, … */
+            }
+        } else if (c == '[') {
+            rd->p--;
+            skip_class(rd);
+            flush(&run, cand);
+            full = 0;
+            skip_quantifier(rd);
+        } else if (c == '(') {
+            if (depth >= MAXDEPTH)
+                rd->bail = 1;
+            else
+                group(rd, depth, &run, &full, cand);
+        } else if (c == '.' || c == '^' || c == '$') {
+            flush(&run, cand);
+            full = 0;
+            skip_quantifier(rd);
+        } else if (c == '{' || c == '*' || c == '+' || c == '?') {
+            rd->bail = 1; /* not after an atom: read differently by PCRE2 versions, or an error */
+        } else if (c >= 0x80 && rd->utf) {
+            while (rd->p < rd->end && (*rd->p & 0xC0) == 0x80)
+                rd->p++;
+            flush(&run, cand);
+            full = 0;
+            skip_quantifier(rd);
+        } else {
+            literal(rd, &run, &full, cand, c);
+        }
+    }
+    flush(&run, cand);
+}
+
+/* branches up to ')' or the end: one branch's requirements all hold; of
+ * several, one of each branch's most selective clause */
+static void alternation(reader *rd, int depth, clauses *out)
+{
+    clauses first = {0, 0, NULL};
+    sequence(rd, depth, &first);
+    if (rd->bail || rd->p >= rd->end || *rd->p != '|') {
+        *out = first;
+        return;
+    }
+    clause any = {0, 0, NULL};
+    int none = 0;
+    clauses br = first;
+    for (;;) {
+        int b = clauses_best(&br);
+        if (b < 0)
+            none = 1;
+        for (int i = 0; !none && b >= 0 && i < br.v[b].n && any.n <= MAXALT; i++)
+            clause_add(&any, &br.v[b].v[i]);
+        clauses_free(&br);
+        if (rd->bail || rd->p >= rd->end || *rd->p != '|')
+            break;
+        rd->p++;
+        sequence(rd, depth, &br);
+    }
+    if (none || rd->bail)
+        clause_free(&any);
+    clauses_take(out, &any);
+}
+
+static int by_score(const void *a, const void *b)
+{
+    int x = clause_score(a), y = clause_score(b);
+    return x != y ? y - x : ((const clause *)a)->n - ((const clause *)b)->n;
+}
+
+static void keep_best(clauses *cs)
+{
+    if (cs->n < 2)
+        return;
+    qsort(cs->v, (size_t)cs->n, sizeof *cs->v, by_score);
+    while (cs->n > MAXCLAUSE)
+        clause_free(&cs->v[--cs->n]);
+}
+
+typedef struct branches {
+    int n, cap;
+    branch *v;
+} branches;
+
+static void branches_free(branches *bs)
+{
+    for (int i = 0; i < bs->n; i++) {
+        free(bs->v[i].src);
+        clauses_free(&bs->v[i].screen);
+    }
+    free(bs->v);
+    bs->v = NULL;
+    bs->n = bs->cap = 0;
+}
+
+/* is [a, e) one group "(?:…)" and nothing else? */
+static int one_group(const unsigned char *a, const unsigned char *e, int utf)
+{
+    if (e - a < 4 || memcmp(a, "(?:", 3) != 0 || e[-1] != ')')
+        return 0;
+    reader rd = {a + 3, e, utf, 0, 0};
+    clauses cs = {0, 0, NULL};
+    alternation(&rd, 1, &cs);
+    clauses_free(&cs);
+    return !rd.bail && rd.p == e - 1;
+}
+
+/* the top-level branches of [a, e) into out, a branch that is one
+ * non-capturing group by its own branches in turn (an alternation matches
+ * where one of its branches does).  0 when that cannot be said: not
+ * understood, or an option set at top level (it holds for the branches
+ * after it). */
+static int split_range(const unsigned char *a, const unsigned char *e, int utf, int depth, branches *out)
+{
+    if (depth > MAXDEPTH)
+        return 0;
+    reader rd = {a, e, utf, 0, 0};
+    for (;;) {
+        const unsigned char *start = rd.p;
+        clauses cs = {0, 0, NULL};
+        sequence(&rd, 0, &cs);
+        if (rd.bail || rd.top_opt) {
+            clauses_free(&cs);
+            return 0;
+        }
+        const unsigned char *end = rd.p;
+        if (one_group(start, end, utf) && split_range(start + 3, end - 1, utf, depth + 1, out)) {
+            clauses_free(&cs);
+        } else {
+            if (out->n == out->cap) {
+                out->cap = out->cap ? out->cap * 2 : 8;
+                out->v = mt_xrealloc(out->v, (size_t)out->cap * sizeof *out->v);
+            }
+            branch *b = &out->v[out->n++];
+            memset(b, 0, sizeof *b);
+            keep_best(&cs);
+            b->screen = cs;
+            b->src = mt_xstrndup((const char *)start, (size_t)(end - start));
+            b->len = (size_t)(end - start);
+            atomic_init(&b->code.re, NULL);
+            atomic_init(&b->code.jit, NULL);
+            atomic_init(&b->code.runs, 0);
+        }
+        if (rd.p >= e)
+            return 1;
+        if (*rd.p != '|')
+            return 0;
+        rd.p++;
+    }
+}
+
+/* the screen of pattern pat[0..n); with split, an alternation (at top
+ * level, or in one group that is the whole pattern, …) becomes p's
+ * branches */
+static void read_screen(mt_pattern *p, const char *pat, size_t n, uint32_t opts, int split)
+{
+    const uint32_t understood = PCRE2_CASELESS | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE |
+                                PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY | PCRE2_NO_UTF_CHECK | PCRE2_UNGREEDY;
+    if (opts & ~understood)
+        return;
+    const unsigned char *a = (const unsigned char *)pat;
+    int utf = (opts & PCRE2_UTF) != 0;
+    branches bs = {0, 0, NULL};
+    if (split && split_range(a, a + n, utf, 0, &bs) && bs.n >= 2) {
+        p->branches = bs.v;
+        p->nbranches = bs.n;
+        return;
+    }
+    branches_free(&bs);
+    reader rd = {a, a + n, utf, 0, 0};
+    clauses cs = {0, 0, NULL};
+    alternation(&rd, 0, &cs);
+    if (rd.bail || rd.p != rd.end) {
+        clauses_free(&cs);
+        return;
+    }
+    keep_best(&cs);
+    p->screen = cs;
+}
+
+/* ---- patterns ---- */
+
+mt_pattern *mt_pattern_compile(const char *pat, size_t n, uint32_t opts, unsigned flags, int *errcode,
+                               size_t *erroff)
+{
+    PCRE2_SIZE off = 0;
+    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, n, opts, errcode, &off, NULL);
+    if (re == NULL) {
+        *erroff = (size_t)off;
+        return NULL;
+    }
+    mt_pattern *p = mt_xcalloc(1, sizeof *p);
+    atomic_init(&p->code.re, re);
+    atomic_init(&p->code.jit, NULL);
+    atomic_init(&p->code.runs, 0);
+    p->opts = opts;
+    uint32_t all = 0;
+    (void)pcre2_pattern_info(re, PCRE2_INFO_ALLOPTIONS, &all); /* (*UTF) at its start, … */
+    read_screen(p, pat, n == PCRE2_ZERO_TERMINATED ? strlen(pat) : n, opts | (all & PCRE2_UTF),
+                (flags & MT_PATTERN_YESNO) != 0);
+    return p;
+}
+
+void mt_pattern_free(mt_pattern *p)
+{
+    if (p == NULL)
+        return;
+    pcre2_code_free(atomic_load(&p->code.re));
+    pcre2_code_free(atomic_load(&p->code.jit));
+    clauses_free(&p->screen);
+    for (int i = 0; i < p->nbranches; i++) {
+        free(p->branches[i].src);
+        clauses_free(&p->branches[i].screen);
+        pcre2_code_free(atomic_load(&p->branches[i].code.re));
+        pcre2_code_free(atomic_load(&p->branches[i].code.jit));
+    }
+    free(p->branches);
+    free(p);
+}
+
+static int present(const lit *l, const mt_pattern_text *t)
+{
+    if (l->len == 1)
+        return (t->one[l->b[0] >> 6] >> (l->b[0] & 63)) & 1;
+    for (int k = 0; k + 1 < l->len; k++) {
+        unsigned v = (unsigned)l->b[k] << 8 | l->b[k + 1];
+        if (!((t->pairs[v >> 6] >> (v & 63)) & 1))
+            return 0;
+    }
+    return 1;
+}
+
+static int holds(const clauses *cs, const mt_pattern_text *t)
+{
+    for (int i = 0; i < cs->n; i++) {
+        const clause *c = &cs->v[i];
+        int any = 0;
+        for (int j = 0; j < c->n && !any; j++)
+            any = present(&c->v[j], t);
+        if (!any)
+            return 0;
+    }
+    return 1;
+}
+
+int mt_pattern_may_match(const mt_pattern *p, const mt_pattern_text *t)
+{
+    for (int i = 0; i < p->nbranches; i++)
+        if (holds(&p->branches[i].screen, t))
+            return 1;
+    return p->nbranches ? 0 : holds(&p->screen, t);
+}
+
+int mt_pattern_screened(const mt_pattern *p)
+{
+    for (int i = 0; i < p->nbranches; i++)
+        if (p->branches[i].screen.n == 0)
+            return 0;
+    return p->nbranches ? 1 : p->screen.n > 0;
+}
+
+int mt_pattern_branches(const mt_pattern *p)
+{
+    return p->nbranches ? p->nbranches : 1;
+}
+
+int mt_pattern_jitted(const mt_pattern *p)
+{
+    return atomic_load_explicit(&((mt_pattern *)p)->code.jit, memory_order_acquire) != NULL;
+}
+
+/* publish c in *slot unless another thread did first: the code in it */
+static pcre2_code *publish(_Atomic(pcre2_code *) *slot, pcre2_code *c)
+{
+    pcre2_code *none = NULL;
+    if (atomic_compare_exchange_strong_explicit(slot, &none, c, memory_order_acq_rel, memory_order_acquire))
+        return c;
+    pcre2_code_free(c);
+    return none;
+}
+
+static int lazy_match(lazy *z, unsigned jit_after, const char *s, size_t n, size_t start,
+                      pcre2_match_data *md)
+{
+    pcre2_code *j = atomic_load_explicit(&z->jit, memory_order_acquire);
+    pcre2_code *re = atomic_load_explicit(&z->re, memory_order_acquire);
+    if (j == NULL && atomic_fetch_add_explicit(&z->runs, 1, memory_order_relaxed) + 1 == jit_after) {
+        pcre2_code *c = pcre2_code_copy(re);
+        if (c && pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) == 0)
+            j = publish(&z->jit, c);
+        else
+            pcre2_code_free(c); /* no JIT here: interpreted it stays */
+    }
+    return pcre2_match(j ? j : re, (PCRE2_SPTR)s, n, start, 0, md, NULL);
+}
+
+/* branch b's code compiled (once) */
+static int branch_ready(const mt_pattern *p, branch *b)
+{
+    if (atomic_load_explicit(&b->code.re, memory_order_acquire))
+        return 1;
+    int ec;
+    PCRE2_SIZE off;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)b->src, b->len, p->opts, &ec, &off, NULL);
+    if (c == NULL)
+        return 0;
+    publish(&b->code.re, c);
+    return 1;
+}
+
+int mt_pattern_match(mt_pattern *p, const mt_pattern_text *t, const char *s, size_t n, size_t start,
+                     pcre2_match_data *md)
+{
+    if (t && p->nbranches) {
+        /* the alternation matches where one of its branches does: only
+         * the branches whose literals are all there are run */
+        for (int i = 0; i < p->nbranches; i++) {
+            branch *b = &p->branches[i];
+            if (!holds(&b->screen, t))
+                continue;
+            int rc = branch_ready(p, b) ? lazy_match(&b->code, MT_PATTERN_BRANCH_JIT_AFTER, s, n, start, md)
+                                        : PCRE2_ERROR_NOMEMORY;
+            if (rc >= 0)
+                return rc;
+            if (rc != PCRE2_ERROR_NOMATCH) /* a limit or no memory: as the whole would be */
+                return lazy_match(&p->code, MT_PATTERN_JIT_AFTER, s, n, start, md);
+        }
+        return PCRE2_ERROR_NOMATCH;
+    }
+    if (t && !mt_pattern_may_match(p, t))
+        return PCRE2_ERROR_NOMATCH;
+    return lazy_match(&p->code, MT_PATTERN_JIT_AFTER, s, n, start, md);
+}
+
+/* ---- subjects ---- */
+
+mt_pattern_text *mt_pattern_text_new(void)
+{
+    mt_pattern_text *t = mt_xcalloc(1, sizeof *t);
+    mt_buf_init(&t->copy);
+    return t;
+}
+
+void mt_pattern_text_free(mt_pattern_text *t)
+{
+    if (t == NULL)
+        return;
+    mt_buf_free(&t->copy);
+    free(t);
+}
+
+static void add(mt_pattern_text *t, unsigned prev, unsigned char c, int first)
+{
+    t->one[c >> 6] |= (uint64_t)1 << (c & 63);
+    if (!first) {
+        unsigned v = prev << 8 | c;
+        t->pairs[v >> 6] |= (uint64_t)1 << (v & 63);
+    }
+}
+
+const mt_pattern_text *mt_pattern_text_of(mt_pattern_text *t, const char *s, size_t n)
+{
+    if (t->valid && t->copy.len == n && (n == 0 || memcmp(t->copy.data, s, n) == 0))
+        return t;
+    memset(t->pairs, 0, sizeof t->pairs);
+    memset(t->one, 0, sizeof t->one);
+    const unsigned char *u = (const unsigned char *)s;
+    unsigned char hi = 0, prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = lower(u[i]);
+        hi |= u[i];
+        add(t, prev, c, i == 0);
+        prev = c;
+    }
+    if (hi >= 0x80 && (memmem(s, n, "\xe2\x84\xaa", 3) || memmem(s, n, "\xc5\xbf", 2))) {
+        /* KELVIN SIGN and LONG S as the letters they match caselessly */
+        prev = 0;
+        for (size_t i = 0; i < n;) {
+            unsigned char c = lower(u[i]);
+            size_t step = 1;
+            if (i + 3 <= n && memcmp(u + i, "\xe2\x84\xaa", 3) == 0)
+                c = 'k', step = 3;
+            else if (i + 2 <= n && memcmp(u + i, "\xc5\xbf", 2) == 0)
+                c = 's', step = 2;
+            add(t, prev, c, i == 0);
+            prev = c;
+            i += step;
+        }
+    }
+    mt_buf_reset(&t->copy);
+    mt_buf_append(&t->copy, s, n);
+    t->valid = 1;
+    return t;
+}
