@@ -232,6 +232,26 @@ static void skip_quantifier(reader *rd)
     (void)quantifier(rd, &min);
 }
 
+/* posix_end - PCRE2's own test (check_posix_syntax in pcre2_compile.c)
+ * for "[:name:]" (or "[.x.]", "[=x=]") inside a class, k at the ':':
+ * where its closing ":" is, or NULL when it is not one, and then its '['
+ * is an ordinary member.  A ']' or another "[:" met first means it is not
+ * one: reading it otherwise would end the class somewhere else than
+ * PCRE2 does (found by fuzz_pattern). */
+static const unsigned char *posix_end(const unsigned char *k, const unsigned char *end)
+{
+    unsigned char term = *k;
+    for (const unsigned char *p = k + 1; end - p >= 2; p++) {
+        if (*p == '\\' && (p[1] == ']' || p[1] == '\\'))
+            p++;
+        else if ((*p == '[' && p[1] == term) || *p == ']')
+            return NULL;
+        else if (*p == term && p[1] == ']')
+            return p;
+    }
+    return NULL;
+}
+
 /* rd->p at '[': past the class's ']' */
 static void skip_class(reader *rd)
 {
@@ -258,15 +278,8 @@ static void skip_class(reader *rd)
             continue;
         }
         if (*p == '[' && p + 1 < rd->end && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-            unsigned char k = p[1];
-            const unsigned char *q = p + 2;
-            while (q + 1 < rd->end && !(q[0] == k && q[1] == ']'))
-                q++;
-            if (q + 1 >= rd->end) {
-                rd->bail = 1;
-                return;
-            }
-            p = q + 2;
+            const unsigned char *q = posix_end(p + 1, rd->end);
+            p = q ? q + 2 : p + 1; /* not "[:name:]": the '[' is one more member */
             continue;
         }
         p++;

@@ -84,6 +84,10 @@ static const tcase cases[] = {
     {"ab(*SKIP)c", 0},
     {"a#b c", 0},
     {"a}b]c", 0},
+    /* "[." that is not "[.x.]" is a member ('[' then '.'): the class ends
+     * at the first ']' and the empty branch after it matches anything */
+    {"(?:m[x[.y]ab||]z.]q])", 0},
+    {"[[:ab]c|d", 0},
 };
 
 /* the bytes subjects are made of: the pattern's own and some more */
