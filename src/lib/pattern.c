@@ -49,13 +49,12 @@ typedef struct clauses {
     clause *v;
 } clauses;
 
-/* compiled code, interpreted until it has been run jit_after times, then
- * JIT compiled (a copy: the code, which other threads may be reading, is
- * never changed) */
+/* compiled code, JIT compiled when first run (a copy: the code, which
+ * other threads may be reading, is never changed) */
 typedef struct lazy {
-    _Atomic(pcre2_code *) re;  /* interpreted */
+    _Atomic(pcre2_code *) re;  /* interpreted where PCRE2 has no JIT */
     _Atomic(pcre2_code *) jit; /* the JIT compiled copy */
-    atomic_uint runs;
+    atomic_int no_jit;         /* JIT compiling failed: interpreted it stays */
 } lazy;
 
 /* one branch of an alternation, matched on its own */
@@ -579,7 +578,7 @@ static int split_range(const unsigned char *a, const unsigned char *e, int utf, 
             b->len = (size_t)(end - start);
             atomic_init(&b->code.re, NULL);
             atomic_init(&b->code.jit, NULL);
-            atomic_init(&b->code.runs, 0);
+            atomic_init(&b->code.no_jit, 0);
         }
         if (rd.p >= e)
             return 1;
@@ -632,7 +631,7 @@ mt_pattern *mt_pattern_compile(const char *pat, size_t n, uint32_t opts, unsigne
     mt_pattern *p = mt_xcalloc(1, sizeof *p);
     atomic_init(&p->code.re, re);
     atomic_init(&p->code.jit, NULL);
-    atomic_init(&p->code.runs, 0);
+    atomic_init(&p->code.no_jit, 0);
     p->opts = opts;
     uint32_t all = 0;
     (void)pcre2_pattern_info(re, PCRE2_INFO_ALLOPTIONS, &all); /* (*UTF) at its start, … */
@@ -719,17 +718,21 @@ static pcre2_code *publish(_Atomic(pcre2_code *) *slot, pcre2_code *c)
     return none;
 }
 
-static int lazy_match(lazy *z, unsigned jit_after, const char *s, size_t n, size_t start,
-                      pcre2_match_data *md)
+/* lazy_match - pcre2_match on z's JIT copy, made now if there is none yet
+ * (threads that race each make one; the first published is used by all,
+ * so no run is interpreted while another thread compiles) */
+static int lazy_match(lazy *z, const char *s, size_t n, size_t start, pcre2_match_data *md)
 {
     pcre2_code *j = atomic_load_explicit(&z->jit, memory_order_acquire);
     pcre2_code *re = atomic_load_explicit(&z->re, memory_order_acquire);
-    if (j == NULL && atomic_fetch_add_explicit(&z->runs, 1, memory_order_relaxed) + 1 == jit_after) {
+    if (j == NULL && !atomic_load_explicit(&z->no_jit, memory_order_relaxed)) {
         pcre2_code *c = pcre2_code_copy(re);
-        if (c && pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) == 0)
+        if (c && pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) == 0) {
             j = publish(&z->jit, c);
-        else
-            pcre2_code_free(c); /* no JIT here: interpreted it stays */
+        } else {
+            pcre2_code_free(c);
+            atomic_store_explicit(&z->no_jit, 1, memory_order_relaxed);
+        }
     }
     return pcre2_match(j ? j : re, (PCRE2_SPTR)s, n, start, 0, md, NULL);
 }
@@ -758,18 +761,17 @@ int mt_pattern_match(mt_pattern *p, const mt_pattern_text *t, const char *s, siz
             branch *b = &p->branches[i];
             if (!holds(&b->screen, t))
                 continue;
-            int rc = branch_ready(p, b) ? lazy_match(&b->code, MT_PATTERN_BRANCH_JIT_AFTER, s, n, start, md)
-                                        : PCRE2_ERROR_NOMEMORY;
+            int rc = branch_ready(p, b) ? lazy_match(&b->code, s, n, start, md) : PCRE2_ERROR_NOMEMORY;
             if (rc >= 0)
                 return rc;
             if (rc != PCRE2_ERROR_NOMATCH) /* a limit or no memory: as the whole would be */
-                return lazy_match(&p->code, MT_PATTERN_JIT_AFTER, s, n, start, md);
+                return lazy_match(&p->code, s, n, start, md);
         }
         return PCRE2_ERROR_NOMATCH;
     }
     if (t && !mt_pattern_may_match(p, t))
         return PCRE2_ERROR_NOMATCH;
-    return lazy_match(&p->code, MT_PATTERN_JIT_AFTER, s, n, start, md);
+    return lazy_match(&p->code, s, n, start, md);
 }
 
 /* ---- subjects ---- */

@@ -18,7 +18,11 @@
  *  - JIT compiled lazily: a pattern or branch is JIT compiled when first
  *    run, on a copy published atomically (patterns are shared by
  *    threads).  A small input does not pay for compiling what it never
- *    runs.
+ *    runs.  Every run is on the JIT copy where PCRE2 has a JIT, never the
+ *    interpreter then: PCRE2 10.42's interpreter and JIT disagree on some
+ *    subjects with invalid UTF-8 under PCRE2_MATCH_INVALID_UTF (an
+ *    assertion like \Z next to an invalid byte; found by fuzz_pattern),
+ *    and a reply must not change its class with the engine.
  */
 #ifndef MT_PATTERN_H
 #define MT_PATTERN_H
@@ -29,20 +33,6 @@
 #include <pcre2.h>
 #include <stddef.h>
 #include <stdint.h>
-
-/* a pattern is JIT compiled on its run number MT_PATTERN_JIT_AFTER, */
-#ifndef MT_PATTERN_JIT_AFTER
-#define MT_PATTERN_JIT_AFTER 1
-#endif
-/* a branch matched on its own (MT_PATTERN_YESNO) on its run number.
- * Both are 1, so every answer comes from one engine: PCRE2 10.42's
- * interpreter and JIT disagree on some subjects with invalid UTF-8 under
- * PCRE2_MATCH_INVALID_UTF (an assertion like \Z next to an invalid byte;
- * found by fuzz_pattern), and a reply must not change its class when its
- * pattern gets JIT compiled.  Where PCRE2 has no JIT, all is interpreted. */
-#ifndef MT_PATTERN_BRANCH_JIT_AFTER
-#define MT_PATTERN_BRANCH_JIT_AFTER 1
-#endif
 
 /* mt_pattern_compile flag: only whether the pattern matches is asked,
  * not where nor what its groups hold.  A top-level alternation is then
@@ -83,7 +73,7 @@ int mt_pattern_screened(const mt_pattern *p);
 int mt_pattern_branches(const mt_pattern *p);
 
 /* mt_pattern_jitted - has p as a whole been JIT compiled (it is, from
- * its MT_PATTERN_JIT_AFTER-th run, where PCRE2 has a JIT)?  For tests. */
+ * its first run, where PCRE2 has a JIT)?  For tests. */
 int mt_pattern_jitted(const mt_pattern *p);
 
 /* mt_pattern_text_new/free - the summary of one subject at a time, owned

@@ -84,7 +84,7 @@ static pcre2_code *compile(const char *pat, size_t n, mt_buf *err, const char *p
 }
 
 /* a reply pattern: most replies are screened off it by its literals, and
- * it is JIT compiled only once it is run often (pattern.h) */
+ * it is JIT compiled only once it is first run (pattern.h) */
 static mt_pattern *compile_reply(const char *pat, size_t n, mt_buf *err, const char *path, int line)
 {
     int ec = 0;
