@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -348,11 +351,14 @@ static void pool_free(pool *p)
  * some twenty per message) goes through GLib's global locks and shared
  * allocator state; two worker threads used 5-15% more CPU than two worker
  * processes over the same files (2-core VM, 2026-11-28), which share none.
- * Worker k of nproc parses the chunks of FORK_CHUNK jobs whose number is k
- * modulo nproc, in order, and writes each job (its counts, its arena of
- * records as the threads store them, its error) to its pipe; the caller
- * reads the jobs in input order from the pipe of the worker that has each,
- * so the records come out as they do from the threads. */
+ * The jobs are cut in chunks of FORK_CHUNK; a worker claims the first
+ * chunk no worker has claimed yet (a compare-and-swap on the chunk's owner
+ * in memory the processes share, so chunks are claimed in order and a
+ * worker that gets more of the cores takes more of them), parses it and
+ * writes each of its jobs (its counts, its arena of records as the
+ * threads store them, its error) to its pipe.  The caller reads the
+ * chunks in input order, each from the pipe of the worker that claimed
+ * it, so the records come out as they do from the threads. */
 
 #define FORK_CHUNK 16
 
@@ -405,8 +411,8 @@ static int read_all(pipe_in *in, void *b, size_t n)
     return 0;
 }
 
-/* a worker process: never returns */
-static void child_main(pool *p, int k, int nproc, int fd)
+/* a worker process, k of them (1-based in owner): never returns */
+static void child_main(pool *p, int k, _Atomic unsigned char *owner, size_t nchunks, int fd)
 {
     signal(SIGPIPE, SIG_IGN); /* a caller gone: write fails, the worker ends */
     mt_buf err, file, out;    /* out: a chunk's jobs, written at once */
@@ -416,7 +422,10 @@ static void child_main(pool *p, int k, int nproc, int fd)
     mt_classifier *cls = p->rules ? mt_classifier_new(p->rules) : NULL;
     mt_bounce_parser *parser = mt_bounce_parser_new(p->reasons, cls);
     int rc = 0;
-    for (size_t c = (size_t)k; c * FORK_CHUNK < p->njobs && rc == 0; c += (size_t)nproc) {
+    for (size_t c = 0; c < nchunks && rc == 0; c++) {
+        unsigned char none = 0;
+        if (!atomic_compare_exchange_strong(&owner[c], &none, (unsigned char)(k + 1)))
+            continue; /* another worker's */
         size_t end = (c + 1) * FORK_CHUNK < p->njobs ? (c + 1) * FORK_CHUNK : p->njobs;
         for (size_t i = c * FORK_CHUNK; i < end && rc == 0; i++) {
             job *j = &p->jobs[i];
@@ -442,6 +451,37 @@ static void child_main(pool *p, int k, int nproc, int fd)
     _exit(rc); /* not exit: the caller's stdio buffers are not this process's to flush */
 }
 
+/* wait_owner - the worker (0-based) that claimed chunk c, waiting for the
+ * claim: every chunk before c has been read, so the pipes are empty until
+ * some worker claims c or a later chunk (claims are in order: c first).
+ * -1 when every worker that could claim it has ended. */
+static int wait_owner(_Atomic unsigned char *owner, size_t c, const int *fds, int *dead, int nproc)
+{
+    for (;;) {
+        unsigned char o = atomic_load(&owner[c]);
+        if (o)
+            return o - 1;
+        struct pollfd pf[8];
+        int np = 0, idx[8];
+        for (int k = 0; k < nproc; k++)
+            if (!dead[k]) {
+                pf[np].fd = fds[k];
+                pf[np].events = POLLIN;
+                pf[np].revents = 0;
+                idx[np++] = k;
+            }
+        if (np == 0)
+            return -1;
+        if (poll(pf, (nfds_t)np, -1) < 0 && errno != EINTR)
+            return -1;
+        if (atomic_load(&owner[c]))
+            continue;
+        for (int i = 0; i < np; i++) /* ended with nothing more to read */
+            if ((pf[i].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(pf[i].revents & POLLIN))
+                dead[idx[i]] = 1;
+    }
+}
+
 /* read_forked - the jobs through nproc worker processes; returns the
  * inputs that could not be read, or -1 when no worker could be started
  * (nothing read: the caller uses threads) */
@@ -451,6 +491,12 @@ static int read_forked(pool *p, int nproc, mt_bounce_fn fn, void *arg, mt_bounce
     pid_t pids[8];
     pipe_in *in[8];
     int started = 0;
+    size_t nchunks = (p->njobs + FORK_CHUNK - 1) / FORK_CHUNK;
+    /* each chunk's worker (1-based), 0 while unclaimed; shared with them */
+    _Atomic unsigned char *owner =
+        mmap(NULL, nchunks ? nchunks : 1, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (owner == MAP_FAILED)
+        return -1;
     fflush(NULL); /* nothing buffered is written twice */
     for (int k = 0; k < nproc; k++) {
         int pfd[2];
@@ -467,7 +513,7 @@ static int read_forked(pool *p, int nproc, mt_bounce_fn fn, void *arg, mt_bounce
             close(pfd[0]);
             for (int i = 0; i < started; i++)
                 close(fds[i]);
-            child_main(p, k, nproc, pfd[1]);
+            child_main(p, k, owner, nchunks, pfd[1]);
         }
         close(pfd[1]);
         fds[started] = pfd[0];
@@ -480,6 +526,7 @@ static int read_forked(pool *p, int nproc, mt_bounce_fn fn, void *arg, mt_bounce
             kill(pids[i], SIGKILL);
             waitpid(pids[i], NULL, 0);
         }
+        munmap((void *)owner, nchunks ? nchunks : 1);
         return -1;
     }
     for (int i = 0; i < nproc; i++) {
@@ -491,12 +538,14 @@ static int read_forked(pool *p, int nproc, mt_bounce_fn fn, void *arg, mt_bounce
     job one;
     memset(&one, 0, sizeof one);
     mt_buf_init(&one.arena);
+    int k = -1;
     for (size_t i = 0; i < p->njobs; i++) {
-        int k = (int)((i / FORK_CHUNK) % (size_t)nproc);
+        if (i % FORK_CHUNK == 0)
+            k = wait_owner(owner, i / FORK_CHUNK, fds, dead, nproc);
         job_head h;
         one.nrec = 0;
         memset(&one.st, 0, sizeof one.st);
-        if (!dead[k] && read_all(in[k], &h, sizeof h) == 0 && h.arena_len < ((uint64_t)1 << 40) &&
+        if (k >= 0 && !dead[k] && read_all(in[k], &h, sizeof h) == 0 && h.arena_len < ((uint64_t)1 << 40) &&
             h.err_len < ((uint64_t)1 << 20)) {
             mt_buf_reset(&one.arena);
             mt_buf_reserve(&one.arena, (size_t)h.arena_len);
@@ -513,9 +562,9 @@ static int read_forked(pool *p, int nproc, mt_bounce_fn fn, void *arg, mt_bounce
                 if (one.err)
                     one.err[h.err_len] = '\0';
             }
-        } else
+        } else if (k >= 0)
             dead[k] = 1;
-        if (dead[k] && one.err == NULL)
+        if ((k < 0 || dead[k]) && one.err == NULL)
             one.err = mt_xstrdup("a worker process ended before its inputs were read");
         bad += hand_out(&one, fn, arg, st, err);
     }
@@ -525,6 +574,7 @@ static int read_forked(pool *p, int nproc, mt_bounce_fn fn, void *arg, mt_bounce
         free(in[i]);
         waitpid(pids[i], NULL, 0);
     }
+    munmap((void *)owner, nchunks ? nchunks : 1);
     return bad;
 }
 
