@@ -49,13 +49,29 @@ typedef struct clauses {
     clause *v;
 } clauses;
 
-/* compiled code, JIT compiled when first run (a copy: the code, which
- * other threads may be reading, is never changed) */
+/* compiled code, interpreted for its first JIT_AFTER runs on valid UTF-8
+ * subjects, then JIT compiled (a copy: the code, which other threads may
+ * be reading, is never changed); see lazy_match for which engine answers */
 typedef struct lazy {
-    _Atomic(pcre2_code *) re;  /* interpreted where PCRE2 has no JIT */
+    _Atomic(pcre2_code *) re;  /* the interpreter's */
     _Atomic(pcre2_code *) jit; /* the JIT compiled copy */
     atomic_int no_jit;         /* JIT compiling failed: interpreted it stays */
+    atomic_uint runs;          /* runs interpreted so far */
+    atomic_size_t bytes;       /* and the subject bytes they were given */
 } lazy;
+
+/* A pattern or branch is interpreted (on valid UTF-8) until it has had
+ * JIT_AFTER_RUNS runs or JIT_AFTER_BYTES bytes of subject, then JIT
+ * compiled.  Compiling costs some 80,000 instructions (sljit) and memory
+ * mapped for the code; a run interpreted, a few thousand on a diagnostic
+ * but several times the JIT's on a long subject.  So what a small input
+ * runs once or twice is cheaper never compiled, and what runs more, or
+ * on much text, is compiled early.  (Instructions over the 832 messages
+ * of the bounce corpus, one thread: 508.7 M JIT compiling on first run;
+ * 498.0 M with 3 runs / 500 bytes, 497.8 M with 4 / 500, 498.4 M with
+ * 2 / 1000, 500.0 M with 8 / 200; callgrind, 2026-11-28.) */
+#define JIT_AFTER_RUNS  4
+#define JIT_AFTER_BYTES 512
 
 /* one branch of an alternation, matched on its own */
 typedef struct branch {
@@ -77,6 +93,7 @@ struct mt_pattern_text {
     uint64_t pairs[65536 / 64]; /* (lower(a) << 8 | lower(b)) for each adjacent pair a b */
     uint64_t one[4];            /* each byte, lower case */
     int valid;
+    int utf8;    /* the subject is valid UTF-8 */
     mt_buf copy; /* the subject summed up */
 };
 
@@ -579,6 +596,8 @@ static int split_range(const unsigned char *a, const unsigned char *e, int utf, 
             atomic_init(&b->code.re, NULL);
             atomic_init(&b->code.jit, NULL);
             atomic_init(&b->code.no_jit, 0);
+            atomic_init(&b->code.runs, 0);
+            atomic_init(&b->code.bytes, 0);
         }
         if (rd.p >= e)
             return 1;
@@ -632,11 +651,21 @@ mt_pattern *mt_pattern_compile(const char *pat, size_t n, uint32_t opts, unsigne
     atomic_init(&p->code.re, re);
     atomic_init(&p->code.jit, NULL);
     atomic_init(&p->code.no_jit, 0);
+    atomic_init(&p->code.runs, 0);
+    atomic_init(&p->code.bytes, 0);
     p->opts = opts;
-    uint32_t all = 0;
+    uint32_t all = 0, first = 0;
     (void)pcre2_pattern_info(re, PCRE2_INFO_ALLOPTIONS, &all); /* (*UTF) at its start, … */
-    read_screen(p, pat, n == PCRE2_ZERO_TERMINATED ? strlen(pat) : n, opts | (all & PCRE2_UTF),
-                (flags & MT_PATTERN_YESNO) != 0);
+    (void)pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &first);
+    /* Split only a pattern PCRE2 tries at every place: one it anchors, or
+     * tries only at the start and after newlines, by its content (every
+     * branch starting with .*, ^, \A, …) is matched whole.  PCRE2 10.42
+     * does so for .* even where a '.' cannot cross an invalid UTF-8 byte:
+     * ".*L" alone does not match "c\xf0HL" but "a|.*L" does (found by
+     * fuzz_pattern); so a branch is compiled without that (see
+     * branch_ready) and matches where it would inside the whole. */
+    int split = (flags & MT_PATTERN_YESNO) != 0 && first != 2 && !(all & PCRE2_ANCHORED);
+    read_screen(p, pat, n == PCRE2_ZERO_TERMINATED ? strlen(pat) : n, opts | (all & PCRE2_UTF), split);
     return p;
 }
 
@@ -718,23 +747,111 @@ static pcre2_code *publish(_Atomic(pcre2_code *) *slot, pcre2_code *c)
     return none;
 }
 
-/* lazy_match - pcre2_match on z's JIT copy, made now if there is none yet
- * (threads that race each make one; the first published is used by all,
- * so no run is interpreted while another thread compiles) */
-static int lazy_match(lazy *z, const char *s, size_t n, size_t start, pcre2_match_data *md)
+/* utf8_valid - is s[0..n) valid UTF-8 (RFC 3629: no overlong forms, no
+ * surrogates, nothing above U+10FFFF; what PCRE2 accepts as UTF-8)? */
+static int utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = 2;
+        unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
+        if (c >= 0xC2 && c <= 0xDF)
+            k = 1;
+        else if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+        else if (c >= 0xE1 && c <= 0xEF)
+            ;
+        else if (c == 0xF0)
+            k = 3, lo = 0x90;
+        else if (c >= 0xF1 && c <= 0xF3)
+            k = 3;
+        else if (c == 0xF4)
+            k = 3, hi = 0x8F;
+        else
+            return 0;
+        if (n - i - 1 < k || s[i + 1] < lo || s[i + 1] > hi)
+            return 0;
+        for (size_t j = 2; j <= k; j++)
+            if ((s[i + j] & 0xC0) != 0x80)
+                return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* an answer, not a limit or an error */
+static int is_answer(int rc)
+{
+    return rc >= 0 || rc == PCRE2_ERROR_NOMATCH;
+}
+
+/* z's JIT copy, made now if there is none yet (threads that race each
+ * make one; the first published is used by all); NULL where PCRE2 cannot
+ * JIT compile it */
+static pcre2_code *jit_of(lazy *z)
 {
     pcre2_code *j = atomic_load_explicit(&z->jit, memory_order_acquire);
+    if (j != NULL || atomic_load_explicit(&z->no_jit, memory_order_relaxed))
+        return j;
+    pcre2_code *c = pcre2_code_copy(atomic_load_explicit(&z->re, memory_order_acquire));
+    if (c && pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) == 0)
+        return publish(&z->jit, c);
+    pcre2_code_free(c);
+    atomic_store_explicit(&z->no_jit, 1, memory_order_relaxed);
+    return NULL;
+}
+
+/* lazy_match - pcre2_match of z on s[0..n) from start.  Which engine
+ * answers is a function of the subject, never of the order of the runs:
+ * PCRE2 10.42's interpreter and JIT disagree on some invalid UTF-8 under
+ * PCRE2_MATCH_INVALID_UTF (found by fuzz_pattern), so
+ *  - a subject that is not valid UTF-8 gets the JIT's answer, always;
+ *  - a valid one gets the JIT's answer where the JIT gives one (a match
+ *    or no match), else the interpreter's (the JIT hit a limit).  The two
+ *    engines give the same answer on valid UTF-8 when both give one (PCRE2
+ *    says so; fuzz_pattern checks it), so such a subject may be
+ *    interpreted first: while z is below JIT_AFTER_RUNS and
+ *    JIT_AFTER_BYTES, it is, and only an interpreter that gives no answer
+ *    makes the JIT try.
+ * Where PCRE2 has no JIT, the interpreter answers everything.  *utf8 is
+ * -1 until s's validity is known (then 0 or 1), so a caller that runs
+ * several codes on s checks it once. */
+static int lazy_match(lazy *z, int *utf8, const char *s, size_t n, size_t start, pcre2_match_data *md)
+{
     pcre2_code *re = atomic_load_explicit(&z->re, memory_order_acquire);
-    if (j == NULL && !atomic_load_explicit(&z->no_jit, memory_order_relaxed)) {
-        pcre2_code *c = pcre2_code_copy(re);
-        if (c && pcre2_jit_compile(c, PCRE2_JIT_COMPLETE) == 0) {
-            j = publish(&z->jit, c);
-        } else {
-            pcre2_code_free(c);
-            atomic_store_explicit(&z->no_jit, 1, memory_order_relaxed);
+    pcre2_code *j = atomic_load_explicit(&z->jit, memory_order_acquire);
+    if (j == NULL && atomic_load_explicit(&z->no_jit, memory_order_relaxed))
+        return pcre2_match(re, (PCRE2_SPTR)s, n, start, 0, md, NULL);
+    if (j == NULL && atomic_load_explicit(&z->runs, memory_order_relaxed) < JIT_AFTER_RUNS &&
+        atomic_load_explicit(&z->bytes, memory_order_relaxed) < JIT_AFTER_BYTES) {
+        if (*utf8 < 0)
+            *utf8 = utf8_valid(s, n);
+        if (*utf8) {
+            atomic_fetch_add_explicit(&z->runs, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&z->bytes, n - start, memory_order_relaxed);
+            int rc = pcre2_match(re, (PCRE2_SPTR)s, n, start, 0, md, NULL);
+            if (is_answer(rc) || (j = jit_of(z)) == NULL)
+                return rc;
+            int rj = pcre2_match(j, (PCRE2_SPTR)s, n, start, 0, md, NULL);
+            return is_answer(rj) ? rj : pcre2_match(re, (PCRE2_SPTR)s, n, start, 0, md, NULL);
         }
     }
-    return pcre2_match(j ? j : re, (PCRE2_SPTR)s, n, start, 0, md, NULL);
+    if (j == NULL && (j = jit_of(z)) == NULL)
+        return pcre2_match(re, (PCRE2_SPTR)s, n, start, 0, md, NULL);
+    int rc = pcre2_match(j, (PCRE2_SPTR)s, n, start, 0, md, NULL);
+    if (is_answer(rc))
+        return rc;
+    if (*utf8 < 0)
+        *utf8 = utf8_valid(s, n);
+    return *utf8 ? pcre2_match(re, (PCRE2_SPTR)s, n, start, 0, md, NULL) : rc;
 }
 
 /* branch b's code compiled (once) */
@@ -744,7 +861,9 @@ static int branch_ready(const mt_pattern *p, branch *b)
         return 1;
     int ec;
     PCRE2_SIZE off;
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)b->src, b->len, p->opts, &ec, &off, NULL);
+    /* tried at every place, as inside the whole (see mt_pattern_compile) */
+    pcre2_code *c =
+        pcre2_compile((PCRE2_SPTR)b->src, b->len, p->opts | PCRE2_NO_DOTSTAR_ANCHOR, &ec, &off, NULL);
     if (c == NULL)
         return 0;
     publish(&b->code.re, c);
@@ -754,6 +873,7 @@ static int branch_ready(const mt_pattern *p, branch *b)
 int mt_pattern_match(mt_pattern *p, const mt_pattern_text *t, const char *s, size_t n, size_t start,
                      pcre2_match_data *md)
 {
+    int utf8 = t ? t->utf8 : -1;
     if (t && p->nbranches) {
         /* the alternation matches where one of its branches does: only
          * the branches whose literals are all there are run */
@@ -761,17 +881,17 @@ int mt_pattern_match(mt_pattern *p, const mt_pattern_text *t, const char *s, siz
             branch *b = &p->branches[i];
             if (!holds(&b->screen, t))
                 continue;
-            int rc = branch_ready(p, b) ? lazy_match(&b->code, s, n, start, md) : PCRE2_ERROR_NOMEMORY;
+            int rc = branch_ready(p, b) ? lazy_match(&b->code, &utf8, s, n, start, md) : PCRE2_ERROR_NOMEMORY;
             if (rc >= 0)
                 return rc;
             if (rc != PCRE2_ERROR_NOMATCH) /* a limit or no memory: as the whole would be */
-                return lazy_match(&p->code, s, n, start, md);
+                return lazy_match(&p->code, &utf8, s, n, start, md);
         }
         return PCRE2_ERROR_NOMATCH;
     }
     if (t && !mt_pattern_may_match(p, t))
         return PCRE2_ERROR_NOMATCH;
-    return lazy_match(&p->code, s, n, start, md);
+    return lazy_match(&p->code, &utf8, s, n, start, md);
 }
 
 /* ---- subjects ---- */
@@ -829,6 +949,7 @@ const mt_pattern_text *mt_pattern_text_of(mt_pattern_text *t, const char *s, siz
             i += step;
         }
     }
+    t->utf8 = hi < 0x80 || utf8_valid(s, n);
     mt_buf_reset(&t->copy);
     mt_buf_append(&t->copy, s, n);
     t->valid = 1;

@@ -15,14 +15,18 @@
  *    whose own literals are there are run (a reason's phrases are one
  *    alternation of some hundred branches, of which a text holds the
  *    literals of a few).
- *  - JIT compiled lazily: a pattern or branch is JIT compiled when first
- *    run, on a copy published atomically (patterns are shared by
- *    threads).  A small input does not pay for compiling what it never
- *    runs.  Every run is on the JIT copy where PCRE2 has a JIT, never the
- *    interpreter then: PCRE2 10.42's interpreter and JIT disagree on some
- *    subjects with invalid UTF-8 under PCRE2_MATCH_INVALID_UTF (an
- *    assertion like \Z next to an invalid byte; found by fuzz_pattern),
- *    and a reply must not change its class with the engine.
+ *  - JIT compiled lazily: a pattern or branch is interpreted for its first
+ *    few runs (or bytes of subject), then JIT compiled on a copy published
+ *    atomically (patterns are shared by threads).  A small input does not
+ *    pay for compiling what it runs once or never.  Which engine answers
+ *    is a function of the subject alone, so a reply never changes its
+ *    class with the order of the runs: PCRE2 10.42's interpreter and JIT
+ *    disagree on some subjects with invalid UTF-8 under
+ *    PCRE2_MATCH_INVALID_UTF (an assertion like \Z next to an invalid
+ *    byte; found by fuzz_pattern), so a subject that is not valid UTF-8
+ *    always gets the JIT's answer; a valid one gets the JIT's answer where
+ *    the JIT gives one (else the interpreter's, the JIT having hit a
+ *    limit), and the interpreter, which agrees there, may give it first.
  */
 #ifndef MT_PATTERN_H
 #define MT_PATTERN_H
@@ -72,8 +76,9 @@ int mt_pattern_screened(const mt_pattern *p);
  * whole).  For tests. */
 int mt_pattern_branches(const mt_pattern *p);
 
-/* mt_pattern_jitted - has p as a whole been JIT compiled (it is, from
- * its first run, where PCRE2 has a JIT)?  For tests. */
+/* mt_pattern_jitted - has p as a whole been JIT compiled (it is after a
+ * few runs, or its first on a subject that is not valid UTF-8, where PCRE2
+ * has a JIT)?  For tests. */
 int mt_pattern_jitted(const mt_pattern *p);
 
 /* mt_pattern_text_new/free - the summary of one subject at a time, owned
