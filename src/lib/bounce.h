@@ -83,8 +83,9 @@ int mt_bounce_read(mt_bounce_parser *p, const char *path, mt_bounce_fn fn, void 
                    mt_buf *err);
 
 /* mt_bounce_read_paths - every message under paths[0..n) ("-": stdin)
- * parsed by nthreads workers (processes when every input is a file,
- * else threads), each with its own parser, classifier over
+ * parsed by nthreads workers (processes when every input is a file and
+ * there are a few thousand of them, else threads), each with its own
+ * parser, classifier over
  * rules (may be NULL) and share of the reason phrases (loaded once by the
  * caller, who keeps them until this returns); fn gets the records in input
  * order, on the calling thread.  Counts into st (accumulated).  Returns

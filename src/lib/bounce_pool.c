@@ -351,6 +351,13 @@ static void pool_free(pool *p)
  * some twenty per message) goes through GLib's global locks and shared
  * allocator state; two worker threads used 5-15% more CPU than two worker
  * processes over the same files (2-core VM, 2026-11-28), which share none.
+ * But processes share nothing they make after the fork either: each JIT
+ * compiles the patterns it runs, compiles the branches it needs and fills
+ * its caches, which threads do once for all.  On a few thousand files
+ * that costs more than the locks do (over 832 files threads were 5-20%
+ * faster, over 8,320 processes were; FORK_MIN_JOBS), so processes are for
+ * many files and threads for few.
+ *
  * The jobs are cut in chunks of FORK_CHUNK; a worker claims the first
  * chunk no worker has claimed yet (a compare-and-swap on the chunk's owner
  * in memory the processes share, so chunks are claimed in order and a
@@ -360,7 +367,8 @@ static void pool_free(pool *p)
  * chunks in input order, each from the pipe of the worker that claimed
  * it, so the records come out as they do from the threads. */
 
-#define FORK_CHUNK 16
+#define FORK_CHUNK    16
+#define FORK_MIN_JOBS 2048 /* fewer files: threads (see above) */
 
 typedef struct job_head {
     uint64_t nrec, arena_len, err_len;
@@ -618,7 +626,7 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt
     int files_only = 1;
     for (size_t i = 0; i < p.njobs && files_only; i++)
         files_only = p.jobs[i].path != NULL;
-    if (nthreads > 1 && nthreads <= 8 && files_only) {
+    if (nthreads > 1 && nthreads <= 8 && files_only && p.njobs >= FORK_MIN_JOBS) {
         int r = read_forked(&p, nthreads, fn, arg, st, err);
         if (r >= 0) {
             pool_free(&p);

@@ -201,8 +201,8 @@ expect_eq "no path: usage error" "$?" 2
 "$MT" bounces --summary "$T/md" > "$T/sum.txt"
 grep -q "2 bounce(s) with 3 record(s)" "$T/sum.txt" && ok "summary counts" || notok "summary counts: $(head -1 "$T/sum.txt")"
 
-# many files: with several workers (processes for files) the records come
-# out in input order, as with one, and the counts are the same
+# many files: with several workers (threads for a few files) the records
+# come out in input order, as with one, and the counts are the same
 mkdir -p "$T/many"
 for i in $(seq -w 1 150); do
     dsn "b$i" | sed "s/alice@163.com/user$i@163.com/g" > "$T/many/m$i.eml"
@@ -217,6 +217,25 @@ expect_eq "many files: 3 workers, same records in order" "$(cmp -s "$T/many1.ndj
 expect_eq "many files: 2 workers, same counts" "$(cat "$T/many2.err")" "$(cat "$T/many1.err")"
 expect_eq "many files: first record" "$(head -1 "$T/many2.ndjson" | json /dev/stdin 'd["recipient"]')" user001@163.com
 expect_eq "many files: last of them" "$(sed -n 299p "$T/many2.ndjson" | json /dev/stdin 'd["recipient"]')" user150@163.com
+
+# a few thousand files: the workers are processes (bounce_pool.c,
+# FORK_MIN_JOBS), which claim chunks of files as they come free; the
+# records still come out in input order
+mkdir -p "$T/lots"
+tmpl=$(dsn lots)
+for i in $(seq -w 1 2100); do
+    printf '%s\n' "${tmpl//alice@163.com/user$i@163.com}" > "$T/lots/m$i.eml"
+done
+printf 'not a mail\n' > "$T/lots/m1050x.eml"
+"$MT" bounces --csv --show-recipients --threads 1 "$T/lots" > "$T/lots1.csv" 2> "$T/lots1.err"
+"$MT" bounces --csv --show-recipients --threads 2 "$T/lots" > "$T/lots2.csv" 2> "$T/lots2.err"
+"$MT" bounces --csv --show-recipients --threads 3 "$T/lots" > "$T/lots3.csv" 2> "$T/lots3.err"
+expect_eq "lots of files: records" "$(wc -l < "$T/lots1.csv")" 4201
+expect_eq "lots of files: 2 worker processes, same records in order" "$(cmp -s "$T/lots1.csv" "$T/lots2.csv" && echo same)" same
+expect_eq "lots of files: 3 worker processes, same records in order" "$(cmp -s "$T/lots1.csv" "$T/lots3.csv" && echo same)" same
+expect_eq "lots of files: same counts" "$(cat "$T/lots3.err")" "$(cat "$T/lots1.err")"
+expect_eq "lots of files: one not mail" "$(grep -c 'skipped 1 input(s) that are not mail' "$T/lots2.err")" 1
+expect_eq "lots of files: the last file's first record" "$(sed -n 4200p "$T/lots2.csv" | grep -c 'user2100@163.com')" 1
 
 # the records feed the diagnosis
 "$MT" diagnose --bounces --json "$T/md" > "$T/diag.json"
