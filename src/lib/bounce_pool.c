@@ -7,9 +7,9 @@
  * and reason phrases, and store each record, strings included, in the
  * job's arena.  The caller's thread replays the jobs in order and frees
  * them; workers stay at most WINDOW jobs ahead, so memory is bounded by
- * the window, not by the input.  When every input is a file, the workers
- * are processes instead (see read_forked): the same jobs and arenas,
- * through a pipe each.
+ * the window, not by the input.  When every input is a file and there are
+ * FORK_MIN_JOBS of them or more, the workers are processes instead (see
+ * read_forked): the same jobs and arenas, through a pipe each.
  */
 #include <errno.h>
 #include <fcntl.h>
