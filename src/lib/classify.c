@@ -11,6 +11,17 @@
 
 #define CACHE_LIMIT 65536
 
+/* the raw cache of mt_classify_provider: (domain, MX host) as logged, in
+ * any case, to provider.  A log names a few hundred domains and a few
+ * thousand MX hosts, and the lines of one domain come in runs. */
+#define RAW_WAYS 1024 /* a power of two */
+#define RAW_MAX  94   /* longest domain + MX host kept */
+typedef struct raw_way {
+    unsigned char dn, mn; /* lengths */
+    char bytes[RAW_MAX];  /* domain then MX host */
+    const char *provider; /* NULL: the way is empty */
+} raw_way;
+
 struct mt_classifier {
     const mt_rules *rules;
     void *md;
@@ -19,6 +30,7 @@ struct mt_classifier {
     mt_buf key;
     mt_buf red;     /* the reply's shape */
     mt_buf scratch; /* for mt_reply_shape */
+    raw_way raw[RAW_WAYS];
 };
 
 mt_classifier *mt_classifier_new(const mt_rules *rules)
@@ -59,6 +71,52 @@ static const char *provider_of(mt_classifier *c, const char *dom, const char *mx
         return p;
     p = mt_rules_provider(c->rules, dom ? dom : "", dn, mx ? mx : "", mn);
     mt_strmap_put(c->providers, c->key.data, c->key.len, (void *)p);
+    return p;
+}
+
+/* raw_slot - the way of the raw cache for (dom, mx): from the lengths, the
+ * domain's last eight bytes and the host's first eight ("mx1.", "mx2."
+ * share their ends), which tell apart the domains and hosts of a log (a
+ * miss only costs a trip through provider_of) */
+static unsigned raw_slot(const char *dom, size_t dn, const char *mx, size_t mn)
+{
+    uint64_t a = 0, b = 0;
+    memcpy(&a, dn >= 8 ? dom + dn - 8 : dom, dn >= 8 ? 8 : dn);
+    memcpy(&b, mx, mn >= 8 ? 8 : mn);
+    uint64_t h =
+        (a * 0x9e3779b97f4a7c15ULL) ^ (b * 0xc2b2ae3d27d4eb4fULL) ^ ((dn << 8 | mn) * 0x165667b19e3779f9ULL);
+    return (unsigned)(h >> 40) & (RAW_WAYS - 1);
+}
+
+const char *mt_classify_provider(mt_classifier *c, const char *dom, size_t dn, const char *mx, size_t mn)
+{
+    if (dn == 0)
+        dom = "";
+    if (mn == 0)
+        mx = "";
+    int keep = dn + mn <= RAW_MAX;
+    raw_way *w = &c->raw[keep ? raw_slot(dom, dn, mx, mn) : 0];
+    if (keep && w->provider && w->dn == dn && w->mn == mn && memcmp(w->bytes, dom, dn) == 0 &&
+        memcmp(w->bytes + dn, mx, mn) == 0)
+        return w->provider;
+    /* as mt_classify would have them: in lower case, NULL for none */
+    mt_buf_reset(&c->red);
+    mt_buf_reserve(&c->red, dn + mn + 2);
+    char *d = c->red.data, *m = d + dn + 1;
+    memcpy(d, dom, dn);
+    d[dn] = '\0';
+    memcpy(m, mx, mn);
+    m[mn] = '\0';
+    mt_lower_ascii(d, dn);
+    mt_lower_ascii(m, mn);
+    const char *p = provider_of(c, dn ? d : NULL, mn ? m : NULL);
+    if (keep) {
+        w->dn = (unsigned char)dn;
+        w->mn = (unsigned char)mn;
+        memcpy(w->bytes, dom, dn);
+        memcpy(w->bytes + dn, mx, mn);
+        w->provider = p;
+    }
     return p;
 }
 

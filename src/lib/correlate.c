@@ -421,7 +421,15 @@ void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_buf *scr
      * the address and the MX host in lower case, the reply as logged
      * (mt_classify reads it only when the attempt failed) */
     mt_slice d = mt_domain_of(l->to.p, l->to.len);
-    size_t rn = l->status == MT_STATUS_SENT ? 0 : l->reply.len;
+    if (l->status == MT_STATUS_SENT) { /* mt_classify reads no reply: the provider is all */
+        out->provider = mt_classify_provider(cls, d.p, d.len, l->mx_host.p, l->mx_host.len);
+        out->meaning = NULL;
+        out->flags = 0;
+        out->category = MT_CAT_NONE;
+        out->set = 1;
+        return;
+    }
+    size_t rn = l->reply.len;
     mt_buf_reset(scratch);
     mt_buf_reserve(scratch, d.len + l->mx_host.len + rn + 3);
     char *dom = scratch->data, *mx = dom + d.len + 1, *reply = mx + l->mx_host.len + 1;
