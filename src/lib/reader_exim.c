@@ -516,7 +516,9 @@ mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_pf_line *o)
     if (!mt_exim_is_msgid(id, idn))
         return o->kind = MT_PF_IGNORED; /* daemon, queue runner, rejections, … */
     o->queue_id = (mt_slice){id, idn};
-    o->host = (mt_slice){"", 0};
+    /* no host: empty, at the space before the id, where the joiner finds
+     * its key " id" as the line stands */
+    o->host = (mt_slice){id - 1, 0};
     if (sp == NULL)
         return o->kind = MT_PF_IGNORED;
     const char *p = sp + 1;
