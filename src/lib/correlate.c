@@ -132,9 +132,11 @@ static void make_key(mt_slice host, mt_slice qid, char *key, size_t *len)
 {
     size_t hn = host.len > 40 ? 40 : host.len;
     size_t qn = qid.len > 30 ? 30 : qid.len;
-    memcpy(key, host.p, hn);
+    if (hn) /* an empty slice may be NULL */
+        memcpy(key, host.p, hn);
     key[hn] = ' ';
-    memcpy(key + hn + 1, qid.p, qn);
+    if (qn)
+        memcpy(key + hn + 1, qid.p, qn);
     *len = hn + 1 + qn;
 }
 
