@@ -15,6 +15,7 @@ typedef struct hour_acc {
 } hour_acc;
 
 #define COHORT_WAYS 32 /* a provider's cohort cache per dimension (a power of two) */
+#define SLOT_WAYS   64 /* a provider's cache of time slots (a power of two) */
 
 /* a way of that cache: the value's length, first and last eight bytes
  * (which are the whole value up to 16 bytes, as most routes, IPs and
@@ -31,9 +32,12 @@ typedef struct prov_acc {
     mt_strmap *cohorts[MT_DIM_COUNT]; /* per dimension: value -> mt_cohort_stat* */
     mt_strmap *hours;                 /* 8-byte five-minute slot start -> hour_acc* */
     mt_domain_stat *domain_store;     /* built at the end from the recipient_domain cohorts */
-    hour_acc *last_slot;              /* attempts come roughly in time order */
-    mt_strmap *replies;               /* normalised text -> mt_reply_stat* */
-    mt_strmap *raw;                   /* reply as logged -> mt_reply_stat* (a bounded cache) */
+    /* the slots found lately, by slot number: attempts come roughly in
+     * time order, but a message's come when it ends, hours later for mail
+     * that was deferred */
+    hour_acc *recent_slots[SLOT_WAYS];
+    mt_strmap *replies; /* normalised text -> mt_reply_stat* */
+    mt_strmap *raw;     /* reply as logged -> mt_reply_stat* (a bounded cache) */
     /* per dimension, the cohorts found lately, filed by a fingerprint of
      * the value (way_of()): most dimensions have a few dozen values at
      * most (routes, IPs, envelope domains, size bands), so one compare
@@ -326,14 +330,14 @@ static int distinct_senders(const mt_hour_stat *b)
 static void add_hour(prov_acc *p, const mt_attempt *a)
 {
     int64_t h = a->time - ((a->time % MT_SLOT_SECONDS) + MT_SLOT_SECONDS) % MT_SLOT_SECONDS;
-    hour_acc *ha =
-        p->last_slot && p->last_slot->s.hour == h ? p->last_slot : mt_strmap_get(p->hours, &h, sizeof h);
+    hour_acc **way = &p->recent_slots[(uint64_t)(h / MT_SLOT_SECONDS) & (SLOT_WAYS - 1)];
+    hour_acc *ha = *way && (*way)->s.hour == h ? *way : mt_strmap_get(p->hours, &h, sizeof h);
     if (ha == NULL) {
         ha = mt_xcalloc(1, sizeof *ha);
         ha->s.hour = h;
         mt_strmap_put(p->hours, &h, sizeof h, ha);
     }
-    p->last_slot = ha;
+    *way = ha;
     mt_hour_stat *b = &ha->s;
     b->attempts++;
     if (a->retry_count == 0)
