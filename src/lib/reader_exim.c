@@ -47,21 +47,22 @@ static int alnum(char c)
 
 int mt_exim_is_msgid(const char *p, size_t n)
 {
-    /* classic: 6-6-2 base62 ("1vKp0a-0004Rg-1x"); 4.97+: 6-11-4 */
-    size_t a = 0, b, c;
-    while (a < n && alnum(p[a]))
-        a++;
-    if (a != 6 || a >= n || p[a] != '-')
+    /* classic: 6-6-2 base62 ("1vKp0a-0004Rg-1x"); 4.97+: 6-11-4; the last
+     * two parts each of either length: 16, 18, 21 or 23 bytes with the
+     * dashes in their places (this runs for every line) */
+    if (n != 16 && n != 18 && n != 21 && n != 23)
         return 0;
-    b = a + 1;
-    while (b < n && alnum(p[b]))
-        b++;
-    if ((b - a - 1 != 6 && b - a - 1 != 11) || b >= n || p[b] != '-')
+    size_t dash = n < 21 ? 13 : 18;
+    if (p[6] != '-' || p[dash] != '-')
         return 0;
-    c = b + 1;
-    while (c < n && alnum(p[c]))
-        c++;
-    return c == n && (c - b - 1 == 2 || c - b - 1 == 4);
+    unsigned ok = 1;
+    for (size_t i = 0; i < 6; i++)
+        ok &= b62[(unsigned char)p[i]];
+    for (size_t i = 7; i < dash; i++)
+        ok &= b62[(unsigned char)p[i]];
+    for (size_t i = dash + 1; i < n; i++)
+        ok &= b62[(unsigned char)p[i]];
+    return (int)ok;
 }
 
 /* stamp - "YYYY-MM-DD HH:MM:SS[.mmm]" then optionally " +hhmm"; returns

@@ -253,6 +253,61 @@ static void t_other_lines(void **state)
 /* t_stamp - every byte of the timestamp in turn: a digit where a digit
  * goes gives the time of that stamp (checked against the C library's
  * arithmetic), anything else in any place makes the line malformed */
+/* msgid_by_parts - Exim's id read part by part (6 base-62 characters, a
+ * dash, 6 or 11, a dash, 2 or 4): the rule mt_exim_is_msgid must keep */
+static int msgid_by_parts(const char *p, size_t n)
+{
+    static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    size_t run[3], k = 0;
+    for (int part = 0; part < 3; part++) {
+        size_t start = k;
+        while (k < n && p[k] != '\0' && strchr(b62, p[k]) != NULL)
+            k++;
+        run[part] = k - start;
+        if (part < 2) {
+            if (k >= n || p[k] != '-')
+                return 0;
+            k++;
+        }
+    }
+    return k == n && run[0] == 6 && (run[1] == 6 || run[1] == 11) && (run[2] == 2 || run[2] == 4);
+}
+
+/* every shape of id, and near misses: a dash moved, a byte that is not
+ * base 62 in each place, lengths around the valid ones */
+static void t_msgid(void **state)
+{
+    (void)state;
+    static const char pool[] = "0aZ9-_.: @\x80";
+    unsigned x = 99;
+    int valid = 0;
+    for (int round = 0; round < 200000; round++) {
+        char id[32];
+        x = x * 1103515245u + 12345u;
+        size_t n = 12 + (x >> 8) % 14;
+        static const size_t shapes[4][2] = {{6, 6}, {6, 11}, {6, 6}, {6, 11}};
+        size_t b = 7 + shapes[(x >> 20) % 4][1];
+        for (size_t i = 0; i < n; i++)
+            id[i] = "0aZ9"[(x >> (i % 16)) & 3];
+        if (n > 6)
+            id[6] = '-';
+        if (b < n)
+            id[b] = '-';
+        x = x * 1103515245u + 12345u;
+        if ((x >> 10) % 3 == 0) /* one byte replaced */
+            id[(x >> 14) % n] = pool[(x >> 20) % (sizeof pool - 1)];
+        id[n] = '\0';
+        int want = msgid_by_parts(id, n);
+        valid += want;
+        if (mt_exim_is_msgid(id, n) != want)
+            fail_msg("\"%s\" (%zu bytes): mt_exim_is_msgid says %d", id, n, !want);
+    }
+    assert_true(valid > 10000); /* the valid shapes were reached */
+    assert_true(mt_exim_is_msgid("1vKp0a-0004Rg-1x2y", 18));
+    assert_true(mt_exim_is_msgid("10HmaX-000000005vi-00", 21));
+    assert_false(mt_exim_is_msgid("1vKp0a-0004Rg-1x-y", 18));
+}
+
 static void t_stamp(void **state)
 {
     (void)state;
@@ -374,7 +429,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_arrival), cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
         cmocka_unit_test(t_failure), cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
-        cmocka_unit_test(t_corpus),  cmocka_unit_test(t_stamp),
+        cmocka_unit_test(t_corpus),  cmocka_unit_test(t_stamp),       cmocka_unit_test(t_msgid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
