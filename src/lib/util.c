@@ -391,9 +391,8 @@ mt_slice mt_domain_of(const char *addr, size_t n)
 {
     if (addr == NULL)
         return (mt_slice){NULL, 0};
-    for (size_t i = n; i > 0; i--) {
-        if (addr[i - 1] == '@')
-            return (mt_slice){addr + i, n - i};
-    }
+    const char *at = n ? memrchr(addr, '@', n) : NULL; /* the last '@' */
+    if (at)
+        return (mt_slice){at + 1, n - (size_t)(at + 1 - addr)};
     return (mt_slice){addr + n, 0};
 }
