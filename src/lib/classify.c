@@ -27,7 +27,9 @@ struct mt_classifier {
     void *md;
     mt_strmap *providers; /* "domain\0mx" -> provider name */
     mt_strmap *replies;   /* "provider\0reply" -> rule index + 2 (1: none) */
+    mt_strmap *masked;    /* the same by the reply with local parts masked */
     mt_buf key;
+    mt_buf raw_key; /* rule_of's key into masked */
     mt_buf red;     /* the reply's shape */
     mt_buf scratch; /* for mt_reply_shape */
     raw_way raw[RAW_WAYS];
@@ -40,7 +42,9 @@ mt_classifier *mt_classifier_new(const mt_rules *rules)
     c->md = mt_rules_match_data_new(rules);
     c->providers = mt_strmap_new(CACHE_LIMIT);
     c->replies = mt_strmap_new(CACHE_LIMIT);
+    c->masked = mt_strmap_new(CACHE_LIMIT);
     mt_buf_init(&c->key);
+    mt_buf_init(&c->raw_key);
     mt_buf_init(&c->red);
     mt_buf_init(&c->scratch);
     return c;
@@ -53,7 +57,9 @@ void mt_classifier_free(mt_classifier *c)
     mt_rules_match_data_free(c->md);
     mt_strmap_free(c->providers);
     mt_strmap_free(c->replies);
+    mt_strmap_free(c->masked);
     mt_buf_free(&c->key);
+    mt_buf_free(&c->raw_key);
     mt_buf_free(&c->red);
     mt_buf_free(&c->scratch);
     free(c);
@@ -120,6 +126,8 @@ const char *mt_classify_provider(mt_classifier *c, const char *dom, size_t dn, c
     return p;
 }
 
+static int rule_of_shape(mt_classifier *c, const char *provider, size_t pn, const char *reply);
+
 /* rule_of - the rule for a reply.  Rules see the reply's shape
  * (mt_reply_shape: local parts, ids and long numbers masked): servers
  * quote the recipient and add per-message ids (Gmail's "…si123 - gsmtp"),
@@ -128,6 +136,26 @@ const char *mt_classify_provider(mt_classifier *c, const char *dom, size_t dn, c
 static int rule_of(mt_classifier *c, const char *provider, const char *reply)
 {
     size_t pn = strlen(provider);
+    /* first by the reply with its local parts masked, which is what the
+     * shape is made from (so the same answer) for a tenth of the work:
+     * servers quote the recipient, so the text as logged seldom repeats */
+    mt_redact_text(reply, &c->scratch);
+    mt_buf *rk = &c->raw_key;
+    mt_buf_reset(rk);
+    mt_buf_append(rk, provider, pn);
+    mt_buf_putc(rk, '\0');
+    mt_buf_append(rk, c->scratch.data ? c->scratch.data : "", c->scratch.len);
+    void *seen = mt_strmap_get(c->masked, rk->data, rk->len);
+    if (seen)
+        return (int)((intptr_t)seen - 2);
+    int idx = rule_of_shape(c, provider, pn, reply);
+    mt_strmap_put(c->masked, rk->data, rk->len, (void *)(intptr_t)(idx + 2));
+    return idx;
+}
+
+/* rule_of_shape - rule_of through the reply's shape */
+static int rule_of_shape(mt_classifier *c, const char *provider, size_t pn, const char *reply)
+{
     mt_reply_shape(reply, &c->red, &c->scratch);
     const char *text = c->red.data ? c->red.data : "";
     size_t rn = c->red.len;
