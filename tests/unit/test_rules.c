@@ -152,6 +152,41 @@ static void t_provider_raw(void **state)
     mt_classifier_free(fresh);
 }
 
+/* a classifier's caches give the answer a fresh one gives: replies that
+ * differ only in the quoted recipient, or in ids, asked in turn */
+static void t_cached_replies(void **state)
+{
+    (void)state;
+    static const char *const replies[] = {
+        "550 User not found: alice@163.com",
+        "550 User not found: bob.smith@163.com",
+        "451 4.3.2 Internal server error",
+        "550 5.1.1 <carol@qq.com>: Recipient address rejected: User unknown",
+        "550 5.1.1 <dave@qq.com>: Recipient address rejected: User unknown",
+        "421 HL:ICC connection limit, mx14 id abc123def456",
+        "421 HL:ICC connection limit, mx15 id zz9988yy77",
+        "554 DT:SPM 163 smtp14,EsCowAD3 spam",
+        "452 4.2.2 mailbox full <erin@163.com>",
+        "no reply at all"};
+    static const char *const providers[] = {"netease", "tencent", "other"};
+    mt_classifier *shared = mt_classifier_new(R);
+    for (int round = 0; round < 3; round++)
+        for (size_t i = 0; i < sizeof replies / sizeof replies[0]; i++)
+            for (size_t k = 0; k < sizeof providers / sizeof providers[0]; k++) {
+                mt_classifier *fresh = mt_classifier_new(R);
+                mt_rule_hit a, b;
+                memset(&a, 0, sizeof a);
+                memset(&b, 0, sizeof b);
+                int ia = mt_classify_reply(fresh, providers[k], replies[i], &a);
+                int ib = mt_classify_reply(shared, providers[k], replies[i], &b);
+                assert_int_equal(ia, ib);
+                if (ia >= 0)
+                    assert_int_equal(a.category, b.category);
+                mt_classifier_free(fresh);
+            }
+    mt_classifier_free(shared);
+}
+
 static void t_netease(void **state)
 {
     (void)state;
@@ -239,7 +274,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_providers), cmocka_unit_test(t_provider_raw), cmocka_unit_test(t_netease),
-        cmocka_unit_test(t_others),    cmocka_unit_test(t_broken_files),
+        cmocka_unit_test(t_others),    cmocka_unit_test(t_broken_files), cmocka_unit_test(t_cached_replies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
