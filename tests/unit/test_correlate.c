@@ -339,6 +339,27 @@ static void t_domain_of(void **state)
     assert_memory_equal(d.p, "b", 1);
 }
 
+/* mt_lower_ascii - every length up to 40 (the word steps, the overlapping
+ * last word and the byte loop), every kind of byte, against a byte loop */
+static void t_lower_ascii(void **state)
+{
+    (void)state;
+    unsigned x = 7;
+    for (int round = 0; round < 20000; round++) {
+        char s[48], want[48];
+        size_t n = (size_t)round % 41;
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            static const char kinds[] = "AZaz@[`{09-.\x80\xc1\xda\xff";
+            s[i] = (x >> 12) & 1 ? (char)(x >> 16) : kinds[(x >> 16) % (sizeof kinds - 1)];
+            want[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 32) : s[i];
+        }
+        s[n] = want[n] = '#'; /* not touched past n */
+        mt_lower_ascii(s, n);
+        assert_memory_equal(s, want, n + 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -346,6 +367,7 @@ int main(void)
         cmocka_unit_test(t_expired_bounced_pending),
         cmocka_unit_test(t_queue_id_reuse),
         cmocka_unit_test(t_domain_of),
+        cmocka_unit_test(t_lower_ascii),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
