@@ -10,6 +10,9 @@
 #include "strmap.h"
 
 #define CACHE_LIMIT 65536
+/* the masked replies: most of those that come again are a few kinds; the
+ * rest carry ids and would only fill memory (a full cache starts over) */
+#define MASKED_LIMIT 8192
 
 /* the raw cache of mt_classify_provider: (domain, MX host) as logged, in
  * any case, to provider.  A log names a few hundred domains and a few
@@ -42,7 +45,7 @@ mt_classifier *mt_classifier_new(const mt_rules *rules)
     c->md = mt_rules_match_data_new(rules);
     c->providers = mt_strmap_new(CACHE_LIMIT);
     c->replies = mt_strmap_new(CACHE_LIMIT);
-    c->masked = mt_strmap_new(CACHE_LIMIT);
+    c->masked = mt_strmap_new(MASKED_LIMIT);
     mt_buf_init(&c->key);
     mt_buf_init(&c->raw_key);
     mt_buf_init(&c->red);
