@@ -15,20 +15,34 @@ typedef struct hour_acc {
 } hour_acc;
 
 #define COHORT_WAYS 32 /* a provider's cohort cache per dimension (a power of two) */
+#define SLOT_WAYS   64 /* a provider's cache of time slots (a power of two) */
+
+/* a way of that cache: the value's length, first and last eight bytes
+ * (which are the whole value up to 16 bytes, as most routes, IPs and
+ * domains are) beside its cohort, so that a hit reads this entry and the
+ * cohort's counts, not the cohort's value too */
+typedef struct cohort_way {
+    uint64_t head, tail;
+    size_t len;
+    struct cohort_acc *c; /* NULL: empty */
+} cohort_way;
 
 typedef struct prov_acc {
     mt_provider_stat s;
     mt_strmap *cohorts[MT_DIM_COUNT]; /* per dimension: value -> mt_cohort_stat* */
     mt_strmap *hours;                 /* 8-byte five-minute slot start -> hour_acc* */
     mt_domain_stat *domain_store;     /* built at the end from the recipient_domain cohorts */
-    hour_acc *last_slot;              /* attempts come roughly in time order */
-    mt_strmap *replies;               /* normalised text -> mt_reply_stat* */
-    mt_strmap *raw;                   /* reply as logged -> mt_reply_stat* (a bounded cache) */
+    /* the slots found lately, by slot number: attempts come roughly in
+     * time order, but a message's come when it ends, hours later for mail
+     * that was deferred */
+    hour_acc *recent_slots[SLOT_WAYS];
+    mt_strmap *replies; /* normalised text -> mt_reply_stat* */
+    mt_strmap *raw;     /* reply as logged -> mt_reply_stat* (a bounded cache) */
     /* per dimension, the cohorts found lately, filed by a fingerprint of
-     * the value (fingerprint()): most dimensions have a few dozen values
-     * at most (routes, IPs, envelope domains, size bands), so one compare
+     * the value (way_of()): most dimensions have a few dozen values at
+     * most (routes, IPs, envelope domains, size bands), so one compare
      * here saves hashing the whole value for the map */
-    struct cohort_acc *ways[MT_DIM_COUNT][COHORT_WAYS];
+    struct cohort_way ways[MT_DIM_COUNT][COHORT_WAYS];
 } prov_acc;
 
 typedef struct sender_acc {
@@ -42,10 +56,18 @@ typedef struct sender_acc {
  * and IP are left to compare, which saves building and hashing the
  * sender's key for nearly every attempt. */
 #define COHORT_SENDERS 4
+typedef struct sender_slot {
+    sender_acc *s;
+    /* the attempt's provider and its route's and IP's cohorts when the
+     * sender was filed: the same three pointers are the same sender,
+     * found without comparing its strings */
+    const char *provider;
+    const struct cohort_acc *route, *ip;
+} sender_slot;
 typedef struct cohort_acc {
-    mt_cohort_stat s; /* first: the maps' values are mt_cohort_stat pointers */
-    size_t len;       /* of s.value */
-    sender_acc *senders[COHORT_SENDERS];
+    mt_cohort_stat s;    /* first: the maps' values are mt_cohort_stat pointers */
+    uint64_t domain_bit; /* a recipient domain's cohort: the value hashed to one of 64 bits */
+    sender_slot senders[COHORT_SENDERS];
 } cohort_acc;
 
 /* what is known of one recipient of the message being counted: a
@@ -163,27 +185,29 @@ static const char *size_band(int64_t size)
 
 static void count(mt_counts *c, const mt_attempt *a);
 
-/* fingerprint - a way of the cohort cache for value s of length n: from
- * its length and its first and last eight bytes, which is cheaper than
- * hashing it all and tells apart the values a dimension has in practice
- * (a collision only costs a trip to the map) */
-static unsigned fingerprint(const char *s, size_t n)
+/* way_key - the head, tail and way of value s of length n (no NULs) for
+ * the cohort cache: head holds the first eight bytes (zero padded) and
+ * tail the last eight (zero below eight bytes), so that up to 16 bytes
+ * (len, head, tail) is the value; the way mixes the three (a collision
+ * only costs a trip to the map) */
+static unsigned way_key(const char *s, size_t n, uint64_t *head, uint64_t *tail)
 {
-    uint64_t head = 0, tail = 0;
+    uint64_t h8 = 0, t8 = 0;
     if (n >= 8) {
-        memcpy(&head, s, 8);
-        memcpy(&tail, s + n - 8, 8);
+        memcpy(&h8, s, 8);
+        memcpy(&t8, s + n - 8, 8);
     } else {
-        memcpy(&head, s, n);
+        memcpy(&h8, s, n);
     }
-    uint64_t h =
-        (head * 0x9e3779b97f4a7c15ULL) ^ (tail * 0xc2b2ae3d27d4eb4fULL) ^ (n * 0x165667b19e3779f9ULL);
+    *head = h8;
+    *tail = t8;
+    uint64_t h = (h8 * 0x9e3779b97f4a7c15ULL) ^ (t8 * 0xc2b2ae3d27d4eb4fULL) ^ (n * 0x165667b19e3779f9ULL);
     return (unsigned)(h >> 59) & (COHORT_WAYS - 1);
 }
 
-/* add_cohort - count a in the cohort of p's dimension dim whose value is
- * value; returns the cohort, NULL when the value is unknown */
-static cohort_acc *add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, const mt_attempt *a)
+/* find_cohort - the cohort of p's dimension dim whose value is value,
+ * made if new; NULL when the value is unknown */
+static cohort_acc *find_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, const mt_attempt *a)
 {
     if (value == NULL || *value == '\0')
         return NULL; /* unknown is not a cohort */
@@ -193,9 +217,11 @@ static cohort_acc *add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *v
         c = m->c; /* same message, same string: same cohort */
     if (c == NULL) {
         size_t n = strlen(value);
-        cohort_acc **way = &p->ways[dim][fingerprint(value, n)];
-        if (*way != NULL && (*way)->len == n && memcmp((*way)->s.value, value, n) == 0) {
-            c = &(*way)->s;
+        uint64_t head, tail;
+        cohort_way *way = &p->ways[dim][way_key(value, n, &head, &tail)];
+        if (way->c != NULL && way->len == n && way->head == head && way->tail == tail &&
+            (n <= 16 || memcmp(way->c->s.value + 8, value + 8, n - 16) == 0)) {
+            c = &way->c->s;
         } else { /* the map, and remember what it gave */
             c = mt_strmap_get(p->cohorts[dim], value, n);
             if (c == NULL) {
@@ -203,17 +229,28 @@ static cohort_acc *add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *v
                 c = &ca->s;
                 c->dim = dim;
                 c->value = mt_xstrdup(value);
-                ca->len = n;
                 c->first = a->time;
+                if (dim == MT_DIM_RECIPIENT_DOMAIN)
+                    ca->domain_bit = 1ull << (mt_hash(value, n) & 63);
                 mt_strmap_put(p->cohorts[dim], value, n, c);
             }
-            *way = (cohort_acc *)c;
+            way->head = head;
+            way->tail = tail;
+            way->len = n;
+            way->c = (cohort_acc *)c;
         }
     }
     m->serial = a->message_serial;
     m->provider = p;
     m->value = value;
     m->c = c;
+    return (cohort_acc *)c;
+}
+
+/* count_cohort - count a in cohort ca */
+static void count_cohort(const mt_diag *d, cohort_acc *ca, const mt_attempt *a)
+{
+    mt_cohort_stat *c = &ca->s;
     count(&c->c, a);
     if (a->time < c->first)
         c->first = a->time;
@@ -232,23 +269,50 @@ static cohort_acc *add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *v
         if (a->time > c->last_failure)
             c->last_failure = a->time;
     }
-    return (cohort_acc *)c;
 }
 
-/* add_cohorts - count a in every dimension's cohort; returns its envelope
- * domain's cohort (NULL: unknown) */
-static cohort_acc *add_cohorts(mt_diag *d, prov_acc *p, const mt_attempt *a)
+/* add_cohort - count a in the cohort of p's dimension dim whose value is
+ * value; returns the cohort, NULL when the value is unknown */
+static cohort_acc *add_known(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, const mt_attempt *a)
 {
-    add_cohort(d, p, MT_DIM_ROUTE, a->route, a);
-    add_cohort(d, p, MT_DIM_SENDING_IP, a->sending_ip, a);
+    cohort_acc *ca = find_cohort(d, p, dim, value, a);
+    if (ca)
+        count_cohort(d, ca, a);
+    return ca;
+}
+
+/* (the unknown values, half of them in some logs, cost no call) */
+static inline cohort_acc *add_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value,
+                                     const mt_attempt *a)
+{
+    return value == NULL || *value == '\0' ? NULL : add_known(d, p, dim, value, a);
+}
+
+/* add_cohorts - count a in every dimension's cohort; sets d->domain_bit
+ * and returns in *from, *route and *ip a's cohorts of those dimensions
+ * (NULL: unknown) */
+static void add_cohorts(mt_diag *d, prov_acc *p, const mt_attempt *a, cohort_acc **from, cohort_acc **route,
+                        cohort_acc **ip)
+{
+    /* the recipient domain first: its failures mark their domain's bit in
+     * every other cohort; the bit is hashed once per cohort */
+    cohort_acc *rd = find_cohort(d, p, MT_DIM_RECIPIENT_DOMAIN, a->recipient_domain, a);
+    if (rd == NULL)
+        d->domain_bit = a->recipient_domain
+                            ? 1ull << (mt_hash(a->recipient_domain, strlen(a->recipient_domain)) & 63)
+                            : 0;
+    else
+        d->domain_bit = rd->domain_bit;
+    if (rd)
+        count_cohort(d, rd, a);
+    *route = add_cohort(d, p, MT_DIM_ROUTE, a->route, a);
+    *ip = add_cohort(d, p, MT_DIM_SENDING_IP, a->sending_ip, a);
     add_cohort(d, p, MT_DIM_HELO, a->helo_name, a);
-    cohort_acc *from = add_cohort(d, p, MT_DIM_MAIL_FROM, a->mail_from_domain, a);
+    *from = add_cohort(d, p, MT_DIM_MAIL_FROM, a->mail_from_domain, a);
     add_cohort(d, p, MT_DIM_HEADER_FROM, a->header_from_domain, a);
     add_cohort(d, p, MT_DIM_TEMPLATE, a->message_template_id, a);
     add_cohort(d, p, MT_DIM_ATTACHMENTS, a->attachment_types, a);
     add_cohort(d, p, MT_DIM_SIZE, size_band(a->message_size), a);
-    add_cohort(d, p, MT_DIM_RECIPIENT_DOMAIN, a->recipient_domain, a);
-    return from;
 }
 
 static void add_sender_hash(mt_hour_stat *b, uint64_t h)
@@ -273,14 +337,14 @@ static int distinct_senders(const mt_hour_stat *b)
 static void add_hour(prov_acc *p, const mt_attempt *a)
 {
     int64_t h = a->time - ((a->time % MT_SLOT_SECONDS) + MT_SLOT_SECONDS) % MT_SLOT_SECONDS;
-    hour_acc *ha =
-        p->last_slot && p->last_slot->s.hour == h ? p->last_slot : mt_strmap_get(p->hours, &h, sizeof h);
+    hour_acc **way = &p->recent_slots[(uint64_t)(h / MT_SLOT_SECONDS) & (SLOT_WAYS - 1)];
+    hour_acc *ha = *way && (*way)->s.hour == h ? *way : mt_strmap_get(p->hours, &h, sizeof h);
     if (ha == NULL) {
         ha = mt_xcalloc(1, sizeof *ha);
         ha->s.hour = h;
         mt_strmap_put(p->hours, &h, sizeof h, ha);
     }
-    p->last_slot = ha;
+    *way = ha;
     mt_hour_stat *b = &ha->s;
     b->attempts++;
     if (a->retry_count == 0)
@@ -597,29 +661,35 @@ static sender_acc *sender_in_map(mt_diag *d, const mt_attempt *a)
 
 /* sender_of - the sender (route, IP, envelope domain, provider) of a:
  * among those its envelope domain's cohort from (may be NULL) knows, then
- * the few found last, then the map */
-static sender_acc *sender_of(mt_diag *d, const mt_attempt *a, cohort_acc *from)
+ * the few found last, then the map.  route and ip are a's cohorts of
+ * those dimensions (NULL: none). */
+static sender_acc *sender_of(mt_diag *d, const mt_attempt *a, cohort_acc *from, const cohort_acc *route,
+                             const cohort_acc *ip)
 {
     int slot = -1;
     for (int i = 0; from != NULL && i < COHORT_SENDERS; i++) {
-        sender_acc *r = from->senders[i];
+        sender_slot *sl = &from->senders[i];
+        sender_acc *r = sl->s;
         if (r == NULL) {
             slot = i;
             break;
         }
+        if (route && ip && sl->route == route && sl->ip == ip && sl->provider == a->provider)
+            return r;
         if (same_str(r->s.route, a->route) && same_str(r->s.sending_ip, a->sending_ip) &&
             same_str(r->s.provider, a->provider))
             return r;
     }
     sender_acc *s = sender_in_map(d, a);
     if (slot >= 0)
-        from->senders[slot] = s;
+        from->senders[slot] = (sender_slot){s, a->provider, route, ip};
     return s;
 }
 
-static void add_sender(mt_diag *d, const mt_attempt *a, cohort_acc *from)
+static void add_sender(mt_diag *d, const mt_attempt *a, cohort_acc *from, const cohort_acc *route,
+                       const cohort_acc *ip)
 {
-    sender_acc *s = sender_of(d, a, from);
+    sender_acc *s = sender_of(d, a, from, route, ip);
     count(&s->s.c, a);
     if (a->time < s->s.first)
         s->s.first = a->time;
@@ -647,9 +717,6 @@ void mt_diag_add(const mt_attempt *a, void *arg)
     if (!d->have_time || a->time > d->r.last)
         d->r.last = a->time;
     d->have_time = 1;
-    /* hashed once: the sender and every failing cohort keep it */
-    d->domain_bit =
-        a->recipient_domain ? 1ull << (mt_hash(a->recipient_domain, strlen(a->recipient_domain)) & 63) : 0;
 
     prov_acc *p = provider_acc(d, a->provider ? a->provider : "other");
     count(&p->s.c, a);
@@ -671,7 +738,9 @@ void mt_diag_add(const mt_attempt *a, void *arg)
             p->s.last_failure = a->time;
         add_reply(d, p, a);
     }
-    add_sender(d, a, add_cohorts(d, p, a));
+    cohort_acc *from, *route, *ip;
+    add_cohorts(d, p, a, &from, &route, &ip);
+    add_sender(d, a, from, route, ip);
     add_hour(p, a);
     track_rcpt(d, p, a);
 }

@@ -61,12 +61,13 @@ typedef struct mt_cohort_stat {
     mt_dim dim;
     char *value;
     mt_counts c;
+    /* next to the counts: what every attempt updates is on two cache lines */
+    int64_t first, last, first_failure, last_failure;
     uint64_t failed_by_stage[MT_STAGE_COUNT]; /* deferred or refused */
     uint64_t failed_by_category[MT_CAT_COUNT];
     uint64_t refused_by_category[MT_CAT_COUNT]; /* the permanent (5xx) part */
     uint64_t generic_failures;                  /* replies that are a generic front-end text */
     uint64_t fail_domain_bits;                  /* recipient domains of its failures, hashed into 64 bits */
-    int64_t first, last, first_failure, last_failure;
 } mt_cohort_stat;
 
 /* One time bucket of a provider's attempts: an hour, or five minutes. */

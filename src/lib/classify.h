@@ -26,6 +26,13 @@ void mt_classifier_free(mt_classifier *c);
  * the record's callback. */
 void mt_classify(mt_classifier *c, mt_attempt *a);
 
+/* mt_classify_provider - the provider mt_classify would give an attempt
+ * to the recipient domain dom[0..dn) through the MX host mx[0..mn) (either
+ * may be empty), as they are logged, in any case.  Through a small cache
+ * of the bytes as given, so that a run of lines to one domain costs a
+ * compare each.  The string belongs to the rules. */
+const char *mt_classify_provider(mt_classifier *c, const char *dom, size_t dn, const char *mx, size_t mn);
+
 /* mt_classify_reply - classify a bare reply for a provider (used by
  * tests and `mailtriage classify`).  Returns the rule index or -1. */
 int mt_classify_reply(mt_classifier *c, const char *provider, const char *reply, mt_rule_hit *hit);

@@ -110,13 +110,33 @@ static const char *str(const msg *m, uint32_t off)
     return off == NONE ? NULL : m->arena.data + off;
 }
 
+static void make_key(mt_slice host, mt_slice qid, char *key, size_t *len);
+
+/* key_of - the key l is filed under, "host queue_id" (host at most 40
+ * bytes, queue id at most 30): where the line holds it as it stands (a
+ * reader gave an empty host slice at the space before the queue id, as
+ * the Exim reader does), a pointer into the line; else made in buf (80
+ * bytes).  Hashing a copy just written stalls on the store buffer. */
+static const char *key_of(const mt_pf_line *l, char *buf, size_t *len)
+{
+    mt_slice host = l->host, qid = l->queue_id;
+    if (host.len == 0 && host.p != NULL && host.p + 1 == qid.p && host.p[0] == ' ' && qid.len <= 30) {
+        *len = qid.len + 1;
+        return host.p;
+    }
+    make_key(host, qid, buf, len);
+    return buf;
+}
+
 static void make_key(mt_slice host, mt_slice qid, char *key, size_t *len)
 {
     size_t hn = host.len > 40 ? 40 : host.len;
     size_t qn = qid.len > 30 ? 30 : qid.len;
-    memcpy(key, host.p, hn);
+    if (hn) /* an empty slice may be NULL */
+        memcpy(key, host.p, hn);
     key[hn] = ' ';
-    memcpy(key + hn + 1, qid.p, qn);
+    if (qn)
+        memcpy(key + hn + 1, qid.p, qn);
     *len = hn + 1 + qn;
 }
 
@@ -406,9 +426,9 @@ uint64_t mt_join_key_hash(const mt_pf_line *l)
 {
     if (!joined(l))
         return 0;
-    char key[80];
+    char buf[80];
     size_t keylen;
-    make_key(l->host, l->queue_id, key, &keylen);
+    const char *key = key_of(l, buf, &keylen);
     return mt_hash(key, keylen);
 }
 
@@ -421,7 +441,15 @@ void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_buf *scr
      * the address and the MX host in lower case, the reply as logged
      * (mt_classify reads it only when the attempt failed) */
     mt_slice d = mt_domain_of(l->to.p, l->to.len);
-    size_t rn = l->status == MT_STATUS_SENT ? 0 : l->reply.len;
+    if (l->status == MT_STATUS_SENT) { /* mt_classify reads no reply: the provider is all */
+        out->provider = mt_classify_provider(cls, d.p, d.len, l->mx_host.p, l->mx_host.len);
+        out->meaning = NULL;
+        out->flags = 0;
+        out->category = MT_CAT_NONE;
+        out->set = 1;
+        return;
+    }
+    size_t rn = l->reply.len;
     mt_buf_reset(scratch);
     mt_buf_reserve(scratch, d.len + l->mx_host.len + rn + 3);
     char *dom = scratch->data, *mx = dom + d.len + 1, *reply = mx + l->mx_host.len + 1;
@@ -460,9 +488,9 @@ void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const mt_j
 {
     if (!joined(l))
         return;
-    char key[80];
+    char buf[80];
     size_t keylen;
-    make_key(l->host, l->queue_id, key, &keylen);
+    const char *key = key_of(l, buf, &keylen);
     msg **link;
     msg *m = lookup(j, key, keylen, h, &link);
     switch (l->kind) {

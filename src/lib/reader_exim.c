@@ -47,34 +47,50 @@ static int alnum(char c)
 
 int mt_exim_is_msgid(const char *p, size_t n)
 {
-    /* classic: 6-6-2 base62 ("1vKp0a-0004Rg-1x"); 4.97+: 6-11-4 */
-    size_t a = 0, b, c;
-    while (a < n && alnum(p[a]))
-        a++;
-    if (a != 6 || a >= n || p[a] != '-')
+    /* classic: 6-6-2 base62 ("1vKp0a-0004Rg-1x"); 4.97+: 6-11-4; the last
+     * two parts each of either length: 16, 18, 21 or 23 bytes with the
+     * dashes in their places (this runs for every line) */
+    if (n != 16 && n != 18 && n != 21 && n != 23)
         return 0;
-    b = a + 1;
-    while (b < n && alnum(p[b]))
-        b++;
-    if ((b - a - 1 != 6 && b - a - 1 != 11) || b >= n || p[b] != '-')
+    size_t dash = n < 21 ? 13 : 18;
+    if (p[6] != '-' || p[dash] != '-')
         return 0;
-    c = b + 1;
-    while (c < n && alnum(p[c]))
-        c++;
-    return c == n && (c - b - 1 == 2 || c - b - 1 == 4);
+    unsigned ok = 1;
+    for (size_t i = 0; i < 6; i++)
+        ok &= b62[(unsigned char)p[i]];
+    for (size_t i = 7; i < dash; i++)
+        ok &= b62[(unsigned char)p[i]];
+    for (size_t i = dash + 1; i < n; i++)
+        ok &= b62[(unsigned char)p[i]];
+    return (int)ok;
 }
 
 /* stamp - "YYYY-MM-DD HH:MM:SS[.mmm]" then optionally " +hhmm"; returns
  * bytes consumed or 0. */
-static size_t stamp(const char *s, size_t n, int64_t *t, int32_t *usec)
+static size_t stamp(const char *s, size_t n, mt_yearctx *yc, int64_t *t, int32_t *usec)
 {
     int y, mo, d, h, mi, sec;
-    if (n < 19 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d) || s[10] != ' ' || !digits(s + 11, 2, &h) || s[13] != ':' ||
-        !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
+    int64_t minute;
+    if (n < 19)
         return 0;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return 0;
+    if (yc && memcmp(s, yc->last_minute, 16) == 0) {
+        /* the minute of the last stamp, which passed every test below */
+        if (s[16] != ':' || !digits(s + 17, 2, &sec) || sec > 60)
+            return 0;
+        minute = yc->last_minute_t;
+    } else {
+        if (!digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
+            !digits(s + 8, 2, &d) || s[10] != ' ' || !digits(s + 11, 2, &h) || s[13] != ':' ||
+            !digits(s + 14, 2, &mi) || s[16] != ':' || !digits(s + 17, 2, &sec))
+            return 0;
+        if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+            return 0;
+        minute = mt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60;
+        if (yc) {
+            memcpy(yc->last_minute, s, 16);
+            yc->last_minute_t = minute;
+        }
+    }
     size_t k = 19;
     int32_t us = 0;
     if (k < n && s[k] == '.') {
@@ -90,7 +106,7 @@ static size_t stamp(const char *s, size_t n, int64_t *t, int32_t *usec)
         off = (oh * 3600 + om * 60) * (s[k + 1] == '-' ? -1 : 1);
         k += 6;
     }
-    *t = mt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off;
+    *t = minute + sec - off;
     *usec = us;
     return k;
 }
@@ -451,7 +467,7 @@ int mt_exim_probe(const char *line, size_t n)
 {
     int64_t t;
     int32_t us;
-    size_t k = stamp(line, n, &t, &us);
+    size_t k = stamp(line, n, NULL, &t, &us);
     if (k == 0 || k >= n || line[k] != ' ')
         return 0;
     k++;
@@ -487,7 +503,7 @@ int mt_exim_probe(const char *line, size_t n)
     return mt_find(p, rn, " authenticator failed for ") != NULL;
 }
 
-mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_pf_line *o)
+mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *o)
 {
     /* the fields before `to` are set for every line; a delivery clears its
      * own group and an arrival the rest (mt_pf_line's layout): the struct
@@ -497,7 +513,7 @@ mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_pf_line *o)
     o->time = 0;
     o->usec = 0;
     o->host = o->program = o->daemon = o->queue_id = MT_SLICE_NULL;
-    size_t k = stamp(line, n, &o->time, &o->usec);
+    size_t k = stamp(line, n, yc, &o->time, &o->usec);
     if (k == 0)
         return malformed(o, "no Exim timestamp");
     if (k < n && line[k] == ' ' && k + 1 < n && line[k + 1] == '[') {
@@ -516,7 +532,9 @@ mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_pf_line *o)
     if (!mt_exim_is_msgid(id, idn))
         return o->kind = MT_PF_IGNORED; /* daemon, queue runner, rejections, … */
     o->queue_id = (mt_slice){id, idn};
-    o->host = (mt_slice){"", 0};
+    /* no host: empty, at the space before the id, where the joiner finds
+     * its key " id" as the line stands */
+    o->host = (mt_slice){id - 1, 0};
     if (sp == NULL)
         return o->kind = MT_PF_IGNORED;
     const char *p = sp + 1;

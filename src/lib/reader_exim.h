@@ -25,12 +25,15 @@
 #define MT_READER_EXIM_H
 
 #include "reader_postfix.h"
+#include "timeparse.h"
 
 /* mt_exim_parse - parse line[0..n) (no newline) into out.  Returns the
  * kind (also out->kind): MT_PF_MALFORMED with out->why for a line that is
  * not Exim's, MT_PF_IGNORED for an Exim line with nothing for the record
- * (daemon start, queue runs, rejections, frozen…). */
-mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_pf_line *out);
+ * (daemon start, queue runs, rejections, frozen…).  yc, when not NULL,
+ * remembers the last stamp's minute between the lines of one file (one
+ * per thread); the answers are the same without it. */
+mt_pf_kind mt_exim_parse(const char *line, size_t n, mt_yearctx *yc, mt_pf_line *out);
 
 /* mt_exim_probe - for format detection: 1 when line[0..n) is an Exim
  * mainlog line: an Exim stamp, then a message id or one of the lines Exim

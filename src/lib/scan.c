@@ -442,7 +442,7 @@ static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
             keep_kind(c, k, pl->why, line, len, my, keep);
             break;
         case MT_FORMAT_EXIM:
-            k = mt_exim_parse(line, len, pl);
+            k = mt_exim_parse(line, len, &yc, pl);
             keep_kind(c, k, pl->why, line, len, my, keep);
             break;
         case MT_FORMAT_OPENSMTPD: {

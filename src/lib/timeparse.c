@@ -48,6 +48,8 @@ void mt_yearctx_init(mt_yearctx *yc, int year, int64_t mtime)
     yc->last_month = 0;
     yc->last_stamp[0] = '\0';
     yc->last_t = 0;
+    memset(yc->last_minute, 0, sizeof yc->last_minute);
+    yc->last_minute_t = 0;
     yc->first_month = 0;
     yc->rollovers = 0;
     yc->fixed = year > 0;

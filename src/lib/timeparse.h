@@ -24,6 +24,11 @@ typedef struct mt_yearctx {
      * their second, so a 15-byte compare replaces the parse */
     char last_stamp[16];
     int64_t last_t;
+    /* the same for ISO stamps ("2026-11-20 21:35:51", Exim): the last
+     * one's minute ("2026-11-20 21:35") and its value, so that the lines
+     * of one minute cost a 16-byte compare and two digits */
+    char last_minute[16];
+    int64_t last_minute_t;
     int first_month; /* month of the first classic stamp seen, 0 before */
     int rollovers;   /* Dec -> Jan turns seen */
 } mt_yearctx;

@@ -275,23 +275,100 @@ const char *mt_grouped(uint64_t v, char *buf)
     return buf;
 }
 
-/* RFC 5322 atext and the dot, as a table: reply shaping tests every byte */
-static const unsigned char local_chars[256] = {
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,  ['g'] = 1, ['h'] = 1, ['i'] = 1,
-    ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1,  ['p'] = 1, ['q'] = 1, ['r'] = 1,
-    ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,  ['y'] = 1, ['z'] = 1, ['A'] = 1,
-    ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1,  ['H'] = 1, ['I'] = 1, ['J'] = 1,
-    ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1,  ['Q'] = 1, ['R'] = 1, ['S'] = 1,
-    ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1,  ['Z'] = 1, ['0'] = 1, ['1'] = 1,
-    ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,  ['8'] = 1, ['9'] = 1, ['.'] = 1,
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['/'] = 1,
-    ['='] = 1, ['?'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['{'] = 1,  ['|'] = 1, ['}'] = 1, ['~'] = 1,
-    ['-'] = 1,
+/* bytes of replies and addresses, as a table: reply shaping tests every
+ * byte.  CL_L: RFC 5322 atext and the dot (a local part's); CL_T: part of a
+ * shaping token (atext and ':', not the dot); CL_D: a digit; CL_W: lower
+ * case. */
+enum { CL_L = 1, CL_T = 2, CL_D = 4, CL_W = 8 };
+static const unsigned char char_class[256] = {
+    ['a'] = CL_L | CL_T | CL_W,
+    ['b'] = CL_L | CL_T | CL_W,
+    ['c'] = CL_L | CL_T | CL_W,
+    ['d'] = CL_L | CL_T | CL_W,
+    ['e'] = CL_L | CL_T | CL_W,
+    ['f'] = CL_L | CL_T | CL_W,
+    ['g'] = CL_L | CL_T | CL_W,
+    ['h'] = CL_L | CL_T | CL_W,
+    ['i'] = CL_L | CL_T | CL_W,
+    ['j'] = CL_L | CL_T | CL_W,
+    ['k'] = CL_L | CL_T | CL_W,
+    ['l'] = CL_L | CL_T | CL_W,
+    ['m'] = CL_L | CL_T | CL_W,
+    ['n'] = CL_L | CL_T | CL_W,
+    ['o'] = CL_L | CL_T | CL_W,
+    ['p'] = CL_L | CL_T | CL_W,
+    ['q'] = CL_L | CL_T | CL_W,
+    ['r'] = CL_L | CL_T | CL_W,
+    ['s'] = CL_L | CL_T | CL_W,
+    ['t'] = CL_L | CL_T | CL_W,
+    ['u'] = CL_L | CL_T | CL_W,
+    ['v'] = CL_L | CL_T | CL_W,
+    ['w'] = CL_L | CL_T | CL_W,
+    ['x'] = CL_L | CL_T | CL_W,
+    ['y'] = CL_L | CL_T | CL_W,
+    ['z'] = CL_L | CL_T | CL_W,
+    ['A'] = CL_L | CL_T,
+    ['B'] = CL_L | CL_T,
+    ['C'] = CL_L | CL_T,
+    ['D'] = CL_L | CL_T,
+    ['E'] = CL_L | CL_T,
+    ['F'] = CL_L | CL_T,
+    ['G'] = CL_L | CL_T,
+    ['H'] = CL_L | CL_T,
+    ['I'] = CL_L | CL_T,
+    ['J'] = CL_L | CL_T,
+    ['K'] = CL_L | CL_T,
+    ['L'] = CL_L | CL_T,
+    ['M'] = CL_L | CL_T,
+    ['N'] = CL_L | CL_T,
+    ['O'] = CL_L | CL_T,
+    ['P'] = CL_L | CL_T,
+    ['Q'] = CL_L | CL_T,
+    ['R'] = CL_L | CL_T,
+    ['S'] = CL_L | CL_T,
+    ['T'] = CL_L | CL_T,
+    ['U'] = CL_L | CL_T,
+    ['V'] = CL_L | CL_T,
+    ['W'] = CL_L | CL_T,
+    ['X'] = CL_L | CL_T,
+    ['Y'] = CL_L | CL_T,
+    ['Z'] = CL_L | CL_T,
+    ['0'] = CL_L | CL_T | CL_D,
+    ['1'] = CL_L | CL_T | CL_D,
+    ['2'] = CL_L | CL_T | CL_D,
+    ['3'] = CL_L | CL_T | CL_D,
+    ['4'] = CL_L | CL_T | CL_D,
+    ['5'] = CL_L | CL_T | CL_D,
+    ['6'] = CL_L | CL_T | CL_D,
+    ['7'] = CL_L | CL_T | CL_D,
+    ['8'] = CL_L | CL_T | CL_D,
+    ['9'] = CL_L | CL_T | CL_D,
+    ['.'] = CL_L,
+    ['!'] = CL_L | CL_T,
+    ['#'] = CL_L | CL_T,
+    ['$'] = CL_L | CL_T,
+    ['%'] = CL_L | CL_T,
+    ['&'] = CL_L | CL_T,
+    ['\''] = CL_L | CL_T,
+    ['*'] = CL_L | CL_T,
+    ['+'] = CL_L | CL_T,
+    ['/'] = CL_L | CL_T,
+    ['='] = CL_L | CL_T,
+    ['?'] = CL_L | CL_T,
+    ['^'] = CL_L | CL_T,
+    ['_'] = CL_L | CL_T,
+    ['`'] = CL_L | CL_T,
+    ['{'] = CL_L | CL_T,
+    ['|'] = CL_L | CL_T,
+    ['}'] = CL_L | CL_T,
+    ['~'] = CL_L | CL_T,
+    ['-'] = CL_L | CL_T,
+    [':'] = CL_T,
 };
 
 int mt_is_local_char(char c)
 {
-    return local_chars[(unsigned char)c];
+    return char_class[(unsigned char)c] & CL_L;
 }
 
 void mt_redact_text(const char *s, mt_buf *out)
@@ -335,11 +412,10 @@ void mt_reply_shape(const char *s, mt_buf *out, mt_buf *tmpb)
         /* a token: a run of alphanumerics (and . _ - + = /) */
         size_t j = i;
         int digits = 0, lower = 0;
-        while (j < n && p[j] != '.' && (local_chars[(unsigned char)p[j]] || p[j] == ':')) {
-            if (p[j] >= '0' && p[j] <= '9')
-                digits++;
-            else if (p[j] >= 'a' && p[j] <= 'z')
-                lower++;
+        unsigned c;
+        while (j < n && ((c = char_class[(unsigned char)p[j]]) & CL_T)) {
+            digits += (c & CL_D) != 0;
+            lower += (c & CL_W) != 0;
             j++;
         }
         if (j == i) {
@@ -391,9 +467,8 @@ mt_slice mt_domain_of(const char *addr, size_t n)
 {
     if (addr == NULL)
         return (mt_slice){NULL, 0};
-    for (size_t i = n; i > 0; i--) {
-        if (addr[i - 1] == '@')
-            return (mt_slice){addr + i, n - i};
-    }
+    const char *at = n ? memrchr(addr, '@', n) : NULL; /* the last '@' */
+    if (at)
+        return (mt_slice){at + 1, n - (size_t)(at + 1 - addr)};
     return (mt_slice){addr + n, 0};
 }

@@ -19,13 +19,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static int parse(const char *line, size_t n, mt_pf_line *l, void *arg)
 {
-    (void)arg;
-    return mt_exim_parse(line, n, l);
+    return mt_exim_parse(line, n, arg, l); /* every other input with a minute cache */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_detect(data, size);
-    fuzz_log(data, size, rules, parse, NULL);
+    mt_yearctx yc;
+    mt_yearctx_init(&yc, 0, 0);
+    fuzz_log(data, size, rules, parse, size & 1 ? &yc : NULL);
     return 0;
 }

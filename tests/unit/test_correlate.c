@@ -313,12 +313,61 @@ static int teardown(void **state)
     return 0;
 }
 
+/* mt_domain_of - what follows the last '@' (a recipient is filed under
+ * its domain by it), over addresses with none, one or several */
+static void t_domain_of(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *addr, *dom;
+    } cases[] = {{"alice@163.com", "163.com"},
+                 {"\"a@b\"@qq.com", "qq.com"},
+                 {"local", ""},
+                 {"@x.cn", "x.cn"},
+                 {"x@", ""},
+                 {"", ""}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        mt_slice d = mt_domain_of(cases[i].addr, strlen(cases[i].addr));
+        assert_int_equal(d.len, strlen(cases[i].dom));
+        assert_memory_equal(d.p, cases[i].dom, d.len);
+        assert_ptr_equal(d.p + d.len, cases[i].addr + strlen(cases[i].addr)); /* the address's tail */
+    }
+    assert_null(mt_domain_of(NULL, 0).p);
+    /* a '@' past n is not seen */
+    mt_slice d = mt_domain_of("a@b@c", 3);
+    assert_int_equal(d.len, 1);
+    assert_memory_equal(d.p, "b", 1);
+}
+
+/* mt_lower_ascii - every length up to 40 (the word steps, the overlapping
+ * last word and the byte loop), every kind of byte, against a byte loop */
+static void t_lower_ascii(void **state)
+{
+    (void)state;
+    unsigned x = 7;
+    for (int round = 0; round < 20000; round++) {
+        char s[48], want[48];
+        size_t n = (size_t)round % 41;
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            static const char kinds[] = "AZaz@[`{09-.\x80\xc1\xda\xff";
+            s[i] = (x >> 12) & 1 ? (char)(x >> 16) : kinds[(x >> 16) % (sizeof kinds - 1)];
+            want[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 32) : s[i];
+        }
+        s[n] = want[n] = '#'; /* not touched past n */
+        mt_lower_ascii(s, n);
+        assert_memory_equal(s, want, n + 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_retries_then_delivered),
         cmocka_unit_test(t_expired_bounced_pending),
         cmocka_unit_test(t_queue_id_reuse),
+        cmocka_unit_test(t_domain_of),
+        cmocka_unit_test(t_lower_ascii),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

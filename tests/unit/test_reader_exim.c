@@ -24,7 +24,7 @@ static mt_pf_line L;
 
 static mt_pf_kind parse(const char *s)
 {
-    return mt_exim_parse(s, strlen(s), &L);
+    return mt_exim_parse(s, strlen(s), NULL, &L);
 }
 
 static void assert_slice(mt_slice s, const char *want)
@@ -253,6 +253,61 @@ static void t_other_lines(void **state)
 /* t_stamp - every byte of the timestamp in turn: a digit where a digit
  * goes gives the time of that stamp (checked against the C library's
  * arithmetic), anything else in any place makes the line malformed */
+/* msgid_by_parts - Exim's id read part by part (6 base-62 characters, a
+ * dash, 6 or 11, a dash, 2 or 4): the rule mt_exim_is_msgid must keep */
+static int msgid_by_parts(const char *p, size_t n)
+{
+    static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    size_t run[3], k = 0;
+    for (int part = 0; part < 3; part++) {
+        size_t start = k;
+        while (k < n && p[k] != '\0' && strchr(b62, p[k]) != NULL)
+            k++;
+        run[part] = k - start;
+        if (part < 2) {
+            if (k >= n || p[k] != '-')
+                return 0;
+            k++;
+        }
+    }
+    return k == n && run[0] == 6 && (run[1] == 6 || run[1] == 11) && (run[2] == 2 || run[2] == 4);
+}
+
+/* every shape of id, and near misses: a dash moved, a byte that is not
+ * base 62 in each place, lengths around the valid ones */
+static void t_msgid(void **state)
+{
+    (void)state;
+    static const char pool[] = "0aZ9-_.: @\x80";
+    unsigned x = 99;
+    int valid = 0;
+    for (int round = 0; round < 200000; round++) {
+        char id[32];
+        x = x * 1103515245u + 12345u;
+        size_t n = 12 + (x >> 8) % 14;
+        static const size_t shapes[4][2] = {{6, 6}, {6, 11}, {6, 6}, {6, 11}};
+        size_t b = 7 + shapes[(x >> 20) % 4][1];
+        for (size_t i = 0; i < n; i++)
+            id[i] = "0aZ9"[(x >> (i % 16)) & 3];
+        if (n > 6)
+            id[6] = '-';
+        if (b < n)
+            id[b] = '-';
+        x = x * 1103515245u + 12345u;
+        if ((x >> 10) % 3 == 0) /* one byte replaced */
+            id[(x >> 14) % n] = pool[(x >> 20) % (sizeof pool - 1)];
+        id[n] = '\0';
+        int want = msgid_by_parts(id, n);
+        valid += want;
+        if (mt_exim_is_msgid(id, n) != want)
+            fail_msg("\"%s\" (%zu bytes): mt_exim_is_msgid says %d", id, n, !want);
+    }
+    assert_true(valid > 10000); /* the valid shapes were reached */
+    assert_true(mt_exim_is_msgid("1vKp0a-0004Rg-1x2y", 18));
+    assert_true(mt_exim_is_msgid("10HmaX-000000005vi-00", 21));
+    assert_false(mt_exim_is_msgid("1vKp0a-0004Rg-1x-y", 18));
+}
+
 static void t_stamp(void **state)
 {
     (void)state;
@@ -268,12 +323,20 @@ static void t_stamp(void **state)
             int y, mo, d, h, mi, sec;
             if (ok && sscanf(line, "%4d-%2d-%2d %2d:%2d:%2d", &y, &mo, &d, &h, &mi, &sec) == 6)
                 ok = mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && sec <= 60;
-            mt_pf_kind k = mt_exim_parse(line, sizeof good - 1, &L);
+            mt_pf_kind k = mt_exim_parse(line, sizeof good - 1, NULL, &L);
+            /* the same with a minute remembered: good's (so the changed
+             * line meets the cache), or for the first try the line's own */
+            mt_pf_line with;
+            mt_yearctx yc;
+            mt_yearctx_init(&yc, 0, 0);
+            mt_exim_parse(t == tries ? line : good, sizeof good - 1, &yc, &with);
+            assert_int_equal(mt_exim_parse(line, sizeof good - 1, &yc, &with), k);
             if (!ok) {
                 assert_int_equal(k, MT_PF_MALFORMED);
                 continue;
             }
             assert_int_equal(k, MT_PF_REMOVED);
+            assert_int_equal(with.time, L.time);
             struct tm tm = {.tm_year = y - 1900,
                             .tm_mon = mo - 1,
                             .tm_mday = d,
@@ -284,7 +347,7 @@ static void t_stamp(void **state)
         }
     }
     /* one byte short of a stamp: nothing is read past the line */
-    assert_int_equal(mt_exim_parse(good, 18, &L), MT_PF_MALFORMED);
+    assert_int_equal(mt_exim_parse(good, 18, NULL, &L), MT_PF_MALFORMED);
 }
 
 static void t_detect(void **state)
@@ -337,12 +400,14 @@ static void t_corpus(void **state)
         assert_non_null(fp);
         files++;
         char line[8192];
+        mt_yearctx yc; /* as a file is read: the minute remembered */
+        mt_yearctx_init(&yc, 0, 0);
         while (fgets(line, sizeof line, fp)) {
             size_t n = strcspn(line, "\n");
             char *sp = n > 44 ? strchr(line + 20, ' ') : NULL;
             if (sp == NULL || sp[3] != ' ')
                 continue;
-            mt_pf_kind k = mt_exim_parse(line, n, &L);
+            mt_pf_kind k = mt_exim_parse(line, n, &yc, &L);
             if (memcmp(sp + 1, "<=", 2) == 0) {
                 arrivals++;
                 arrived += k == MT_PF_QMGR_FROM;
@@ -374,7 +439,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_arrival), cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
         cmocka_unit_test(t_failure), cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
-        cmocka_unit_test(t_corpus),  cmocka_unit_test(t_stamp),
+        cmocka_unit_test(t_corpus),  cmocka_unit_test(t_stamp),       cmocka_unit_test(t_msgid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,6 +82,111 @@ static void t_providers(void **state)
     assert_string_equal(mt_rules_provider(R, "not163.com", 10, "", 0), "other");
 }
 
+/* mt_classify_provider, on (domain, MX) as logged, in any case, answers
+ * what mt_classify gives the record with them in lower case: over domains
+ * and hosts that each map to a different provider, in mixed case, with
+ * empty ones, in an order that makes its cache ways collide and refill
+ * (a cache keyed on too little, or on the lowered bytes, fails here) */
+/* mixcase - src into dst (of cap bytes) with the letters whose bit of
+ * bits is set in upper case; returns the length */
+static size_t mixcase(const char *src, char *dst, size_t cap, unsigned bits)
+{
+    size_t n = strlen(src);
+    assert_true(n < cap);
+    for (size_t i = 0; i < n; i++) {
+        char c = src[i];
+        dst[i] = ((bits >> (i % 24)) & 1) && c >= 'a' && c <= 'z' ? (char)(c - 32) : c;
+    }
+    dst[n] = '\0';
+    return n;
+}
+
+static void t_provider_raw(void **state)
+{
+    (void)state;
+    static const char *const doms[] = {"163.com",
+                                       "126.com",
+                                       "qq.com",
+                                       "gmail.com",
+                                       "acme.example",
+                                       "acme.exampl",
+                                       "cme.example",
+                                       "",
+                                       "VIP.163.com",
+                                       "not163.com",
+                                       "a-very-long-company-domain-name-beyond-the-cache.example"};
+    static const char *const mxs[] = {"",
+                                      "aspmx.l.google.com",
+                                      "aspmx.l.google.con",
+                                      "mx.acme.example",
+                                      "acme-example.mail.protection.outlook.com",
+                                      "163mx01.mxmail.netease.com",
+                                      "mx1.qq.com"};
+    mt_classifier *fresh = mt_classifier_new(R);
+    unsigned x = 12345;
+    int checked = 0;
+    for (int round = 0; round < 4000; round++) {
+        x = x * 1103515245u + 12345u;
+        const char *d0 = doms[(x >> 8) % (sizeof doms / sizeof doms[0])];
+        const char *m0 = mxs[(x >> 16) % (sizeof mxs / sizeof mxs[0])];
+        char d[96], m[96];
+        size_t dn = mixcase(d0, d, sizeof d, x), mn = mixcase(m0, m, sizeof m, x >> 7);
+        mt_attempt a;
+        memset(&a, 0, sizeof a);
+        a.recipient_domain = dn ? d0 : NULL;
+        a.mx_host = mn ? m0 : NULL;
+        a.status = MT_STATUS_SENT;
+        mt_classify(fresh, &a);
+        const char *got = mt_classify_provider(C, dn ? d : NULL, dn, mn ? m : NULL, mn);
+        assert_non_null(a.provider);
+        assert_non_null(got);
+        if (strcmp(a.provider, got) != 0)
+            fail_msg("(%s, %s): mt_classify says %s, mt_classify_provider %s", d, m, a.provider, got);
+        checked++;
+    }
+    assert_int_equal(checked, 4000);
+    /* the answers are the rules' own: a domain of the shipped list */
+    assert_string_equal(mt_classify_provider(C, "VIP.163.COM", 11, NULL, 0), "netease");
+    assert_string_equal(mt_classify_provider(C, "Acme.Example", 12, "ASPMX.L.GOOGLE.COM", 18), "google");
+    assert_string_equal(mt_classify_provider(C, "acme.example", 12, "aspmx.l.google.con", 18), "other");
+    mt_classifier_free(fresh);
+}
+
+/* a classifier's caches give the answer a fresh one gives: replies that
+ * differ only in the quoted recipient, or in ids, asked in turn */
+static void t_cached_replies(void **state)
+{
+    (void)state;
+    static const char *const replies[] = {
+        "550 User not found: alice@163.com",
+        "550 User not found: bob.smith@163.com",
+        "451 4.3.2 Internal server error",
+        "550 5.1.1 <carol@qq.com>: Recipient address rejected: User unknown",
+        "550 5.1.1 <dave@qq.com>: Recipient address rejected: User unknown",
+        "421 HL:ICC connection limit, mx14 id abc123def456",
+        "421 HL:ICC connection limit, mx15 id zz9988yy77",
+        "554 DT:SPM 163 smtp14,EsCowAD3 spam",
+        "452 4.2.2 mailbox full <erin@163.com>",
+        "no reply at all"};
+    static const char *const providers[] = {"netease", "tencent", "other"};
+    mt_classifier *shared = mt_classifier_new(R);
+    for (int round = 0; round < 3; round++)
+        for (size_t i = 0; i < sizeof replies / sizeof replies[0]; i++)
+            for (size_t k = 0; k < sizeof providers / sizeof providers[0]; k++) {
+                mt_classifier *fresh = mt_classifier_new(R);
+                mt_rule_hit a, b;
+                memset(&a, 0, sizeof a);
+                memset(&b, 0, sizeof b);
+                int ia = mt_classify_reply(fresh, providers[k], replies[i], &a);
+                int ib = mt_classify_reply(shared, providers[k], replies[i], &b);
+                assert_int_equal(ia, ib);
+                if (ia >= 0)
+                    assert_int_equal(a.category, b.category);
+                mt_classifier_free(fresh);
+            }
+    mt_classifier_free(shared);
+}
+
 static void t_netease(void **state)
 {
     (void)state;
@@ -168,10 +273,8 @@ static void t_broken_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_providers),
-        cmocka_unit_test(t_netease),
-        cmocka_unit_test(t_others),
-        cmocka_unit_test(t_broken_files),
+        cmocka_unit_test(t_providers), cmocka_unit_test(t_provider_raw), cmocka_unit_test(t_netease),
+        cmocka_unit_test(t_others),    cmocka_unit_test(t_broken_files), cmocka_unit_test(t_cached_replies),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
