@@ -39,7 +39,7 @@ typedef struct prov_acc {
     mt_strmap *replies; /* normalised text -> mt_reply_stat* */
     mt_strmap *raw;     /* reply as logged -> mt_reply_stat* (a bounded cache) */
     /* per dimension, the cohorts found lately, filed by a fingerprint of
-     * the value (way_of()): most dimensions have a few dozen values at
+     * the value (way_key()): most dimensions have a few dozen values at
      * most (routes, IPs, envelope domains, size bands), so one compare
      * here saves hashing the whole value for the map */
     struct cohort_way ways[MT_DIM_COUNT][COHORT_WAYS];
