@@ -107,7 +107,7 @@ struct mt_diag {
     uint64_t last_serial;
     uint64_t domain_bit; /* the attempt's recipient domain, hashed to one of 64 bits (0: none) */
     int have_time;
-    mt_buf key, norm, red, scratch;
+    mt_buf key, norm, red;
     /* provider names come from the rules and are stable pointers: a small
      * pointer-keyed table avoids hashing the name for every attempt */
     const char *pcache_name[64];
@@ -129,7 +129,6 @@ mt_diag *mt_diag_new(int show_recipients)
     mt_buf_init(&d->key);
     mt_buf_init(&d->norm);
     mt_buf_init(&d->red);
-    mt_buf_init(&d->scratch);
     return d;
 }
 
@@ -583,7 +582,7 @@ static void add_reply(mt_diag *d, prov_acc *p, const mt_attempt *a)
     mt_buf_append(k, d->red.data ? d->red.data : "", d->red.len);
     mt_reply_stat *r = mt_strmap_get(p->raw, k->data, k->len);
     if (r == NULL) {
-        mt_reply_shape(text, &d->norm, &d->scratch);
+        mt_reply_shape_masked(d->red.data ? d->red.data : "", d->red.len, &d->norm); /* d->red: masked */
         mt_buf_putc(&d->norm, (char)('A' + a->stage));
         r = mt_strmap_get(p->replies, d->norm.data, d->norm.len);
         if (r == NULL) {
@@ -593,12 +592,7 @@ static void add_reply(mt_diag *d, prov_acc *p, const mt_attempt *a)
             }
             r = mt_xcalloc(1, sizeof *r);
             r->text = mt_xstrndup(d->norm.data, d->norm.len - 1);
-            if (d->show_recipients) {
-                r->example = mt_xstrdup(text);
-            } else {
-                mt_redact_text(text, &d->red);
-                r->example = mt_xstrdup(d->red.data ? d->red.data : "");
-            }
+            r->example = mt_xstrdup(d->show_recipients ? text : d->red.data ? d->red.data : "");
             r->stage = a->stage;
             r->category = a->category;
             r->code = a->reply_code;
@@ -1030,7 +1024,6 @@ void mt_diag_free(mt_diag *d)
     mt_buf_free(&d->key);
     mt_buf_free(&d->norm);
     mt_buf_free(&d->red);
-    mt_buf_free(&d->scratch);
     mt_buf_free(&d->row);
     free(d->rs);
     free(d);

@@ -33,8 +33,8 @@ struct mt_classifier {
     mt_strmap *masked;    /* the same by the reply with local parts masked */
     mt_buf key;
     mt_buf raw_key; /* rule_of's key into masked */
-    mt_buf red;     /* the reply's shape */
-    mt_buf scratch; /* for mt_reply_shape */
+    mt_buf red;     /* work: names in lower case, a masked reply, its shape */
+    mt_buf reply;   /* mt_classify_logged's reply as a string */
     raw_way raw[RAW_WAYS];
 };
 
@@ -49,7 +49,7 @@ mt_classifier *mt_classifier_new(const mt_rules *rules)
     mt_buf_init(&c->key);
     mt_buf_init(&c->raw_key);
     mt_buf_init(&c->red);
-    mt_buf_init(&c->scratch);
+    mt_buf_init(&c->reply);
     return c;
 }
 
@@ -64,7 +64,7 @@ void mt_classifier_free(mt_classifier *c)
     mt_buf_free(&c->key);
     mt_buf_free(&c->raw_key);
     mt_buf_free(&c->red);
-    mt_buf_free(&c->scratch);
+    mt_buf_free(&c->reply);
     free(c);
 }
 
@@ -129,7 +129,7 @@ const char *mt_classify_provider(mt_classifier *c, const char *dom, size_t dn, c
     return p;
 }
 
-static int rule_of_shape(mt_classifier *c, const char *provider, size_t pn, const char *reply);
+static int rule_of_shape(mt_classifier *c, const char *provider, size_t pn, const char *masked, size_t n);
 
 /* rule_of - the rule for a reply.  Rules see the reply's shape
  * (mt_reply_shape: local parts, ids and long numbers masked): servers
@@ -142,24 +142,25 @@ static int rule_of(mt_classifier *c, const char *provider, const char *reply)
     /* first by the reply with its local parts masked, which is what the
      * shape is made from (so the same answer) for a tenth of the work:
      * servers quote the recipient, so the text as logged seldom repeats */
-    mt_redact_text(reply, &c->scratch);
+    mt_redact_text(reply, &c->red);
     mt_buf *rk = &c->raw_key;
     mt_buf_reset(rk);
     mt_buf_append(rk, provider, pn);
     mt_buf_putc(rk, '\0');
-    mt_buf_append(rk, c->scratch.data ? c->scratch.data : "", c->scratch.len);
+    mt_buf_append(rk, c->red.data ? c->red.data : "", c->red.len);
     void *seen = mt_strmap_get(c->masked, rk->data, rk->len);
     if (seen)
         return (int)((intptr_t)seen - 2);
-    int idx = rule_of_shape(c, provider, pn, reply);
+    int idx = rule_of_shape(c, provider, pn, rk->data + pn + 1, rk->len - pn - 1);
     mt_strmap_put(c->masked, rk->data, rk->len, (void *)(intptr_t)(idx + 2));
     return idx;
 }
 
-/* rule_of_shape - rule_of through the reply's shape */
-static int rule_of_shape(mt_classifier *c, const char *provider, size_t pn, const char *reply)
+/* rule_of_shape - rule_of through the shape of the reply masked[0..n),
+ * its local parts already masked */
+static int rule_of_shape(mt_classifier *c, const char *provider, size_t pn, const char *masked, size_t n)
 {
-    mt_reply_shape(reply, &c->red, &c->scratch);
+    mt_reply_shape_masked(masked, n, &c->red);
     const char *text = c->red.data ? c->red.data : "";
     size_t rn = c->red.len;
     mt_buf_reset(&c->key);
@@ -182,18 +183,20 @@ int mt_classify_reply(mt_classifier *c, const char *provider, const char *reply,
     return idx;
 }
 
-void mt_classify(mt_classifier *c, mt_attempt *a)
+/* outcome - a's category, rule meaning and flags: from the reply (may be
+ * NULL) for provider when the attempt failed */
+static void outcome(mt_classifier *c, const char *provider, mt_status status, const char *reply,
+                    mt_attempt *a)
 {
-    a->provider = provider_of(c, a->recipient_domain, a->mx_host);
     a->rule_meaning = NULL;
     a->rule_flags = 0;
-    if (a->status == MT_STATUS_SENT) {
+    if (status == MT_STATUS_SENT) {
         a->category = MT_CAT_NONE;
         return;
     }
-    int idx = a->reply_text ? rule_of(c, a->provider, a->reply_text) : -1;
+    int idx = reply ? rule_of(c, provider, reply) : -1;
     if (idx < 0) {
-        a->category = a->status == MT_STATUS_EXPIRED ? MT_CAT_EXPIRED : MT_CAT_OTHER;
+        a->category = status == MT_STATUS_EXPIRED ? MT_CAT_EXPIRED : MT_CAT_OTHER;
         return;
     }
     mt_rule_hit hit;
@@ -201,4 +204,23 @@ void mt_classify(mt_classifier *c, mt_attempt *a)
     a->category = hit.category;
     a->rule_meaning = hit.meaning;
     a->rule_flags = hit.flags;
+}
+
+void mt_classify(mt_classifier *c, mt_attempt *a)
+{
+    a->provider = provider_of(c, a->recipient_domain, a->mx_host);
+    outcome(c, a->provider, a->status, a->reply_text, a);
+}
+
+void mt_classify_logged(mt_classifier *c, const char *dom, size_t dn, const char *mx, size_t mn,
+                        mt_status status, const char *reply, size_t rn, mt_attempt *a)
+{
+    a->provider = mt_classify_provider(c, dom, dn, mx, mn);
+    const char *text = NULL;
+    if (status != MT_STATUS_SENT && rn) { /* a string, as a record holds it */
+        mt_buf_reset(&c->reply);
+        mt_buf_append(&c->reply, reply, rn);
+        text = c->reply.data;
+    }
+    outcome(c, a->provider, status, text, a);
 }

@@ -33,6 +33,14 @@ void mt_classify(mt_classifier *c, mt_attempt *a);
  * compare each.  The string belongs to the rules. */
 const char *mt_classify_provider(mt_classifier *c, const char *dom, size_t dn, const char *mx, size_t mn);
 
+/* mt_classify_logged - mt_classify for an attempt known by what its line
+ * logs: the recipient domain dom[0..dn) and MX host mx[0..mn) in any case
+ * (either may be empty), its status, and its reply reply[0..rn) (read only
+ * when the attempt failed).  Sets a->provider, a->category,
+ * a->rule_meaning and a->rule_flags; reads nothing of a. */
+void mt_classify_logged(mt_classifier *c, const char *dom, size_t dn, const char *mx, size_t mn,
+                        mt_status status, const char *reply, size_t rn, mt_attempt *a);
+
 /* mt_classify_reply - classify a bare reply for a provider (used by
  * tests and `mailtriage classify`).  Returns the rule index or -1. */
 int mt_classify_reply(mt_classifier *c, const char *provider, const char *reply, mt_rule_hit *hit);

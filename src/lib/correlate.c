@@ -432,45 +432,17 @@ uint64_t mt_join_key_hash(const mt_pf_line *l)
     return mt_hash(key, keylen);
 }
 
-void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_buf *scratch, mt_join_class *out)
+void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_join_class *out)
 {
     out->set = 0;
     if (l->kind != MT_PF_DELIVERY || !joined(l) || l->to.len == 0)
         return;
-    /* the strings as add_attempt and find_rcpt keep them: the domain of
-     * the address and the MX host in lower case, the reply as logged
-     * (mt_classify reads it only when the attempt failed) */
+    /* what add_attempt and find_rcpt keep: the domain of the address, the
+     * MX host and the reply */
     mt_slice d = mt_domain_of(l->to.p, l->to.len);
-    if (l->status == MT_STATUS_SENT) { /* mt_classify reads no reply: the provider is all */
-        out->provider = mt_classify_provider(cls, d.p, d.len, l->mx_host.p, l->mx_host.len);
-        out->meaning = NULL;
-        out->flags = 0;
-        out->category = MT_CAT_NONE;
-        out->set = 1;
-        return;
-    }
-    size_t rn = l->reply.len;
-    mt_buf_reset(scratch);
-    mt_buf_reserve(scratch, d.len + l->mx_host.len + rn + 3);
-    char *dom = scratch->data, *mx = dom + d.len + 1, *reply = mx + l->mx_host.len + 1;
-    if (d.len)
-        memcpy(dom, d.p, d.len);
-    dom[d.len] = '\0';
-    mt_lower_ascii(dom, d.len);
-    if (l->mx_host.len)
-        memcpy(mx, l->mx_host.p, l->mx_host.len);
-    mx[l->mx_host.len] = '\0';
-    mt_lower_ascii(mx, l->mx_host.len);
-    if (rn)
-        memcpy(reply, l->reply.p, rn);
-    reply[rn] = '\0';
     mt_attempt a;
-    memset(&a, 0, sizeof a);
-    a.recipient_domain = d.len ? dom : NULL;
-    a.mx_host = l->mx_host.len ? mx : NULL;
-    a.reply_text = rn ? reply : NULL;
-    a.status = l->status;
-    mt_classify(cls, &a);
+    mt_classify_logged(cls, d.p, d.len, l->mx_host.p, l->mx_host.len, l->status, l->reply.p, l->reply.len,
+                       &a);
     out->provider = a.provider;
     out->meaning = a.rule_meaning;
     out->flags = a.rule_flags;

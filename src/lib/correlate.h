@@ -55,9 +55,9 @@ typedef struct mt_join_class {
 /* mt_join_classify_ahead - classify a delivery line with cls as the
  * joiner would classify its attempt (same recipient domain, MX host and
  * reply), into *out; out->set is 0 for other lines and for lines whose
- * recipient the joiner alone can tell (no address on the line).  scratch
- * is the caller's.  Pure but for cls and scratch: one of each per thread. */
-void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_buf *scratch, mt_join_class *out);
+ * recipient the joiner alone can tell (no address on the line).  Pure but
+ * for cls: one per thread. */
+void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_join_class *out);
 
 /* mt_join_key_hash - the hash of the key the joiner files l under ("host
  * queue_id"); 0 for a line it ignores.  Pure: the parsing threads call it

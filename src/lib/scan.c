@@ -47,11 +47,10 @@ typedef struct chunk {
     const char *data;       /* text.data */
     size_t len;
     mt_pf_line *lines;
-    uint64_t *khash;     /* the joiner's key hash of each line (mt_join_key_hash) */
-    mt_join_class *pre;  /* each line classified ahead (mt_join_classify_ahead) */
-    mt_classifier *cls;  /* while parsing: the parsing thread's classifier, or NULL */
-    mt_buf *cls_scratch; /* and its scratch buffer */
-    uint32_t *idx;       /* line number within the chunk, from 0 */
+    uint64_t *khash;    /* the joiner's key hash of each line (mt_join_key_hash) */
+    mt_join_class *pre; /* each line classified ahead (mt_join_classify_ahead) */
+    mt_classifier *cls; /* while parsing: the parsing thread's classifier, or NULL */
+    uint32_t *idx;      /* line number within the chunk, from 0 */
     size_t n, cap;
     uint64_t nlines, recognised, foreign, malformed, deliveries, long_lines;
     int nreasons;
@@ -276,7 +275,7 @@ static void keep_line(chunk *c, uint32_t my)
     c->khash[c->n] = mt_join_key_hash(&c->lines[c->n]);
     c->pre[c->n].set = 0;
     if (c->cls)
-        mt_join_classify_ahead(c->cls, &c->lines[c->n], c->cls_scratch, &c->pre[c->n]);
+        mt_join_classify_ahead(c->cls, &c->lines[c->n], &c->pre[c->n]);
     c->idx[c->n++] = my;
 }
 
@@ -650,8 +649,6 @@ static void *worker(void *arg)
     /* each thread classifies the lines it parses with its own classifier
      * (its caches are not shared) */
     mt_classifier *cls = p->opts->rules ? mt_classifier_new(p->opts->rules) : NULL;
-    mt_buf scratch;
-    mt_buf_init(&scratch);
     pthread_mutex_lock(&p->mu);
     for (;;) {
         chunk *next = p->ring[p->next_join % RING];
@@ -688,10 +685,8 @@ static void *worker(void *arg)
             if (got && !got->end_of_file) {
                 int ahead = got->fmt == MT_FORMAT_POSTFIX || got->fmt == MT_FORMAT_EXIM;
                 got->cls = ahead ? cls : NULL;
-                got->cls_scratch = &scratch;
                 parse_chunk(got, year, p->opts);
                 got->cls = NULL;
-                got->cls_scratch = NULL;
             }
             pthread_mutex_lock(&p->mu);
             if (got) {
@@ -710,7 +705,6 @@ static void *worker(void *arg)
     }
     pthread_mutex_unlock(&p->mu);
     mt_classifier_free(cls);
-    mt_buf_free(&scratch);
     return NULL;
 }
 

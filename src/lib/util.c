@@ -396,13 +396,13 @@ void mt_redact_text(const char *s, mt_buf *out)
 
 void mt_reply_shape(const char *s, mt_buf *out, mt_buf *tmpb)
 {
+    mt_redact_text(s, tmpb);
+    mt_reply_shape_masked(tmpb->data ? tmpb->data : "", tmpb->len, out);
+}
+
+void mt_reply_shape_masked(const char *p, size_t n, mt_buf *out)
+{
     mt_buf_reset(out);
-    mt_buf_reset(tmpb);
-    mt_buf tmp = *tmpb;
-    mt_redact_text(s, &tmp);
-    *tmpb = tmp; /* the scratch buffer stays the caller's */
-    const char *p = tmp.data ? tmp.data : "";
-    size_t n = tmp.len;
     mt_buf_reserve(out, n); /* the shape is never longer than the text */
     char *o = out->data;
     if (o == NULL) /* not after a reserve; says so to the analyzer */

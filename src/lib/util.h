@@ -104,6 +104,10 @@ void mt_redact_text(const char *s, mt_buf *out);
  * scratch is the caller's work buffer (both reset first). */
 void mt_reply_shape(const char *s, mt_buf *out, mt_buf *scratch);
 
+/* mt_reply_shape_masked - mt_reply_shape of a reply whose local parts
+ * mt_redact_text has already masked: p[0..n), not in out. */
+void mt_reply_shape_masked(const char *p, size_t n, mt_buf *out);
+
 /* mt_lower_ascii - lowercase ASCII letters of s[0..n) in place. */
 void mt_lower_ascii(char *s, size_t n);
 

@@ -201,6 +201,14 @@ expect_eq "no path: usage error" "$?" 2
 "$MT" bounces --summary "$T/md" > "$T/sum.txt"
 grep -q "2 bounce(s) with 3 record(s)" "$T/sum.txt" && ok "summary counts" || notok "summary counts: $(head -1 "$T/sum.txt")"
 
+# workers DIR FORMAT NAME - DIR's bounces with 1, 2 and 3 workers, into
+# $T/NAME1.FORMAT … $T/NAME3.FORMAT (stderr: $T/NAME1.err …)
+workers() {
+    for w in 1 2 3; do
+        "$MT" bounces --"$2" --show-recipients --threads "$w" "$1" > "$T/$3$w.$2" 2> "$T/$3$w.err"
+    done
+}
+
 # many files: with several workers (threads for a few files) the records
 # come out in input order, as with one, and the counts are the same
 mkdir -p "$T/many"
@@ -208,9 +216,7 @@ for i in $(seq -w 1 150); do
     dsn "b$i" | sed "s/alice@163.com/user$i@163.com/g" > "$T/many/m$i.eml"
 done
 printf 'not a mail\n' > "$T/many/m075x.eml"
-"$MT" bounces --ndjson --show-recipients --threads 1 "$T/many" > "$T/many1.ndjson" 2> "$T/many1.err"
-"$MT" bounces --ndjson --show-recipients --threads 2 "$T/many" > "$T/many2.ndjson" 2> "$T/many2.err"
-"$MT" bounces --ndjson --show-recipients --threads 3 "$T/many" > "$T/many3.ndjson" 2> "$T/many3.err"
+workers "$T/many" ndjson many
 expect_eq "many files: records" "$(wc -l < "$T/many1.ndjson")" 300
 expect_eq "many files: 2 workers, same records in order" "$(cmp -s "$T/many1.ndjson" "$T/many2.ndjson" && echo same)" same
 expect_eq "many files: 3 workers, same records in order" "$(cmp -s "$T/many1.ndjson" "$T/many3.ndjson" && echo same)" same
@@ -227,9 +233,7 @@ for i in $(seq -w 1 2100); do
     printf '%s\n' "${tmpl//alice@163.com/user$i@163.com}" > "$T/lots/m$i.eml"
 done
 printf 'not a mail\n' > "$T/lots/m1050x.eml"
-"$MT" bounces --csv --show-recipients --threads 1 "$T/lots" > "$T/lots1.csv" 2> "$T/lots1.err"
-"$MT" bounces --csv --show-recipients --threads 2 "$T/lots" > "$T/lots2.csv" 2> "$T/lots2.err"
-"$MT" bounces --csv --show-recipients --threads 3 "$T/lots" > "$T/lots3.csv" 2> "$T/lots3.err"
+workers "$T/lots" csv lots
 expect_eq "lots of files: records" "$(wc -l < "$T/lots1.csv")" 4201
 expect_eq "lots of files: 2 worker processes, same records in order" "$(cmp -s "$T/lots1.csv" "$T/lots2.csv" && echo same)" same
 expect_eq "lots of files: 3 worker processes, same records in order" "$(cmp -s "$T/lots1.csv" "$T/lots3.csv" && echo same)" same

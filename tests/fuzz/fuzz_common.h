@@ -95,7 +95,6 @@ typedef struct fuzz_log_ctx {
     void *arg;
     mt_join *join;
     mt_classifier *ahead; /* as a parsing thread classifies */
-    mt_buf scratch;
     unsigned nline;
 } fuzz_log_ctx;
 
@@ -112,7 +111,7 @@ static inline void fuzz_log_line(const char *line, size_t n, void *arg)
         return;
     }
     mt_join_class pre;
-    mt_join_classify_ahead(c->ahead, &l, &c->scratch, &pre);
+    mt_join_classify_ahead(c->ahead, &l, &pre);
     mt_join_line_hashed(c->join, &l, mt_join_key_hash(&l), &pre, "fuzz", 1);
 }
 
@@ -131,15 +130,12 @@ static inline void fuzz_log(const uint8_t *data, size_t size, const mt_rules *ru
     FILE *null = fopen("/dev/null", "w");
     mt_events_out *out = mt_events_out_new(null, MT_EVENTS_NDJSON, 0);
     void *pair[2] = {d, out};
-    fuzz_log_ctx c = {parse, arg, mt_join_new(cls, NULL, NULL, fuzz_log_both, pair), mt_classifier_new(rules),
-                      {0}, 0};
-    mt_buf_init(&c.scratch);
+    fuzz_log_ctx c = {parse, arg, mt_join_new(cls, NULL, NULL, fuzz_log_both, pair), mt_classifier_new(rules), 0};
     fuzz_lines(data, size, 0, fuzz_log_line, &c);
     mt_join_finish(c.join);
     (void)mt_diag_finish(d);
     mt_join_free(c.join);
     mt_classifier_free(c.ahead);
-    mt_buf_free(&c.scratch);
     mt_events_out_close(out);
     fclose(null);
     mt_diag_free(d);

@@ -105,8 +105,6 @@ static void run(const char *const *lines, const char *routes_text)
         nrec = 0;
         mt_classifier *cls = mt_classifier_new(rules), *ahead = mt_classifier_new(rules);
         mt_join *j = mt_join_new(cls, routes, NULL, on_attempt, NULL);
-        mt_buf scratch;
-        mt_buf_init(&scratch);
         mt_yearctx yc;
         mt_yearctx_init(&yc, 2026, 0);
         for (int i = 0; lines[i]; i++) {
@@ -118,7 +116,7 @@ static void run(const char *const *lines, const char *routes_text)
                 mt_join_line(j, &l, "test.log", (uint64_t)i + 1);
             } else {
                 mt_join_class pre;
-                mt_join_classify_ahead(ahead, &l, &scratch, &pre);
+                mt_join_classify_ahead(ahead, &l, &pre);
                 assert_int_equal(pre.set, k == MT_PF_DELIVERY);
                 mt_join_line_hashed(j, &l, mt_join_key_hash(&l), &pre, "test.log", (uint64_t)i + 1);
             }
@@ -127,7 +125,6 @@ static void run(const char *const *lines, const char *routes_text)
         mt_join_free(j);
         mt_classifier_free(cls);
         mt_classifier_free(ahead);
-        mt_buf_free(&scratch);
         if (pass == 0) {
             nfirst = nrec;
             memcpy(first, recs, sizeof first);
