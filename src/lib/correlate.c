@@ -87,22 +87,30 @@ mt_join *mt_join_new(mt_classifier *cls, const mt_routes *routes, const char *te
     return j;
 }
 
-static uint32_t put(msg *m, const char *p, size_t n)
+/* put, put_lower - copy p[0..n) into the message's arena, NUL-terminated
+ * (lowercased in the same pass); returns its offset */
+static uint32_t put_as(msg *m, const char *p, size_t n, int lower)
 {
     mt_buf *b = &m->arena;
     uint32_t off = (uint32_t)b->len;
     mt_buf_reserve(b, n + 1);
-    memcpy(b->data + b->len, p, n);
+    if (lower)
+        mt_copy_lower(b->data + b->len, p, n);
+    else
+        memcpy(b->data + b->len, p, n);
     b->data[b->len + n] = '\0';
     b->len += n + 1;
     return off;
 }
 
+static uint32_t put(msg *m, const char *p, size_t n)
+{
+    return put_as(m, p, n, 0);
+}
+
 static uint32_t put_lower(msg *m, const char *p, size_t n)
 {
-    uint32_t off = put(m, p, n);
-    mt_lower_ascii(m->arena.data + off, n);
-    return off;
+    return put_as(m, p, n, 1);
 }
 
 static const char *str(const msg *m, uint32_t off)

@@ -440,27 +440,42 @@ void mt_reply_shape_masked(const char *p, size_t n, mt_buf *out)
     out->data[out->len] = '\0';
 }
 
+/* lower8 - w with its ASCII upper-case letters lowered: a byte is one
+ * when it is ASCII, at least 'A' and not above 'Z'; its 0x80 flag,
+ * shifted to 0x20, is the bit that lowers it */
+static inline uint64_t lower8(uint64_t w)
+{
+    uint64_t low7 = w & 0x7f7f7f7f7f7f7f7fULL;
+    uint64_t ge_a = low7 + 0x3f3f3f3f3f3f3f3fULL; /* 0x80 set from 'A' */
+    uint64_t gt_z = low7 + 0x2525252525252525ULL; /* 0x80 set above 'Z' */
+    return w | ((~w & (ge_a ^ gt_z) & 0x8080808080808080ULL) >> 2);
+}
+
+void mt_copy_lower(char *dst, const char *src, size_t n)
+{
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32 : src[i]);
+        return;
+    }
+    /* eight bytes a step; the last step ends at n, over bytes already
+     * done when n is not a multiple of 8 (lowering twice changes nothing,
+     * and the source's bytes are read before that word is stored) */
+    size_t i = 0;
+    uint64_t w;
+    for (; i + 8 < n; i += 8) {
+        memcpy(&w, src + i, 8);
+        w = lower8(w);
+        memcpy(dst + i, &w, 8);
+    }
+    memcpy(&w, src + n - 8, 8);
+    w = lower8(w);
+    memcpy(dst + n - 8, &w, 8);
+}
+
 void mt_lower_ascii(char *s, size_t n)
 {
-    size_t i = 0;
-    /* eight bytes a step: a byte is an upper-case letter when it is ASCII,
-     * at least 'A' and not above 'Z'; its 0x80 flag, shifted to 0x20, is
-     * the bit that lowers it */
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        uint64_t low7 = w & 0x7f7f7f7f7f7f7f7fULL;
-        uint64_t ge_a = low7 + 0x3f3f3f3f3f3f3f3fULL; /* 0x80 set from 'A' */
-        uint64_t gt_z = low7 + 0x2525252525252525ULL; /* 0x80 set above 'Z' */
-        uint64_t upper = ~w & (ge_a ^ gt_z) & 0x8080808080808080ULL;
-        if (upper) {
-            w |= upper >> 2;
-            memcpy(s + i, &w, 8);
-        }
-    }
-    for (; i < n; i++)
-        if (s[i] >= 'A' && s[i] <= 'Z')
-            s[i] = (char)(s[i] + 32);
+    mt_copy_lower(s, s, n);
 }
 
 mt_slice mt_domain_of(const char *addr, size_t n)

@@ -336,7 +336,7 @@ static void t_domain_of(void **state)
     assert_memory_equal(d.p, "b", 1);
 }
 
-/* mt_lower_ascii - every length up to 40 (the word steps, the overlapping
+/* mt_lower_ascii, mt_copy_lower - every length up to 40 (the word steps, the overlapping
  * last word and the byte loop), every kind of byte, against a byte loop */
 static void t_lower_ascii(void **state)
 {
@@ -352,6 +352,12 @@ static void t_lower_ascii(void **state)
             want[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 32) : s[i];
         }
         s[n] = want[n] = '#'; /* not touched past n */
+        char d[48], orig[48];
+        memcpy(orig, s, n + 1);
+        memset(d, '#', sizeof d);
+        mt_copy_lower(d, s, n); /* into another buffer: the source stays */
+        assert_memory_equal(d, want, n + 1);
+        assert_memory_equal(s, orig, n + 1);
         mt_lower_ascii(s, n);
         assert_memory_equal(s, want, n + 1);
     }
