@@ -363,6 +363,32 @@ static void t_lower_ascii(void **state)
     }
 }
 
+/* mt_find - the first place of a needle, against memmem, over haystacks and
+ * needles of a four-letter alphabet (so that false starts, overlaps,
+ * needles at either end and needles longer than the text all occur) */
+static void t_find(void **state)
+{
+    (void)state;
+    unsigned x = 11;
+    for (int round = 0; round < 50000; round++) {
+        char hay[64], needle[12];
+        x = x * 1103515245u + 12345u;
+        size_t n = (x >> 8) % 40, m = (x >> 20) % 8;
+        for (size_t i = 0; i < n; i++) {
+            x = x * 1103515245u + 12345u;
+            hay[i] = "abca"[(x >> 16) % 4];
+        }
+        for (size_t i = 0; i < m; i++) {
+            x = x * 1103515245u + 12345u;
+            needle[i] = "abc"[(x >> 16) % 3];
+        }
+        needle[m] = '\0';
+        hay[n] = 'a'; /* past the end: must not be matched */
+        const char *want = memmem(hay, n, needle, m);
+        assert_ptr_equal(mt_find(hay, n, needle), want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +397,7 @@ int main(void)
         cmocka_unit_test(t_queue_id_reuse),
         cmocka_unit_test(t_domain_of),
         cmocka_unit_test(t_lower_ascii),
+        cmocka_unit_test(t_find),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
