@@ -542,18 +542,6 @@ void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const mt_j
     }
 }
 
-void mt_join_prefetch(const mt_join *j, uint64_t h)
-{
-    __builtin_prefetch(&j->tab[h & (j->nbuckets - 1)]);
-}
-
-void mt_join_prefetch_message(const mt_join *j, uint64_t h)
-{
-    const msg *m = j->tab[h & (j->nbuckets - 1)];
-    if (m)
-        __builtin_prefetch(m);
-}
-
 void mt_join_finish(mt_join *j)
 {
     /* emit in creation order is not tracked; emit bucket by bucket */

@@ -69,13 +69,6 @@ uint64_t mt_join_key_hash(const mt_pf_line *l);
 void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const mt_join_class *pre,
                          const char *file, uint64_t lineno);
 
-/* mt_join_prefetch, mt_join_prefetch_message - hints, with no effect on
- * the result: start loading the table slot of a line whose key hash is h
- * and that is joined soon; then, a few lines before it is joined (the
- * slot loaded by then), the first message in the slot. */
-void mt_join_prefetch(const mt_join *j, uint64_t h);
-void mt_join_prefetch_message(const mt_join *j, uint64_t h);
-
 /* mt_join_finish - emit every message still held; their recipients that
  * never got a final answer are "deferred" (still queued). */
 void mt_join_finish(mt_join *j);

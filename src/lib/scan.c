@@ -602,12 +602,9 @@ static void join_chunk(par *p, chunk *c)
             for (size_t k = 0; k < sizeof *l; k += 64)
                 __builtin_prefetch(q + k);
             __builtin_prefetch(&c->pre[i + 8]);
-            mt_join_prefetch(p->j, c->khash[i + 8]);
         }
-        if (i + 2 < c->n) {
+        if (i + 2 < c->n)
             __builtin_prefetch(c->lines[i + 2].queue_id.p);
-            mt_join_prefetch_message(p->j, c->khash[i + 2]);
-        }
         if (p->carry_years && l->time)
             l->time = mt_time_add_years(l->time, p->carry_years);
         mt_join_line_hashed(p->j, l, c->khash[i], &c->pre[i], path, p->file_line_base + c->idx[i] + 1);
