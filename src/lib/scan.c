@@ -592,18 +592,19 @@ static void join_chunk(par *p, chunk *c)
     if (p->prev_last_month && c->first_month && c->first_month < p->prev_last_month &&
         p->prev_last_month - c->first_month >= 6)
         p->carry_years++;
+    /* with two threads the parsed lines were written on the other core:
+     * ask for the ones just ahead (their fields, then the text they point
+     * at), or the join waits for each in turn */
+    size_t ahead = p->opts->threads > 1 ? c->n : 0;
     for (size_t i = 0; i < c->n; i++) {
         mt_pf_line *l = &c->lines[i];
-        /* the parsed lines were written on the other core: ask for the
-         * ones just ahead (their fields, then the text they point at), or
-         * the join waits for each in turn */
-        if (i + 8 < c->n) {
+        if (i + 8 < ahead) {
             const char *q = (const char *)&c->lines[i + 8];
             for (size_t k = 0; k < sizeof *l; k += 64)
                 __builtin_prefetch(q + k);
             __builtin_prefetch(&c->pre[i + 8]);
         }
-        if (i + 2 < c->n)
+        if (i + 2 < ahead)
             __builtin_prefetch(c->lines[i + 2].queue_id.p);
         if (p->carry_years && l->time)
             l->time = mt_time_add_years(l->time, p->carry_years);
