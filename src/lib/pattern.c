@@ -47,7 +47,13 @@ typedef struct clause {
 typedef struct clauses {
     int n, cap;
     clause *v;
+    /* a byte pair every subject that holds the clauses contains (a pair of
+     * a clause's only literal, the one least likely in text), tested
+     * before them; NOKEY: none */
+    unsigned key;
 } clauses;
+
+#define NOKEY 0x10000u
 
 /* compiled code, interpreted for its first runs on valid UTF-8 subjects
  * (JIT_AFTER_RUNS, JIT_AFTER_BYTES), then JIT compiled (a copy: the code,
@@ -405,7 +411,7 @@ static void group(reader *rd, int depth, lit *run, int *full, clauses *cand)
         if (rd->bail)
             return;
     }
-    clauses inner = {0, 0, NULL};
+    clauses inner = {0, 0, NULL, NOKEY};
     alternation(rd, depth + 1, &inner);
     if (rd->bail || rd->p >= e || *rd->p != ')') {
         rd->bail = 1;
@@ -494,7 +500,7 @@ static void sequence(reader *rd, int depth, clauses *cand)
  * several, one of each branch's most selective clause */
 static void alternation(reader *rd, int depth, clauses *out)
 {
-    clauses first = {0, 0, NULL};
+    clauses first = {0, 0, NULL, NOKEY};
     sequence(rd, depth, &first);
     if (rd->bail || rd->p >= rd->end || *rd->p != '|') {
         *out = first;
@@ -526,13 +532,47 @@ static int by_score(const void *a, const void *b)
     return x != y ? y - x : ((const clause *)a)->n - ((const clause *)b)->n;
 }
 
+/* how common byte c (lower case) is in the texts matched: English
+ * letter frequencies, roughly; a space is everywhere */
+static int commonness(unsigned char c)
+{
+    static const unsigned char letters[26] = {8, 1, 3, 4, 13, 2, 2, 6, 7, 0, 1, 4, 2,
+                                              7, 8, 2, 0, 6, 6, 9, 3, 1, 2, 0, 2, 0};
+    if (c >= 'a' && c <= 'z')
+        return letters[c - 'a'];
+    if (c == ' ')
+        return 20;
+    return is_digit(c) ? 3 : 1;
+}
+
+/* cs's key: of the pairs of its clauses of one literal (each required),
+ * the least common */
+static void set_key(clauses *cs)
+{
+    int best = 1000;
+    cs->key = NOKEY;
+    for (int i = 0; i < cs->n; i++) {
+        const clause *c = &cs->v[i];
+        if (c->n != 1)
+            continue;
+        for (int k = 0; k + 1 < c->v[0].len; k++) {
+            int w = commonness(c->v[0].b[k]) + commonness(c->v[0].b[k + 1]);
+            if (w < best) {
+                best = w;
+                cs->key = (unsigned)c->v[0].b[k] << 8 | c->v[0].b[k + 1];
+            }
+        }
+    }
+}
+
 static void keep_best(clauses *cs)
 {
-    if (cs->n < 2)
-        return;
-    qsort(cs->v, (size_t)cs->n, sizeof *cs->v, by_score);
-    while (cs->n > MAXCLAUSE)
-        clause_free(&cs->v[--cs->n]);
+    if (cs->n >= 2) {
+        qsort(cs->v, (size_t)cs->n, sizeof *cs->v, by_score);
+        while (cs->n > MAXCLAUSE)
+            clause_free(&cs->v[--cs->n]);
+    }
+    set_key(cs);
 }
 
 typedef struct branches {
@@ -557,7 +597,7 @@ static int one_group(const unsigned char *a, const unsigned char *e, int utf)
     if (e - a < 4 || memcmp(a, "(?:", 3) != 0 || e[-1] != ')')
         return 0;
     reader rd = {a + 3, e, utf, 0, 0};
-    clauses cs = {0, 0, NULL};
+    clauses cs = {0, 0, NULL, NOKEY};
     alternation(&rd, 1, &cs);
     clauses_free(&cs);
     return !rd.bail && rd.p == e - 1;
@@ -575,7 +615,7 @@ static int split_range(const unsigned char *a, const unsigned char *e, int utf, 
     reader rd = {a, e, utf, 0, 0};
     for (;;) {
         const unsigned char *start = rd.p;
-        clauses cs = {0, 0, NULL};
+        clauses cs = {0, 0, NULL, NOKEY};
         sequence(&rd, 0, &cs);
         if (rd.bail || rd.top_opt) {
             clauses_free(&cs);
@@ -628,7 +668,7 @@ static void read_screen(mt_pattern *p, const char *pat, size_t n, uint32_t opts,
     }
     branches_free(&bs);
     reader rd = {a, a + n, utf, 0, 0};
-    clauses cs = {0, 0, NULL};
+    clauses cs = {0, 0, NULL, NOKEY};
     alternation(&rd, 0, &cs);
     if (rd.bail || rd.p != rd.end) {
         clauses_free(&cs);
@@ -650,6 +690,7 @@ mt_pattern *mt_pattern_compile(const char *pat, size_t n, uint32_t opts, unsigne
         return NULL;
     }
     mt_pattern *p = mt_xcalloc(1, sizeof *p);
+    p->screen.key = NOKEY;
     atomic_init(&p->code.re, re);
     atomic_init(&p->code.jit, NULL);
     atomic_init(&p->code.no_jit, 0);
@@ -702,6 +743,8 @@ static int present(const lit *l, const mt_pattern_text *t)
 
 static int holds(const clauses *cs, const mt_pattern_text *t)
 {
+    if (cs->key != NOKEY && !((t->pairs[cs->key >> 6] >> (cs->key & 63)) & 1))
+        return 0;
     for (int i = 0; i < cs->n; i++) {
         const clause *c = &cs->v[i];
         int any = 0;
@@ -881,6 +924,9 @@ int mt_pattern_match(mt_pattern *p, const mt_pattern_text *t, const char *s, siz
          * the branches whose literals are all there are run */
         for (int i = 0; i < p->nbranches; i++) {
             branch *b = &p->branches[i];
+            unsigned key = b->screen.key;
+            if (key != NOKEY && !((t->pairs[key >> 6] >> (key & 63)) & 1))
+                continue; /* holds() would say so, at more cost */
             if (!holds(&b->screen, t))
                 continue;
             int rc = branch_ready(p, b) ? lazy_match(&b->code, &utf8, s, n, start, md) : PCRE2_ERROR_NOMEMORY;
