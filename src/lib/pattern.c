@@ -322,10 +322,11 @@ static void skip_past(reader *rd, unsigned char close)
 
 static void alternation(reader *rd, int depth, clauses *out);
 
-/* the run of literal bytes being read, into the sequence's candidates */
+/* the run of literal bytes being read, into the sequence's candidates
+ * (cand NULL: the syntax is only being read through) */
 static void flush(lit *run, clauses *cand)
 {
-    if (run->len) {
+    if (run->len && cand) {
         clause c = {0, 0, NULL};
         clause_add(&c, run);
         clauses_take(cand, &c);
@@ -412,7 +413,7 @@ static void group(reader *rd, int depth, lit *run, int *full, clauses *cand)
             return;
     }
     clauses inner = {0, 0, NULL, NOKEY};
-    alternation(rd, depth + 1, &inner);
+    alternation(rd, depth + 1, cand ? &inner : NULL);
     if (rd->bail || rd->p >= e || *rd->p != ')') {
         rd->bail = 1;
         clauses_free(&inner);
@@ -421,7 +422,7 @@ static void group(reader *rd, int depth, lit *run, int *full, clauses *cand)
     rd->p++;
     long min = 1;
     (void)quantifier(rd, &min);
-    if (counts && min > 0)
+    if (counts && min > 0 && cand)
         for (int i = 0; i < inner.n; i++)
             clauses_take(cand, &inner.v[i]);
     clauses_free(&inner);
@@ -497,9 +498,18 @@ static void sequence(reader *rd, int depth, clauses *cand)
 }
 
 /* branches up to ')' or the end: one branch's requirements all hold; of
- * several, one of each branch's most selective clause */
+ * several, one of each branch's most selective clause (out NULL: the
+ * syntax is only read through) */
 static void alternation(reader *rd, int depth, clauses *out)
 {
+    if (out == NULL) {
+        for (;;) {
+            sequence(rd, depth, NULL);
+            if (rd->bail || rd->p >= rd->end || *rd->p != '|')
+                return;
+            rd->p++;
+        }
+    }
     clauses first = {0, 0, NULL, NOKEY};
     sequence(rd, depth, &first);
     if (rd->bail || rd->p >= rd->end || *rd->p != '|') {
@@ -591,40 +601,44 @@ static void branches_free(branches *bs)
     bs->n = bs->cap = 0;
 }
 
-/* is [a, e) one group "(?:…)" and nothing else? */
-static int one_group(const unsigned char *a, const unsigned char *e, int utf)
-{
-    if (e - a < 4 || memcmp(a, "(?:", 3) != 0 || e[-1] != ')')
-        return 0;
-    reader rd = {a + 3, e, utf, 0, 0};
-    clauses cs = {0, 0, NULL, NOKEY};
-    alternation(&rd, 1, &cs);
-    clauses_free(&cs);
-    return !rd.bail && rd.p == e - 1;
-}
-
 /* the top-level branches of [a, e) into out, a branch that is one
  * non-capturing group by its own branches in turn (an alternation matches
  * where one of its branches does).  0 when that cannot be said: not
  * understood, or an option set at top level (it holds for the branches
- * after it). */
+ * after it).  Each byte is read once at each level: a branch that starts
+ * "(?:" is read through to its group's ')' (as the branch's own reading
+ * would: the same depth and range); a branch that is not one group is read
+ * for its literals. */
 static int split_range(const unsigned char *a, const unsigned char *e, int utf, int depth, branches *out)
 {
     if (depth > MAXDEPTH)
         return 0;
     reader rd = {a, e, utf, 0, 0};
     for (;;) {
-        const unsigned char *start = rd.p;
-        clauses cs = {0, 0, NULL, NOKEY};
-        sequence(&rd, 0, &cs);
-        if (rd.bail || rd.top_opt) {
-            clauses_free(&cs);
-            return 0;
+        const unsigned char *start = rd.p, *end = NULL;
+        if (e - start >= 4 && memcmp(start, "(?:", 3) == 0) {
+            reader g = {start + 3, e, utf, 0, 0};
+            alternation(&g, 1, NULL);
+            if (!g.bail && g.p < e && *g.p == ')' && (g.p + 1 == e || g.p[1] == '|' || g.p[1] == ')')) {
+                end = g.p + 1; /* the branch is that group and nothing else */
+                rd.p = end;
+                if (split_range(start + 3, end - 1, utf, depth + 1, out))
+                    goto next;
+            }
         }
-        const unsigned char *end = rd.p;
-        if (one_group(start, end, utf) && split_range(start + 3, end - 1, utf, depth + 1, out)) {
-            clauses_free(&cs);
-        } else {
+        {
+            clauses cs = {0, 0, NULL, NOKEY};
+            if (end) {
+                reader br = {start, end, utf, 0, 0}; /* the group as one branch */
+                sequence(&br, 0, &cs);
+            } else {
+                sequence(&rd, 0, &cs);
+                if (rd.bail || rd.top_opt) {
+                    clauses_free(&cs);
+                    return 0;
+                }
+                end = rd.p;
+            }
             if (out->n == out->cap) {
                 out->cap = out->cap ? out->cap * 2 : 8;
                 out->v = mt_xrealloc(out->v, (size_t)out->cap * sizeof *out->v);
@@ -641,6 +655,7 @@ static int split_range(const unsigned char *a, const unsigned char *e, int utf, 
             atomic_init(&b->code.runs, 0);
             atomic_init(&b->code.bytes, 0);
         }
+    next:
         if (rd.p >= e)
             return 1;
         if (*rd.p != '|')
