@@ -116,7 +116,7 @@ static int load_scope(mt_bounce_reasons *r, char *line, const char *path, int li
     if (s->re == NULL)
         return 0;
     if (!rhost)
-        mt_buf_printf(any, "%s(?:(*MARK:%d)%s)", any->len ? "|" : "", r->nscopes, t2 + 1);
+        mt_buf_printf(any, "%s(?:(*MARK:%d)(?:%s))", any->len ? "|" : "", r->nscopes, t2 + 1);
     r->nscopes++;
     return 1;
 }
