@@ -4,7 +4,7 @@
  *
  * The screen: a small reader of PCRE2's syntax finds, for a pattern, a
  * conjunction of clauses, each a disjunction of literals (lower case,
- * their first MAXLIT bytes), such that every match contains one literal
+ * in pieces of at most MAXLIT bytes), such that every match contains one literal
  * of each clause.  It is conservative: whatever it does not understand
  * (an escape it does not know, \Q, a conditional, a verb, (?x), …) makes
  * the pattern unscreened, and anything optional, repeated from zero, or
@@ -29,7 +29,7 @@
 
 #include "util.h"
 
-#define MAXLIT    16  /* bytes of a literal kept: a prefix of a required literal is required */
+#define MAXLIT    16  /* a longer literal is kept as pieces of MAXLIT bytes, each required */
 #define MAXALT    160 /* literals in one clause; more: the clause is dropped */
 #define MAXCLAUSE 6   /* clauses kept, the most selective */
 #define MAXDEPTH  24  /* nested groups; deeper: unscreened */
@@ -334,36 +334,32 @@ static void flush(lit *run, clauses *cand)
     run->len = 0;
 }
 
-static void run_add(lit *run, int *full, unsigned char c)
+/* c appended to the run; a run of MAXLIT bytes is a literal of its own
+ * first (each piece of a required literal is required) */
+static void run_add(lit *run, clauses *cand, unsigned char c)
 {
-    if (*full)
-        return;
-    if (run->len == MAXLIT) {
-        *full = 1; /* the prefix kept is required; what follows is not adjacent to it */
-        return;
-    }
+    if (run->len == MAXLIT)
+        flush(run, cand);
     run->b[run->len++] = lower(c);
 }
 
 /* a literal byte c was read: with what quantifier follows */
-static void literal(reader *rd, lit *run, int *full, clauses *cand, unsigned char c)
+static void literal(reader *rd, lit *run, clauses *cand, unsigned char c)
 {
     long min = 1;
     if (quantifier(rd, &min)) {
         if (min > 0)
-            run_add(run, full, c);
+            run_add(run, cand, c);
         flush(run, cand);
-        *full = 0;
         return;
     }
-    run_add(run, full, c);
+    run_add(run, cand, c);
 }
 
 /* a group at rd->p ('(' read): its requirement into cand */
-static void group(reader *rd, int depth, lit *run, int *full, clauses *cand)
+static void group(reader *rd, int depth, lit *run, clauses *cand)
 {
     flush(run, cand);
-    *full = 0;
     const unsigned char *e = rd->end;
     int counts = 1; /* its content is required (not a lookaround) */
     if (rd->p < e && *rd->p == '*') {
@@ -432,7 +428,6 @@ static void group(reader *rd, int depth, lit *run, int *full, clauses *cand)
 static void sequence(reader *rd, int depth, clauses *cand)
 {
     lit run = {0, {0}};
-    int full = 0;
     while (!rd->bail && rd->p < rd->end && *rd->p != '|' && *rd->p != ')') {
         unsigned char c = *rd->p++;
         if (c == '\\') {
@@ -445,14 +440,12 @@ static void sequence(reader *rd, int depth, clauses *cand)
                 while (rd->p < rd->end && (*rd->p & 0xC0) == 0x80)
                     rd->p++;
                 flush(&run, cand);
-                full = 0;
                 skip_quantifier(rd);
             } else if (!is_alnum(x)) {
-                literal(rd, &run, &full, cand, x);
+                literal(rd, &run, cand, x);
             } else if (strchr("bBAzZGK", x) || strchr("dDsSwWhHvVRXnrtfea", x) ||
                        (x == 'N' && !(rd->p < rd->end && *rd->p == '{'))) {
                 flush(&run, cand); /* an assertion, or one character of a kind: no literal */
-                full = 0;
                 skip_quantifier(rd);
             } else if (x == 'p' || x == 'P') {
                 if (rd->p < rd->end && *rd->p == '{')
@@ -462,7 +455,6 @@ static void sequence(reader *rd, int depth, clauses *cand)
                 else
                     rd->bail = 1;
                 flush(&run, cand);
-                full = 0;
                 skip_quantifier(rd);
             } else {
                 rd->bail = 1; /* \Q, \x, \1, \g, \k, \c, … */
@@ -471,16 +463,14 @@ static void sequence(reader *rd, int depth, clauses *cand)
             rd->p--;
             skip_class(rd);
             flush(&run, cand);
-            full = 0;
             skip_quantifier(rd);
         } else if (c == '(') {
             if (depth >= MAXDEPTH)
                 rd->bail = 1;
             else
-                group(rd, depth, &run, &full, cand);
+                group(rd, depth, &run, cand);
         } else if (c == '.' || c == '^' || c == '$') {
             flush(&run, cand);
-            full = 0;
             skip_quantifier(rd);
         } else if (c == '{' || c == '*' || c == '+' || c == '?') {
             rd->bail = 1; /* not after an atom: read differently by PCRE2 versions, or an error */
@@ -488,10 +478,9 @@ static void sequence(reader *rd, int depth, clauses *cand)
             while (rd->p < rd->end && (*rd->p & 0xC0) == 0x80)
                 rd->p++;
             flush(&run, cand);
-            full = 0;
             skip_quantifier(rd);
         } else {
-            literal(rd, &run, &full, cand, c);
+            literal(rd, &run, cand, c);
         }
     }
     flush(&run, cand);
