@@ -103,6 +103,11 @@ struct mt_pattern_text {
     int valid;
     int utf8;    /* the subject is valid UTF-8 */
     mt_buf copy; /* the subject summed up */
+    /* the subject in lower case (ASCII letters), where a literal's pairs
+     * all being there is checked by finding the literal itself; NULL when
+     * it holds KELVIN SIGN or LONG S (which match k and s caselessly) */
+    mt_buf low;
+    int exact;
 };
 
 /* ---- clauses ---- */
@@ -742,7 +747,8 @@ static int present(const lit *l, const mt_pattern_text *t)
         if (!((t->pairs[v >> 6] >> (v & 63)) & 1))
             return 0;
     }
-    return 1;
+    /* every pair is there: is the literal? (a pair says it for 2 bytes) */
+    return l->len == 2 || !t->exact || memmem(t->low.data, t->low.len, l->b, l->len) != NULL;
 }
 
 static int holds(const clauses *cs, const mt_pattern_text *t)
@@ -952,6 +958,7 @@ mt_pattern_text *mt_pattern_text_new(void)
 {
     mt_pattern_text *t = mt_xcalloc(1, sizeof *t);
     mt_buf_init(&t->copy);
+    mt_buf_init(&t->low);
     return t;
 }
 
@@ -960,6 +967,7 @@ void mt_pattern_text_free(mt_pattern_text *t)
     if (t == NULL)
         return;
     mt_buf_free(&t->copy);
+    mt_buf_free(&t->low);
     free(t);
 }
 
@@ -980,13 +988,20 @@ const mt_pattern_text *mt_pattern_text_of(mt_pattern_text *t, const char *s, siz
     memset(t->one, 0, sizeof t->one);
     const unsigned char *u = (const unsigned char *)s;
     unsigned char hi = 0, prev = 0;
+    mt_buf_reset(&t->low);
+    mt_buf_reserve(&t->low, n + 1);
+    unsigned char *lo = (unsigned char *)t->low.data;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = lower(u[i]);
         hi |= u[i];
         add(t, prev, c, i == 0);
+        lo[i] = c;
         prev = c;
     }
+    t->low.len = n;
+    t->exact = 1;
     if (hi >= 0x80 && (memmem(s, n, "\xe2\x84\xaa", 3) || memmem(s, n, "\xc5\xbf", 2))) {
+        t->exact = 0; /* a literal's k or s may be one of them */
         /* KELVIN SIGN and LONG S as the letters they match caselessly */
         prev = 0;
         for (size_t i = 0; i < n;) {
