@@ -29,7 +29,7 @@
 
 #include "util.h"
 
-#define MAXLIT    16  /* a longer literal is kept as pieces of MAXLIT bytes, each required */
+#define MAXLIT    32  /* a longer literal is kept as pieces of MAXLIT bytes, each required */
 #define MAXALT    160 /* literals in one clause; more: the clause is dropped */
 #define MAXCLAUSE 6   /* clauses kept, the most selective */
 #define MAXDEPTH  24  /* nested groups; deeper: unscreened */
