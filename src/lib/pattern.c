@@ -94,6 +94,7 @@ struct mt_pattern {
     uint32_t opts;
     clauses screen;
     branch *branches; /* MT_PATTERN_YESNO and a top-level alternation: its branches */
+    unsigned *keys;   /* and their screens' keys, side by side (a few hundred tested a run) */
     int nbranches;
 };
 
@@ -673,6 +674,9 @@ static void read_screen(mt_pattern *p, const char *pat, size_t n, uint32_t opts,
     if (split && split_range(a, a + n, utf, 0, &bs) && bs.n >= 2) {
         p->branches = bs.v;
         p->nbranches = bs.n;
+        p->keys = mt_xmalloc((size_t)bs.n * sizeof *p->keys);
+        for (int i = 0; i < bs.n; i++)
+            p->keys[i] = bs.v[i].screen.key;
         return;
     }
     branches_free(&bs);
@@ -735,6 +739,7 @@ void mt_pattern_free(mt_pattern *p)
         pcre2_code_free(atomic_load(&p->branches[i].code.jit));
     }
     free(p->branches);
+    free(p->keys);
     free(p);
 }
 
@@ -933,10 +938,10 @@ int mt_pattern_match(mt_pattern *p, const mt_pattern_text *t, const char *s, siz
         /* the alternation matches where one of its branches does: only
          * the branches whose literals are all there are run */
         for (int i = 0; i < p->nbranches; i++) {
-            branch *b = &p->branches[i];
-            unsigned key = b->screen.key;
+            unsigned key = p->keys[i];
             if (key != NOKEY && !((t->pairs[key >> 6] >> (key & 63)) & 1))
                 continue; /* holds() would say so, at more cost */
+            branch *b = &p->branches[i];
             if (!holds(&b->screen, t))
                 continue;
             int rc = branch_ready(p, b) ? lazy_match(&b->code, &utf8, s, n, start, md) : PCRE2_ERROR_NOMEMORY;
