@@ -104,7 +104,8 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt
 typedef struct mt_bounce_inputs mt_bounce_inputs;
 mt_bounce_inputs *mt_bounce_inputs_list(const char *const *paths, int n);
 int mt_bounce_inputs_read(mt_bounce_inputs *in, int nthreads, const mt_bounce_reasons *reasons,
-                          const mt_rules *rules, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err);
+                          const mt_rules *rules, mt_bounce_fn fn, void *arg, mt_bounce_stats *st,
+                          mt_buf *err);
 void mt_bounce_inputs_free(mt_bounce_inputs *in);
 
 /* mt_bounce_attempts - the same for a list of paths, handing plain

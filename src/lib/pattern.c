@@ -542,7 +542,7 @@ static int by_score(const void *a, const void *b)
 static int commonness(unsigned char c)
 {
     static const unsigned char letters[26] = {8, 1, 3, 4, 13, 2, 2, 6, 7, 0, 1, 4, 2,
-                                              7, 8, 2, 0, 6, 6, 9, 3, 1, 2, 0, 2, 0};
+                                              7, 8, 2, 0, 6,  6, 9, 3, 1, 2, 0, 2, 0};
     if (c >= 'a' && c <= 'z')
         return letters[c - 'a'];
     if (c == ' ')
