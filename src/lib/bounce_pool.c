@@ -78,6 +78,7 @@ typedef struct pool {
     size_t njobs, cap;
     size_t next, replayed;
     int waiting;      /* workers waiting for the window */
+    int nworkers;
     size_t main_wait; /* the job the caller's thread waits for, or NO_JOB */
     pthread_mutex_t mu;
     pthread_cond_t cv;      /* workers wait here for the window to move */
@@ -235,6 +236,12 @@ static void *worker(void *arg)
         size_t first = p->next, k = p->njobs - first;
         if (k > BATCH)
             k = BATCH;
+        /* near the end, smaller claims: the workers finish together */
+        if (p->nworkers > 1 && k > 1 && k * 2 * (size_t)p->nworkers > p->njobs - first) {
+            k = (p->njobs - first) / (2 * (size_t)p->nworkers);
+            if (k < 1)
+                k = 1;
+        }
         if (k > p->replayed + WINDOW - first)
             k = p->replayed + WINDOW - first;
         p->next += k;
@@ -685,6 +692,7 @@ static int read_pool(pool *p, int nthreads, mt_bounce_fn fn, void *arg, mt_bounc
         }
     }
     pthread_t *t = mt_xcalloc((size_t)nthreads, sizeof *t);
+    p->nworkers = nthreads;
     for (int i = 0; i < nthreads; i++)
         pthread_create(&t[i], NULL, worker, p);
     for (size_t i = 0; i < p->njobs;) {
