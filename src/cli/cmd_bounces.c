@@ -202,6 +202,14 @@ int cmd_bounces(int argc, char **argv)
     mt_buf_init(&rj.err);
     pthread_t rt;
     int rt_started = reasons_path != NULL && pthread_create(&rt, NULL, load_reasons, &rj) == 0;
+    /* the inputs listed while the phrases load (the rules take less
+     * time); not standard input, which could keep a bad rules file from
+     * being reported until it ends */
+    int from_stdin = 0;
+    for (int i = optind; i < argc; i++)
+        from_stdin |= strcmp(argv[i], "-") == 0;
+    mt_bounce_inputs *inputs =
+        from_stdin ? NULL : mt_bounce_inputs_list((const char *const *)argv + optind, argc - optind);
     char path[4096];
     mt_rules *rules = NULL;
     int rules_file = rules_path || mt_rules_default_path(argv[0], path, sizeof path);
@@ -218,6 +226,7 @@ int cmd_bounces(int argc, char **argv)
         mt_bounce_reasons_free(rj.reasons);
         mt_buf_free(&rj.err);
         mt_buf_free(&err);
+        mt_bounce_inputs_free(inputs);
         return EXIT_INPUT;
     }
     if (reasons_path == NULL) {
@@ -225,6 +234,7 @@ int cmd_bounces(int argc, char **argv)
         mt_rules_free(rules);
         mt_buf_free(&rj.err);
         mt_buf_free(&err);
+        mt_bounce_inputs_free(inputs);
         return EXIT_INPUT;
     }
     mt_bounce_reasons *reasons = rj.reasons;
@@ -233,6 +243,7 @@ int cmd_bounces(int argc, char **argv)
         mt_rules_free(rules);
         mt_buf_free(&rj.err);
         mt_buf_free(&err);
+        mt_bounce_inputs_free(inputs);
         return EXIT_INPUT;
     }
     mt_buf_free(&rj.err);
@@ -249,8 +260,9 @@ int cmd_bounces(int argc, char **argv)
         threads = ncpu < 1 ? 1 : ncpu > 8 ? 8 : (int)ncpu;
     }
     mt_buf_reset(&err);
-    int bad = mt_bounce_read_paths((const char *const *)argv + optind, argc - optind, threads, reasons, rules,
-                                   on_record, &o, &st, &err);
+    if (inputs == NULL)
+        inputs = mt_bounce_inputs_list((const char *const *)argv + optind, argc - optind);
+    int bad = mt_bounce_inputs_read(inputs, threads, reasons, rules, on_record, &o, &st, &err);
     mt_bounce_reasons_free(reasons);
     if (bad)
         fprintf(stderr, "mailtriage: %s\n", err.data);

@@ -94,6 +94,20 @@ int mt_bounce_read(mt_bounce_parser *p, const char *path, mt_bounce_fn fn, void 
 int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt_bounce_reasons *reasons,
                          const mt_rules *rules, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err);
 
+/* The same in two steps, so that the inputs are listed (and standard
+ * input read) while the caller still loads the rules and phrases:
+ * mt_bounce_inputs_list lists paths[0..n) (never fails: what cannot be
+ * read is counted, and reported by mt_bounce_inputs_read as
+ * mt_bounce_read_paths would); mt_bounce_inputs_read reads them as
+ * mt_bounce_read_paths does and frees in; mt_bounce_inputs_free frees
+ * inputs that are not to be read. */
+typedef struct mt_bounce_inputs mt_bounce_inputs;
+mt_bounce_inputs *mt_bounce_inputs_list(const char *const *paths, int n);
+int mt_bounce_inputs_read(mt_bounce_inputs *in, int nthreads, const mt_bounce_reasons *reasons,
+                          const mt_rules *rules, mt_bounce_fn fn, void *arg, mt_bounce_stats *st,
+                          mt_buf *err);
+void mt_bounce_inputs_free(mt_bounce_inputs *in);
+
 /* mt_bounce_attempts - the same for a list of paths, handing plain
  * attempt records to fn (for `diagnose --bounces`: the records of the
  * bounces feed the diagnosis like log records).  Returns the number of

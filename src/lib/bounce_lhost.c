@@ -419,6 +419,7 @@ const char *mt_bounce_lhost_command(const char *d, size_t n)
     static const char *const lead[] = {"in reply to ",   "after ",        "most progress was ",
                                        "while sending ", "smtp command ", "did not like our ",
                                        "smtp:",          "during ",       "for "};
+    static const unsigned char lead_len[] = {12, 6, 18, 14, 13, 17, 5, 7, 4};
     enum { NLEAD = sizeof lead / sizeof lead[0] };
     /* one pass: the leads are tried in their order (the first lead that
      * names a command wins, wherever it is), so a position need only be
@@ -436,11 +437,11 @@ const char *mt_bounce_lhost_command(const char *d, size_t n)
         unsigned m = first[(unsigned char)d[i]];
         if (m == 0)
             continue;
-        for (int k = 0; k < best; k++) {
-            if (!(m & (1u << k)))
-                continue;
-            size_t ll = strlen(lead[k]);
-            if (n - i < ll || memmem_ci(d + i, ll, lead[k]) == NULL)
+        for (unsigned mm = m & ((1u << best) - 1); mm; mm &= mm - 1) { /* the leads in order */
+            int k = __builtin_ctz(mm);
+            size_t ll = lead_len[k];
+            if (n - i < ll || ((unsigned char)d[i + 1] | 0x20) != (unsigned char)lead[k][1] ||
+                memmem_ci(d + i, ll, lead[k]) == NULL)
                 continue;
             size_t off = i + ll;
             while (off < n && (d[off] == ' ' || d[off] == '"'))
@@ -455,23 +456,50 @@ const char *mt_bounce_lhost_command(const char *d, size_t n)
     }
     if (cmd)
         return cmd;
-    /* qmail's "does not like recipient", Yahoo's "[RCPT_TO]" */
-    if (memmem_ci(d, n, "does not like recipient") || memmem_ci(d, n, "[rcpt_to]"))
-        return "RCPT";
-    if (memmem_ci(d, n, "[mail_from]"))
-        return "MAIL";
-    /* a transcript: the last command sent */
+    /* Then, in this order: qmail's "does not like recipient" or Yahoo's
+     * "[RCPT_TO]" anywhere; "[MAIL_FROM]"; a transcript's last command
+     * (">>> RCPT TO:…"); "rcpt to"; "mail from".  One pass finds them all,
+     * looking closer only at the bytes they start with. */
+    int rcpt_said = 0, mail_said = 0, rcpt_to = 0, mail_from = 0;
     const char *last = NULL;
-    for (const char *h = d; (h = memmem_ci(h, n - (size_t)(h - d), ">>> ")) != NULL; h += 4) {
-        const char *c = cmd_word(h + 4, n - (size_t)(h + 4 - d));
-        if (c)
-            last = c;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)d[i] | 0x20; /* letters folded; '[' and '>' kept apart */
+        const char *h = d + i;
+        size_t left = n - i;
+        if (c == 'd') {
+            if (!rcpt_said && left >= 23 && memmem_ci(h, 23, "does not like recipient"))
+                rcpt_said = 1;
+        } else if (c == '{' && *h == '[') { /* '[' | 0x20 */
+            if (!rcpt_said && left >= 9 && memmem_ci(h, 9, "[rcpt_to]"))
+                rcpt_said = 1;
+            else if (!mail_said && left >= 11 && memmem_ci(h, 11, "[mail_from]"))
+                mail_said = 1;
+        } else if (c == '>' && *h == '>') {
+            if (left >= 4 && memcmp(h, ">>> ", 4) == 0) {
+                const char *w = cmd_word(h + 4, left - 4);
+                if (w)
+                    last = w;
+                i += 3;
+            }
+        } else if (c == 'r') {
+            if (!rcpt_to && left >= 7 && memmem_ci(h, 7, "rcpt to"))
+                rcpt_to = 1;
+        } else if (c == 'm') {
+            if (!mail_from && left >= 9 && memmem_ci(h, 9, "mail from"))
+                mail_from = 1;
+        }
+        if (rcpt_said)
+            break; /* the first answer: nothing after it counts */
     }
+    if (rcpt_said)
+        return "RCPT";
+    if (mail_said)
+        return "MAIL";
     if (last)
         return last;
-    if (memmem_ci(d, n, "rcpt to"))
+    if (rcpt_to)
         return "RCPT";
-    if (memmem_ci(d, n, "mail from"))
+    if (mail_from)
         return "MAIL";
     return "";
 }

@@ -78,6 +78,7 @@ typedef struct pool {
     size_t njobs, cap;
     size_t next, replayed;
     int waiting;      /* workers waiting for the window */
+    int nworkers;
     size_t main_wait; /* the job the caller's thread waits for, or NO_JOB */
     pthread_mutex_t mu;
     pthread_cond_t cv;      /* workers wait here for the window to move */
@@ -89,7 +90,16 @@ typedef struct pool {
     size_t nspare, capspare;
     const mt_bounce_reasons *reasons; /* shared with each worker (mt_bounce_reasons_share) */
     const mt_rules *rules;
+    /* the listing (mt_bounce_inputs_list): inputs that could not be read,
+     * the last one's error, and the counts */
+    int list_bad;
+    mt_buf list_err;
+    mt_mailbox_stats list_st;
 } pool;
+
+struct mt_bounce_inputs {
+    pool p;
+};
 
 static job *add_job(pool *p)
 {
@@ -226,6 +236,12 @@ static void *worker(void *arg)
         size_t first = p->next, k = p->njobs - first;
         if (k > BATCH)
             k = BATCH;
+        /* near the end, smaller claims: the workers finish together */
+        if (p->nworkers > 1 && k > 1 && k * 2 * (size_t)p->nworkers > p->njobs - first) {
+            k = (p->njobs - first) / (2 * (size_t)p->nworkers);
+            if (k < 1)
+                k = 1;
+        }
         if (k > p->replayed + WINDOW - first)
             k = p->replayed + WINDOW - first;
         p->next += k;
@@ -586,6 +602,42 @@ static int read_forked(pool *p, int nproc, mt_bounce_fn fn, void *arg, mt_bounce
     return bad;
 }
 
+mt_bounce_inputs *mt_bounce_inputs_list(const char *const *paths, int n)
+{
+    mt_bounce_inputs *in = mt_xcalloc(1, sizeof *in);
+    pool *p = &in->p;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->cv_main, NULL);
+    p->main_wait = NO_JOB;
+    mt_buf_init(&p->list_err);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(paths[i], "-") == 0) {
+            job *j = add_job(p);
+            char tmp[65536];
+            size_t r;
+            while ((r = fread(tmp, 1, sizeof tmp, stdin)) > 0)
+                mt_buf_append(&j->data, tmp, r);
+            if (ferror(stdin)) {
+                mt_buf_reset(&p->list_err);
+                mt_buf_puts(&p->list_err, "standard input: read error");
+                p->list_bad++;
+            }
+        } else if (mt_mailbox_list(paths[i], list_file, p, &p->list_st, &p->list_err) < 0)
+            p->list_bad++;
+    }
+    return in;
+}
+
+void mt_bounce_inputs_free(mt_bounce_inputs *in)
+{
+    if (in == NULL)
+        return;
+    pool_free(&in->p);
+    mt_buf_free(&in->p.list_err);
+    free(in);
+}
+
 int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt_bounce_reasons *reasons,
                          const mt_rules *rules, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err)
 {
@@ -593,97 +645,104 @@ int mt_bounce_read_paths(const char *const *paths, int n, int nthreads, const mt
         mt_buf_puts(err, "no reason phrases");
         return -1;
     }
-    pool p;
-    memset(&p, 0, sizeof p);
-    p.reasons = reasons;
-    p.rules = rules;
-    pthread_mutex_init(&p.mu, NULL);
-    pthread_cond_init(&p.cv, NULL);
-    pthread_cond_init(&p.cv_main, NULL);
-    p.main_wait = NO_JOB;
-    int bad = 0;
-    mt_mailbox_stats ls = {0};
-    for (int i = 0; i < n; i++) {
-        if (strcmp(paths[i], "-") == 0) {
-            job *j = add_job(&p);
-            char tmp[65536];
-            size_t r;
-            while ((r = fread(tmp, 1, sizeof tmp, stdin)) > 0)
-                mt_buf_append(&j->data, tmp, r);
-            if (ferror(stdin)) {
-                mt_buf_reset(err);
-                mt_buf_puts(err, "standard input: read error");
-                bad++;
-            }
-        } else if (mt_mailbox_list(paths[i], list_file, &p, &ls, err) < 0)
-            bad++;
+    return mt_bounce_inputs_read(mt_bounce_inputs_list(paths, n), nthreads, reasons, rules, fn, arg, st, err);
+}
+
+/* the pool's jobs read and handed out; the pool freed */
+static int read_pool(pool *p, int nthreads, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err);
+
+int mt_bounce_inputs_read(mt_bounce_inputs *in, int nthreads, const mt_bounce_reasons *reasons,
+                          const mt_rules *rules, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err)
+{
+    if (reasons == NULL) {
+        mt_bounce_inputs_free(in);
+        mt_buf_puts(err, "no reason phrases");
+        return -1;
     }
-    st->unreadable += ls.unreadable;
+    pool *p = &in->p;
+    p->reasons = reasons;
+    p->rules = rules;
+    int bad = p->list_bad;
+    if (bad) {
+        mt_buf_reset(err);
+        mt_buf_puts(err, p->list_err.data);
+    }
+    st->unreadable += p->list_st.unreadable;
+    mt_buf_free(&p->list_err);
+    bad += read_pool(p, nthreads, fn, arg, st, err);
+    free(in);
+    return bad;
+}
+
+static int read_pool(pool *p, int nthreads, mt_bounce_fn fn, void *arg, mt_bounce_stats *st, mt_buf *err)
+{
+    int bad = 0;
     if (nthreads < 1)
         nthreads = 1;
-    if ((size_t)nthreads > p.njobs)
-        nthreads = p.njobs ? (int)p.njobs : 1;
+    if ((size_t)nthreads > p->njobs)
+        nthreads = p->njobs ? (int)p->njobs : 1;
     int files_only = 1;
-    for (size_t i = 0; i < p.njobs && files_only; i++)
-        files_only = p.jobs[i].path != NULL;
-    if (nthreads > 1 && nthreads <= 8 && files_only && p.njobs >= FORK_MIN_JOBS) {
-        int r = read_forked(&p, nthreads, fn, arg, st, err);
+    for (size_t i = 0; i < p->njobs && files_only; i++)
+        files_only = p->jobs[i].path != NULL;
+    if (nthreads > 1 && nthreads <= 8 && files_only && p->njobs >= FORK_MIN_JOBS) {
+        int r = read_forked(p, nthreads, fn, arg, st, err);
         if (r >= 0) {
-            pool_free(&p);
+            pool_free(p);
             return bad + r;
         }
     }
     pthread_t *t = mt_xcalloc((size_t)nthreads, sizeof *t);
+    p->nworkers = nthreads;
     for (int i = 0; i < nthreads; i++)
-        pthread_create(&t[i], NULL, worker, &p);
-    for (size_t i = 0; i < p.njobs;) {
+        pthread_create(&t[i], NULL, worker, p);
+    for (size_t i = 0; i < p->njobs;) {
         /* every job done from i on, in one lock round */
         size_t k = 0;
         /* wait for REPLAY jobs at once (fewer wake-ups of this thread,
          * which shares the cores with the workers) */
-        size_t want = p.njobs - i < REPLAY ? p.njobs - i : REPLAY;
-        pthread_mutex_lock(&p.mu);
+        size_t want = p->njobs - i < REPLAY ? p->njobs - i : REPLAY;
+        pthread_mutex_lock(&p->mu);
         for (size_t w = i; w < i + want;) {
-            if (p.jobs[w].done) {
+            if (p->jobs[w].done) {
                 w++;
                 continue;
             }
-            p.main_wait = w;
-            pthread_cond_wait(&p.cv_main, &p.mu);
+            p->main_wait = w;
+            pthread_cond_wait(&p->cv_main, &p->mu);
         }
-        p.main_wait = NO_JOB;
-        while (i + k < p.njobs && p.jobs[i + k].done)
+        p->main_wait = NO_JOB;
+        while (i + k < p->njobs && p->jobs[i + k].done)
             k++;
-        pthread_mutex_unlock(&p.mu);
+        pthread_mutex_unlock(&p->mu);
         for (size_t b = 0; b < k; b++) {
-            job *j = &p.jobs[i + b];
+            job *j = &p->jobs[i + b];
             bad += hand_out(j, fn, arg, st, err);
             free(j->path);
             j->path = NULL;
             mt_buf_free(&j->data);
         }
-        pthread_mutex_lock(&p.mu);
-        if (p.nspare + k > p.capspare) {
-            p.capspare = (p.nspare + k) * 2;
-            p.spare = mt_xrealloc(p.spare, p.capspare * sizeof *p.spare);
+        pthread_mutex_lock(&p->mu);
+        if (p->nspare + k > p->capspare) {
+            p->capspare = (p->nspare + k) * 2;
+            p->spare = mt_xrealloc(p->spare, p->capspare * sizeof *p->spare);
         }
         for (size_t b = 0; b < k; b++) {
-            mt_buf *a = &p.jobs[i + b].arena;
+            mt_buf *a = &p->jobs[i + b].arena;
             if (a->data == NULL)
                 continue;
             mt_buf_reset(a);
-            p.spare[p.nspare++] = *a;
+            p->spare[p->nspare++] = *a;
             mt_buf_init(a);
         }
         i += k;
-        p.replayed = i;
-        if (p.waiting) /* a worker waits for the window to move */
-            pthread_cond_broadcast(&p.cv);
-        pthread_mutex_unlock(&p.mu);
+        p->replayed = i;
+        if (p->waiting) /* a worker waits for the window to move */
+            pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
     }
     for (int i = 0; i < nthreads; i++)
         pthread_join(t[i], NULL);
     free(t);
-    pool_free(&p);
+    pool_free(p);
     return bad;
 }

@@ -76,7 +76,8 @@ struct mt_bounce_reasons {
 static int reason_index(const char *name, size_t n)
 {
     for (int i = 0; i < NREASONS; i++)
-        if (strlen(reason_names[i]) == n && memcmp(reason_names[i], name, n) == 0)
+        if (n && reason_names[i][0] == name[0] && strlen(reason_names[i]) == n &&
+            memcmp(reason_names[i], name, n) == 0)
             return i;
     return -1;
 }
@@ -116,7 +117,7 @@ static int load_scope(mt_bounce_reasons *r, char *line, const char *path, int li
     if (s->re == NULL)
         return 0;
     if (!rhost)
-        mt_buf_printf(any, "%s(?:(*MARK:%d)%s)", any->len ? "|" : "", r->nscopes, t2 + 1);
+        mt_buf_printf(any, "%s(?:(*MARK:%d)(?:%s))", any->len ? "|" : "", r->nscopes, t2 + 1);
     r->nscopes++;
     return 1;
 }

@@ -4,7 +4,7 @@
  *
  * The screen: a small reader of PCRE2's syntax finds, for a pattern, a
  * conjunction of clauses, each a disjunction of literals (lower case,
- * their first MAXLIT bytes), such that every match contains one literal
+ * in pieces of at most MAXLIT bytes), such that every match contains one literal
  * of each clause.  It is conservative: whatever it does not understand
  * (an escape it does not know, \Q, a conditional, a verb, (?x), …) makes
  * the pattern unscreened, and anything optional, repeated from zero, or
@@ -29,7 +29,7 @@
 
 #include "util.h"
 
-#define MAXLIT    16  /* bytes of a literal kept: a prefix of a required literal is required */
+#define MAXLIT    32  /* a longer literal is kept as pieces of MAXLIT bytes, each required */
 #define MAXALT    160 /* literals in one clause; more: the clause is dropped */
 #define MAXCLAUSE 6   /* clauses kept, the most selective */
 #define MAXDEPTH  24  /* nested groups; deeper: unscreened */
@@ -47,7 +47,13 @@ typedef struct clause {
 typedef struct clauses {
     int n, cap;
     clause *v;
+    /* a byte pair every subject that holds the clauses contains (a pair of
+     * a clause's only literal, the one least likely in text), tested
+     * before them; NOKEY: none */
+    unsigned key;
 } clauses;
+
+#define NOKEY 0x10000u
 
 /* compiled code, interpreted for its first runs on valid UTF-8 subjects
  * (JIT_AFTER_RUNS, JIT_AFTER_BYTES), then JIT compiled (a copy: the code,
@@ -88,6 +94,7 @@ struct mt_pattern {
     uint32_t opts;
     clauses screen;
     branch *branches; /* MT_PATTERN_YESNO and a top-level alternation: its branches */
+    unsigned *keys;   /* and their screens' keys, side by side (a few hundred tested a run) */
     int nbranches;
 };
 
@@ -97,6 +104,11 @@ struct mt_pattern_text {
     int valid;
     int utf8;    /* the subject is valid UTF-8 */
     mt_buf copy; /* the subject summed up */
+    /* the subject in lower case (ASCII letters), where a literal's pairs
+     * all being there is checked by finding the literal itself; NULL when
+     * it holds KELVIN SIGN or LONG S (which match k and s caselessly) */
+    mt_buf low;
+    int exact;
 };
 
 /* ---- clauses ---- */
@@ -316,10 +328,11 @@ static void skip_past(reader *rd, unsigned char close)
 
 static void alternation(reader *rd, int depth, clauses *out);
 
-/* the run of literal bytes being read, into the sequence's candidates */
+/* the run of literal bytes being read, into the sequence's candidates
+ * (cand NULL: the syntax is only being read through) */
 static void flush(lit *run, clauses *cand)
 {
-    if (run->len) {
+    if (run->len && cand) {
         clause c = {0, 0, NULL};
         clause_add(&c, run);
         clauses_take(cand, &c);
@@ -327,36 +340,32 @@ static void flush(lit *run, clauses *cand)
     run->len = 0;
 }
 
-static void run_add(lit *run, int *full, unsigned char c)
+/* c appended to the run; a run of MAXLIT bytes is a literal of its own
+ * first (each piece of a required literal is required) */
+static void run_add(lit *run, clauses *cand, unsigned char c)
 {
-    if (*full)
-        return;
-    if (run->len == MAXLIT) {
-        *full = 1; /* the prefix kept is required; what follows is not adjacent to it */
-        return;
-    }
+    if (run->len == MAXLIT)
+        flush(run, cand);
     run->b[run->len++] = lower(c);
 }
 
 /* a literal byte c was read: with what quantifier follows */
-static void literal(reader *rd, lit *run, int *full, clauses *cand, unsigned char c)
+static void literal(reader *rd, lit *run, clauses *cand, unsigned char c)
 {
     long min = 1;
     if (quantifier(rd, &min)) {
         if (min > 0)
-            run_add(run, full, c);
+            run_add(run, cand, c);
         flush(run, cand);
-        *full = 0;
         return;
     }
-    run_add(run, full, c);
+    run_add(run, cand, c);
 }
 
 /* a group at rd->p ('(' read): its requirement into cand */
-static void group(reader *rd, int depth, lit *run, int *full, clauses *cand)
+static void group(reader *rd, int depth, lit *run, clauses *cand)
 {
     flush(run, cand);
-    *full = 0;
     const unsigned char *e = rd->end;
     int counts = 1; /* its content is required (not a lookaround) */
     if (rd->p < e && *rd->p == '*') {
@@ -405,8 +414,8 @@ static void group(reader *rd, int depth, lit *run, int *full, clauses *cand)
         if (rd->bail)
             return;
     }
-    clauses inner = {0, 0, NULL};
-    alternation(rd, depth + 1, &inner);
+    clauses inner = {0, 0, NULL, NOKEY};
+    alternation(rd, depth + 1, cand ? &inner : NULL);
     if (rd->bail || rd->p >= e || *rd->p != ')') {
         rd->bail = 1;
         clauses_free(&inner);
@@ -415,7 +424,7 @@ static void group(reader *rd, int depth, lit *run, int *full, clauses *cand)
     rd->p++;
     long min = 1;
     (void)quantifier(rd, &min);
-    if (counts && min > 0)
+    if (counts && min > 0 && cand)
         for (int i = 0; i < inner.n; i++)
             clauses_take(cand, &inner.v[i]);
     clauses_free(&inner);
@@ -425,7 +434,6 @@ static void group(reader *rd, int depth, lit *run, int *full, clauses *cand)
 static void sequence(reader *rd, int depth, clauses *cand)
 {
     lit run = {0, {0}};
-    int full = 0;
     while (!rd->bail && rd->p < rd->end && *rd->p != '|' && *rd->p != ')') {
         unsigned char c = *rd->p++;
         if (c == '\\') {
@@ -438,14 +446,12 @@ static void sequence(reader *rd, int depth, clauses *cand)
                 while (rd->p < rd->end && (*rd->p & 0xC0) == 0x80)
                     rd->p++;
                 flush(&run, cand);
-                full = 0;
                 skip_quantifier(rd);
             } else if (!is_alnum(x)) {
-                literal(rd, &run, &full, cand, x);
+                literal(rd, &run, cand, x);
             } else if (strchr("bBAzZGK", x) || strchr("dDsSwWhHvVRXnrtfea", x) ||
                        (x == 'N' && !(rd->p < rd->end && *rd->p == '{'))) {
                 flush(&run, cand); /* an assertion, or one character of a kind: no literal */
-                full = 0;
                 skip_quantifier(rd);
             } else if (x == 'p' || x == 'P') {
                 if (rd->p < rd->end && *rd->p == '{')
@@ -455,7 +461,6 @@ static void sequence(reader *rd, int depth, clauses *cand)
                 else
                     rd->bail = 1;
                 flush(&run, cand);
-                full = 0;
                 skip_quantifier(rd);
             } else {
                 rd->bail = 1; /* \Q, \x, \1, \g, \k, \c, … */
@@ -464,16 +469,14 @@ static void sequence(reader *rd, int depth, clauses *cand)
             rd->p--;
             skip_class(rd);
             flush(&run, cand);
-            full = 0;
             skip_quantifier(rd);
         } else if (c == '(') {
             if (depth >= MAXDEPTH)
                 rd->bail = 1;
             else
-                group(rd, depth, &run, &full, cand);
+                group(rd, depth, &run, cand);
         } else if (c == '.' || c == '^' || c == '$') {
             flush(&run, cand);
-            full = 0;
             skip_quantifier(rd);
         } else if (c == '{' || c == '*' || c == '+' || c == '?') {
             rd->bail = 1; /* not after an atom: read differently by PCRE2 versions, or an error */
@@ -481,20 +484,28 @@ static void sequence(reader *rd, int depth, clauses *cand)
             while (rd->p < rd->end && (*rd->p & 0xC0) == 0x80)
                 rd->p++;
             flush(&run, cand);
-            full = 0;
             skip_quantifier(rd);
         } else {
-            literal(rd, &run, &full, cand, c);
+            literal(rd, &run, cand, c);
         }
     }
     flush(&run, cand);
 }
 
 /* branches up to ')' or the end: one branch's requirements all hold; of
- * several, one of each branch's most selective clause */
+ * several, one of each branch's most selective clause (out NULL: the
+ * syntax is only read through) */
 static void alternation(reader *rd, int depth, clauses *out)
 {
-    clauses first = {0, 0, NULL};
+    if (out == NULL) {
+        for (;;) {
+            sequence(rd, depth, NULL);
+            if (rd->bail || rd->p >= rd->end || *rd->p != '|')
+                return;
+            rd->p++;
+        }
+    }
+    clauses first = {0, 0, NULL, NOKEY};
     sequence(rd, depth, &first);
     if (rd->bail || rd->p >= rd->end || *rd->p != '|') {
         *out = first;
@@ -526,13 +537,47 @@ static int by_score(const void *a, const void *b)
     return x != y ? y - x : ((const clause *)a)->n - ((const clause *)b)->n;
 }
 
+/* how common byte c (lower case) is in the texts matched: English
+ * letter frequencies, roughly; a space is everywhere */
+static int commonness(unsigned char c)
+{
+    static const unsigned char letters[26] = {8, 1, 3, 4, 13, 2, 2, 6, 7, 0, 1, 4, 2,
+                                              7, 8, 2, 0, 6,  6, 9, 3, 1, 2, 0, 2, 0};
+    if (c >= 'a' && c <= 'z')
+        return letters[c - 'a'];
+    if (c == ' ')
+        return 20;
+    return is_digit(c) ? 3 : 1;
+}
+
+/* cs's key: of the pairs of its clauses of one literal (each required),
+ * the least common */
+static void set_key(clauses *cs)
+{
+    int best = 1000;
+    cs->key = NOKEY;
+    for (int i = 0; i < cs->n; i++) {
+        const clause *c = &cs->v[i];
+        if (c->n != 1)
+            continue;
+        for (int k = 0; k + 1 < c->v[0].len; k++) {
+            int w = commonness(c->v[0].b[k]) + commonness(c->v[0].b[k + 1]);
+            if (w < best) {
+                best = w;
+                cs->key = (unsigned)c->v[0].b[k] << 8 | c->v[0].b[k + 1];
+            }
+        }
+    }
+}
+
 static void keep_best(clauses *cs)
 {
-    if (cs->n < 2)
-        return;
-    qsort(cs->v, (size_t)cs->n, sizeof *cs->v, by_score);
-    while (cs->n > MAXCLAUSE)
-        clause_free(&cs->v[--cs->n]);
+    if (cs->n >= 2) {
+        qsort(cs->v, (size_t)cs->n, sizeof *cs->v, by_score);
+        while (cs->n > MAXCLAUSE)
+            clause_free(&cs->v[--cs->n]);
+    }
+    set_key(cs);
 }
 
 typedef struct branches {
@@ -551,40 +596,44 @@ static void branches_free(branches *bs)
     bs->n = bs->cap = 0;
 }
 
-/* is [a, e) one group "(?:…)" and nothing else? */
-static int one_group(const unsigned char *a, const unsigned char *e, int utf)
-{
-    if (e - a < 4 || memcmp(a, "(?:", 3) != 0 || e[-1] != ')')
-        return 0;
-    reader rd = {a + 3, e, utf, 0, 0};
-    clauses cs = {0, 0, NULL};
-    alternation(&rd, 1, &cs);
-    clauses_free(&cs);
-    return !rd.bail && rd.p == e - 1;
-}
-
 /* the top-level branches of [a, e) into out, a branch that is one
  * non-capturing group by its own branches in turn (an alternation matches
  * where one of its branches does).  0 when that cannot be said: not
  * understood, or an option set at top level (it holds for the branches
- * after it). */
+ * after it).  Each byte is read once at each level: a branch that starts
+ * "(?:" is read through to its group's ')' (as the branch's own reading
+ * would: the same depth and range); a branch that is not one group is read
+ * for its literals. */
 static int split_range(const unsigned char *a, const unsigned char *e, int utf, int depth, branches *out)
 {
     if (depth > MAXDEPTH)
         return 0;
     reader rd = {a, e, utf, 0, 0};
     for (;;) {
-        const unsigned char *start = rd.p;
-        clauses cs = {0, 0, NULL};
-        sequence(&rd, 0, &cs);
-        if (rd.bail || rd.top_opt) {
-            clauses_free(&cs);
-            return 0;
+        const unsigned char *start = rd.p, *end = NULL;
+        if (e - start >= 4 && memcmp(start, "(?:", 3) == 0) {
+            reader g = {start + 3, e, utf, 0, 0};
+            alternation(&g, 1, NULL);
+            if (!g.bail && g.p < e && *g.p == ')' && (g.p + 1 == e || g.p[1] == '|' || g.p[1] == ')')) {
+                end = g.p + 1; /* the branch is that group and nothing else */
+                rd.p = end;
+                if (split_range(start + 3, end - 1, utf, depth + 1, out))
+                    goto next;
+            }
         }
-        const unsigned char *end = rd.p;
-        if (one_group(start, end, utf) && split_range(start + 3, end - 1, utf, depth + 1, out)) {
-            clauses_free(&cs);
-        } else {
+        {
+            clauses cs = {0, 0, NULL, NOKEY};
+            if (end) {
+                reader br = {start, end, utf, 0, 0}; /* the group as one branch */
+                sequence(&br, 0, &cs);
+            } else {
+                sequence(&rd, 0, &cs);
+                if (rd.bail || rd.top_opt) {
+                    clauses_free(&cs);
+                    return 0;
+                }
+                end = rd.p;
+            }
             if (out->n == out->cap) {
                 out->cap = out->cap ? out->cap * 2 : 8;
                 out->v = mt_xrealloc(out->v, (size_t)out->cap * sizeof *out->v);
@@ -601,6 +650,7 @@ static int split_range(const unsigned char *a, const unsigned char *e, int utf, 
             atomic_init(&b->code.runs, 0);
             atomic_init(&b->code.bytes, 0);
         }
+    next:
         if (rd.p >= e)
             return 1;
         if (*rd.p != '|')
@@ -624,11 +674,14 @@ static void read_screen(mt_pattern *p, const char *pat, size_t n, uint32_t opts,
     if (split && split_range(a, a + n, utf, 0, &bs) && bs.n >= 2) {
         p->branches = bs.v;
         p->nbranches = bs.n;
+        p->keys = mt_xmalloc((size_t)bs.n * sizeof *p->keys);
+        for (int i = 0; i < bs.n; i++)
+            p->keys[i] = bs.v[i].screen.key;
         return;
     }
     branches_free(&bs);
     reader rd = {a, a + n, utf, 0, 0};
-    clauses cs = {0, 0, NULL};
+    clauses cs = {0, 0, NULL, NOKEY};
     alternation(&rd, 0, &cs);
     if (rd.bail || rd.p != rd.end) {
         clauses_free(&cs);
@@ -650,6 +703,7 @@ mt_pattern *mt_pattern_compile(const char *pat, size_t n, uint32_t opts, unsigne
         return NULL;
     }
     mt_pattern *p = mt_xcalloc(1, sizeof *p);
+    p->screen.key = NOKEY;
     atomic_init(&p->code.re, re);
     atomic_init(&p->code.jit, NULL);
     atomic_init(&p->code.no_jit, 0);
@@ -685,6 +739,7 @@ void mt_pattern_free(mt_pattern *p)
         pcre2_code_free(atomic_load(&p->branches[i].code.jit));
     }
     free(p->branches);
+    free(p->keys);
     free(p);
 }
 
@@ -697,11 +752,14 @@ static int present(const lit *l, const mt_pattern_text *t)
         if (!((t->pairs[v >> 6] >> (v & 63)) & 1))
             return 0;
     }
-    return 1;
+    /* every pair is there: is the literal? (a pair says it for 2 bytes) */
+    return l->len == 2 || !t->exact || memmem(t->low.data, t->low.len, l->b, l->len) != NULL;
 }
 
 static int holds(const clauses *cs, const mt_pattern_text *t)
 {
+    if (cs->key != NOKEY && !((t->pairs[cs->key >> 6] >> (cs->key & 63)) & 1))
+        return 0;
     for (int i = 0; i < cs->n; i++) {
         const clause *c = &cs->v[i];
         int any = 0;
@@ -880,6 +938,9 @@ int mt_pattern_match(mt_pattern *p, const mt_pattern_text *t, const char *s, siz
         /* the alternation matches where one of its branches does: only
          * the branches whose literals are all there are run */
         for (int i = 0; i < p->nbranches; i++) {
+            unsigned key = p->keys[i];
+            if (key != NOKEY && !((t->pairs[key >> 6] >> (key & 63)) & 1))
+                continue; /* holds() would say so, at more cost */
             branch *b = &p->branches[i];
             if (!holds(&b->screen, t))
                 continue;
@@ -902,6 +963,7 @@ mt_pattern_text *mt_pattern_text_new(void)
 {
     mt_pattern_text *t = mt_xcalloc(1, sizeof *t);
     mt_buf_init(&t->copy);
+    mt_buf_init(&t->low);
     return t;
 }
 
@@ -910,6 +972,7 @@ void mt_pattern_text_free(mt_pattern_text *t)
     if (t == NULL)
         return;
     mt_buf_free(&t->copy);
+    mt_buf_free(&t->low);
     free(t);
 }
 
@@ -930,13 +993,20 @@ const mt_pattern_text *mt_pattern_text_of(mt_pattern_text *t, const char *s, siz
     memset(t->one, 0, sizeof t->one);
     const unsigned char *u = (const unsigned char *)s;
     unsigned char hi = 0, prev = 0;
+    mt_buf_reset(&t->low);
+    mt_buf_reserve(&t->low, n + 1);
+    unsigned char *lo = (unsigned char *)t->low.data;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = lower(u[i]);
         hi |= u[i];
         add(t, prev, c, i == 0);
+        lo[i] = c;
         prev = c;
     }
+    t->low.len = n;
+    t->exact = 1;
     if (hi >= 0x80 && (memmem(s, n, "\xe2\x84\xaa", 3) || memmem(s, n, "\xc5\xbf", 2))) {
+        t->exact = 0; /* a literal's k or s may be one of them */
         /* KELVIN SIGN and LONG S as the letters they match caselessly */
         prev = 0;
         for (size_t i = 0; i < n;) {

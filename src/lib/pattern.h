@@ -7,8 +7,9 @@
  *    text every match must contain ("hl:rep" in \b421\b.*\bHL:REP\b; one
  *    of "full mailbox", "over" in full mailbox|over ?quota).  A subject is
  *    summed up once (mt_pattern_text: which byte pairs it holds, case
- *    folded); a pattern whose literals are not all there cannot match it
- *    and is not run.  The screen only ever skips patterns that cannot
+ *    folded, and its lower-case copy, where a literal whose pairs are all
+ *    there is looked for itself); a pattern whose literals are not all
+ *    there cannot match it and is not run.  The screen only ever skips patterns that cannot
  *    match: every answer is pcre2_match's own.
  *  - split: when only whether it matches is asked (MT_PATTERN_YESNO), an
  *    alternation is matched one branch at a time, and only the branches
