@@ -22,7 +22,6 @@
 #include "bounce_lhost.h"
 #include "mailbox.h"
 #include "strmap.h"
-#include "timeparse.h"
 
 #define REASON_TEXT_MAX     4096
 #define REASON_CACHE_LIMIT  65536
@@ -713,91 +712,10 @@ static void copy_str(char *dst, size_t cap, const char *s)
     dst[l] = '\0';
 }
 
-/* n digits at *s (advanced past them) into *v; 0 when they are not */
-static int date_digits(const char **s, int n, int *v)
-{
-    int x = 0;
-    for (int i = 0; i < n; i++) {
-        if ((*s)[i] < '0' || (*s)[i] > '9')
-            return 0;
-        x = x * 10 + ((*s)[i] - '0');
-    }
-    *s += n;
-    *v = x;
-    return 1;
-}
-
-static const char *date_spaces(const char *s)
-{
-    while (*s == ' ' || *s == '\t')
-        s++;
-    return s;
-}
-
-/* date_plain - s in the form almost every Date field has ("Mon, 2 Jan
- * 2006 15:04:05 +0900", the day name and the seconds optional, then at
- * most a comment): its time in *t, 1; 0 for anything else, which GMime
- * reads instead.  The same answer as GMime's for what it takes (the
- * dates of the bounce corpus compared), at a tenth of the cost. */
-static int date_plain(const char *s, int64_t *t)
-{
-    static const char days[] = "MonTueWedThuFriSatSun";
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    s = date_spaces(s);
-    if (s[0] && s[1] && s[2] && s[3] == ',') {
-        int day = 0;
-        for (int i = 0; i < 7 && !day; i++)
-            day = memcmp(s, days + 3 * i, 3) == 0;
-        if (!day)
-            return 0;
-        s = date_spaces(s + 4);
-    }
-    int d, y, h, mi, sec = 0, zh, zm, mo = 0;
-    if (s[0] == '\0' || !date_digits(&s, s[1] == ' ' ? 1 : 2, &d) || *s != ' ')
-        return 0;
-    s = date_spaces(s);
-    for (int i = 0; i < 12 && !mo && s[0] && s[1] && s[2]; i++)
-        if (memcmp(s, months + 3 * i, 3) == 0)
-            mo = i + 1;
-    if (mo == 0 || s[3] != ' ')
-        return 0;
-    s = date_spaces(s + 3);
-    if (!date_digits(&s, 4, &y) || *s != ' ')
-        return 0;
-    s = date_spaces(s);
-    if (!date_digits(&s, 2, &h) || *s++ != ':' || !date_digits(&s, 2, &mi))
-        return 0;
-    if (*s == ':' && (s++, !date_digits(&s, 2, &sec)))
-        return 0;
-    if (*s != ' ' && *s != '\t')
-        return 0;
-    s = date_spaces(s);
-    int sign = *s == '+' ? 1 : *s == '-' ? -1 : 0;
-    if (sign == 0 || (s++, !date_digits(&s, 2, &zh)) || !date_digits(&s, 2, &zm))
-        return 0;
-    s = date_spaces(s);
-    if (*s == '(') {
-        const char *e = strchr(s, ')');
-        if (e == NULL || memchr(s + 1, '(', (size_t)(e - s - 1)) != NULL)
-            return 0;
-        s = date_spaces(e + 1);
-    }
-    static const unsigned char mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (*s != '\0' || y < 1970 || y > 2100 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
-        h > 23 || mi > 59 || sec > 59 || zh > 14 || zm > 59)
-        return 0;
-    *t = mt_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - sign * (zh * 3600 + zm * 60);
-    return 1;
-}
-
 static int64_t parse_date(const char *s)
 {
     if (s == NULL || *s == '\0')
         return 0;
-    int64_t plain;
-    if (date_plain(s, &plain))
-        return plain;
     GDateTime *dt = g_mime_utils_header_decode_date(s);
     if (dt == NULL)
         return 0;
