@@ -77,7 +77,7 @@ typedef struct pool {
     job *jobs;
     size_t njobs, cap;
     size_t next, replayed;
-    int waiting;      /* workers waiting for the window */
+    int waiting; /* workers waiting for the window */
     int nworkers;
     size_t main_wait; /* the job the caller's thread waits for, or NO_JOB */
     pthread_mutex_t mu;
