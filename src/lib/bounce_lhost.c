@@ -416,10 +416,17 @@ static const char *cmd_word(const char *p, size_t n)
 
 const char *mt_bounce_lhost_command(const char *d, size_t n)
 {
-    static const char *const lead[] = {"in reply to ",   "after ",        "most progress was ",
-                                       "while sending ", "smtp command ", "did not like our ",
-                                       "smtp:",          "during ",       "for "};
-    static const unsigned char lead_len[] = {12, 6, 18, 14, 13, 17, 5, 7, 4};
+#define LEAD(s)                                                                                              \
+    {                                                                                                        \
+        s, sizeof(s) - 1                                                                                     \
+    }
+    static const struct {
+        const char *s;
+        size_t len;
+    } lead[] = {LEAD("in reply to "),   LEAD("after "),        LEAD("most progress was "),
+                LEAD("while sending "), LEAD("smtp command "), LEAD("did not like our "),
+                LEAD("smtp:"),          LEAD("during "),       LEAD("for ")};
+#undef LEAD
     enum { NLEAD = sizeof lead / sizeof lead[0] };
     /* one pass: the leads are tried in their order (the first lead that
      * names a command wins, wherever it is), so a position need only be
@@ -428,7 +435,7 @@ const char *mt_bounce_lhost_command(const char *d, size_t n)
     int best = NLEAD;
     unsigned short first[256] = {0}; /* leads (bits) that start with a byte */
     for (int k = 0; k < NLEAD; k++) {
-        unsigned char c = (unsigned char)lead[k][0];
+        unsigned char c = (unsigned char)lead[k].s[0];
         first[c] |= (unsigned short)(1u << k);
         if (c >= 'a' && c <= 'z')
             first[c - 32] |= (unsigned short)(1u << k);
@@ -439,9 +446,9 @@ const char *mt_bounce_lhost_command(const char *d, size_t n)
             continue;
         for (unsigned mm = m & ((1u << best) - 1); mm; mm &= mm - 1) { /* the leads in order */
             int k = __builtin_ctz(mm);
-            size_t ll = lead_len[k];
-            if (n - i < ll || ((unsigned char)d[i + 1] | 0x20) != (unsigned char)lead[k][1] ||
-                memmem_ci(d + i, ll, lead[k]) == NULL)
+            size_t ll = lead[k].len;
+            if (n - i < ll || ((unsigned char)d[i + 1] | 0x20) != (unsigned char)lead[k].s[1] ||
+                memmem_ci(d + i, ll, lead[k].s) == NULL)
                 continue;
             size_t off = i + ll;
             while (off < n && (d[off] == ' ' || d[off] == '"'))

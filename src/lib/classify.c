@@ -112,12 +112,10 @@ const char *mt_classify_provider(mt_classifier *c, const char *dom, size_t dn, c
     mt_buf_reset(&c->red);
     mt_buf_reserve(&c->red, dn + mn + 2);
     char *d = c->red.data, *m = d + dn + 1;
-    memcpy(d, dom, dn);
+    mt_copy_lower(d, dom, dn);
     d[dn] = '\0';
-    memcpy(m, mx, mn);
+    mt_copy_lower(m, mx, mn);
     m[mn] = '\0';
-    mt_lower_ascii(d, dn);
-    mt_lower_ascii(m, mn);
     const char *p = provider_of(c, dn ? d : NULL, mn ? m : NULL);
     if (keep) {
         w->dn = (unsigned char)dn;

@@ -406,9 +406,8 @@ static void add_content_type(msg *m, mt_slice v)
     char t[96];
     if (n == 0 || n >= sizeof t)
         return;
-    memcpy(t, v.p, n);
+    mt_copy_lower(t, v.p, n);
     t[n] = '\0';
-    mt_lower_ascii(t, n);
     if (strncmp(t, "multipart/", 10) == 0 || strcmp(t, "text/plain") == 0 || strcmp(t, "text/html") == 0)
         return;
     /* dedupe in the comma list */

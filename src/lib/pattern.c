@@ -105,9 +105,10 @@ struct mt_pattern_text {
     int utf8;    /* the subject is valid UTF-8 */
     mt_buf copy; /* the subject summed up */
     /* the subject in lower case (ASCII letters), where a literal's pairs
-     * all being there is checked by finding the literal itself; NULL when
-     * it holds KELVIN SIGN or LONG S (which match k and s caselessly) */
+     * all being there is checked by finding the literal itself */
     mt_buf low;
+    /* 0 when the subject holds KELVIN SIGN or LONG S (which match k and s
+     * caselessly): low then cannot tell a literal is absent */
     int exact;
 };
 
