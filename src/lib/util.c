@@ -278,9 +278,15 @@ const char *mt_grouped(uint64_t v, char *buf)
 /* bytes of replies and addresses, as a table: reply shaping tests every
  * byte.  CL_L: RFC 5322 atext and the dot (a local part's); CL_T: part of a
  * shaping token (atext and ':', not the dot); CL_D: a digit; CL_W: lower
- * case. */
-enum { CL_L = 1, CL_T = 2, CL_D = 4, CL_W = 8 };
-static const unsigned char char_class[256] = {
+ * case.  CL_D and CL_W are the low bits of two counters, so that shaping
+ * adds a token's classes up with one addition a byte (its digits in bits
+ * 0-31, its lower-case letters from bit 32); CL_L and CL_T sit above them,
+ * where their own sums overflow harmlessly. */
+#define CL_D ((uint64_t)1)
+#define CL_W ((uint64_t)1 << 32)
+#define CL_L ((uint64_t)1 << 62)
+#define CL_T ((uint64_t)1 << 63)
+static const uint64_t char_class[256] = {
     ['a'] = CL_L | CL_T | CL_W,
     ['b'] = CL_L | CL_T | CL_W,
     ['c'] = CL_L | CL_T | CL_W,
@@ -368,7 +374,7 @@ static const unsigned char char_class[256] = {
 
 int mt_is_local_char(char c)
 {
-    return char_class[(unsigned char)c] & CL_L;
+    return (char_class[(unsigned char)c] & CL_L) != 0;
 }
 
 void mt_redact_text(const char *s, mt_buf *out)
@@ -409,31 +415,33 @@ void mt_reply_shape_masked(const char *p, size_t n, mt_buf *out)
         return;
     size_t i = 0;
     while (i < n) {
-        /* a token: a run of alphanumerics (and . _ - + = /) */
-        size_t j = i;
-        int digits = 0, lower = 0;
-        unsigned c;
-        while (j < n && ((c = char_class[(unsigned char)p[j]]) & CL_T)) {
-            digits += (c & CL_D) != 0;
-            lower += (c & CL_W) != 0;
-            j++;
-        }
-        if (j == i) {
+        /* a token: a run of alphanumerics (and . _ - + = /), copied as it
+         * is read and taken back if it is masked */
+        uint64_t c = char_class[(unsigned char)p[i]];
+        if (!(c & CL_T)) {
             *o++ = p[i++];
             continue;
         }
+        /* the counters hold 2^30 - 1: a longer run (no reply has one) is
+         * shaped as several tokens */
+        size_t j = i, end = n - i > (1u << 30) - 1 ? i + (1u << 30) - 1 : n;
+        uint64_t sum = 0;
+        do {
+            sum += c;
+            o[j - i] = p[j];
+            j++;
+        } while (j < end && ((c = char_class[(unsigned char)p[j]]) & CL_T));
         size_t len = j - i;
+        size_t digits = (size_t)(sum & 0xffffffffu), lower = (size_t)((sum >> 32) & 0x3fffffffu);
         /* ids and per-server names vary between equal replies: long tokens
          * with digits, and lower-case names with a number ("163mx21",
          * "smtp14", "mta99"); status codes, IPs and upper-case codes such
          * as TSS04 or HL:ICC are kept because they carry meaning */
         if ((len >= 12 && digits >= 1 && lower >= 1) || (len >= 6 && digits >= 2 && lower >= 1) ||
-            (len >= 4 && digits >= 2 && lower >= 2) || (digits >= 6 && len == (size_t)digits)) {
+            (len >= 4 && digits >= 2 && lower >= 2) || (digits >= 6 && len == digits))
             *o++ = '#';
-        } else {
-            memcpy(o, p + i, len);
+        else
             o += len;
-        }
         i = j;
     }
     out->len = (size_t)(o - out->data);
