@@ -309,7 +309,9 @@ static void drop(mt_join *j, msg **link)
     j->free_list = m;
 }
 
-static rcpt *find_rcpt(msg *m, mt_slice addr, uint32_t *idx)
+/* find_rcpt - the recipient addr of m, added if new (*idx: its index);
+ * pre, when not NULL and set, says where addr's domain starts */
+static rcpt *find_rcpt(msg *m, mt_slice addr, const mt_join_class *pre, uint32_t *idx)
 {
     for (uint32_t i = 0; i < m->nrc; i++) {
         const char *a = m->arena.data + m->rc[i].addr;
@@ -325,7 +327,9 @@ static rcpt *find_rcpt(msg *m, mt_slice addr, uint32_t *idx)
     rcpt *r = &m->rc[m->nrc];
     r->addr = put(m, addr.p, addr.len);
     r->addr_len = (uint32_t)addr.len;
-    mt_slice d = mt_domain_of(addr.p, addr.len);
+    mt_slice d = pre && pre->set && pre->domain_at <= addr.len
+                     ? (mt_slice){addr.p + pre->domain_at, addr.len - pre->domain_at}
+                     : mt_domain_of(addr.p, addr.len);
     r->domain = d.len ? put_lower(m, d.p, d.len) : NONE;
     r->attempts = 0;
     r->last = MT_STATUS_DEFERRED;
@@ -337,7 +341,7 @@ static void add_attempt(msg *m, const mt_pf_line *l, const mt_join_class *pre, c
                         uint64_t lineno)
 {
     uint32_t ri;
-    rcpt *r = find_rcpt(m, l->to, &ri);
+    rcpt *r = find_rcpt(m, l->to, pre, &ri);
     /* a recipient keyed without an address (Haraka's message at one
      * domain): its domain from the first line that names one (orig_to, an
      * address or a bare domain) */
@@ -454,6 +458,7 @@ void mt_join_classify_ahead(mt_classifier *cls, const mt_pf_line *l, mt_join_cla
     out->meaning = a.rule_meaning;
     out->flags = a.rule_flags;
     out->category = a.category;
+    out->domain_at = (uint32_t)(d.p - l->to.p);
     out->set = 1;
 }
 

@@ -50,6 +50,8 @@ typedef struct mt_join_class {
     unsigned flags;
     mt_category category;
     int set;
+    uint32_t domain_at; /* where the recipient's domain starts in to= (its
+                           length when it has none), found ahead too */
 } mt_join_class;
 
 /* mt_join_classify_ahead - classify a delivery line with cls as the
