@@ -407,7 +407,7 @@ static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
 {
     mt_yearctx yc;
     mt_yearctx_init(&yc, year, 0);
-    size_t pos = 0, len;
+    size_t len;
     int cut;
     const char *line;
     uint32_t idx = 0;
@@ -425,7 +425,9 @@ static void parse_chunk(chunk *c, int year, const mt_scan_opts *opts)
         mt_buf_reserve(&c->arena, c->len * 3 + 65536);
         arena = (mt_arena){c->arena.data, 0, c->arena.cap - 1};
     }
-    while ((line = mt_chunk_next(c->data, c->len, &pos, &len, &cut)) != NULL) {
+    mt_lines it;
+    mt_lines_init(&it, c->data, c->len);
+    while ((line = mt_lines_next(&it, &len, &cut)) != NULL) {
         uint32_t my = idx++;
         if (cut)
             c->long_lines++;

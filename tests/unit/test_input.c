@@ -276,13 +276,60 @@ static void t_order(void **state)
     assert_string_equal(d[2], "maillog");
 }
 
+/* mt_lines against mt_chunk_next: the same lines, lengths and cuts over
+ * random blocks of short and long lines, CRs, empty lines, line ends at
+ * and around every 64-byte boundary, with and without a last LF, and a
+ * line past MT_INPUT_MAX_LINE */
+static void t_lines_walk(void **state)
+{
+    (void)state;
+    size_t cap = MT_INPUT_MAX_LINE + 4096;
+    char *block = malloc(cap);
+    assert_non_null(block);
+    uint64_t x = 0x2545f4914f6cdd1dULL;
+    for (int round = 0; round < 3000; round++) {
+        size_t blen = 0;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t want = round == 0 ? MT_INPUT_MAX_LINE + 3000 : (size_t)(x % 700);
+        while (blen < want) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            unsigned r = (unsigned)(x >> 20) % 100;
+            block[blen++] = r < 8 ? '\n' : r < 11 ? '\r' : (char)('a' + r % 26);
+        }
+        if (round == 0) /* one line past the limit, then a short one */
+            memset(block, 'x', MT_INPUT_MAX_LINE + 100), block[MT_INPUT_MAX_LINE + 100] = '\n';
+        mt_lines it;
+        mt_lines_init(&it, block, blen);
+        size_t pos = 0, len1, len2;
+        int cut1, cut2, n = 0;
+        for (;;) {
+            const char *a = mt_chunk_next(block, blen, &pos, &len1, &cut1);
+            const char *b = mt_lines_next(&it, &len2, &cut2);
+            assert_ptr_equal(a, b);
+            if (a == NULL)
+                break;
+            assert_int_equal(len1, len2);
+            assert_int_equal(cut1, cut2);
+            n++;
+        }
+        if (round == 0)
+            assert_true(n >= 2);
+    }
+    free(block);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_plain),    cmocka_unit_test(t_gzip),
-        cmocka_unit_test(t_zstd),     cmocka_unit_test(t_long_lines),
-        cmocka_unit_test(t_missing),  cmocka_unit_test(t_order),
-        cmocka_unit_test(t_appended), cmocka_unit_test(t_truncated_while_read),
+        cmocka_unit_test(t_lines_walk),
+        cmocka_unit_test(t_plain),
+        cmocka_unit_test(t_gzip),
+        cmocka_unit_test(t_zstd),
+        cmocka_unit_test(t_long_lines),
+        cmocka_unit_test(t_missing),
+        cmocka_unit_test(t_order),
+        cmocka_unit_test(t_appended),
+        cmocka_unit_test(t_truncated_while_read),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
