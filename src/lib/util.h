@@ -97,8 +97,11 @@ void mt_buf_put_json_str(mt_buf *b, const char *s, size_t n);
 /* mt_buf_put_csv_field - append s[0..n) as one RFC 4180 CSV field. */
 void mt_buf_put_csv_field(mt_buf *b, const char *s, size_t n);
 
-/* mt_hash - 64-bit FNV-1a with a final mix; fast enough for keys of a few
- * dozen bytes, which is all we hash (queue ids, domains, reply texts). */
+/* mt_hash - a 64-bit hash of p[0..n): eight bytes a step, each mixed in
+ * by a multiply, then a final mix; fast enough for keys of a few dozen
+ * bytes, which is all we hash (queue ids, domains, reply texts).  Its
+ * values must not change lightly: maps hand out their entries in hash
+ * order, and the joiner's last messages come out in it. */
 uint64_t mt_hash(const void *p, size_t n);
 
 /* mt_grouped - v with thousands separators ("1,234,567") written into buf,
