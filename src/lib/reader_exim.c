@@ -144,7 +144,8 @@ int mt_exim_is_msgid(const char *p, size_t n)
 /* stamp - "YYYY-MM-DD HH:MM:SS[.mmm]" then optionally " +hhmm"; returns
  * bytes consumed or 0.  Inlined: it runs for every line, and the call's
  * saving and restoring of registers cost as much as the same-minute path. */
-static inline __attribute__((always_inline)) size_t stamp(const char *s, size_t n, mt_yearctx *yc, int64_t *t, int32_t *usec)
+static inline __attribute__((always_inline)) size_t stamp(const char *s, size_t n, mt_yearctx *yc, int64_t *t,
+                                                          int32_t *usec)
 {
     int y, mo, d, h, mi, sec;
     int64_t minute;
