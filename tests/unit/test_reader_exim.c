@@ -434,12 +434,96 @@ static void t_corpus(void **state)
     assert_int_equal(arrived, arrivals);
 }
 
+/* the fields of a parsed line as text, to compare two parses of lines that
+ * differ only in the spaces between their fields */
+static void describe(const char *line, char *out, size_t cap)
+{
+    mt_pf_line l;
+    memset(&l, 0, sizeof l); /* the fields a line's kind leaves alone */
+    mt_pf_kind k = mt_exim_parse(line, strlen(line), NULL, &l);
+    const mt_slice *f[] = {&l.to,    &l.orig_to, &l.relay,      &l.program,  &l.reason,     &l.mx_host,
+                           &l.mx_ip, &l.reply,   &l.sending_ip, &l.queue_id, &l.message_id, &l.from};
+    size_t used =
+        (size_t)snprintf(out, cap, "kind=%d status=%d stage=%d code=%d enh=%s delay=%.17g size=%lld", (int)k,
+                         (int)l.status, (int)l.stage, l.reply_code, l.enhanced, l.delay, (long long)l.size);
+    for (size_t i = 0; i < sizeof f / sizeof f[0] && used < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, " [%.*s]", (int)f[i]->len, f[i]->p ? f[i]->p : "");
+}
+
+/* A sent line in its usual shape (one space before each KEY=VALUE) is read
+ * by a fast path; the same line with two spaces before each key is read by
+ * the general loop.  Both must give the same fields, on the shapes the
+ * fast path takes and on those it hands back (a message, a 3-letter key, an
+ * <original> address, a host without its ']'). */
+static void t_usual_shape(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "2026-11-20 00:00:02 CEEKfq-rtVtHR-Uc => luxiaoyu1978@163.com R=dnslookup T=postfix-out1 "
+        "H=163mx02.mxmail.netease.com [220.181.12.12] I=[198.51.100.31] C=\"250 Mail OK queued as "
+        "mx11,0KvANVDxINXCQeCyxEsuQDUYpL--.29781S2 1795132802\" QT=1.3s",
+        "2026-11-20 00:00:02 mMePWl-ALtwJe-Bs => wkim37@me.com R=dnslookup T=postfix H=mx01.mail.icloud.com "
+        "[17.57.155.34] I=[203.0.113.10] C=\"250 2.0.0 Ok: queued as B434A21697\" QT=0.94s",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x -> b@126.com F=<news@sender.example> R=dnslookup T=remote_smtp "
+        "S=18500 H=126mx01.mxmail.netease.com [220.181.15.161]:25 I=[198.51.100.20]:52144 "
+        "X=TLS1.2:ECDHE-RSA-AES128-GCM-SHA256:128 CV=yes DN=\"CN=*.mxmail.netease.com\" K "
+        "C=\"250 Mail OK queued as: mx1,abc\" QT=1m2s DT=1.5s",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1] C=\"250 ok \\\"id\\\" "
+        "x\\\\\" "
+        "QT=1s",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=[192.0.2.9] I=198.51.100.1 C=\"250 ok\"",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=[192.0.2.9 I=[x C=250 QT=1d2h3m4.5s",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1 C=\"250 ok\"",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R= T= H= C=\"\" QT=",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1]: C=\"250 ok\"",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t: C=\"250 ok\"",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r TTT=t C=\"250 ok\" QT=2s",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t C=\"250 ok",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => local <d@qq.com> R=r T=t",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1] C=\"250 ok\" ",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x >> c@qq.com R=dnslookup T=remote_smtp H=mx3.qq.com "
+        "[203.205.219.57] C=\"250 Ok\"",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        /* two spaces before each KEY= token (outside quotes) */
+        char wide[1024], a[4096], b[4096];
+        const char *s = lines[i];
+        size_t w = 0;
+        int quoted = 0;
+        for (size_t j = 0; s[j] && w + 2 < sizeof wide; j++) {
+            if (s[j] == '"' && (j == 0 || s[j - 1] != '\\'))
+                quoted = !quoted;
+            if (!quoted && s[j] == ' ' && j > 40 && s[j + 1] >= 'A' && s[j + 1] <= 'Z' &&
+                (s[j + 2] == '=' || (s[j + 2] && s[j + 3] == '=')))
+                wide[w++] = ' ';
+            wide[w++] = s[j];
+        }
+        wide[w] = 0;
+        assert_true(strlen(wide) > strlen(s)); /* the general loop reads it */
+        describe(s, a, sizeof a);
+        describe(wide, b, sizeof b);
+        assert_string_equal(a, b);
+    }
+    /* and the fast path's answer itself, on the generator's shape */
+    assert_int_equal(parse(lines[0]), MT_PF_DELIVERY);
+    assert_slice(L.to, "luxiaoyu1978@163.com");
+    assert_slice(L.program, "postfix-out1");
+    assert_slice(L.mx_host, "163mx02.mxmail.netease.com");
+    assert_slice(L.mx_ip, "220.181.12.12");
+    assert_slice(L.sending_ip, "198.51.100.31");
+    assert_slice(L.reply, "250 Mail OK queued as mx11,0KvANVDxINXCQeCyxEsuQDUYpL--.29781S2 1795132802");
+    assert_int_equal(L.reply_code, 250);
+    assert_true(L.delay > 1.29 && L.delay < 1.31);
+    assert_int_equal(L.stage, MT_STAGE_DATA_END);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_arrival), cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
-        cmocka_unit_test(t_failure), cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
-        cmocka_unit_test(t_corpus),  cmocka_unit_test(t_stamp),       cmocka_unit_test(t_msgid),
+        cmocka_unit_test(t_arrival),     cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
+        cmocka_unit_test(t_failure),     cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
+        cmocka_unit_test(t_corpus),      cmocka_unit_test(t_stamp),       cmocka_unit_test(t_msgid),
+        cmocka_unit_test(t_usual_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
