@@ -228,6 +228,25 @@ static mt_pf_kind malformed(mt_pf_line *o, const char *why)
  * -1 when it does not read as one. */
 static double exim_time(const char *p, size_t n)
 {
+    /* the usual "1.3s" or "5s" first: the operations of the loop below in
+     * the same order, so the same double, without its tests for the other
+     * units; anything else goes on to the loop */
+    if (n >= 2 && n <= 20 && p[n - 1] == 's') {
+        double v = 0, frac = 0.1;
+        size_t i = 0;
+        unsigned d;
+        while (i < n - 1 && (d = (unsigned)(unsigned char)p[i] - '0') <= 9) {
+            v = v * 10 + (int)d;
+            i++;
+        }
+        if (i > 0 && i < n - 1 && p[i] == '.')
+            for (i++; i < n - 1 && (d = (unsigned)(unsigned char)p[i] - '0') <= 9; i++) {
+                v += (int)d * frac;
+                frac /= 10;
+            }
+        if (i > 0 && i == n - 1)
+            return v; /* the loop's 0 + v * 1 */
+    }
     double total = 0, v = 0, frac = 0;
     int have = 0;
     for (size_t i = 0; i < n; i++) {
@@ -640,9 +659,18 @@ static mt_pf_kind arrival(const char *p, size_t n, mt_pf_line *o)
     while (k < n) {
         while (k < n && p[k] == ' ')
             k++;
-        size_t ks = k, ke = key_end(p, k, n);
-        int has_key = ke > ks && ke < n && p[ke] == '=';
-        size_t vs = has_key ? ke + 1 : k, ve;
+        if (k >= n)
+            break;
+        /* a key only where the token starts with a key character: the
+         * others (an IP in brackets, a HELO in parentheses) skip key_end */
+        size_t ks = k, ke = k, vs = k, ve;
+        if (b62[(unsigned char)p[k]]) {
+            size_t e = key_end(p, k, n);
+            if (e < n && p[e] == '=') {
+                ke = e;
+                vs = e + 1;
+            }
+        }
         if (vs < n && p[vs] == '"') {
             ve = closing_quote(p, vs + 1, n);
             if (ve >= n)
@@ -650,17 +678,19 @@ static mt_pf_kind arrival(const char *p, size_t n, mt_pf_line *o)
             k = ve + 1;
             continue;
         }
-        ve = vs;
-        ve = skip_to_space(p, ve, n);
+        ve = skip_to_space(p, vs, n);
         k = ve;
-        if (!has_key)
-            continue;
-        size_t kl = ke - ks;
+        size_t kl = ke - ks; /* 0: no key */
         if (kl == 1 && p[ks] == 'S') {
+            /* at most 18 digits: no overflow */
             int64_t v = 0;
-            size_t i = vs;
-            for (; i < ve && i - vs < 18 && p[i] >= '0' && p[i] <= '9'; i++)
-                v = v * 10 + (p[i] - '0');
+            size_t i = vs, lim = ve - vs < 18 ? ve : vs + 18;
+            for (; i < lim; i++) {
+                unsigned d = (unsigned)(unsigned char)p[i] - '0';
+                if (d > 9)
+                    break;
+                v = v * 10 + (int64_t)d;
+            }
             o->size = i > vs ? v : -1;
         } else if (kl == 2 && p[ks] == 'i' && p[ks + 1] == 'd') {
             mt_slice id = {p + vs, ve - vs};

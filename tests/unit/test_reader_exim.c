@@ -517,13 +517,39 @@ static void t_usual_shape(void **state)
     assert_int_equal(L.stage, MT_STAGE_DATA_END);
 }
 
+/* The usual QT= forms ("1.3s", "5s") are read by a fast path; the same
+ * value after "0h" by the general loop (0 hours add 0): the same double,
+ * bit for bit, and the malformed ones still -1 (no delay). */
+static void t_time_forms(void **state)
+{
+    (void)state;
+    static const char *const times[] = {"1.3s",        "0.94s", "5s",        "0.1s",
+                                        "123.456789s", "1.s",   "0.000001s", "99999999999999s",
+                                        "1.2.3s",      "1x",    "s5",        ".5s"};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        char a[256], b[256];
+        snprintf(a, sizeof a, "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=%s", times[i]);
+        snprintf(b, sizeof b, "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=0h%s", times[i]);
+        assert_int_equal(parse(a), MT_PF_DELIVERY);
+        double fast = L.delay;
+        assert_int_equal(parse(b), MT_PF_DELIVERY);
+        assert_memory_equal(&fast, &L.delay, sizeof fast);
+    }
+    assert_int_equal(parse("2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=0.25s"),
+                     MT_PF_DELIVERY);
+    assert_true(L.delay == 0.25);
+    assert_int_equal(parse("2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=1.2.3s"),
+                     MT_PF_DELIVERY);
+    assert_true(L.delay == -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_arrival),     cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
         cmocka_unit_test(t_failure),     cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
         cmocka_unit_test(t_corpus),      cmocka_unit_test(t_stamp),       cmocka_unit_test(t_msgid),
-        cmocka_unit_test(t_usual_shape),
+        cmocka_unit_test(t_usual_shape), cmocka_unit_test(t_time_forms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
