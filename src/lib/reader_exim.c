@@ -414,22 +414,24 @@ static inline mt_slice bracketed_ip(const char *p, size_t n, mt_slice v, mt_slic
     return keep;
 }
 
-/* the fields of a delivery line that its loop keeps */
+/* the fields of a delivery line that its loops keep before they go into
+ * the mt_pf_line */
 typedef struct exim_fields {
-    mt_slice r_router, t_transport, confirm, qt, mx_host, mx_ip, sending_ip;
+    mt_slice r_router, t_transport, confirm, qt;
 } exim_fields;
 
 /* delivery_usual - the fields of a delivery line from k (the end of the
  * address) when they have the usual shape: one space before each
  * KEY=VALUE token, a key of one or two key characters, no message (no
  * value ending in ':'), no <original> address, no unclosed quote.  Returns
- * 1 having filled f, else 0 (f then half filled: the caller reads the line
- * again with the general loop).  Every token it takes is cut and every key
- * matched as the general loop of delivery() does, so both give the same
- * fields; this one skips that loop's tests for spaces runs, messages, keys
- * of any length and tokens without a key, which a sent line (more than a
- * third of a log's lines) does not have, and its chain of key tests. */
-static int delivery_usual(const char *p, size_t n, size_t k, exim_fields *f)
+ * 1 having filled f and o's MX and sending IP, else 0: the caller then reads
+ * the line again with the general loop, which sets again each field this
+ * one set (it reads the same tokens first, and cuts each token and matches
+ * each key as this one does, so both give the same fields).  This one skips
+ * that loop's tests for runs of spaces, messages, keys of any length and
+ * tokens without a key, which a sent line (more than a third of a log's
+ * lines) does not have, and its chain of key tests. */
+static int delivery_usual(const char *p, size_t n, size_t k, exim_fields *f, mt_pf_line *o)
 {
     while (k < n) {
         if (p[k] != ' ' || k + 2 >= n)
@@ -472,7 +474,7 @@ static int delivery_usual(const char *p, size_t n, size_t k, exim_fields *f)
             f->confirm = v;
             break;
         case 'I':
-            f->sending_ip = bracketed_ip(p, n, v, f->sending_ip);
+            o->sending_ip = bracketed_ip(p, n, v, o->sending_ip);
             break;
         case 'H': { /* H=name [ip]:port* : the ip part is the next token */
             mt_slice host = v, ip = MT_SLICE_NULL;
@@ -491,8 +493,8 @@ static int delivery_usual(const char *p, size_t n, size_t k, exim_fields *f)
                     host = MT_SLICE_NULL;
                 }
             }
-            f->mx_host = host;
-            f->mx_ip = ip;
+            o->mx_host = host;
+            o->mx_ip = ip;
             break;
         }
         default:
@@ -526,19 +528,9 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
         msgn = n - (size_t)(msg - p);
         k = n;
     }
-    mt_slice r_router = MT_SLICE_NULL, t_transport = MT_SLICE_NULL, confirm = MT_SLICE_NULL,
-             qt = MT_SLICE_NULL;
-    exim_fields f = {0};
-    if (o->status == MT_STATUS_SENT && msg == NULL && delivery_usual(p, n, k, &f)) {
-        r_router = f.r_router;
-        t_transport = f.t_transport;
-        confirm = f.confirm;
-        qt = f.qt;
-        o->mx_host = f.mx_host;
-        o->mx_ip = f.mx_ip;
-        o->sending_ip = f.sending_ip;
+    exim_fields f = {MT_SLICE_NULL, MT_SLICE_NULL, MT_SLICE_NULL, MT_SLICE_NULL};
+    if (o->status == MT_STATUS_SENT && msg == NULL && delivery_usual(p, n, k, &f, o))
         k = n; /* the general loop has nothing left to read */
-    }
     int keyed = 0;
     while (k < n) {
         while (k < n && p[k] == ' ')
@@ -575,13 +567,13 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
             size_t kl = ke - ks;
             const char *key = p + ks;
             if (kl == 1 && key[0] == 'R') {
-                r_router = v;
+                f.r_router = v;
             } else if (kl == 1 && key[0] == 'T') {
-                t_transport = v;
+                f.t_transport = v;
             } else if (kl == 1 && key[0] == 'C') {
-                confirm = v;
+                f.confirm = v;
             } else if (kl == 2 && key[0] == 'Q' && key[1] == 'T') {
-                qt = v;
+                f.qt = v;
             } else if (kl == 1 && key[0] == 'H') {
                 /* H=name [ip]:port* : the ip part is the next token */
                 mt_slice host = v, ip = MT_SLICE_NULL;
@@ -623,13 +615,13 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
         o->to = orig;
     if (orig.len)
         o->orig_to = orig;
-    o->relay = t_transport.len ? t_transport : r_router;
+    o->relay = f.t_transport.len ? f.t_transport : f.r_router;
     o->program = o->relay;
-    if (qt.len)
-        o->delay = exim_time(qt.p, qt.len);
+    if (f.qt.len)
+        o->delay = exim_time(f.qt.p, f.qt.len);
     if (o->status == MT_STATUS_SENT) {
-        if (confirm.len)
-            mt_pf_set_reply(o, confirm.p, confirm.len);
+        if (f.confirm.len)
+            mt_pf_set_reply(o, f.confirm.p, f.confirm.len);
         if (o->mx_host.len || o->mx_ip.len)
             o->stage = MT_STAGE_DATA_END;
         return o->kind = MT_PF_DELIVERY;
