@@ -644,6 +644,82 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
     return o->kind = MT_PF_DELIVERY;
 }
 
+/* size_value - S='s value at p[vs..ve): its leading digits (at most 18:
+ * no overflow), -1 when there are none */
+static inline int64_t size_value(const char *p, size_t vs, size_t ve)
+{
+    int64_t v = 0;
+    size_t i = vs, lim = ve - vs < 18 ? ve : vs + 18;
+    for (; i < lim; i++) {
+        unsigned d = (unsigned)(unsigned char)p[i] - '0';
+        if (d > 9)
+            break;
+        v = v * 10 + (int64_t)d;
+    }
+    return i > vs ? v : -1;
+}
+
+/* message_id_value - id='s value at p[vs..ve) without its <> */
+static inline mt_slice message_id_value(const char *p, size_t vs, size_t ve)
+{
+    mt_slice id = {p + vs, ve - vs};
+    if (id.len >= 2 && id.p[0] == '<' && id.p[id.len - 1] == '>') {
+        id.p++;
+        id.len -= 2;
+    }
+    return id;
+}
+
+/* find_eq_or_quote - the index of the first '=' or '"' in p[k..n), or n:
+ * find_byte for two bytes */
+static inline size_t find_eq_or_quote(const char *p, size_t k, size_t n)
+{
+#if defined(__SSE2__)
+    const __m128i eq = _mm_set1_epi8('='), quote = _mm_set1_epi8('"');
+    for (; k + 16 <= n; k += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, quote)));
+        if (m)
+            return k + (size_t)__builtin_ctz(m);
+    }
+    if (k < n && n >= 16) { /* the line's last 16 bytes, as in find_byte */
+        size_t base = n - 16;
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + base));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, quote))) >>
+                     (k - base);
+        return m ? k + (size_t)__builtin_ctz(m) : n;
+    }
+#endif
+    while (k < n && p[k] != '=' && p[k] != '"')
+        k++;
+    return k;
+}
+
+/* arrival_plain - an arrival's S= and id= from k (the space after the
+ * sender) when p[k..n) holds no quote; returns 0 at a quote, having set
+ * nothing (the caller's token loop reads the line).  Without quotes the
+ * tokens are the runs between spaces, and a token is S=… (id=…) exactly
+ * when its first '=' has " S" (" id") before it: so the '=' signs are all
+ * this one looks at, where the token loop tests every token for a key.
+ * The last token of a key wins, as in the loop. */
+static int arrival_plain(const char *p, size_t n, size_t k, mt_pf_line *o)
+{
+    size_t s_at = 0, id_at = 0; /* where the last S= and id= values start; 0: none */
+    for (size_t j = find_eq_or_quote(p, k, n); j < n; j = find_eq_or_quote(p, j + 1, n)) {
+        if (p[j] == '"')
+            return 0;
+        if (j >= k + 2 && p[j - 1] == 'S' && p[j - 2] == ' ')
+            s_at = j + 1;
+        else if (j >= k + 3 && p[j - 1] == 'd' && p[j - 2] == 'i' && p[j - 3] == ' ')
+            id_at = j + 1;
+    }
+    if (s_at)
+        o->size = size_value(p, s_at, n);
+    if (id_at)
+        o->message_id = message_id_value(p, id_at, skip_to_space(p, id_at, n));
+    return 1;
+}
+
 /* arrival - "<= sender FIELDS" */
 static mt_pf_kind arrival(const char *p, size_t n, mt_pf_line *o)
 {
@@ -652,6 +728,8 @@ static mt_pf_kind arrival(const char *p, size_t n, mt_pf_line *o)
     if (k == 0)
         return malformed(o, "exim arrival: no sender");
     o->from = (mt_slice){p, (k == 2 && p[0] == '<' && p[1] == '>') ? 0 : k};
+    if (arrival_plain(p, n, k, o))
+        return o->kind = MT_PF_QMGR_FROM;
     while (k < n) {
         while (k < n && p[k] == ' ')
             k++;
@@ -677,25 +755,10 @@ static mt_pf_kind arrival(const char *p, size_t n, mt_pf_line *o)
         ve = skip_to_space(p, vs, n);
         k = ve;
         size_t kl = ke - ks; /* 0: no key */
-        if (kl == 1 && p[ks] == 'S') {
-            /* at most 18 digits: no overflow */
-            int64_t v = 0;
-            size_t i = vs, lim = ve - vs < 18 ? ve : vs + 18;
-            for (; i < lim; i++) {
-                unsigned d = (unsigned)(unsigned char)p[i] - '0';
-                if (d > 9)
-                    break;
-                v = v * 10 + (int64_t)d;
-            }
-            o->size = i > vs ? v : -1;
-        } else if (kl == 2 && p[ks] == 'i' && p[ks + 1] == 'd') {
-            mt_slice id = {p + vs, ve - vs};
-            if (id.len >= 2 && id.p[0] == '<' && id.p[id.len - 1] == '>') {
-                id.p++;
-                id.len -= 2;
-            }
-            o->message_id = id;
-        }
+        if (kl == 1 && p[ks] == 'S')
+            o->size = size_value(p, vs, ve);
+        else if (kl == 2 && p[ks] == 'i' && p[ks + 1] == 'd')
+            o->message_id = message_id_value(p, vs, ve);
     }
     return o->kind = MT_PF_QMGR_FROM;
 }

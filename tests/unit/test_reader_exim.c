@@ -543,13 +543,64 @@ static void t_time_forms(void **state)
     assert_true(L.delay == -1);
 }
 
+/* An arrival without a quote after its sender is read by looking at its
+ * '=' signs only; the same line with a quoted field added at its end (T=,
+ * the subject: neither S= nor id=) by the token loop.  Both must give the
+ * same size and Message-ID, the last of each key winning, the sender never
+ * taken for a field. */
+static void t_arrival_plain(void **state)
+{
+    (void)state;
+    static const char *const tails[] = {
+        "bounce@em.silk-shop.com.cn H=app.internal [10.10.0.11] P=esmtp S=16350 "
+        "id=8013911.265.1795132800929.JavaMail.app@app6.internal",
+        "<> R=1vKp0a-0004Rg-1x U=mail P=local S=2411 id=<x=y@z> for a@b",
+        "S=7 H=h P=esmtp id=first",
+        "a@b  S=9   id=<two>  S=10 id=three",
+        "a@b xS=5 Sid=4 AS=3 S==5 id==6",
+        "a@b S=5 AS=3 id=<m> xid=n",
+        "a@b S=12abc id=",
+        "a@b S= id=<>",
+        "a@b S=1234567890123456789012 id=<a>b>",
+        "a@b",
+        "a@b ",
+        "a@b P=esmtp S=5 id=<i@d> T=subject",
+        "a@b S=5 id=x S=",
+    };
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        char plain[512], quoted[600], a[4096], b[4096];
+        snprintf(plain, sizeof plain, "2026-11-20 00:00:01 CEEKfq-rtVtHR-Uc <= %s", tails[i]);
+        snprintf(quoted, sizeof quoted, "%s T=\"a quoted subject\"", plain);
+        describe(plain, a, sizeof a);
+        describe(quoted, b, sizeof b);
+        assert_string_equal(a, b);
+    }
+    assert_int_equal(parse("2026-11-20 00:00:01 CEEKfq-rtVtHR-Uc <= a@b  S=9   id=<two>  S=10 id=three"),
+                     MT_PF_QMGR_FROM);
+    assert_int_equal(L.size, 10);
+    assert_slice(L.message_id, "three");
+    assert_int_equal(parse("2026-11-20 00:00:01 CEEKfq-rtVtHR-Uc <= S=7 H=h P=esmtp id=<first>"),
+                     MT_PF_QMGR_FROM);
+    assert_int_equal(L.size, -1); /* "S=7" is the sender */
+    assert_slice(L.from, "S=7");
+    assert_slice(L.message_id, "first");
+    assert_int_equal(parse("2026-11-20 00:00:01 CEEKfq-rtVtHR-Uc <= a@b xS=5 Sid=4 AS=3 S==5 id==6"),
+                     MT_PF_QMGR_FROM);
+    assert_int_equal(L.size, -1); /* "S==5": no digit after the key's '=' */
+    assert_slice(L.message_id, "=6");
+    assert_int_equal(parse("2026-11-20 00:00:01 CEEKfq-rtVtHR-Uc <= a@b S=5 AS=3 id=<m> xid=n"),
+                     MT_PF_QMGR_FROM);
+    assert_int_equal(L.size, 5);
+    assert_slice(L.message_id, "m");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_arrival),     cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
         cmocka_unit_test(t_failure),     cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
         cmocka_unit_test(t_corpus),      cmocka_unit_test(t_stamp),       cmocka_unit_test(t_msgid),
-        cmocka_unit_test(t_usual_shape), cmocka_unit_test(t_time_forms),
+        cmocka_unit_test(t_usual_shape), cmocka_unit_test(t_time_forms),  cmocka_unit_test(t_arrival_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
