@@ -678,15 +678,17 @@ static inline size_t find_eq_or_quote(const char *p, size_t k, size_t n)
     const __m128i eq = _mm_set1_epi8('='), quote = _mm_set1_epi8('"');
     for (; k + 16 <= n; k += 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, quote)));
+        unsigned m =
+            (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, quote)));
         if (m)
             return k + (size_t)__builtin_ctz(m);
     }
     if (k < n && n >= 16) { /* the line's last 16 bytes, as in find_byte */
         size_t base = n - 16;
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + base));
-        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, quote))) >>
-                     (k - base);
+        unsigned m =
+            (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, eq), _mm_cmpeq_epi8(v, quote))) >>
+            (k - base);
         return m ? k + (size_t)__builtin_ctz(m) : n;
     }
 #endif
