@@ -348,8 +348,10 @@ static const char *reply_start(const char *p, size_t n)
     return NULL;
 }
 
-/* failure - the message of a == or ** line: MX, reply, stage. */
-static void failure(const char *p, size_t n, mt_pf_line *o)
+/* failure - the message p[0..n) of a == or ** line: MX, reply, stage.
+ * smtp: the first "SMTP error" in it, or NULL: Exim's "SMTP error from
+ * remote mail…" can only start there or later. */
+static void failure(const char *p, size_t n, const char *smtp, mt_pf_line *o)
 {
     o->reason = (mt_slice){p, n};
     o->reply = o->reason;
@@ -362,11 +364,15 @@ static void failure(const char *p, size_t n, mt_pf_line *o)
             o->mx_ip = ip;
         }
     }
-    const char *e = mt_find(p, n, "SMTP error from remote mail server after ");
-    size_t el = strlen("SMTP error from remote mail server after ");
-    if (e == NULL) {
-        e = mt_find(p, n, "SMTP error from remote mailer after ");
-        el = strlen("SMTP error from remote mailer after ");
+    const char *e = NULL;
+    size_t el = 0, sn = smtp ? n - (size_t)(smtp - p) : 0;
+    if (smtp) {
+        e = mt_find(smtp, sn, "SMTP error from remote mail server after ");
+        el = strlen("SMTP error from remote mail server after ");
+        if (e == NULL) {
+            e = mt_find(smtp, sn, "SMTP error from remote mailer after ");
+            el = strlen("SMTP error from remote mailer after ");
+        }
     }
     if (e) {
         const char *c = e + el;
@@ -630,14 +636,15 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
         msg = p + n;
         msgn = 0;
     }
-    if (o->status == MT_STATUS_DEFERRED && mt_find(msg, msgn, "retry time not reached") &&
-        !mt_find(msg, msgn, "SMTP error"))
+    /* "SMTP error" looked for once, first: most failures say it, and then
+     * neither "retry" search is needed */
+    const char *smtp = mt_find(msg, msgn, "SMTP error");
+    if (o->status == MT_STATUS_DEFERRED && !smtp && mt_find(msg, msgn, "retry time not reached"))
         return o->kind = MT_PF_IGNORED; /* Exim did not try: no attempt */
-    int smtp = mt_find(msg, msgn, "SMTP error") != NULL;
     if (o->status == MT_STATUS_BOUNCED && !smtp &&
         (mt_find(msg, msgn, "retry timeout exceeded") || mt_find(msg, msgn, "failing for a long time")))
         return o->kind = MT_PF_QMGR_EXPIRED; /* given up without trying again: no attempt */
-    failure(msg, msgn, o);
+    failure(msg, msgn, smtp, o);
     /* a temporary reply that ends the address: the retry time ran out */
     if (o->status == MT_STATUS_BOUNCED && o->reply_code >= 400 && o->reply_code < 500)
         o->status = MT_STATUS_EXPIRED;
