@@ -489,7 +489,8 @@ static int delivery_usual(const char *p, size_t n, size_t k, exim_fields *f, mt_
                 if (rb >= n)
                     return 0;
                 ip = (mt_slice){p + k + 2, rb - (k + 2)};
-                k = skip_to_space(p, rb + 1, n);
+                /* a space after the ']' most often: no search */
+                k = rb + 1 < n && p[rb + 1] == ' ' ? rb + 1 : skip_to_space(p, rb + 1, n);
                 if (p[k - 1] == ':')
                     return 0;
             } else if (host.len && host.p[0] == '[') {
