@@ -202,6 +202,14 @@ static inline __attribute__((always_inline)) size_t stamp(const char *s, size_t 
             yc->last_minute_t = minute;
         }
     }
+    /* the commonest: a space, then neither a zone's sign nor a fraction
+     * (the id's first byte, '[' of a pid, any byte above '-'): the
+     * tests below would answer the same */
+    if (n > 20 && s[19] == ' ' && s[20] > '-') {
+        *t = minute + sec;
+        *usec = 0;
+        return 19;
+    }
     size_t k = 19;
     int32_t us = 0;
     if (k < n && s[k] == '.') {
