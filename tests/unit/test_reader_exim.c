@@ -523,13 +523,28 @@ static void t_usual_shape(void **state)
 static void t_time_forms(void **state)
 {
     (void)state;
-    static const char *const times[] = {"1.3s",        "0.94s", "5s",        "0.1s",
-                                        "123.456789s", "1.s",   "0.000001s", "99999999999999s",
-                                        "1.2.3s",      "1x",    "s5",        ".5s"};
+    static const char *const times[] = {
+        "1.3s",   "0.94s", "5s",    "0.1s",  "123.456789s", "1.s",   "0.000001s", "99999999999999s",
+        "1.2.3s", "1x",    "s5",    ".5s",   "9.99s",       "0.05s", "1.05s",     "0.07s",
+        "7.7s",   "0.0s",  "1.x5s", "1.5xs", "12.3s",       "1.23s"};
     for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
         char a[256], b[256];
         snprintf(a, sizeof a, "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=%s", times[i]);
         snprintf(b, sizeof b, "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=0h%s", times[i]);
+        assert_int_equal(parse(a), MT_PF_DELIVERY);
+        double fast = L.delay;
+        assert_int_equal(parse(b), MT_PF_DELIVERY);
+        assert_memory_equal(&fast, &L.delay, sizeof fast);
+    }
+    /* every "D.Ds" and "D.DDs", the shapes read by straight-line code */
+    for (int v = 0; v < 1100; v++) {
+        char a[128], b[128], t[8];
+        if (v < 100)
+            snprintf(t, sizeof t, "%d.%ds", v / 10, v % 10);
+        else
+            snprintf(t, sizeof t, "%d.%02ds", (v - 100) / 100, (v - 100) % 100);
+        snprintf(a, sizeof a, "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=%s", t);
+        snprintf(b, sizeof b, "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=0h%s", t);
         assert_int_equal(parse(a), MT_PF_DELIVERY);
         double fast = L.delay;
         assert_int_equal(parse(b), MT_PF_DELIVERY);
