@@ -434,12 +434,188 @@ static void t_corpus(void **state)
     assert_int_equal(arrived, arrivals);
 }
 
+/* the fields of a parsed line as text, to compare two parses of lines that
+ * differ only in the spaces between their fields */
+static void describe(const char *line, char *out, size_t cap)
+{
+    mt_pf_line l;
+    memset(&l, 0, sizeof l); /* the fields a line's kind leaves alone */
+    mt_pf_kind k = mt_exim_parse(line, strlen(line), NULL, &l);
+    const mt_slice *f[] = {&l.to,    &l.orig_to, &l.relay,      &l.program,  &l.reason,     &l.mx_host,
+                           &l.mx_ip, &l.reply,   &l.sending_ip, &l.queue_id, &l.message_id, &l.from};
+    size_t used =
+        (size_t)snprintf(out, cap, "kind=%d status=%d stage=%d code=%d enh=%s delay=%.17g size=%lld", (int)k,
+                         (int)l.status, (int)l.stage, l.reply_code, l.enhanced, l.delay, (long long)l.size);
+    for (size_t i = 0; i < sizeof f / sizeof f[0] && used < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, " [%.*s]", (int)f[i]->len, f[i]->p ? f[i]->p : "");
+}
+
+/* A sent line in its usual shape (one space before each KEY=VALUE) is read
+ * by a fast path; the same line with two spaces before each key is read by
+ * the general loop.  Both must give the same fields, on the shapes the
+ * fast path takes and on those it hands back (a message, a 3-letter key, an
+ * <original> address, a host without its ']'). */
+static void t_usual_shape(void **state)
+{
+    (void)state;
+    static const char *const lines[] = {
+        "2026-11-20 00:00:02 CEEKfq-rtVtHR-Uc => luxiaoyu1978@163.com R=dnslookup T=postfix-out1 "
+        "H=163mx02.mxmail.netease.com [220.181.12.12] I=[198.51.100.31] C=\"250 Mail OK queued as "
+        "mx11,0KvANVDxINXCQeCyxEsuQDUYpL--.29781S2 1795132802\" QT=1.3s",
+        "2026-11-20 00:00:02 mMePWl-ALtwJe-Bs => wkim37@me.com R=dnslookup T=postfix H=mx01.mail.icloud.com "
+        "[17.57.155.34] I=[203.0.113.10] C=\"250 2.0.0 Ok: queued as B434A21697\" QT=0.94s",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x -> b@126.com F=<news@sender.example> R=dnslookup T=remote_smtp "
+        "S=18500 H=126mx01.mxmail.netease.com [220.181.15.161]:25 I=[198.51.100.20]:52144 "
+        "X=TLS1.2:ECDHE-RSA-AES128-GCM-SHA256:128 CV=yes DN=\"CN=*.mxmail.netease.com\" K "
+        "C=\"250 Mail OK queued as: mx1,abc\" QT=1m2s DT=1.5s",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1] C=\"250 ok \\\"id\\\" "
+        "x\\\\\" "
+        "QT=1s",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=[192.0.2.9] I=198.51.100.1 C=\"250 ok\"",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=[192.0.2.9 I=[x C=250 QT=1d2h3m4.5s",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1 C=\"250 ok\"",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R= T= H= C=\"\" QT=",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1]: C=\"250 ok\"",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t: C=\"250 ok\"",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r TTT=t C=\"250 ok\" QT=2s",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t C=\"250 ok",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => local <d@qq.com> R=r T=t",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1] C=\"250 ok\" ",
+        "2026-11-20 21:36:02 1vKp0a-0004Rg-1x >> c@qq.com R=dnslookup T=remote_smtp H=mx3.qq.com "
+        "[203.205.219.57] C=\"250 Ok\"",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        /* two spaces before each KEY= token (outside quotes) */
+        char wide[1024], a[4096], b[4096];
+        const char *s = lines[i];
+        size_t w = 0;
+        int quoted = 0;
+        for (size_t j = 0; s[j] && w + 2 < sizeof wide; j++) {
+            if (s[j] == '"' && (j == 0 || s[j - 1] != '\\'))
+                quoted = !quoted;
+            if (!quoted && s[j] == ' ' && j > 40 && s[j + 1] >= 'A' && s[j + 1] <= 'Z' &&
+                (s[j + 2] == '=' || (s[j + 2] && s[j + 3] == '=')))
+                wide[w++] = ' ';
+            wide[w++] = s[j];
+        }
+        wide[w] = 0;
+        assert_true(strlen(wide) > strlen(s)); /* the general loop reads it */
+        describe(s, a, sizeof a);
+        describe(wide, b, sizeof b);
+        assert_string_equal(a, b);
+    }
+    /* and the fast path's answer itself, on the generator's shape */
+    assert_int_equal(parse(lines[0]), MT_PF_DELIVERY);
+    assert_slice(L.to, "luxiaoyu1978@163.com");
+    assert_slice(L.program, "postfix-out1");
+    assert_slice(L.mx_host, "163mx02.mxmail.netease.com");
+    assert_slice(L.mx_ip, "220.181.12.12");
+    assert_slice(L.sending_ip, "198.51.100.31");
+    assert_slice(L.reply, "250 Mail OK queued as mx11,0KvANVDxINXCQeCyxEsuQDUYpL--.29781S2 1795132802");
+    assert_int_equal(L.reply_code, 250);
+    assert_true(L.delay > 1.29 && L.delay < 1.31);
+    assert_int_equal(L.stage, MT_STAGE_DATA_END);
+}
+
+/* The usual QT= forms ("1.3s", "5s") are read by a fast path; the same
+ * value after "0h" by the general loop (0 hours add 0): the same double,
+ * bit for bit, and the malformed ones still -1 (no delay). */
+static void t_time_forms(void **state)
+{
+    (void)state;
+    static const char *const times[] = {
+        "1.3s",   "0.94s", "5s",    "0.1s",  "123.456789s", "1.s",   "0.000001s", "99999999999999s",
+        "1.2.3s", "1x",    "s5",    ".5s",   "9.99s",       "0.05s", "1.05s",     "0.07s",
+        "7.7s",   "0.0s",  "1.x5s", "1.5xs", "12.3s",       "1.23s"};
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        char a[256], b[256];
+        snprintf(a, sizeof a, "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=%s", times[i]);
+        snprintf(b, sizeof b, "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=0h%s", times[i]);
+        assert_int_equal(parse(a), MT_PF_DELIVERY);
+        double fast = L.delay;
+        assert_int_equal(parse(b), MT_PF_DELIVERY);
+        assert_memory_equal(&fast, &L.delay, sizeof fast);
+    }
+    /* every "D.Ds" and "D.DDs", the shapes read by straight-line code */
+    for (int v = 0; v < 1100; v++) {
+        char a[128], b[128], t[8];
+        if (v < 100)
+            snprintf(t, sizeof t, "%d.%ds", v / 10, v % 10);
+        else
+            snprintf(t, sizeof t, "%d.%02ds", (v - 100) / 100, (v - 100) % 100);
+        snprintf(a, sizeof a, "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=%s", t);
+        snprintf(b, sizeof b, "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=0h%s", t);
+        assert_int_equal(parse(a), MT_PF_DELIVERY);
+        double fast = L.delay;
+        assert_int_equal(parse(b), MT_PF_DELIVERY);
+        assert_memory_equal(&fast, &L.delay, sizeof fast);
+    }
+    assert_int_equal(parse("2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=0.25s"),
+                     MT_PF_DELIVERY);
+    assert_true(L.delay == 0.25);
+    assert_int_equal(parse("2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t QT=1.2.3s"),
+                     MT_PF_DELIVERY);
+    assert_true(L.delay == -1);
+}
+
+/* An arrival without a quote after its sender is read by looking at its
+ * '=' signs only; the same line with a quoted field added at its end (T=,
+ * the subject: neither S= nor id=) by the token loop.  Both must give the
+ * same size and Message-ID, the last of each key winning, the sender never
+ * taken for a field. */
+static void t_arrival_plain(void **state)
+{
+    (void)state;
+    static const char *const tails[] = {
+        "bounce@em.silk-shop.com.cn H=app.internal [10.10.0.11] P=esmtp S=16350 "
+        "id=8013911.265.1795132800929.JavaMail.app@app6.internal",
+        "<> R=1vKp0a-0004Rg-1x U=mail P=local S=2411 id=<x=y@z> for a@b",
+        "S=7 H=h P=esmtp id=first",
+        "a@b  S=9   id=<two>  S=10 id=three",
+        "a@b xS=5 Sid=4 AS=3 S==5 id==6",
+        "a@b S=5 AS=3 id=<m> xid=n",
+        "a@b S=12abc id=",
+        "a@b S= id=<>",
+        "a@b S=1234567890123456789012 id=<a>b>",
+        "a@b",
+        "a@b ",
+        "a@b P=esmtp S=5 id=<i@d> T=subject",
+        "a@b S=5 id=x S=",
+    };
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        char plain[512], quoted[600], a[4096], b[4096];
+        snprintf(plain, sizeof plain, "2026-11-20 00:00:01 CEEKfq-rtVtHR-Uc <= %s", tails[i]);
+        snprintf(quoted, sizeof quoted, "%s T=\"a quoted subject\"", plain);
+        describe(plain, a, sizeof a);
+        describe(quoted, b, sizeof b);
+        assert_string_equal(a, b);
+    }
+    assert_int_equal(parse("2026-11-20 00:00:01 CEEKfq-rtVtHR-Uc <= a@b  S=9   id=<two>  S=10 id=three"),
+                     MT_PF_QMGR_FROM);
+    assert_int_equal(L.size, 10);
+    assert_slice(L.message_id, "three");
+    assert_int_equal(parse("2026-11-20 00:00:01 CEEKfq-rtVtHR-Uc <= S=7 H=h P=esmtp id=<first>"),
+                     MT_PF_QMGR_FROM);
+    assert_int_equal(L.size, -1); /* "S=7" is the sender */
+    assert_slice(L.from, "S=7");
+    assert_slice(L.message_id, "first");
+    assert_int_equal(parse("2026-11-20 00:00:01 CEEKfq-rtVtHR-Uc <= a@b xS=5 Sid=4 AS=3 S==5 id==6"),
+                     MT_PF_QMGR_FROM);
+    assert_int_equal(L.size, -1); /* "S==5": no digit after the key's '=' */
+    assert_slice(L.message_id, "=6");
+    assert_int_equal(parse("2026-11-20 00:00:01 CEEKfq-rtVtHR-Uc <= a@b S=5 AS=3 id=<m> xid=n"),
+                     MT_PF_QMGR_FROM);
+    assert_int_equal(L.size, 5);
+    assert_slice(L.message_id, "m");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_arrival), cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
-        cmocka_unit_test(t_failure), cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
-        cmocka_unit_test(t_corpus),  cmocka_unit_test(t_stamp),       cmocka_unit_test(t_msgid),
+        cmocka_unit_test(t_arrival),     cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
+        cmocka_unit_test(t_failure),     cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
+        cmocka_unit_test(t_corpus),      cmocka_unit_test(t_stamp),       cmocka_unit_test(t_msgid),
+        cmocka_unit_test(t_usual_shape), cmocka_unit_test(t_time_forms),  cmocka_unit_test(t_arrival_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
