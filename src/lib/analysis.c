@@ -204,9 +204,36 @@ static unsigned way_key(const char *s, size_t n, uint64_t *head, uint64_t *tail)
     return (unsigned)(h >> 59) & (COHORT_WAYS - 1);
 }
 
+/* cohort_miss - the cohort of p's dimension dim whose value is value (n
+ * bytes), from the map (made if new), filed in way (head and tail are
+ * value's way_key): out of line, so that the hits the callers inline stay
+ * small */
+__attribute__((noinline)) static mt_cohort_stat *cohort_miss(prov_acc *p, mt_dim dim, const char *value, size_t n,
+                                                             uint64_t head, uint64_t tail, cohort_way *way,
+                                                             const mt_attempt *a)
+{
+    mt_cohort_stat *c = mt_strmap_get(p->cohorts[dim], value, n);
+    if (c == NULL) {
+        cohort_acc *ca = mt_xcalloc(1, sizeof *ca);
+        c = &ca->s;
+        c->dim = dim;
+        c->value = mt_xstrdup(value);
+        c->first = a->time;
+        if (dim == MT_DIM_RECIPIENT_DOMAIN)
+            ca->domain_bit = 1ull << (mt_hash(value, n) & 63);
+        mt_strmap_put(p->cohorts[dim], value, n, c);
+    }
+    way->head = head;
+    way->tail = tail;
+    way->len = n;
+    way->c = (cohort_acc *)c;
+    return c;
+}
+
 /* find_cohort - the cohort of p's dimension dim whose value is value,
  * made if new; NULL when the value is unknown */
-static cohort_acc *find_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, const mt_attempt *a)
+static inline cohort_acc *find_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *value,
+                                      const mt_attempt *a)
 {
     if (value == NULL || *value == '\0')
         return NULL; /* unknown is not a cohort */
@@ -219,25 +246,10 @@ static cohort_acc *find_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *
         uint64_t head, tail;
         cohort_way *way = &p->ways[dim][way_key(value, n, &head, &tail)];
         if (way->c != NULL && way->len == n && way->head == head && way->tail == tail &&
-            (n <= 16 || memcmp(way->c->s.value + 8, value + 8, n - 16) == 0)) {
+            (n <= 16 || memcmp(way->c->s.value + 8, value + 8, n - 16) == 0))
             c = &way->c->s;
-        } else { /* the map, and remember what it gave */
-            c = mt_strmap_get(p->cohorts[dim], value, n);
-            if (c == NULL) {
-                cohort_acc *ca = mt_xcalloc(1, sizeof *ca);
-                c = &ca->s;
-                c->dim = dim;
-                c->value = mt_xstrdup(value);
-                c->first = a->time;
-                if (dim == MT_DIM_RECIPIENT_DOMAIN)
-                    ca->domain_bit = 1ull << (mt_hash(value, n) & 63);
-                mt_strmap_put(p->cohorts[dim], value, n, c);
-            }
-            way->head = head;
-            way->tail = tail;
-            way->len = n;
-            way->c = (cohort_acc *)c;
-        }
+        else /* the map, and remember what it gave */
+            c = cohort_miss(p, dim, value, n, head, tail, way, a);
     }
     m->serial = a->message_serial;
     m->provider = p;
@@ -247,7 +259,7 @@ static cohort_acc *find_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const char *
 }
 
 /* count_cohort - count a in cohort ca */
-static void count_cohort(const mt_diag *d, cohort_acc *ca, const mt_attempt *a)
+static inline void count_cohort(const mt_diag *d, cohort_acc *ca, const mt_attempt *a)
 {
     mt_cohort_stat *c = &ca->s;
     count(&c->c, a);
@@ -272,7 +284,8 @@ static void count_cohort(const mt_diag *d, cohort_acc *ca, const mt_attempt *a)
 
 /* add_cohort - count a in the cohort of p's dimension dim whose value is
  * value; returns the cohort, NULL when the value is unknown */
-static cohort_acc *add_known(mt_diag *d, prov_acc *p, mt_dim dim, const char *value, const mt_attempt *a)
+static inline cohort_acc *add_known(mt_diag *d, prov_acc *p, mt_dim dim, const char *value,
+                                     const mt_attempt *a)
 {
     cohort_acc *ca = find_cohort(d, p, dim, value, a);
     if (ca)
