@@ -106,6 +106,7 @@ struct mt_diag {
     mt_strmap *strings;   /* interned strings for sender fields */
     uint64_t last_serial;
     uint64_t domain_bit; /* the attempt's recipient domain, hashed to one of 64 bits (0: none) */
+    mt_counts step;      /* what the attempt adds to every count it is in (counts_of()) */
     int have_time;
     mt_buf key, norm, red;
     /* provider names come from the rules and are stable pointers: a small
@@ -182,7 +183,21 @@ static const char *size_band(int64_t size)
     return ">10MB";
 }
 
-static void count(mt_counts *c, const mt_attempt *a);
+/* add_counts - c += k, field by field (the compiler makes it a few vector
+ * adds) */
+static inline void add_counts(mt_counts *c, const mt_counts *k)
+{
+    c->attempts += k->attempts;
+    c->accepted += k->accepted;
+    c->deferred += k->deferred;
+    c->bounced += k->bounced;
+    c->expired += k->expired;
+    c->recipients += k->recipients;
+    c->delivered += k->delivered;
+    c->rcpt_bounced += k->rcpt_bounced;
+    c->rcpt_expired += k->rcpt_expired;
+    c->pending += k->pending;
+}
 
 /* way_key - the head, tail and way of value s of length n (no NULs) for
  * the cohort cache: head holds the first eight bytes (zero padded) and
@@ -208,9 +223,9 @@ static unsigned way_key(const char *s, size_t n, uint64_t *head, uint64_t *tail)
  * bytes), from the map (made if new), filed in way (head and tail are
  * value's way_key): out of line, so that the hits the callers inline stay
  * small */
-__attribute__((noinline)) static mt_cohort_stat *cohort_miss(prov_acc *p, mt_dim dim, const char *value, size_t n,
-                                                             uint64_t head, uint64_t tail, cohort_way *way,
-                                                             const mt_attempt *a)
+__attribute__((noinline)) static mt_cohort_stat *cohort_miss(prov_acc *p, mt_dim dim, const char *value,
+                                                             size_t n, uint64_t head, uint64_t tail,
+                                                             cohort_way *way, const mt_attempt *a)
 {
     mt_cohort_stat *c = mt_strmap_get(p->cohorts[dim], value, n);
     if (c == NULL) {
@@ -262,7 +277,7 @@ static inline cohort_acc *find_cohort(mt_diag *d, prov_acc *p, mt_dim dim, const
 static inline void count_cohort(const mt_diag *d, cohort_acc *ca, const mt_attempt *a)
 {
     mt_cohort_stat *c = &ca->s;
-    count(&c->c, a);
+    add_counts(&c->c, &d->step);
     if (a->time < c->first)
         c->first = a->time;
     if (a->time > c->last)
@@ -285,7 +300,7 @@ static inline void count_cohort(const mt_diag *d, cohort_acc *ca, const mt_attem
 /* add_cohort - count a in the cohort of p's dimension dim whose value is
  * value; returns the cohort, NULL when the value is unknown */
 static inline cohort_acc *add_known(mt_diag *d, prov_acc *p, mt_dim dim, const char *value,
-                                     const mt_attempt *a)
+                                    const mt_attempt *a)
 {
     cohort_acc *ca = find_cohort(d, p, dim, value, a);
     if (ca)
@@ -523,36 +538,41 @@ static void track_rcpt(mt_diag *d, prov_acc *p, const mt_attempt *a)
     }
 }
 
-static void count(mt_counts *c, const mt_attempt *a)
+/* counts_of - what attempt a adds to a count: one attempt of its status
+ * and, on its recipient's last attempt, one recipient of its final
+ * status.  Made once per attempt; add_counts adds it to each of the dozen
+ * counts the attempt is in, without a branch. */
+static void counts_of(mt_counts *k, const mt_attempt *a)
 {
-    c->attempts++;
+    memset(k, 0, sizeof *k);
+    k->attempts = 1;
     switch (a->status) {
     case MT_STATUS_SENT:
-        c->accepted++;
+        k->accepted = 1;
         break;
     case MT_STATUS_DEFERRED:
-        c->deferred++;
+        k->deferred = 1;
         break;
     case MT_STATUS_BOUNCED:
-        c->bounced++;
+        k->bounced = 1;
         break;
     default:
-        c->expired++;
+        k->expired = 1;
     }
     if (a->last_for_rcpt) {
-        c->recipients++;
+        k->recipients = 1;
         switch (a->final_status) {
         case MT_FINAL_DELIVERED:
-            c->delivered++;
+            k->delivered = 1;
             break;
         case MT_FINAL_BOUNCED:
-            c->rcpt_bounced++;
+            k->rcpt_bounced = 1;
             break;
         case MT_FINAL_EXPIRED:
-            c->rcpt_expired++;
+            k->rcpt_expired = 1;
             break;
         default:
-            c->pending++;
+            k->pending = 1;
         }
     }
 }
@@ -697,7 +717,7 @@ static void add_sender(mt_diag *d, const mt_attempt *a, cohort_acc *from, const 
                        const cohort_acc *ip)
 {
     sender_acc *s = sender_of(d, a, from, route, ip);
-    count(&s->s.c, a);
+    add_counts(&s->s.c, &d->step);
     if (a->time < s->s.first)
         s->s.first = a->time;
     if (a->time > s->s.last)
@@ -718,7 +738,8 @@ void mt_diag_add(const mt_attempt *a, void *arg)
         d->r.messages++;
         d->last_serial = a->message_serial;
     }
-    count(&d->r.totals, a);
+    counts_of(&d->step, a);
+    add_counts(&d->r.totals, &d->step);
     if (!d->have_time || a->time < d->r.first)
         d->r.first = a->time;
     if (!d->have_time || a->time > d->r.last)
@@ -726,9 +747,9 @@ void mt_diag_add(const mt_attempt *a, void *arg)
     d->have_time = 1;
 
     prov_acc *p = provider_acc(d, a->provider ? a->provider : "other");
-    count(&p->s.c, a);
+    add_counts(&p->s.c, &d->step);
     mt_stage_stat *st = &d->r.stages[a->stage < MT_STAGE_COUNT ? a->stage : 0];
-    count(&st->c, a);
+    add_counts(&st->c, &d->step);
     if (a->status != MT_STATUS_SENT) {
         p->s.failed_by_category[a->category]++;
         st->failed_by_category[a->category]++;
