@@ -14,8 +14,9 @@ typedef struct hour_acc {
     mt_hour_stat s;
 } hour_acc;
 
-#define COHORT_WAYS 32 /* a provider's cohort cache per dimension (a power of two) */
-#define SLOT_WAYS   64 /* a provider's cache of time slots (a power of two) */
+#define COHORT_WAY_BITS 6 /* a provider's cohort cache per dimension: 64 ways */
+#define COHORT_WAYS     (1u << COHORT_WAY_BITS)
+#define SLOT_WAYS       64 /* a provider's cache of time slots (a power of two) */
 
 /* a way of that cache: the value's length, first and last eight bytes
  * (which are the whole value up to 16 bytes, as most routes, IPs and
@@ -110,12 +111,12 @@ struct mt_diag {
     int have_time;
     mt_buf key, norm, red;
     /* provider names come from the rules and are stable pointers: a small
-     * pointer-keyed table avoids hashing the name for every attempt */
+     * table filed by the pointer (one way each; a clash costs a trip to the
+     * map) avoids hashing the name for every attempt */
     const char *pcache_name[64];
     prov_acc *pcache_acc[64];
     struct sender_acc *recent_senders[4]; /* found last, tried before the map */
     int recent_sender_next;
-    int npcache;
 };
 
 mt_diag *mt_diag_new(int show_recipients)
@@ -211,12 +212,13 @@ static unsigned way_key(const char *s, size_t n, uint64_t *head, uint64_t *tail)
         memcpy(&h8, s, 8);
         memcpy(&t8, s + n - 8, 8);
     } else {
-        memcpy(&h8, s, n);
+        for (size_t i = 0; i < n; i++) /* a loop: a memcpy of a variable length is a call */
+            h8 |= (uint64_t)(unsigned char)s[i] << (8 * i);
     }
     *head = h8;
     *tail = t8;
     uint64_t h = (h8 * 0x9e3779b97f4a7c15ULL) ^ (t8 * 0xc2b2ae3d27d4eb4fULL) ^ (n * 0x165667b19e3779f9ULL);
-    return (unsigned)(h >> 59) & (COHORT_WAYS - 1);
+    return (unsigned)(h >> (64 - COHORT_WAY_BITS)); /* the top bits, the best mixed */
 }
 
 /* cohort_miss - the cohort of p's dimension dim whose value is value (n
@@ -579,9 +581,9 @@ static void counts_of(mt_counts *k, const mt_attempt *a)
 
 static prov_acc *provider_acc(mt_diag *d, const char *name)
 {
-    for (int i = 0; i < d->npcache; i++)
-        if (d->pcache_name[i] == name)
-            return d->pcache_acc[i];
+    unsigned w = (unsigned)(((uintptr_t)name * 0x9e3779b97f4a7c15ULL) >> 58); /* 0..63 */
+    if (d->pcache_name[w] == name)
+        return d->pcache_acc[w];
     prov_acc *p = mt_strmap_get(d->providers, name, strlen(name));
     if (p == NULL) {
         p = mt_xcalloc(1, sizeof *p);
@@ -592,10 +594,8 @@ static prov_acc *provider_acc(mt_diag *d, const char *name)
             p->cohorts[k] = mt_strmap_new(0);
         p->hours = mt_strmap_new(0);
     }
-    if (d->npcache < 64) {
-        d->pcache_name[d->npcache] = name;
-        d->pcache_acc[d->npcache++] = p;
-    }
+    d->pcache_name[w] = name;
+    d->pcache_acc[w] = p;
     return p;
 }
 
