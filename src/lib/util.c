@@ -462,6 +462,16 @@ static inline uint64_t lower8(uint64_t w)
 void mt_copy_lower(char *dst, const char *src, size_t n)
 {
     if (n < 8) {
+        if (n >= 4) { /* two overlapping halves of a word, both read first */
+            uint32_t a, b;
+            memcpy(&a, src, 4);
+            memcpy(&b, src + n - 4, 4);
+            a = (uint32_t)lower8(a);
+            b = (uint32_t)lower8(b);
+            memcpy(dst, &a, 4);
+            memcpy(dst + n - 4, &b, 4);
+            return;
+        }
         for (size_t i = 0; i < n; i++)
             dst[i] = (char)(src[i] >= 'A' && src[i] <= 'Z' ? src[i] + 32 : src[i]);
         return;
