@@ -140,6 +140,14 @@ int mt_reply_code_enhanced(const char *s, size_t n, char enh[16])
         return 0;
     int code = (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
     size_t k = 4;
+    /* the usual "250 2.0.0 …": five bytes of one-digit parts, read
+     * straight (the loops below give the same for it) */
+    if (n >= 9 && (s[4] == '2' || s[4] == '4' || s[4] == '5') && s[5] == '.' && s[6] >= '0' && s[6] <= '9' &&
+        s[7] == '.' && s[8] >= '0' && s[8] <= '9' && (n == 9 || s[9] == ' ' || s[9] == ',' || s[9] == ';')) {
+        memcpy(enh, s + 4, 5);
+        enh[5] = '\0';
+        return code;
+    }
     if (n > k && (s[k] == '2' || s[k] == '4' || s[k] == '5') && n > k + 1 && s[k + 1] == '.') {
         size_t e = k + 2, d1 = 0, d2 = 0;
         while (e < n && s[e] >= '0' && s[e] <= '9' && d1 < 3) {

@@ -301,10 +301,55 @@ static void t_reply_codes(void **state)
     assert_int_equal(mt_reply_code_enhanced("45", 2, enh), 0);
 }
 
+/* the enhanced status read plainly, one part at a time: the library reads
+ * the usual one-digit form straight and must agree with this */
+static int ref_code_enhanced(const char *s, size_t n, char enh[16])
+{
+    enh[0] = '\0';
+    if (n < 3 || s[0] < '2' || s[0] > '5' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9' ||
+        (n > 3 && s[3] != ' ' && s[3] != '-'))
+        return 0;
+    size_t e = 4, d1 = 0, d2 = 0;
+    if (n > 5 && (s[4] == '2' || s[4] == '4' || s[4] == '5') && s[5] == '.') {
+        for (e = 6; e < n && s[e] >= '0' && s[e] <= '9' && d1 < 3; e++)
+            d1++;
+        if (d1 && e < n && s[e] == '.') {
+            for (e++; e < n && s[e] >= '0' && s[e] <= '9' && d2 < 3; e++)
+                d2++;
+            if (d2 && (e == n || s[e] == ' ' || s[e] == ',' || s[e] == ';')) {
+                memcpy(enh, s + 4, e - 4);
+                enh[e - 4] = '\0';
+            }
+        }
+    }
+    return (s[0] - '0') * 100 + (s[1] - '0') * 10 + (s[2] - '0');
+}
+
+static void t_code_enhanced_random(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "2450791.. ,;-x";
+    uint64_t x = 0x853c49e6748fea9bULL;
+    for (int round = 0; round < 200000; round++) {
+        char s[16], want[16], got[16];
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t n = 3 + (size_t)(x % 12);
+        memcpy(s, round & 1 ? "250 " : "451-", 4); /* a valid code, then anything */
+        for (size_t i = 4; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            s[i] = alphabet[x % (sizeof alphabet - 1)];
+        }
+        int a = ref_code_enhanced(s, n, want), b = mt_reply_code_enhanced(s, n, got);
+        assert_int_equal(a, b);
+        assert_string_equal(want, got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_netease_451_after_data),
+        cmocka_unit_test(t_code_enhanced_random),
         cmocka_unit_test(t_stages),
         cmocka_unit_test(t_fields),
         cmocka_unit_test(t_multiline_reply),
