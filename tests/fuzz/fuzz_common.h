@@ -9,6 +9,9 @@
  * readers work on lengths (mapped files are not NUL-terminated), and
  * AddressSanitizer catches any read past the end.
  * fuzz_detect - run format detection over a private copy of data.
+ * fuzz_walk - split a private copy of data (exactly its size) into lines
+ * with mt_lines and with mt_chunk_next; aborts when they disagree, and
+ * AddressSanitizer catches a read past the copy's end.
  * fuzz_log - the whole path from log bytes to figures: every line is
  * parsed by parse(arg) and fed to a joiner whose records go through
  * classification, the analysis and the events writer.
@@ -27,6 +30,7 @@
 #include "classify.h"
 #include "correlate.h"
 #include "format.h"
+#include "input.h"
 #include "output_events.h"
 #include "rules.h"
 
@@ -87,6 +91,25 @@ static inline void fuzz_detect(const uint8_t *data, size_t size)
     free(copy);
 }
 
+static inline void fuzz_walk(const uint8_t *data, size_t size)
+{
+    char *copy = malloc(size ? size : 1);
+    memcpy(copy, data, size);
+    mt_lines it;
+    mt_lines_init(&it, copy, size);
+    size_t pos = 0, n1, n2;
+    int cut1, cut2;
+    for (;;) {
+        const char *a = mt_chunk_next(copy, size, &pos, &n1, &cut1);
+        const char *b = mt_lines_next(&it, &n2, &cut2);
+        if (a != b || (a && (n1 != n2 || cut1 != cut2)))
+            abort();
+        if (a == NULL)
+            break;
+    }
+    free(copy);
+}
+
 /* a log reader: one line into *l; > MT_PF_IGNORED when l is to be joined */
 typedef int (*fuzz_parse_fn)(const char *line, size_t n, mt_pf_line *l, void *arg);
 
@@ -131,6 +154,7 @@ static inline void fuzz_log(const uint8_t *data, size_t size, const mt_rules *ru
     mt_events_out *out = mt_events_out_new(null, MT_EVENTS_NDJSON, 0);
     void *pair[2] = {d, out};
     fuzz_log_ctx c = {parse, arg, mt_join_new(cls, NULL, NULL, fuzz_log_both, pair), mt_classifier_new(rules), 0};
+    fuzz_walk(data, size);
     fuzz_lines(data, size, 0, fuzz_log_line, &c);
     mt_join_finish(c.join);
     (void)mt_diag_finish(d);
