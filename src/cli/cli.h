@@ -33,6 +33,8 @@ typedef struct cli_input {
     int show_skipped;
     mt_scan_map map[CLI_MAX_MAP]; /* --map OLD=NEW */
     int nmap;
+    int counts_only; /* the consumer never reads an accepted attempt's reply
+                        or MX IP (mt_join_set_counts_only) */
 } cli_input;
 
 /* cli_input_option - handle one of the shared long options (returns 1),

@@ -119,7 +119,7 @@ int cmd_diagnose(int argc, char **argv)
         CLI_INPUT_OPTIONS,
         {NULL, 0, NULL, 0},
     };
-    cli_input in = {.progress = -1};
+    cli_input in = {.progress = -1, .counts_only = 1}; /* the analysis never shows an accepted reply */
     int json = 0, markdown = 0, top = -1, color = -1, check_dns = 0, bounces = 0;
     mt_dns_opts dopts = {0};
     const char *html = NULL, *keep_path = NULL, *suppress_path = NULL;

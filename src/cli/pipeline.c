@@ -161,6 +161,7 @@ int cli_run_inputs(const cli_input *in, const char *argv0, mt_attempt_fn fn, voi
     mt_classifier *cls = mt_classifier_new(rules);
     mt_join *j = mt_join_new(cls, routes, in->template_header, fn, arg);
     mt_join_set_messages(j, meta);
+    mt_join_set_counts_only(j, in->counts_only);
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     mt_scan_opts so = {.rules = rules,
                        .year = in->year,

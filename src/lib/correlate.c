@@ -69,6 +69,7 @@ struct mt_join {
     size_t nbuckets, count;
     msg *free_list;
     uint64_t serial;
+    int counts_only; /* accepted attempts keep no reply text or MX IP */
     mt_join_stats stats;
 };
 
@@ -337,8 +338,11 @@ static rcpt *find_rcpt(msg *m, mt_slice addr, const mt_join_class *pre, uint32_t
     return r;
 }
 
+/* add_attempt - file delivery line l as an attempt of m (pre: l as
+ * classified ahead, or NULL); with counts_only an accepted attempt's reply
+ * and MX IP are not kept */
 static void add_attempt(msg *m, const mt_pf_line *l, const mt_join_class *pre, const char *file,
-                        uint64_t lineno)
+                        uint64_t lineno, int counts_only)
 {
     uint32_t ri;
     rcpt *r = find_rcpt(m, l->to, pre, &ri);
@@ -363,8 +367,9 @@ static void add_attempt(msg *m, const mt_pf_line *l, const mt_join_class *pre, c
     p->rcpt = ri;
     p->route = l->program.len ? put(m, l->program.p, l->program.len) : NONE;
     p->mx_host = l->mx_host.len ? put_lower(m, l->mx_host.p, l->mx_host.len) : NONE;
-    p->mx_ip = l->mx_ip.len ? put(m, l->mx_ip.p, l->mx_ip.len) : NONE;
-    p->reply = l->reply.len ? put(m, l->reply.p, l->reply.len) : NONE;
+    int keep = !counts_only || l->status != MT_STATUS_SENT;
+    p->mx_ip = keep && l->mx_ip.len ? put(m, l->mx_ip.p, l->mx_ip.len) : NONE;
+    p->reply = keep && l->reply.len ? put(m, l->reply.p, l->reply.len) : NONE;
     p->sending_ip = l->sending_ip.len ? put(m, l->sending_ip.p, l->sending_ip.len) : NONE;
     p->helo = l->helo_name.len ? put_lower(m, l->helo_name.p, l->helo_name.len) : NONE;
     p->delay = l->delay;
@@ -481,7 +486,7 @@ void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const mt_j
     case MT_PF_DELIVERY:
         if (m == NULL)
             m = create(j, key, keylen, h, l->queue_id);
-        add_attempt(m, l, pre, file, lineno);
+        add_attempt(m, l, pre, file, lineno, j->counts_only);
         break;
     case MT_PF_QMGR_FROM:
         if (m == NULL)
@@ -560,6 +565,11 @@ void mt_join_finish(mt_join *j)
 void mt_join_set_messages(mt_join *j, const mt_msgmeta *meta)
 {
     j->meta = meta;
+}
+
+void mt_join_set_counts_only(mt_join *j, int on)
+{
+    j->counts_only = on;
 }
 
 const mt_join_stats *mt_join_get_stats(const mt_join *j)

@@ -38,6 +38,13 @@ mt_join *mt_join_new(mt_classifier *cls, const mt_routes *routes, const char *te
  * export (may be NULL); it must outlive the joiner. */
 void mt_join_set_messages(mt_join *j, const mt_msgmeta *meta);
 
+/* mt_join_set_counts_only - with on set, the attempts that were accepted
+ * come out without their reply text and MX IP, which the joiner then need
+ * not keep: for a consumer that counts them and never shows them (the
+ * diagnosis); everything else in the records is the same.  Off by
+ * default. */
+void mt_join_set_counts_only(mt_join *j, int on);
+
 /* mt_join_line - feed one parsed line.  file must stay valid until
  * mt_join_finish (records point at it). */
 void mt_join_line(mt_join *j, const mt_pf_line *l, const char *file, uint64_t lineno);
