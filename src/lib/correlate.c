@@ -339,8 +339,8 @@ static rcpt *find_rcpt(msg *m, mt_slice addr, const mt_join_class *pre, uint32_t
 }
 
 /* add_attempt - file delivery line l as an attempt of m (pre: l as
- * classified ahead, or NULL); with counts_only an accepted attempt's reply
- * and MX IP are not kept */
+ * classified ahead, or NULL); with counts_only what mt_join_set_counts_only
+ * says is not kept */
 static void add_attempt(msg *m, const mt_pf_line *l, const mt_join_class *pre, const char *file,
                         uint64_t lineno, int counts_only)
 {
@@ -366,10 +366,14 @@ static void add_attempt(msg *m, const mt_pf_line *l, const mt_join_class *pre, c
     p->file = file;
     p->rcpt = ri;
     p->route = l->program.len ? put(m, l->program.p, l->program.len) : NONE;
-    p->mx_host = l->mx_host.len ? put_lower(m, l->mx_host.p, l->mx_host.len) : NONE;
-    int keep = !counts_only || l->status != MT_STATUS_SENT;
-    p->mx_ip = keep && l->mx_ip.len ? put(m, l->mx_ip.p, l->mx_ip.len) : NONE;
-    p->reply = keep && l->reply.len ? put(m, l->reply.p, l->reply.len) : NONE;
+    /* counts only: no MX IP, no MX host once classified (the joiner's
+     * classification alone reads it), no accepted reply */
+    int classified = pre && pre->set;
+    int keep_reply = !counts_only || l->status != MT_STATUS_SENT;
+    p->mx_host =
+        (!counts_only || !classified) && l->mx_host.len ? put_lower(m, l->mx_host.p, l->mx_host.len) : NONE;
+    p->mx_ip = !counts_only && l->mx_ip.len ? put(m, l->mx_ip.p, l->mx_ip.len) : NONE;
+    p->reply = keep_reply && l->reply.len ? put(m, l->reply.p, l->reply.len) : NONE;
     p->sending_ip = l->sending_ip.len ? put(m, l->sending_ip.p, l->sending_ip.len) : NONE;
     p->helo = l->helo_name.len ? put_lower(m, l->helo_name.p, l->helo_name.len) : NONE;
     p->delay = l->delay;
