@@ -183,6 +183,13 @@ static void grow_table(mt_join *j)
     j->nbuckets = nb;
 }
 
+/* keep_ids - whether messages keep their queue and message ids: not when
+ * counting only, unless the --messages table is looked up by them */
+static int keep_ids(const mt_join *j)
+{
+    return !j->counts_only || j->meta != NULL;
+}
+
 static msg *create(mt_join *j, const char *key, size_t keylen, uint64_t h, mt_slice qid)
 {
     msg *m = j->free_list;
@@ -205,7 +212,7 @@ static msg *create(mt_join *j, const char *key, size_t keylen, uint64_t h, mt_sl
     m->nrc = 0;
     m->npd = 0;
     m->host = put(m, key, (size_t)((const char *)memchr(key, ' ', keylen) - key));
-    m->queue_id = put(m, qid.p, qid.len);
+    m->queue_id = keep_ids(j) ? put(m, qid.p, qid.len) : NONE;
     if (j->count + 1 > j->nbuckets)
         grow_table(j);
     msg **slot = &j->tab[h & (j->nbuckets - 1)];
@@ -502,7 +509,7 @@ void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const mt_j
         if (l->size >= 0)
             m->size = l->size;
         /* what the other readers know of the message (Postfix: empty) */
-        if (l->message_id.len && m->message_id == NONE)
+        if (l->message_id.len && m->message_id == NONE && keep_ids(j))
             m->message_id = put(m, l->message_id.p, l->message_id.len);
         if (l->header_from.len && m->header_from == NONE)
             m->header_from = put_lower(m, l->header_from.p, l->header_from.len);
@@ -527,7 +534,7 @@ void mt_join_line_hashed(mt_join *j, const mt_pf_line *l, uint64_t h, const mt_j
         }
         if (m == NULL)
             m = create(j, key, keylen, h, l->queue_id);
-        if (l->kind == MT_PF_MESSAGE_ID)
+        if (l->kind == MT_PF_MESSAGE_ID && keep_ids(j))
             m->message_id = put(m, l->message_id.p, l->message_id.len);
         break;
     case MT_PF_HEADER:

@@ -39,11 +39,12 @@ mt_join *mt_join_new(mt_classifier *cls, const mt_routes *routes, const char *te
 void mt_join_set_messages(mt_join *j, const mt_msgmeta *meta);
 
 /* mt_join_set_counts_only - with on set, attempts come out without their
- * MX IP, without their MX host when they were classified ahead, and the
- * accepted ones without their reply text, which the joiner then need not
- * keep: for a consumer that counts attempts and shows only the failures'
- * replies (the diagnosis); everything else in the records is the same.
- * Off by default. */
+ * MX IP, without their MX host when they were classified ahead, without
+ * their queue and message ids (unless mt_join_set_messages gave a table
+ * looked up by them), and the accepted ones without their reply text,
+ * which the joiner then need not keep: for a consumer that counts attempts
+ * and shows only the failures' replies (the diagnosis); everything else in
+ * the records is the same.  Off by default. */
 void mt_join_set_counts_only(mt_join *j, int on);
 
 /* mt_join_line - feed one parsed line.  file must stay valid until

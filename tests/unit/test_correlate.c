@@ -103,7 +103,8 @@ static void run(const char *const *lines, const char *routes_text)
     /* three times: classified by the joiner, then ahead of the join as the
      * parsing threads do (another classifier), then so with counts only
      * (what diagnose asks for); the records must agree, but for the MX host
-     * and IP and the accepted attempts' reply, which counts only leaves out */
+     * and IP, the ids and the accepted attempts' reply, which counts only
+     * leaves out */
     static rec first[MAXREC];
     int nfirst = 0;
     for (int pass = 0; pass < 3; pass++) {
@@ -138,11 +139,15 @@ static void run(const char *const *lines, const char *routes_text)
         }
         assert_int_equal(nrec, nfirst);
         for (int i = 0; i < nrec; i++) {
-            if (pass == 2) { /* classified ahead: no MX host or IP */
+            if (pass == 2) { /* classified ahead: no MX host or IP, no ids */
                 assert_string_equal(recs[i].mx_ip, "(null)");
                 assert_string_equal(recs[i].mx_host, "(null)");
+                assert_string_equal(recs[i].qid, "(null)");
+                assert_string_equal(recs[i].msgid, "(null)");
                 memcpy(recs[i].mx_ip, first[i].mx_ip, sizeof recs[i].mx_ip);
                 memcpy(recs[i].mx_host, first[i].mx_host, sizeof recs[i].mx_host);
+                memcpy(recs[i].qid, first[i].qid, sizeof recs[i].qid);
+                memcpy(recs[i].msgid, first[i].msgid, sizeof recs[i].msgid);
             }
             if (pass == 2 && recs[i].status == MT_STATUS_SENT) {
                 assert_string_equal(recs[i].reply, "(null)");
