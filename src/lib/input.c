@@ -130,15 +130,7 @@ const char *mt_chunk_next(const char *block, size_t blen, size_t *pos, size_t *l
     const char *nl = memchr(s, '\n', avail);
     size_t n = nl ? (size_t)(nl - s) : avail;
     *pos += nl ? n + 1 : n;
-    if (n && s[n - 1] == '\r')
-        n--;
-    *cut = 0;
-    if (n > MT_INPUT_MAX_LINE) {
-        n = MT_INPUT_MAX_LINE;
-        *cut = 1;
-    }
-    *len = n;
-    return s;
+    return mt_line_end(s, n, len, cut);
 }
 
 /* refill_z - make sure some compressed input is buffered; 0 at EOF. */

@@ -42,6 +42,18 @@ size_t mt_input_chunk(mt_input *in, mt_buf *out, size_t want);
  * line was longer than MT_INPUT_MAX_LINE and was cut there. */
 const char *mt_chunk_next(const char *block, size_t blen, size_t *pos, size_t *len, int *cut);
 
+/* mt_line_end - the line s of n bytes up to its LF as both walks hand it
+ * out: a CR before the LF left out, *cut set and *len held to
+ * MT_INPUT_MAX_LINE when it is longer; returns s. */
+static inline const char *mt_line_end(const char *s, size_t n, size_t *len, int *cut)
+{
+    if (n && s[n - 1] == '\r')
+        n--;
+    *cut = n > MT_INPUT_MAX_LINE;
+    *len = *cut ? MT_INPUT_MAX_LINE : n;
+    return s;
+}
+
 /* mt_lines - mt_chunk_next's walk for the hot loop: the same lines, the
  * same lengths and cuts, but the block's line ends found 64 bytes at a
  * time and kept as the bits of a word, so that a line costs a few
@@ -110,17 +122,7 @@ static inline const char *mt_lines_next(mt_lines *it, size_t *len, int *cut)
         }
         it->scan += 64;
     }
-    size_t n = end - start;
-    const char *s = it->block + start;
-    if (n && s[n - 1] == '\r')
-        n--;
-    *cut = 0;
-    if (n > MT_INPUT_MAX_LINE) {
-        n = MT_INPUT_MAX_LINE;
-        *cut = 1;
-    }
-    *len = n;
-    return s;
+    return mt_line_end(it->block + start, end - start, len, cut);
 }
 
 /* mt_input_error - NULL, or a message for a read/decompression error. A

@@ -243,23 +243,9 @@ static mt_pf_kind malformed(mt_pf_line *o, const char *why)
  * -1 when it does not read as one. */
 static double exim_time(const char *p, size_t n)
 {
-    /* the usual "1.3s" or "5s" first: the operations of the loop below in
-     * the same order, so the same double, without its tests for the other
-     * units; anything else goes on to the loop */
-    if ((n == 4 || n == 5) && p[1] == '.' && p[n - 1] == 's') {
-        /* "1.3s", "0.94s", most of them: the same operations written out
-         * (0.1 / 10 folds to the double the loop's frac /= 10 makes) */
-        unsigned d0 = (unsigned)(unsigned char)p[0] - '0', d1 = (unsigned)(unsigned char)p[2] - '0',
-                 d2 = n == 5 ? (unsigned)(unsigned char)p[3] - '0' : 0;
-        if (d0 <= 9 && d1 <= 9 && d2 <= 9) {
-            double v = 0;
-            v = v * 10 + (int)d0;
-            v += (int)d1 * 0.1;
-            if (n == 5)
-                v += (int)d2 * (0.1 / 10);
-            return v;
-        }
-    }
+    /* the usual "1.3s", "0.94s" or "5s" first: the operations of the loop
+     * below in the same order, so the same double, without its tests for
+     * the other units; anything else goes on to the loop */
     if (n >= 2 && n <= 20 && p[n - 1] == 's') {
         double v = 0, frac = 0.1;
         size_t i = 0;

@@ -536,7 +536,7 @@ static void t_time_forms(void **state)
         assert_int_equal(parse(b), MT_PF_DELIVERY);
         assert_memory_equal(&fast, &L.delay, sizeof fast);
     }
-    /* every "D.Ds" and "D.DDs", the shapes read by straight-line code */
+    /* every "D.Ds" and "D.DDs", the commonest shapes the fast path reads */
     for (int v = 0; v < 1100; v++) {
         char a[128], b[128], t[8];
         if (v < 100)
