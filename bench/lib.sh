@@ -5,6 +5,12 @@
 # run_timed NAME BYTES RUNS CMD...  run CMD RUNS times under GNU time; the
 #     fastest run counts: SECS[NAME] (s), RSS[NAME] (peak KB), BYTES[NAME]
 #     (the input size, for MB/s), STATUS[NAME] ("ok" or why it failed).
+#     Called again for the same NAME, it adds runs: the fastest of all of
+#     them counts (run_alternating uses that).
+# run_alternating RUNS NAME1 BYTES1 CMD1 NAME2 BYTES2 CMD2  time two commands
+#     (each one string, split on spaces: no quoting inside) in turn, RUNS
+#     rounds: both see the same phases of a machine whose speed drifts, so
+#     their ratio is not skewed by the minutes between two blocks of runs.
 # gen FILE EXTRA-ARGS...  generate FILE (SIZE_MB MB) with genlog unless it
 #     exists; genlog's summary goes to FILE.summary.
 # ok NAME                 the run NAME was timed and succeeded.
@@ -16,6 +22,7 @@ declare -A SECS RSS STATUS BYTES
 run_timed() {
     local name=$1 bytes=$2 runs=$3; shift 3
     local best="" maxrss=0 i out rc tf
+    if [ "${STATUS[$name]:-}" = ok ]; then best=${SECS[$name]}; maxrss=${RSS[$name]}; fi
     BYTES[$name]=$bytes
     tf=$(mktemp)
     for ((i = 0; i < runs; i++)); do
@@ -33,6 +40,19 @@ run_timed() {
     done
     rm -f "$tf" "$tf.err"
     SECS[$name]=$best; RSS[$name]=$maxrss; STATUS[$name]=ok
+}
+
+run_alternating() {
+    local runs=$1 i
+    shift
+    for ((i = 0; i < runs; i++)); do
+        # shellcheck disable=SC2086
+        run_timed "$1" "$2" 1 $3
+        ok "$1" || return
+        # shellcheck disable=SC2086
+        run_timed "$4" "$5" 1 $6
+        ok "$4" || return
+    done
 }
 
 gen() {
