@@ -9,10 +9,14 @@
 #   perl -MSisimai -e 'Sisimai->make(DIR)'       (Debian libsisimai-perl; Sisimai 4.x there)
 # The fastest of BENCH_REPEAT runs counts for each (default 3; Sisimai on 100x runs once).
 # Prints messages/s and the ratio.  Expects build/mailtriage (MAILTRIAGE= to override).
+# Beside them, when built (build/gmime-alone, GMIME_ALONE= to override): GMime alone building and
+# freeing the MIME tree of every message whole, on the same inputs, and the ratio that time alone
+# would give against Sisimai (mailtriage gives GMime less than whole messages: see bench/gmime-alone.c).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
 MAILTRIAGE=${MAILTRIAGE:-build/mailtriage}
+GMIME_ALONE=${GMIME_ALONE:-build/gmime-alone}
 CORPUS=${MAILTRIAGE_CORPUS:-../shared/corpus}
 BENCH_DIR=${BENCH_DIR:-/tmp/mailtriage-bench-bounces}
 TIMES=${BENCH_TIMES:-100}
@@ -80,5 +84,14 @@ for row in "1x $n1 $m1 $s1" "${TIMES}x $nm $mm $sm"; do
     printf '| %s | %s | %s | %s | %s | %s | **%.1f×** |\n' "$1" "$2" "$3" "$(rate "$2" "$3")" "$4" "$(rate "$2" "$4")" \
         "$(awk -v a="$4" -v b="$3" 'BEGIN { print a / b }')"
 done
+if [ -x "$GMIME_ALONE" ]; then
+    g1=$(best "$REPEAT" "$GMIME_ALONE" "$ONE"); gm=$(best "$REPEAT" "$GMIME_ALONE" "$MANY")
+    printf '\nGMime alone (%s: every message parsed whole and freed, nothing else):\n' "$GMIME_ALONE"
+    printf '| input | messages | GMime alone s | msg/s | Sisimai s / GMime alone s |\n|---|---:|---:|---:|---:|\n'
+    for row in "1x $n1 $g1 $s1" "${TIMES}x $nm $gm $sm"; do
+        set -- $row
+        printf '| %s | %s | %s | %s | %.1f× |\n' "$1" "$2" "$3" "$(rate "$2" "$3")" "$(awk -v a="$4" -v b="$3" 'BEGIN { print a / b }')"
+    done
+fi
 echo
 echo "goal: mailtriage >= 20x Sisimai's throughput (issue 5)"

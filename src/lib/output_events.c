@@ -203,7 +203,8 @@ static void write_fields(mt_events_out *o, const mt_attempt *a)
     put_str(o, f++, a->attachment_types);
     fmt_u64(retry, (uint64_t)a->retry_count);
     put_num(o, f++, retry);
-    if (a->delay_seconds >= 0) {
+    int has_delay = mt_delay_checked(a->delay_seconds) >= 0; /* the readers keep no other */
+    if (has_delay) {
         /* hundredths, as Postfix logs them, without trailing zeros */
         uint64_t c = (uint64_t)(a->delay_seconds * 100 + 0.5);
         fmt_u64(delay, c / 100);
@@ -216,7 +217,7 @@ static void write_fields(mt_events_out *o, const mt_attempt *a)
             delay[dl] = '\0';
         }
     }
-    put_num(o, f++, a->delay_seconds >= 0 ? delay : NULL);
+    put_num(o, f++, has_delay ? delay : NULL);
     put_str(o, f++, mt_final_name(a->final_status));
 }
 

@@ -630,7 +630,7 @@ static mt_pf_kind delivery(const char *p, size_t n, char flag0, char flag1, mt_p
     o->relay = f.t_transport.len ? f.t_transport : f.r_router;
     o->program = o->relay;
     if (f.qt.len)
-        o->delay = exim_time(f.qt.p, f.qt.len);
+        o->delay = mt_delay_checked(exim_time(f.qt.p, f.qt.len));
     if (o->status == MT_STATUS_SENT) {
         if (f.confirm.len)
             mt_pf_set_reply(o, f.confirm.p, f.confirm.len);

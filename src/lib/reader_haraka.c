@@ -330,7 +330,7 @@ static int delivered(mt_haraka_slot *s, const char *p, size_t n, mt_xrec *r, con
         r->mx_ip = ip;
     if (response.len)
         mt_xrec_set_reply(r, response);
-    r->delay = delay.len ? seconds(delay) : -1;
+    r->delay = delay.len ? mt_delay_checked(seconds(delay)) : -1;
     r->status = MT_STATUS_SENT;
     r->stage = MT_STAGE_DATA_END;
     mt_slice domain = kv(p, n, " domain=", &f);

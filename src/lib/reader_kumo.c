@@ -105,7 +105,8 @@ int mt_kumo_parse(const char *line, size_t n, mt_arena *a, mt_xrec *r, const cha
     }
     json_t *created = json_object_get(o, "created");
     if (json_is_integer(created) && r->time >= json_integer_value(created))
-        r->delay = (double)(r->time - json_integer_value(created));
+        /* in doubles: a created of -2^63 would overflow the subtraction */
+        r->delay = mt_delay_checked((double)r->time - (double)json_integer_value(created));
     r->queue_id = str(o, "id", a);
     r->id_unique = 1;
     r->mail_from = str(o, "sender", a);

@@ -126,7 +126,7 @@ int mt_opensmtpd_parse(const char *line, size_t n, mt_yearctx *yc, mt_xrec *r, c
             r->mx_host = relay;
         }
     }
-    r->delay = duration(delay);
+    r->delay = mt_delay_checked(duration(delay));
     if (stat.len)
         mt_xrec_set_reply(r, stat);
     if (mt_slice_eq_cstr(result, "Ok")) {

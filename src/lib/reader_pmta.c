@@ -104,7 +104,7 @@ int mt_pmta_parse(const mt_pmta_cols *pc, const mt_slice *f, int n, mt_arena *a,
     int32_t uq;
     mt_slice q = get(f, n, pc->time_queued);
     if (q.len && tl.len && mt_xrec_time(q, &tq, &uq) && r->time >= tq)
-        r->delay = (double)(r->time - tq);
+        r->delay = mt_delay_checked((double)(r->time - tq));
     r->mail_from = get(f, n, pc->orig);
     r->recipient = get(f, n, pc->rcpt);
     if (r->recipient.len == 0) {

@@ -494,7 +494,7 @@ static mt_pf_kind parse_delivery(const char *p, size_t n, mt_pf_line *o, int dae
         if (kl == 5 && memcmp(f, "relay", 5) == 0)
             o->relay = v;
         else if (kl == 5 && memcmp(f, "delay", 5) == 0)
-            o->delay = parse_double(v.p, v.len);
+            o->delay = mt_delay_checked(parse_double(v.p, v.len));
         else if (kl == 3 && memcmp(f, "dsn", 3) == 0)
             o->dsn = v;
         else if (kl == 3 && memcmp(f, "tls", 3) == 0)

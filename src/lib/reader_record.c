@@ -306,7 +306,7 @@ int mt_export_set(mt_xrec *r, int field, mt_slice v, mt_arena *a, const char **w
         tmp[v.len] = '\0';
         char *end;
         double d = strtod(tmp, &end);
-        if (*end || d < 0) {
+        if (*end || mt_delay_checked(d) < 0) {
             *why = "export: delay_seconds is not a number";
             return -1;
         }

@@ -28,6 +28,18 @@ typedef struct mt_slice {
 
 #define MT_SLICE_NULL ((mt_slice){NULL, 0})
 
+/* MT_DELAY_MAX - the longest delay kept, in seconds (about 31,700 years):
+ * a logged delay beyond it, negative or not a number (a field of 400
+ * digits, "1e999", "nan") is garbage.  It also keeps delay * 100, the
+ * hundredths `events` prints, well inside a uint64_t. */
+#define MT_DELAY_MAX 1e12
+
+/* mt_delay_checked - d when it is a delay to keep, else -1 (none) */
+static inline double mt_delay_checked(double d)
+{
+    return d >= 0 && d <= MT_DELAY_MAX ? d : -1; /* NaN compares false */
+}
+
 /* mt_starts - whether p[0..n) begins with the C string prefix.  Always
  * inlined: with a literal prefix the length folds and the compare becomes
  * a load or two (the readers call it on every line). */

@@ -308,6 +308,36 @@ static void t_msgid(void **state)
     assert_false(mt_exim_is_msgid("1vKp0a-0004Rg-1x-y", 18));
 }
 
+/* a QT= that is no time (hundreds of digits, a unit beyond reason) is read
+ * as none; the line is still the delivery it is */
+static void t_absurd_delay(void **state)
+{
+    (void)state;
+    char digits[420], line[700];
+    memset(digits, '9', sizeof digits - 1);
+    digits[sizeof digits - 1] = '\0';
+    static const char *const forms[] = {"%ss", "%sw", "1w%sd"};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char qt[440];
+        snprintf(qt, sizeof qt, forms[i], digits);
+        snprintf(
+            line, sizeof line,
+            "2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1] C=\"250 ok\" QT=%s",
+            qt);
+        assert_int_equal(parse(line), MT_PF_DELIVERY);
+        assert_slice(L.to, "d@qq.com");
+        assert_true(L.delay == -1);
+    }
+    assert_int_equal(parse("2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1] "
+                           "C=\"250 ok\" QT=99999999999999s"),
+                     MT_PF_DELIVERY);
+    assert_true(L.delay == -1);
+    assert_int_equal(parse("2026-11-20 21:36:02 1vKp0a-0004Rg-1x => d@qq.com R=r T=t H=h [192.0.2.1] "
+                           "C=\"250 ok\" QT=2w1d"),
+                     MT_PF_DELIVERY);
+    assert_true(L.delay == 2 * 604800 + 86400);
+}
+
 static void t_stamp(void **state)
 {
     (void)state;
@@ -612,10 +642,11 @@ static void t_arrival_plain(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_arrival),     cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
-        cmocka_unit_test(t_failure),     cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
-        cmocka_unit_test(t_corpus),      cmocka_unit_test(t_stamp),       cmocka_unit_test(t_msgid),
-        cmocka_unit_test(t_usual_shape), cmocka_unit_test(t_time_forms),  cmocka_unit_test(t_arrival_plain),
+        cmocka_unit_test(t_arrival),       cmocka_unit_test(t_delivery),    cmocka_unit_test(t_deferral),
+        cmocka_unit_test(t_failure),       cmocka_unit_test(t_other_lines), cmocka_unit_test(t_detect),
+        cmocka_unit_test(t_absurd_delay),  cmocka_unit_test(t_corpus),      cmocka_unit_test(t_stamp),
+        cmocka_unit_test(t_msgid),         cmocka_unit_test(t_usual_shape), cmocka_unit_test(t_time_forms),
+        cmocka_unit_test(t_arrival_plain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -53,6 +53,37 @@ static void t_netease_451_after_data(void **state)
     assert_int_equal(L.time, 1795210551);
 }
 
+/* a delay= that is no delay (too many digits, an exponent too large, not
+ * a number) is read as none, the line still a delivery (the fuzzer found
+ * 1e999 reaching `events` as infinity) */
+static void t_absurd_delay(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"1e999", "nan", "inf", "-1", "1e13", "9999999999999"};
+    char digits[420], line[700];
+    memset(digits, '9', sizeof digits - 1);
+    digits[sizeof digits - 1] = '\0';
+    for (size_t i = 0; i <= sizeof bad / sizeof bad[0]; i++) {
+        snprintf(
+            line, sizeof line,
+            "Nov 20 21:35:51 mx1 postfix/smtp[1]: 3F1A2B3C4D: to=<a@example.com>, relay=none, delay=%s, "
+            "delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to x[1.2.3.4]:25: Connection timed out)",
+            i < sizeof bad / sizeof bad[0] ? bad[i] : digits);
+        assert_int_equal(parse(line), MT_PF_DELIVERY);
+        assert_true(L.delay == -1);
+        assert_int_equal(L.status, MT_STATUS_DEFERRED);
+    }
+    /* the longest kept, and an exponent Postfix does write */
+    assert_int_equal(parse("Nov 20 21:35:51 mx1 postfix/smtp[1]: 3F1A2B3C4D: to=<a@example.com>, relay=none, "
+                           "delay=4e+05, delays=0/0/1/0, dsn=4.4.1, status=deferred (x)"),
+                     MT_PF_DELIVERY);
+    assert_true(L.delay > 399999 && L.delay < 400001);
+    assert_int_equal(parse("Nov 20 21:35:51 mx1 postfix/smtp[1]: 3F1A2B3C4D: to=<a@example.com>, relay=none, "
+                           "delay=1000000000000, delays=0/0/1/0, dsn=4.4.1, status=deferred (x)"),
+                     MT_PF_DELIVERY);
+    assert_true(L.delay == 1e12);
+}
+
 static void t_stages(void **state)
 {
     (void)state;
@@ -360,6 +391,7 @@ int main(void)
         cmocka_unit_test(t_pid),
         cmocka_unit_test(t_year_rollover),
         cmocka_unit_test(t_reply_codes),
+        cmocka_unit_test(t_absurd_delay),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -236,6 +236,27 @@ static void t_export_csv(void **state)
     assert_null(ctx(MT_FORMAT_CSV, "when,what", NULL, 0, NULL));
 }
 
+/* a delay_seconds that is no delay is the record's error, not infinity
+ * in `events` */
+static void t_export_absurd_delay(void **state)
+{
+    (void)state;
+    mt_rec_ctx *c = ctx(MT_FORMAT_CSV, "recipient,delay_seconds", NULL, 0, NULL);
+    assert_non_null(c);
+    static const char *const bad[] = {"1e999", "nan", "inf", "-1", "1e13", "12x"};
+    char line[64];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(line, sizeof line, "a@163.com,%s", bad[i]);
+        assert_int_equal(parse(c, line), -1);
+        assert_string_equal(why, "export: delay_seconds is not a number");
+    }
+    assert_int_equal(parse(c, "a@163.com,1e12"), 1);
+    assert_true(R.delay == 1e12);
+    assert_int_equal(parse(c, "a@163.com,0.25"), 1);
+    assert_true(R.delay == 0.25);
+    mt_rec_ctx_free(c);
+}
+
 static void t_export_ndjson(void **state)
 {
     (void)state;
@@ -348,8 +369,13 @@ static void t_detect(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_pmta),          cmocka_unit_test(t_kumo),      cmocka_unit_test(t_export_csv),
-        cmocka_unit_test(t_export_ndjson), cmocka_unit_test(t_csv_split), cmocka_unit_test(t_detect),
+        cmocka_unit_test(t_pmta),
+        cmocka_unit_test(t_kumo),
+        cmocka_unit_test(t_export_csv),
+        cmocka_unit_test(t_export_ndjson),
+        cmocka_unit_test(t_export_absurd_delay),
+        cmocka_unit_test(t_csv_split),
+        cmocka_unit_test(t_detect),
         cmocka_unit_test(t_opensmtpd),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
