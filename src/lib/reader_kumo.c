@@ -91,11 +91,19 @@ int mt_kumo_parse(const char *line, size_t n, mt_arena *a, mt_xrec *r, const cha
         goto out;
     }
     json_t *ts = json_object_get(o, "timestamp");
-    if (json_is_integer(ts)) {
-        r->time = (int64_t)json_integer_value(ts);
-    } else if (json_is_real(ts)) {
-        r->time = (int64_t)json_real_value(ts);
-        r->usec = (int32_t)((json_real_value(ts) - (double)r->time) * 1e6);
+    if (json_is_number(ts)) {
+        /* epoch seconds, from 1970 to the end of year 9999 as the other
+         * forms: 1e300 would not fit the time (and converting it is
+         * undefined) */
+        double t = json_number_value(ts);
+        if (!(t >= 0 && t < 253402300800.0)) {
+            *why = "kumo: timestamp is not a time";
+            rc = -1;
+            goto out;
+        }
+        r->time = (int64_t)t;
+        if (json_is_real(ts))
+            r->usec = (int32_t)((t - (double)r->time) * 1e6);
     } else if (json_is_string(ts)) {
         if (!mt_xrec_time((mt_slice){json_string_value(ts), json_string_length(ts)}, &r->time, &r->usec)) {
             *why = "kumo: timestamp is not a time";

@@ -134,6 +134,33 @@ static const char kumo_delivery[] =
     "\"delivery_protocol\":\"ESMTP\",\"reception_protocol\":\"ESMTP\","
     "\"nodeid\":\"557f3ad4-2c8c-11ee-976e-782d7e12e173\"}";
 
+/* a numeric timestamp outside 1970-9999 is the record's error (1e300 used
+ * to be converted to an int64_t: undefined) */
+static void t_kumo_timestamp_range(void **state)
+{
+    (void)state;
+    mt_rec_ctx *c = ctx(MT_FORMAT_KUMO, kumo_delivery, NULL, 0, NULL);
+    assert_non_null(c);
+    static const char *const bad[] = {"1e300", "-5", "-0.5", "253402300800", "9223372036854775807"};
+    char line[256];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(line, sizeof line,
+                 "{\"type\":\"Delivery\",\"id\":\"x1\",\"recipient\":\"a@163.com\",\"timestamp\":%s,"
+                 "\"response\":{\"code\":250,\"content\":\"ok\"}}",
+                 bad[i]);
+        assert_int_equal(parse(c, line), -1);
+        assert_string_equal(why, "kumo: timestamp is not a time");
+    }
+    assert_int_equal(parse(c, "{\"type\":\"Delivery\",\"id\":\"x1\",\"recipient\":\"a@163.com\","
+                              "\"timestamp\":1678069691.25,\"created\":-9223372036854775807,"
+                              "\"response\":{\"code\":250,\"content\":\"ok\"}}"),
+                     1);
+    assert_int_equal(R.time, 1678069691);
+    assert_int_equal(R.usec, 250000);
+    assert_true(R.delay == -1); /* 9.2e18 s: no delay */
+    mt_rec_ctx_free(c);
+}
+
 static void t_kumo(void **state)
 {
     (void)state;
@@ -371,6 +398,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_pmta),
         cmocka_unit_test(t_kumo),
+        cmocka_unit_test(t_kumo_timestamp_range),
         cmocka_unit_test(t_export_csv),
         cmocka_unit_test(t_export_ndjson),
         cmocka_unit_test(t_export_absurd_delay),
