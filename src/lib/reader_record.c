@@ -460,7 +460,14 @@ static int parse_ndjson(const mt_rec_ctx *c, const char *line, size_t n, mt_aren
             int k = snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
             s = mt_arena_put(a, num, (size_t)k);
         } else if (json_is_real(v)) {
+            /* 1e300 would print 300 digits: no field takes such a number
+             * (and num holds 39) */
             int k = snprintf(num, sizeof num, "%.6f", json_real_value(v));
+            if (k < 0 || (size_t)k >= sizeof num) {
+                *why = "ndjson: a number too large for its field";
+                rc = -1;
+                break;
+            }
             s = mt_arena_put(a, num, (size_t)k);
         } else {
             continue;

@@ -308,6 +308,12 @@ static void t_export_ndjson(void **state)
     assert_int_equal(parse(c, "[1,2]"), -1);
     assert_int_equal(parse(c, "{\"timestamp\":\"2026-11-20T21:35:51Z\"}"), -1);
     assert_int_equal(parse(c, "{\"recipient\":\"a@b\",\"smtp_reply_code\":\"abc\"}"), -1);
+    /* a real of 300 digits: an error, not a read past the 40 bytes it was
+     * printed into (AddressSanitizer caught that before) */
+    assert_int_equal(parse(c, "{\"recipient\":\"a@b\",\"delay_seconds\":1e300}"), -1);
+    assert_string_equal(why, "ndjson: a number too large for its field");
+    assert_int_equal(parse(c, "{\"recipient\":\"a@b\",\"delay_seconds\":123456789012.5}"), 1);
+    assert_true(R.delay == 123456789012.5);
     mt_rec_ctx_free(c);
     mt_buf_free(&unknown);
 }
