@@ -60,7 +60,10 @@ enum {
 typedef struct stored {
     mt_attempt a; /* string members NULL; see off */
     mt_bounce_kind kind;
-    uint32_t off[S_COUNT]; /* 1 + offset in the arena, 0 for NULL */
+    /* 1 + offset of each string from the record's start, 0 for NULL:
+     * relative, so that a job (a whole mbox) may hold more than 4 GB of
+     * records; one record's strings come from one message */
+    uint32_t off[S_COUNT];
 } stored;
 
 typedef struct job {
@@ -119,11 +122,14 @@ static void list_file(const char *path, void *arg)
     add_job(arg)->path = mt_xstrdup(path);
 }
 
-static uint32_t put(mt_buf *arena, const char *s)
+/* put - append s (NUL included) to the arena of the record that starts
+ * at at; returns 1 + its offset from at, 0 for NULL (and for the string
+ * that would start 4 GB past its record: no message holds that much) */
+static uint32_t put(mt_buf *arena, size_t at, const char *s)
 {
-    if (s == NULL)
+    if (s == NULL || arena->len - at >= UINT32_MAX)
         return 0;
-    uint32_t off = (uint32_t)arena->len + 1;
+    uint32_t off = (uint32_t)(arena->len - at) + 1;
     mt_buf_append(arena, s, strlen(s) + 1);
     return off;
 }
@@ -167,7 +173,7 @@ static void store(const mt_attempt *a, const mt_bounce_info *info, void *arg)
                                  info->feedback_type,
                                  info->format};
     for (int i = 0; i < S_COUNT; i++)
-        s.off[i] = put(&j->arena, strs[i]);
+        s.off[i] = put(&j->arena, at, strs[i]);
     memcpy(j->arena.data + at, &s, sizeof s);
     j->nrec++;
     w->records++;
@@ -281,9 +287,9 @@ static void replay(job *j, mt_bounce_fn fn, void *arg)
         const char *str[S_COUNT];
         size_t end = at + sizeof s;
         for (int i = 0; i < S_COUNT; i++) {
-            str[i] = s.off[i] ? j->arena.data + s.off[i] - 1 : NULL;
+            str[i] = s.off[i] ? j->arena.data + at + s.off[i] - 1 : NULL;
             if (s.off[i]) {
-                size_t e = s.off[i] - 1 + strlen(str[i]) + 1;
+                size_t e = at + s.off[i] - 1 + strlen(str[i]) + 1;
                 if (e > end)
                     end = e;
             }
