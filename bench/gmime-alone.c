@@ -4,34 +4,51 @@
  *
  *   gmime-alone DIR [THREADS]
  *
- * Reads every file of DIR (not its subfolders) and has GMime build the MIME
- * tree of each, whole, then frees it, on THREADS threads (default 2): the
- * same GMime calls as src/lib/bounce.c (one parser and one memory stream
- * per thread, g_mime_parser_construct_part), and nothing else but
- * dropping an mbox "From " line.  mailtriage
- * gives GMime less than this (a message without MIME header fields is not
- * given to it at all, and header fields it does not need are dropped), so
- * this is not a floor of our time; it shows what the library alone costs
- * on the same input in the same run as the tools compared.  Prints the
- * files and MIME parts seen; time it from outside.
+ * Reads the messages under DIR as `mailtriage bounces` does (src/lib/mailbox:
+ * the same files in the same order, an mbox split at its "From " lines)
+ * and has GMime build the MIME tree of each, whole, then frees it, on
+ * THREADS threads (default 2): the same GMime calls as src/lib/bounce.c
+ * (one parser and one memory stream per thread,
+ * g_mime_parser_construct_part), and nothing else but leaving out an mbox
+ * "From " line.  mailtriage gives GMime less than this (a message without
+ * MIME header fields is not given to it at all, and header fields it does
+ * not need are dropped), so this is not a floor of our time; it shows what
+ * the library alone costs on the same input in the same run as the tools
+ * compared.  Prints the files and MIME parts seen; time it from outside.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <gmime/gmime.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "mailbox.h"
 
 typedef struct work {
     char **files;
-    size_t nfiles, next;
+    size_t nfiles, cap, next;
     unsigned long parts, unread, unparsed;
     pthread_mutex_t mu;
 } work;
+
+/* one thread's GMime objects and counts */
+typedef struct gm {
+    GByteArray *bytes;
+    GMimeStream *stream;
+    GMimeParser *parser;
+    unsigned long parts, unparsed;
+} gm;
+
+/* list_file - mt_mailbox_list's callback: one more file to read */
+static void list_file(const char *path, void *arg)
+{
+    work *w = arg;
+    if (w->nfiles == w->cap) {
+        w->cap = w->cap ? w->cap * 2 : 1024;
+        w->files = g_realloc(w->files, w->cap * sizeof *w->files);
+    }
+    w->files[w->nfiles++] = g_strdup(path);
+}
 
 /* count_part - g_mime_multipart_foreach's callback: one more part */
 static void count_part(GMimeObject *parent, GMimeObject *part, gpointer data)
@@ -41,75 +58,63 @@ static void count_part(GMimeObject *parent, GMimeObject *part, gpointer data)
     (*(unsigned long *)data)++;
 }
 
-/* read_file - path's bytes into bytes (resized); 0, or -1 with errno */
-static int read_file(const char *path, GByteArray *bytes)
+/* parse_one - mt_mailbox_fn: GMime builds buf's tree whole and frees it */
+static void parse_one(const char *buf, size_t n, const char *name, void *arg)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return -1;
-    struct stat st;
-    if (fstat(fd, &st) < 0 || st.st_size > (off_t)G_MAXUINT) {
-        close(fd);
-        return -1;
+    (void)name;
+    gm *g = arg;
+    /* an mbox "From " line first: left out, as bounce.c's normalise()
+     * does, or GMime parses nothing */
+    if (n >= 5 && memcmp(buf, "From ", 5) == 0) {
+        const char *nl = memchr(buf, '\n', n);
+        size_t skip = nl ? (size_t)(nl - buf) + 1 : n;
+        buf += skip;
+        n -= skip;
     }
-    g_byte_array_set_size(bytes, (guint)st.st_size);
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, bytes->data + got, (size_t)st.st_size - got);
-        if (r <= 0) {
-            close(fd);
-            return -1;
-        }
-        got += (size_t)r;
+    g_byte_array_set_size(g->bytes, 0);
+    g_byte_array_append(g->bytes, (const guint8 *)buf, (guint)n);
+    /* not its owner; set again: back to the start */
+    g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(g->stream), g->bytes);
+    g_mime_parser_init_with_stream(g->parser, g->stream);
+    GMimeObject *o = g_mime_parser_construct_part(g->parser, NULL);
+    if (o == NULL) {
+        g->unparsed++;
+        return;
     }
-    close(fd);
-    return 0;
+    g->parts++;
+    if (GMIME_IS_MULTIPART(o))
+        g_mime_multipart_foreach(GMIME_MULTIPART(o), count_part, &g->parts);
+    g_object_unref(o);
 }
 
-/* worker - take files in turn, parse each whole, free the tree */
+/* worker - take files in turn, every message of each through parse_one */
 static void *worker(void *arg)
 {
     work *w = arg;
-    unsigned long parts = 0, unread = 0, unparsed = 0;
-    GByteArray *bytes = g_byte_array_new();
-    GMimeStream *stream = g_mime_stream_mem_new();
-    GMimeParser *parser = g_mime_parser_new();
+    gm g = {g_byte_array_new(), g_mime_stream_mem_new(), g_mime_parser_new(), 0, 0};
+    unsigned long unread = 0;
+    mt_buf scratch, err;
+    mt_buf_init(&scratch);
+    mt_buf_init(&err);
     for (;;) {
         pthread_mutex_lock(&w->mu);
         size_t i = w->next++;
         pthread_mutex_unlock(&w->mu);
         if (i >= w->nfiles)
             break;
-        if (read_file(w->files[i], bytes) < 0) {
+        mt_mailbox_stats st = {0};
+        if (mt_mailbox_read_file_buf(w->files[i], &scratch, parse_one, &g, &st, &err) < 0 || st.unreadable)
             unread++;
-            continue;
-        }
-        /* an mbox "From " line first (as in some of the corpus's files):
-         * dropped, as mailtriage's reader does, or GMime parses nothing */
-        if (bytes->len > 5 && memcmp(bytes->data, "From ", 5) == 0) {
-            guint8 *nl = memchr(bytes->data, '\n', bytes->len);
-            g_byte_array_remove_range(bytes, 0, nl ? (guint)(nl - bytes->data) + 1 : bytes->len);
-        }
-        /* not its owner; set again: back to the start */
-        g_mime_stream_mem_set_byte_array(GMIME_STREAM_MEM(stream), bytes);
-        g_mime_parser_init_with_stream(parser, stream);
-        GMimeObject *o = g_mime_parser_construct_part(parser, NULL);
-        if (o == NULL) {
-            unparsed++;
-            continue;
-        }
-        parts++;
-        if (GMIME_IS_MULTIPART(o))
-            g_mime_multipart_foreach(GMIME_MULTIPART(o), count_part, &parts);
-        g_object_unref(o);
     }
-    g_object_unref(parser);
-    g_object_unref(stream);
-    g_byte_array_free(bytes, TRUE);
+    mt_buf_free(&scratch);
+    mt_buf_free(&err);
+    g_object_unref(g.parser);
+    g_object_unref(g.stream);
+    g_byte_array_free(g.bytes, TRUE);
     pthread_mutex_lock(&w->mu);
-    w->parts += parts;
+    w->parts += g.parts;
     w->unread += unread;
-    w->unparsed += unparsed;
+    w->unparsed += g.unparsed;
     pthread_mutex_unlock(&w->mu);
     return NULL;
 }
@@ -126,28 +131,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "gmime-alone: THREADS is 1 to 64\n");
         return 2;
     }
-    DIR *dir = opendir(argv[1]);
-    if (dir == NULL) {
-        fprintf(stderr, "gmime-alone: %s: %s\n", argv[1], strerror(errno));
+    work w = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    mt_mailbox_stats st = {0};
+    mt_buf err;
+    mt_buf_init(&err);
+    if (mt_mailbox_list(argv[1], list_file, &w, &st, &err) < 0) {
+        fprintf(stderr, "gmime-alone: %s\n", err.data ? err.data : argv[1]);
         return 1;
     }
-    work w = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    size_t cap = 0;
-    struct dirent *de;
-    while ((de = readdir(dir)) != NULL) {
-        if (de->d_name[0] == '.' || de->d_type == DT_DIR)
-            continue;
-        if (w.nfiles == cap) {
-            cap = cap ? cap * 2 : 1024;
-            w.files = realloc(w.files, cap * sizeof *w.files);
-            if (w.files == NULL) {
-                fprintf(stderr, "gmime-alone: out of memory\n");
-                return 1;
-            }
-        }
-        w.files[w.nfiles++] = g_strdup_printf("%s/%s", argv[1], de->d_name);
-    }
-    closedir(dir);
+    mt_buf_free(&err);
     g_mime_init();
     pthread_t th[64];
     int started = 0;
@@ -162,7 +154,7 @@ int main(int argc, char **argv)
            w.unparsed);
     for (size_t i = 0; i < w.nfiles; i++)
         g_free(w.files[i]);
-    free(w.files);
+    g_free(w.files);
     g_mime_shutdown();
     return w.unread > 0 ? 1 : 0;
 }
